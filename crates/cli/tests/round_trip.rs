@@ -1,0 +1,165 @@
+//! The `twindrop` binary end to end: `twindrop emulator` in one process, `twindrop upload` in
+//! another, then the official Python client reads the Doc back. With a Secret Service on the
+//! session bus (the test script provides one), the keyring login path runs as well.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const SECRET: &str = "cli-round-trip-secret";
+
+struct EmulatorProcess {
+    child: Child,
+    base_url: String,
+}
+
+impl EmulatorProcess {
+    fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_twindrop"))
+            .args(["emulator", "--addr", "127.0.0.1:0", "--secret", SECRET, "--copy-delay-ms", "100"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base_url = line.trim().to_owned();
+        assert!(base_url.starts_with("http://127.0.0.1:"), "first line was {line:?}");
+        EmulatorProcess { child, base_url }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn twindrop(config: &Path, secret: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twindrop"));
+    cmd.args(args).env("TWINDROP_CONFIG_DIR", config).env_remove("TWINDROP_SECRET");
+    if let Some(s) = secret {
+        cmd.env("TWINDROP_SECRET", s);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn emulator_upload_and_the_official_client_agree() {
+    let em = EmulatorProcess::start();
+    let config = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("report 2026.pdf"), vec![42u8; 300_000]).unwrap();
+    std::fs::write(files.path().join("notes.txt"), "hello twin").unwrap();
+
+    let out = twindrop(config.path(), Some(SECRET), &["twin", "create", "--base-url", &em.base_url], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let twin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(twin.len(), 36);
+
+    let a = files.path().join("report 2026.pdf");
+    let b = files.path().join("notes.txt");
+    let out = twindrop(
+        config.path(),
+        Some(SECRET),
+        &["upload", "--json", "--base-url", &em.base_url, "--twin", &twin, a.to_str().unwrap(), b.to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut lines = json_lines(&out);
+    lines.sort_by_key(|l| l["doc_name"].as_str().unwrap().to_owned());
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0]["doc_name"].as_str(), lines[0]["status"].as_str()), (Some("notes.txt"), Some("ok")));
+    assert_eq!((lines[1]["doc_name"].as_str(), lines[1]["status"].as_str()), (Some("report_2026.pdf"), Some("ok")));
+
+    // A second run of the same file names: the Docs exist, so it fails, per file, with a code.
+    let missing = files.path().join("missing.bin");
+    let out = twindrop(
+        config.path(),
+        Some(SECRET),
+        &["upload", "--base-url", &em.base_url, "--twin", &twin, b.to_str().unwrap(), missing.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[attach.doc_exists]") && text.contains("[file.not_found]"), "{text}");
+
+    let out = twindrop(config.path(), Some("wrong"), &["twin", "create", "--json", "--base-url", &em.base_url], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json_lines(&out)[0]["error"]["code"], "auth.unauthorized");
+
+    official_client_sees(&em.base_url, &twin, "report_2026.pdf", 300_000);
+}
+
+/// The Doc as the official `trustedtwin` client sees it (skipped only when no Python with the
+/// client is configured and TWINDROP_REQUIRE_PEERS is not set).
+fn official_client_sees(base_url: &str, twin: &str, doc: &str, size: u64) {
+    let Some(python) = std::env::var_os("TWINDROP_PYTHON") else {
+        assert!(std::env::var("TWINDROP_REQUIRE_PEERS").as_deref() != Ok("1"), "TWINDROP_PYTHON is not set");
+        eprintln!("skipping the official-client check: TWINDROP_PYTHON is not set");
+        return;
+    };
+    let script = r#"
+import json, sys
+from trustedtwin.tt_api import TTRESTService
+base, secret, twin, doc, size = sys.argv[1:]
+tt = TTRESTService(tt_auth=secret, tt_base=base)
+status, text = tt.get_twin_doc(twin, doc)
+assert status == 200, (status, text)
+body = json.loads(text)
+assert body["status"] == "ok", body
+assert body["creation_certificate"]["size"] == int(size), body
+print(body["status"])
+"#;
+    let out = Command::new(python)
+        .args(["-c", script, base_url, SECRET, twin, doc, &size.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+/// `twindrop login` stores the secret in the Secret Service and `--profile` uploads with it.
+#[test]
+fn login_keeps_the_secret_in_the_keyring_only() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        assert!(std::env::var("TWINDROP_REQUIRE_KEYRING").as_deref() != Ok("1"), "no session bus for the keyring");
+        eprintln!("skipping: no D-Bus session bus (run under scripts/test)");
+        return;
+    }
+    let em = EmulatorProcess::start();
+    let config = tempfile::tempdir().unwrap();
+    let profile = format!("cli-test-{}", std::process::id());
+
+    let out = twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some("wrong\n"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("auth.unauthorized"));
+
+    let out = twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some(&format!("{SECRET}\n")));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let settings = std::fs::read_to_string(config.path().join("settings.json")).unwrap();
+    assert!(settings.contains(&em.base_url) && !settings.contains(SECRET), "{settings}");
+
+    let out = twindrop(config.path(), None, &["twin", "create", "--profile", &profile], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let twin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let file = config.path().join("k.txt");
+    std::fs::write(&file, "keyring").unwrap();
+    let out = twindrop(config.path(), None, &["upload", "--profile", &profile, "--twin", &twin, file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok"));
+
+    let out = twindrop(config.path(), None, &["logout", "--profile", &profile], None);
+    assert!(out.status.success());
+    let out = twindrop(config.path(), None, &["twin", "create", "--json", "--profile", &profile], None);
+    assert_eq!(json_lines(&out)[0]["error"]["code"], "keyring.no_secret");
+}

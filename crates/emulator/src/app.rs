@@ -1,0 +1,133 @@
+//! What every handler shares, and the routing table.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use tokio::task::JoinSet;
+
+use crate::auth::{self, Role, Users};
+use crate::clock::Clock;
+use crate::docs::{self, DownloadGrant};
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::{twins, upload, Config};
+
+pub(crate) struct App {
+    pub(crate) base_url: String,
+    pub(crate) copy_delay: Duration,
+    pub(crate) clock: Clock,
+    pub(crate) users: Users,
+    pub(crate) store: Store,
+    /// Download links handed out by `get_twin_doc?download=true`, by token. Not persisted: like
+    /// presigned URLs they are short-lived, and a restart simply invalidates them.
+    pub(crate) downloads: Mutex<HashMap<String, DownloadGrant>>,
+    /// The pending asynchronous copies, so that shutdown can stop them before the state file is
+    /// written for the last time (a copy finishing later would overwrite a restarted emulator's
+    /// state).
+    copies: Mutex<JoinSet<()>>,
+}
+
+impl App {
+    pub(crate) async fn open(config: Config, base_url: String) -> io::Result<Arc<App>> {
+        let state_dir = config.state_dir.clone();
+        let store =
+            tokio::task::spawn_blocking(move || Store::open(state_dir.as_deref()))
+                .await
+                .map_err(io::Error::other)??;
+        let clock = Clock::default();
+        let now = clock.now();
+        // Also writes the state file right away, so a new account's UUID is kept even if the
+        // process is killed before anything else happens.
+        let (account, role) = store
+            .write(|state| {
+                state.sweep_uploads(now, &store.blobs);
+                (state.account, state.role)
+            })
+            .await?;
+        let users = Users::new(&config.secrets, account, Role::allow_all(role));
+        Ok(Arc::new(App {
+            base_url,
+            copy_delay: config.copy_delay,
+            clock,
+            users,
+            store,
+            downloads: Mutex::new(HashMap::new()),
+            copies: Mutex::new(JoinSet::new()),
+        }))
+    }
+
+    pub(crate) fn spawn_copy(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut copies = self.copies.lock().unwrap_or_else(PoisonError::into_inner);
+        // Reap finished ones so the set does not grow with every attach.
+        while copies.try_join_next().is_some() {}
+        copies.spawn(task);
+    }
+
+    pub(crate) async fn close(&self) {
+        let mut copies = {
+            let mut guard = self.copies.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::take(&mut *guard)
+        };
+        copies.abort_all();
+        while copies.join_next().await.is_some() {}
+        self.store.close().await;
+    }
+}
+
+pub(crate) fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/whoami", get(auth::who_am_i))
+        .route("/cache", post(upload::create_upload_url))
+        .route(
+            "/upload/{token}",
+            // The body is streamed to disk, so no size limit applies (S3 caps a PUT at 5 GB).
+            put(upload::put_upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/twins", post(twins::create_twin))
+        .route("/twins/{twin}", get(twins::get_twin))
+        // The docs write the listing path with a trailing slash, the client without.
+        .route(
+            "/twins/{twin}/docs",
+            get(docs::list_docs).post(docs::attach::attach_docs),
+        )
+        .route(
+            "/twins/{twin}/docs/",
+            get(docs::list_docs).post(docs::attach::attach_docs),
+        )
+        // A wildcard, because the official client sends `/` inside a name as `%2F` and other
+        // clients send it literally; both arrive here decoded.
+        .route("/twins/{twin}/docs/{*doc_name}", get(docs::get_doc))
+        .route("/download/{token}", get(docs::download))
+        .fallback(not_found)
+        .layer(middleware::from_fn(log_request))
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("Resource not found.")
+}
+
+/// One line per request. Only method, path and status: headers carry the secret, and the query
+/// is left out to keep lines short.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await.into_response();
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,89 @@
+//! Logging in and connecting: the one place that turns a profile (or `TWINDROP_SECRET`) into a
+//! ready [`TrustedTwin`] client. The CLI and the app both come through here.
+
+use crate::credentials::{self, Secret};
+use crate::error::{Error, Result};
+use crate::profile::{self, Profile, SettingsFile, DEFAULT_PROFILE};
+use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
+
+/// Verify the secret against the server (unless `verify` is off), then store it in the keyring
+/// and remember the profile as the active one. Returns the account UUID when verified.
+pub async fn login(settings: &SettingsFile, profile: &str, base_url: &str, secret: Secret, verify: bool) -> Result<Option<String>> {
+    profile::validate_name(profile)?;
+    let tt = TrustedTwin::new(base_url, secret.clone())?;
+    let account = if verify { Some(tt.whoami().await?) } else { None };
+    credentials::save_secret(profile, &secret).await?;
+    let base_url = tt.base_url().to_owned();
+    settings.update(|s| {
+        let entry = s.profiles.entry(profile.to_owned()).or_default();
+        if entry.base_url != base_url {
+            *entry = Profile { base_url, recent_twins: vec![] };
+        }
+        s.active = Some(profile.to_owned());
+        Ok(())
+    })?;
+    Ok(account)
+}
+
+/// Forget a profile's secret; the profile itself stays, so logging in again is one step.
+pub async fn logout(settings: &SettingsFile, profile: &str) -> Result<()> {
+    credentials::delete_secret(profile).await?;
+    settings.update(|s| {
+        if s.active.as_deref() == Some(profile) {
+            s.active = None;
+        }
+        Ok(())
+    })
+}
+
+/// Build a client. A secret given directly (e.g. from `TWINDROP_SECRET`) wins over the keyring;
+/// an explicit base URL wins over the profile's.
+pub async fn connect(settings: &SettingsFile, profile: Option<&str>, base_url: Option<&str>, secret: Option<Secret>) -> Result<TrustedTwin> {
+    let name = profile.unwrap_or(DEFAULT_PROFILE);
+    let stored = settings.load()?.profiles.get(name).cloned();
+    let base_url = match (base_url, &stored) {
+        (Some(url), _) => url.to_owned(),
+        (None, Some(p)) => p.base_url.clone(),
+        (None, None) if secret.is_some() => return Err(Error::Input("--base-url is needed (or a profile that has one)".into())),
+        (None, None) => return Err(Error::ProfileNotFound(name.to_owned())),
+    };
+    let secret = match secret {
+        Some(s) => s,
+        None => credentials::load_secret(name).await?,
+    };
+    TrustedTwin::new(&base_url, secret)
+}
+
+/// A profile name for a base URL, for the app where nobody types one: `host` or `host-port`.
+pub fn profile_name_for(base_url: &str) -> Result<String> {
+    let url = parse_base_url(base_url)?;
+    let host = url.host_str().unwrap_or("server").replace(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'), "_");
+    Ok(match url.port() {
+        Some(port) => format!("{host}-{port}"),
+        None => host,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_come_from_hosts() {
+        assert_eq!(profile_name_for("https://rest.trustedtwin.com").unwrap(), "rest.trustedtwin.com");
+        assert_eq!(profile_name_for("http://127.0.0.1:8080/").unwrap(), "127.0.0.1-8080");
+        assert_eq!(profile_name_for("http://[::1]:9/").unwrap(), "___1_-9");
+    }
+
+    #[tokio::test]
+    async fn connect_explains_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = SettingsFile::new(dir.path().join("s.json"));
+        let err = connect(&settings, None, None, None).await.unwrap_err();
+        assert_eq!(err.code(), "profile.not_found");
+        let err = connect(&settings, None, None, Some(Secret::new("s"))).await.unwrap_err();
+        assert_eq!(err.code(), "input.invalid");
+        let tt = connect(&settings, None, Some("http://127.0.0.1:1/"), Some(Secret::new("s"))).await.unwrap();
+        assert_eq!(tt.base_url(), "http://127.0.0.1:1");
+    }
+}

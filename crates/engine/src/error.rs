@@ -1,0 +1,148 @@
+//! One error type for the whole engine. Every variant has a stable machine `code()` that the
+//! UI and the CLI's `--json` output branch on; the message is for humans and may change.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{}: the file changed while it was being read ({expected} bytes expected, {actual} read)", path.display())]
+    FileChanged { path: PathBuf, expected: u64, actual: u64 },
+    #[error("invalid Doc name {name:?}: {reason}")]
+    DocName { name: String, reason: String },
+    #[error("{0}")]
+    Input(String),
+    #[error("the server refused the secret: {0}")]
+    Unauthorized(String),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("Twin {0} not found")]
+    TwinNotFound(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("the server rejected the request ({status}): {message}")]
+    Rejected { status: u16, subcode: Option<u64>, message: String },
+    #[error("the server is rate limiting requests ({0})")]
+    RateLimited(String),
+    #[error("server error {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error("unexpected answer from the server: {0}")]
+    BadResponse(String),
+    #[error("cannot reach {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("the request timed out: {0}")]
+    Timeout(String),
+    #[error("the upload URL refused the bytes ({status}): {message}")]
+    UploadRejected { status: u16, message: String },
+    #[error("a Doc named {0:?} already exists on this Twin")]
+    DocExists(String),
+    #[error("the server did not receive the file for {0:?} (upload handler unknown or expired)")]
+    NotUploaded(String),
+    #[error("attach of {name:?} failed: {message}")]
+    AttachRejected { name: String, message: String },
+    #[error("{name:?} is still being copied after {seconds} s")]
+    VerifyTimeout { name: String, seconds: u64 },
+    #[error("the OS keyring is not available: {0}")]
+    KeyringUnavailable(String),
+    #[error("no secret stored in the OS keyring for profile {0:?}")]
+    NoSecret(String),
+    #[error("the OS keyring failed: {0}")]
+    Keyring(String),
+    #[error("no profile named {0:?}; run `twindrop login --profile {0}` first")]
+    ProfileNotFound(String),
+}
+
+impl Error {
+    /// The stable machine code. Never change an existing code: the UI and scripts match on it.
+    pub fn code(&self) -> &'static str {
+        use Error::*;
+        match self {
+            File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => "file.not_found",
+            File { .. } => "file.unreadable",
+            NotAFile { .. } => "file.not_a_file",
+            FileChanged { .. } => "file.changed",
+            DocName { .. } => "doc_name.invalid",
+            Input(_) => "input.invalid",
+            Unauthorized(_) => "auth.unauthorized",
+            Forbidden(_) => "auth.forbidden",
+            TwinNotFound(_) => "twin.not_found",
+            NotFound(_) => "not_found",
+            Rejected { .. } => "request.rejected",
+            RateLimited(_) => "server.rate_limited",
+            Server { .. } => "server.error",
+            BadResponse(_) => "server.bad_response",
+            Unreachable { .. } => "network.unreachable",
+            Timeout(_) => "network.timeout",
+            UploadRejected { .. } => "upload.rejected",
+            DocExists(_) => "attach.doc_exists",
+            NotUploaded(_) => "attach.not_uploaded",
+            AttachRejected { .. } => "attach.rejected",
+            VerifyTimeout { .. } => "verify.timeout",
+            KeyringUnavailable(_) => "keyring.unavailable",
+            NoSecret(_) => "keyring.no_secret",
+            Keyring(_) => "keyring.failed",
+            ProfileNotFound(_) => "profile.not_found",
+        }
+    }
+
+    /// Whether trying the same thing again later may succeed.
+    pub fn retryable(&self) -> bool {
+        use Error::*;
+        matches!(
+            self,
+            RateLimited(_) | Server { .. } | Unreachable { .. } | Timeout(_) | VerifyTimeout { .. }
+        ) || matches!(self, UploadRejected { status, .. } if *status >= 500)
+    }
+
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo { code: self.code().to_owned(), message: self.to_string(), retryable: self.retryable() }
+    }
+
+    pub(crate) fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::File { path: path.into(), source }
+    }
+}
+
+/// The shape an error takes across the IPC boundary and in `--json` output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl From<Error> for ErrorInfo {
+    fn from(e: Error) -> Self {
+        e.info()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_errors_split_on_kind() {
+        let missing = Error::file("/x", std::io::Error::from(std::io::ErrorKind::NotFound));
+        let denied = Error::file("/x", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(missing.code(), "file.not_found");
+        assert_eq!(denied.code(), "file.unreadable");
+        assert!(missing.to_string().starts_with("/x: "));
+    }
+
+    #[test]
+    fn only_transient_failures_are_retryable() {
+        assert!(Error::Server { status: 503, message: String::new() }.retryable());
+        assert!(!Error::Unauthorized(String::new()).retryable());
+        assert!(!Error::DocExists("a".into()).retryable());
+        let info = Error::RateLimited("retry after 2 s".into()).info();
+        assert_eq!((info.code.as_str(), info.retryable), ("server.rate_limited", true));
+    }
+}

@@ -1,0 +1,167 @@
+//! Named accounts. A profile is a base URL plus the Twins used with it; its secret is in the
+//! keyring under the profile's name. This file holds nothing secret.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_PROFILE: &str = "default";
+const RECENT_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub base_url: String,
+    #[serde(default)]
+    pub recent_twins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// The profile the app opens with; `None` means the local sandbox.
+    #[serde(default)]
+    pub active: Option<String>,
+    #[serde(default)]
+    pub sandbox_twins: Vec<String>,
+}
+
+impl Settings {
+    pub fn profile(&self, name: &str) -> Result<&Profile> {
+        self.profiles.get(name).ok_or_else(|| Error::ProfileNotFound(name.to_owned()))
+    }
+
+    /// Recent Twins of a profile, or of the sandbox when `profile` is `None`.
+    pub fn recent_twins(&self, profile: Option<&str>) -> Result<&[String]> {
+        Ok(match profile {
+            Some(name) => &self.profile(name)?.recent_twins,
+            None => &self.sandbox_twins,
+        })
+    }
+
+    pub fn remember_twin(&mut self, profile: Option<&str>, twin: &str) -> Result<()> {
+        let list = match profile {
+            Some(name) => &mut self.profiles.get_mut(name).ok_or_else(|| Error::ProfileNotFound(name.to_owned()))?.recent_twins,
+            None => &mut self.sandbox_twins,
+        };
+        remember(list, twin);
+        Ok(())
+    }
+}
+
+/// Put `twin` first in a most-recent-first list.
+fn remember(list: &mut Vec<String>, twin: &str) {
+    list.retain(|t| t != twin);
+    list.insert(0, twin.to_owned());
+    list.truncate(RECENT_LIMIT);
+}
+
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok { Ok(()) } else { Err(Error::Input(format!("profile name {name:?}: use 1-64 letters, digits, '-', '_' or '.'"))) }
+}
+
+/// Where Twindrop keeps its files. `TWINDROP_CONFIG_DIR` / `TWINDROP_DATA_DIR` override the
+/// platform defaults (tests use them to stay out of the user's home).
+pub fn config_dir() -> Result<PathBuf> {
+    dir("TWINDROP_CONFIG_DIR", |d| d.config_dir().to_owned())
+}
+
+pub fn data_dir() -> Result<PathBuf> {
+    dir("TWINDROP_DATA_DIR", |d| d.data_dir().to_owned())
+}
+
+fn dir(var: &str, pick: impl Fn(&directories::ProjectDirs) -> PathBuf) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Ok(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("dev", "twindrop", "twindrop")
+        .map(|d| pick(&d))
+        .ok_or_else(|| Error::Input("no home directory to keep settings in".into()))
+}
+
+pub struct SettingsFile {
+    path: PathBuf,
+}
+
+impl SettingsFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SettingsFile { path: path.into() }
+    }
+
+    pub fn default_location() -> Result<Self> {
+        Ok(Self::new(config_dir()?.join("settings.json")))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn load(&self) -> Result<Settings> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Input(format!("{}: not valid settings: {e}", self.path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(Error::file(&self.path, e)),
+        }
+    }
+
+    /// Write to a temporary file and rename, so a crash never leaves half a settings file.
+    pub fn save(&self, settings: &Settings) -> Result<()> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+        let tmp = self.path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(settings).expect("settings serialise");
+        std::fs::write(&tmp, body).map_err(|e| Error::file(&tmp, e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| Error::file(&self.path, e))
+    }
+
+    /// Load, change and save in one step.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> Result<T>) -> Result<T> {
+        let mut settings = self.load()?;
+        let out = change(&mut settings)?;
+        self.save(&settings)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_recent_twins_stay_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::new(dir.path().join("sub/settings.json"));
+        assert_eq!(file.load().unwrap(), Settings::default());
+        file.update(|s| {
+            s.profiles.insert("work".into(), Profile { base_url: "https://x".into(), recent_twins: vec![] });
+            s.active = Some("work".into());
+            Ok(())
+        })
+        .unwrap();
+        file.update(|s| {
+            for twin in ["a", "b", "a"] {
+                s.remember_twin(Some("work"), twin)?;
+            }
+            s.remember_twin(None, "c")
+        })
+        .unwrap();
+        let s = file.load().unwrap();
+        assert_eq!(s.recent_twins(Some("work")).unwrap(), ["a", "b"]);
+        assert_eq!(s.recent_twins(None).unwrap(), ["c"]);
+        assert_eq!(s.profile("nope").unwrap_err().code(), "profile.not_found");
+        std::fs::write(file.path(), "{oops").unwrap();
+        assert_eq!(file.load().unwrap_err().code(), "input.invalid");
+    }
+
+    #[test]
+    fn profile_names_are_checked() {
+        assert!(validate_name("work-2").is_ok());
+        assert!(validate_name("").is_err());
+        assert!(validate_name("a/b").is_err());
+    }
+}

@@ -1,0 +1,360 @@
+//! Trusted Twin: `POST /cache` for an upload URL, a plain PUT, then `POST /twins/{twin}/docs`
+//! (attach) and polling `GET /twins/{twin}/docs/{doc_name}` until the copy is terminal.
+//! See `../shared/spec/trustedtwin-api.md`; its decisions table is followed here and by the emulator.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+use crate::naming::DocName;
+use crate::transfer::{self, network_error, ProgressFn, Sent};
+
+pub const DEFAULT_BASE_URL: &str = "https://rest.trustedtwin.com";
+
+/// A Twin's UUID. Parsed, so it can go into a URL path as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TwinId(String);
+
+impl TwinId {
+    pub fn parse(s: &str) -> Result<Self> {
+        let id = uuid_like(s.trim()).ok_or_else(|| Error::Input(format!("{s:?} is not a Twin UUID")))?;
+        Ok(TwinId(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TwinId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn uuid_like(s: &str) -> Option<String> {
+    let groups: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+    ok.then(|| s.to_ascii_lowercase())
+}
+
+/// Where the bytes go. The URL authorises the PUT by itself, so it is as sensitive as a
+/// password for its 60 minutes; never log it.
+#[derive(Clone, Deserialize)]
+pub struct UploadTarget {
+    pub url: String,
+    pub handler: String,
+    pub validity_ts: f64,
+}
+
+impl fmt::Debug for UploadTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadTarget").field("handler", &self.handler).field("validity_ts", &self.validity_ts).finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocStatus {
+    Copying,
+    Ok,
+    HashMismatch,
+    Error,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl DocStatus {
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, DocStatus::Copying)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            DocStatus::Copying => "copying",
+            DocStatus::Ok => "ok",
+            DocStatus::HashMismatch => "hash_mismatch",
+            DocStatus::Error => "error",
+            DocStatus::Other(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreationCertificate {
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub hash: Option<String>,
+    #[serde(default)]
+    pub created_ts: Option<f64>,
+}
+
+/// A Doc as `GET /twins/{twin}/docs/{doc_name}` returns it (only the fields Twindrop reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Doc {
+    pub status: DocStatus,
+    #[serde(default)]
+    pub creation_certificate: Option<CreationCertificate>,
+    #[serde(default)]
+    pub storage_class: Option<String>,
+}
+
+/// The attach body envelope; the docs leave it open (spec §3.4), so it is one switch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AttachShape {
+    /// `{"docs": {name: {...}}}`
+    #[default]
+    Keyed,
+    /// `{"docs": [{"doc_name": name, ...}]}`
+    List,
+}
+
+pub struct TrustedTwin {
+    http: reqwest::Client,
+    base: Url,
+    secret: Secret,
+    shape: AttachShape,
+}
+
+impl fmt::Debug for TrustedTwin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedTwin").field("base", &self.base.as_str()).finish_non_exhaustive()
+    }
+}
+
+/// Parse and normalise a service base URL: http(s), no query, no trailing slash.
+pub fn parse_base_url(s: &str) -> Result<Url> {
+    let url = Url::parse(s.trim()).map_err(|e| Error::Input(format!("{s:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::Input(format!("{s:?} must be an http(s) URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Input(format!("{s:?} must not carry a query or fragment")));
+    }
+    let mut url = url;
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+impl TrustedTwin {
+    pub fn new(base_url: &str, secret: Secret) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(Duration::from_secs(120))
+            .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
+        Ok(TrustedTwin { http, base: parse_base_url(base_url)?, secret, shape: AttachShape::default() })
+    }
+
+    pub fn with_attach_shape(mut self, shape: AttachShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        // push() percent-encodes '/' inside a segment as %2F, as the official client does.
+        url.path_segments_mut().expect("http base").pop_if_empty().extend(segments);
+        url
+    }
+
+    async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<(StatusCode, Value)> {
+        let url = self.url(segments);
+        let shown = format!("{} {}", method, url.path());
+        let mut request = self.http.request(method, url).header("Authorization", self.secret.expose());
+        request = match body {
+            Some(body) => request.json(&body),
+            None => request.header(reqwest::header::CONTENT_LENGTH, 0),
+        };
+        let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let status = response.status();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let value: Value = if text.trim().is_empty() { Value::Null } else {
+            serde_json::from_str(&text).map_err(|_| {
+                Error::BadResponse(format!("{shown} answered {status} with a body that is not JSON: {}", snippet(&text)))
+            })?
+        };
+        if status.is_success() {
+            return Ok((status, value));
+        }
+        let description = value.get("description").and_then(Value::as_str).unwrap_or("").to_owned();
+        let subcode = value.get("subcode").and_then(Value::as_u64);
+        let detail = if description.is_empty() { format!("{shown}: HTTP {status}") } else { description.clone() };
+        Err(match status.as_u16() {
+            401 => Error::Unauthorized(detail),
+            403 => Error::Forbidden(detail),
+            404 => Error::NotFound(detail),
+            429 => Error::RateLimited(match retry_after {
+                Some(s) => format!("retry after {s} s"),
+                None => detail,
+            }),
+            s if s >= 500 => Error::Server { status: s, message: detail },
+            s => Error::Rejected { status: s, subcode, message: detail },
+        })
+    }
+
+    /// `GET /whoami`: the cheapest check that a secret works. Returns the account UUID.
+    pub async fn whoami(&self) -> Result<String> {
+        let (_, v) = self.call(Method::GET, &["whoami"], None).await?;
+        v.get("account")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::BadResponse(format!("whoami without an account: {}", snippet(&v.to_string()))))
+    }
+
+    pub async fn create_twin(&self) -> Result<TwinId> {
+        let (_, v) = self.call(Method::POST, &["twins"], Some(json!({}))).await?;
+        let uuid = v.pointer("/creation_certificate/uuid").and_then(Value::as_str).ok_or_else(|| {
+            Error::BadResponse(format!("POST /twins without creation_certificate.uuid: {}", snippet(&v.to_string())))
+        })?;
+        TwinId::parse(uuid)
+    }
+
+    /// Check that a Twin exists and is visible to this secret.
+    pub async fn get_twin(&self, twin: &TwinId) -> Result<Value> {
+        match self.call(Method::GET, &["twins", twin.as_str()], None).await {
+            Err(Error::NotFound(_)) => Err(Error::TwinNotFound(twin.to_string())),
+            other => other.map(|(_, v)| v),
+        }
+    }
+
+    pub async fn create_upload_url(&self) -> Result<UploadTarget> {
+        let (_, v) = self.call(Method::POST, &["cache"], None).await?;
+        serde_json::from_value(v).map_err(|e| Error::BadResponse(format!("POST /cache: {e}")))
+    }
+
+    /// PUT the file to the upload URL. No Authorization goes with it.
+    pub async fn upload(&self, target: &UploadTarget, path: &Path, progress: ProgressFn) -> Result<Sent> {
+        transfer::put_file(&self.http, &target.url, path, progress).await
+    }
+
+    /// Attach one uploaded file as a Doc. The server answers 201 even when the Doc failed;
+    /// per-Doc errors come back inside the body and are mapped to their own codes here.
+    pub async fn attach(&self, twin: &TwinId, name: &DocName, handler: &str, sha256: Option<&str>) -> Result<Doc> {
+        let mut entry = json!({ "handler": handler, "storage_class": "access_optimized" });
+        if let Some(hash) = sha256 {
+            entry["hash"] = json!(hash);
+        }
+        let body = match self.shape {
+            AttachShape::Keyed => json!({ "docs": { name.as_str(): entry } }),
+            AttachShape::List => {
+                entry["doc_name"] = json!(name.as_str());
+                json!({ "docs": [entry] })
+            }
+        };
+        let (_, v) = match self.call(Method::POST, &["twins", twin.as_str(), "docs"], Some(body)).await {
+            Err(Error::NotFound(_)) => return Err(Error::TwinNotFound(twin.to_string())),
+            other => other?,
+        };
+        let result = match v.get("docs") {
+            Some(Value::Object(map)) => map.get(name.as_str()).cloned(),
+            Some(Value::Array(list)) => list.first().cloned(),
+            _ => None,
+        }
+        .ok_or_else(|| Error::BadResponse(format!("attach answer without {name:?}: {}", snippet(&v.to_string()))))?;
+        if let Some(message) = result.get("error").and_then(Value::as_str) {
+            return Err(match message {
+                "Doc already exists." => Error::DocExists(name.to_string()),
+                m if m.starts_with("No Doc uploaded through the upload URL") => Error::NotUploaded(name.to_string()),
+                m => Error::AttachRejected { name: name.to_string(), message: m.to_owned() },
+            });
+        }
+        serde_json::from_value(result).map_err(|e| Error::BadResponse(format!("attach answer for {name:?}: {e}")))
+    }
+
+    pub async fn get_doc(&self, twin: &TwinId, name: &DocName) -> Result<Doc> {
+        let (_, v) = self.call(Method::GET, &["twins", twin.as_str(), "docs", name.as_str()], None).await?;
+        serde_json::from_value(v).map_err(|e| Error::BadResponse(format!("GET doc {name:?}: {e}")))
+    }
+
+    /// Poll until the copy leaves `copying`, backing off from 100 ms to 2 s between reads.
+    pub async fn wait_terminal(&self, twin: &TwinId, name: &DocName, limit: Duration) -> Result<Doc> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let doc = self.get_doc(twin, name).await?;
+            if doc.status.is_terminal() {
+                return Ok(doc);
+            }
+            if started.elapsed() >= limit {
+                return Err(Error::VerifyTimeout { name: name.to_string(), seconds: limit.as_secs() });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// `GET /twins/{twin}/docs`: name → size.
+    pub async fn list_docs(&self, twin: &TwinId) -> Result<BTreeMap<String, u64>> {
+        let (_, v) = self.call(Method::GET, &["twins", twin.as_str(), "docs"], None).await?;
+        let docs = v.get("docs").and_then(Value::as_object).ok_or_else(|| {
+            Error::BadResponse(format!("listing without docs: {}", snippet(&v.to_string())))
+        })?;
+        Ok(docs.iter().map(|(k, row)| (k.clone(), row.get(2).and_then(Value::as_u64).unwrap_or(0))).collect())
+    }
+}
+
+fn snippet(s: &str) -> String {
+    let mut out: String = s.chars().take(160).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twin_ids_are_uuids() {
+        assert_eq!(TwinId::parse(" 0F8FAD5B-D9CB-469F-A165-70867728950E ").unwrap().as_str(), "0f8fad5b-d9cb-469f-a165-70867728950e");
+        for bad in ["", "x", "../../whoami", "0f8fad5b-d9cb-469f-a165-70867728950"] {
+            assert_eq!(TwinId::parse(bad).unwrap_err().code(), "input.invalid");
+        }
+    }
+
+    #[test]
+    fn base_urls_are_normalised() {
+        assert_eq!(parse_base_url("http://127.0.0.1:9/").unwrap().as_str(), "http://127.0.0.1:9/");
+        assert_eq!(parse_base_url("https://h/prefix/").unwrap().path(), "/prefix");
+        assert!(parse_base_url("ftp://h").is_err());
+        assert!(parse_base_url("http://h/?x=1").is_err());
+        assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn doc_names_with_folders_go_out_as_one_segment() {
+        let tt = TrustedTwin::new("http://h:1/api", Secret::new("s")).unwrap();
+        let url = tt.url(&["twins", "t", "docs", "dir/a.txt"]);
+        assert_eq!(url.as_str(), "http://h:1/api/twins/t/docs/dir%2Fa.txt");
+    }
+
+    #[test]
+    fn statuses_parse_including_unknown_ones() {
+        let s: DocStatus = serde_json::from_value(json!("hash_mismatch")).unwrap();
+        assert_eq!(s, DocStatus::HashMismatch);
+        let s: DocStatus = serde_json::from_value(json!("archived")).unwrap();
+        assert_eq!(s, DocStatus::Other("archived".into()));
+        assert!(s.is_terminal() && !DocStatus::Copying.is_terminal());
+    }
+}

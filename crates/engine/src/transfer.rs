@@ -1,0 +1,130 @@
+//! How bytes move. For now: one plain PUT of a whole file to a pre-authorised URL, streamed from
+//! disk in `CHUNK`-sized reads and hashed on the way out, so a file is read exactly once.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use reqwest::header::CONTENT_LENGTH;
+use tokio::io::AsyncReadExt;
+use tokio_util::io::ReaderStream;
+
+use crate::error::{Error, Result};
+use crate::hash::{Sha256Stream, CHUNK};
+
+/// Called with the number of bytes sent so far.
+pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Default)]
+struct Tally {
+    hasher: Sha256Stream,
+    read_error: Option<std::io::Error>,
+}
+
+/// PUT the file at `path` to `url`. The request carries Content-Length (never chunked encoding)
+/// and no Authorization: the URL alone authorises it, and storage backends refuse two auths.
+pub async fn put_file(http: &reqwest::Client, url: &str, path: &Path, progress: ProgressFn) -> Result<Sent> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
+    let meta = file.metadata().await.map_err(|e| Error::file(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: path.to_owned() });
+    }
+    let size = meta.len();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let seen = tally.clone();
+    // `take(size)`: a file that grows while we read must not overrun the Content-Length we promised.
+    let stream = ReaderStream::with_capacity(file.take(size), CHUNK).map(move |chunk| {
+        let mut t = seen.lock().expect("tally lock");
+        match &chunk {
+            Ok(bytes) => {
+                t.hasher.update(bytes);
+                progress(t.hasher.len());
+            }
+            Err(e) => t.read_error = Some(std::io::Error::new(e.kind(), e.to_string())),
+        }
+        chunk
+    });
+    let response = http
+        .put(url)
+        .header(CONTENT_LENGTH, size)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    let mut tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
+    if let Some(e) = tally.read_error.take() {
+        return Err(Error::file(path, e));
+    }
+    let response = response.map_err(|e| network_error(redact_query(url), e))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(Error::UploadRejected { status: status.as_u16(), message: storage_error_message(&body) });
+    }
+    if tally.hasher.len() != size {
+        return Err(Error::FileChanged { path: path.to_owned(), expected: size, actual: tally.hasher.len() });
+    }
+    Ok(Sent { sha256: tally.hasher.finish_hex(), size })
+}
+
+/// Map a transport failure. `url` must already be safe to show (see [`redact_query`]).
+pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout(url);
+    }
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    Error::Unreachable { url, message }
+}
+
+/// Upload URLs may carry signatures in their query; never show those.
+pub(crate) fn redact_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_owned(),
+    }
+}
+
+/// Storage backends answer with an S3-style XML body; show its Code and Message.
+fn storage_error_message(body: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(body[start..end].trim().to_owned())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ if body.trim().is_empty() => "no details given".into(),
+        _ => body.chars().take(200).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_error_bodies_are_summarised() {
+        let xml = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+        assert_eq!(storage_error_message(xml), "AccessDenied: Request has expired");
+        assert_eq!(storage_error_message(""), "no details given");
+        assert_eq!(storage_error_message("plain"), "plain");
+    }
+
+    #[test]
+    fn signatures_never_reach_messages() {
+        assert_eq!(redact_query("https://h/b/k?Signature=abc"), "https://h/b/k?…");
+        assert_eq!(redact_query("http://h/upload/1"), "http://h/upload/1");
+    }
+}

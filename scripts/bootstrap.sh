@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs whatever is missing on a fresh Debian 12 machine, and nothing that is already there.
+# Sourced by scripts/run-app and scripts/test; safe to run on its own.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/twindrop-target}
+export TWINDROP_CACHE=${TWINDROP_CACHE:-$HOME/.cache/twindrop}
+mkdir -p "$CARGO_TARGET_DIR" "$TWINDROP_CACHE"
+
+say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=(
+  # build the app
+  libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  # headless window, WebDriver, screenshots
+  xvfb xauth webkit2gtk-driver imagemagick
+  # keyring in tests: private session bus + gnome-keyring
+  dbus-x11 gnome-keyring keyutils
+  # real XDND drag-and-drop in tests
+  xdotool python3-gi gir1.2-gtk-3.0
+)
+command -v node >/dev/null || apt_packages+=(nodejs npm)
+command -v python3 >/dev/null || apt_packages+=(python3 python3-venv python3-pip)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt: installing ${missing[*]}"
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# UI dependencies (npm ci only when the lockfile changed since the last install)
+if [ -f "$root/ui/package-lock.json" ]; then
+  stamp="$root/ui/node_modules/.twindrop-lock"
+  if ! cmp -s "$root/ui/package-lock.json" "$stamp" 2>/dev/null; then
+    say "npm: installing ui dependencies"
+    (cd "$root/ui" && npm ci --no-audit --no-fund)
+    cp "$root/ui/package-lock.json" "$stamp"
+  fi
+fi
+
+# tauri-driver: pinned to 2.x (the registry's newest is a 3.0 alpha)
+if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  say "cargo: installing tauri-driver 2.x"
+  cargo install tauri-driver --version '^2' --locked
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Python: the official trustedtwin client, used to check the emulator
+venv="$TWINDROP_CACHE/venv"
+if ! "$venv/bin/python" -c 'import trustedtwin, requests' 2>/dev/null; then
+  say "pip: installing the trustedtwin client into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'trustedtwin==3.18.20241001204517' requests
+fi
+export TWINDROP_PYTHON="$venv/bin/python"

@@ -1,0 +1,99 @@
+//! The IPC surface. Each command is one engine call plus the bookkeeping of app state;
+//! errors cross to the UI as `{code, message, retryable}`.
+
+use std::path::PathBuf;
+
+use tauri::ipc::Channel;
+use tauri::State;
+use twindrop_engine::{Error, ErrorInfo, QueueEvent, Secret, TwinId};
+
+use crate::session::{settings, AppState, Inner, SessionInfo};
+
+type Reply<T> = Result<T, ErrorInfo>;
+
+fn no_session() -> ErrorInfo {
+    Error::Input("not logged in".into()).info()
+}
+
+fn session(inner: &Inner) -> Reply<&crate::session::Session> {
+    inner.session.as_ref().ok_or_else(no_session)
+}
+
+fn remember_twin(inner: &Inner, twin: &TwinId) -> Reply<()> {
+    let profile = session(inner)?.info.profile.clone();
+    Ok(settings()?.update(|s| s.remember_twin(profile.as_deref(), twin.as_str()))?)
+}
+
+#[tauri::command]
+pub async fn session_get(state: State<'_, AppState>) -> Reply<Option<SessionInfo>> {
+    let mut inner = state.inner.lock().await;
+    inner.start_up().await?;
+    Ok(inner.session.as_ref().map(|s| s.info.clone()))
+}
+
+#[tauri::command]
+pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
+    let mut inner = state.inner.lock().await;
+    inner.open_sandbox().await?;
+    Ok(session(&inner)?.info.clone())
+}
+
+#[tauri::command]
+pub async fn login_trusted_twin(state: State<'_, AppState>, base_url: String, secret: String) -> Reply<SessionInfo> {
+    let secret = Secret::from_input(&secret)?;
+    let mut inner = state.inner.lock().await;
+    inner.open_trusted_twin(&base_url, secret).await?;
+    Ok(session(&inner)?.info.clone())
+}
+
+/// Close the session. For a Trusted Twin profile this also removes its secret from the keyring.
+#[tauri::command]
+pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
+    let mut inner = state.inner.lock().await;
+    if let Some(s) = inner.session.take() {
+        if let Some(profile) = s.info.profile {
+            twindrop_engine::account::logout(&settings()?, &profile).await?;
+        }
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn twins_recent(state: State<'_, AppState>) -> Reply<Vec<String>> {
+    let inner = state.inner.lock().await;
+    let profile = session(&inner)?.info.profile.clone();
+    Ok(settings()?.load()?.recent_twins(profile.as_deref())?.to_vec())
+}
+
+#[tauri::command]
+pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
+    let inner = state.inner.lock().await;
+    let twin = session(&inner)?.service().create_twin().await?;
+    remember_twin(&inner, &twin)?;
+    Ok(twin.to_string())
+}
+
+#[tauri::command]
+pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<String> {
+    let twin = TwinId::parse(&twin)?;
+    let inner = state.inner.lock().await;
+    session(&inner)?.service().get_twin(&twin).await?;
+    remember_twin(&inner, &twin)?;
+    Ok(twin.to_string())
+}
+
+/// Queue dropped files. Returns at once with the item ids; progress streams over `events`.
+#[tauri::command]
+pub async fn upload_paths(state: State<'_, AppState>, twin: String, paths: Vec<String>, events: Channel<QueueEvent>) -> Reply<Vec<u64>> {
+    let twin = TwinId::parse(&twin)?;
+    let queue = session(&*state.inner.lock().await)?.queue.clone();
+    let sink = std::sync::Arc::new(move |event: QueueEvent| {
+        if let Err(e) = events.send(event) {
+            tracing::warn!("queue event not delivered to the window: {e}");
+        }
+    });
+    let batch = queue.submit(&twin, paths.into_iter().map(PathBuf::from).collect(), sink);
+    let ids = batch.ids.clone();
+    tauri::async_runtime::spawn(batch.finished());
+    Ok(ids)
+}

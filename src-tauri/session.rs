@@ -1,0 +1,109 @@
+//! The app's one piece of state: the open session. The sandbox is the emulator running inside
+//! this process with its data in the app's data folder, so Twins and Docs survive restarts.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Mutex;
+use twindrop_emulator::{Config, Emulator};
+use twindrop_engine::profile::{self, SettingsFile};
+use twindrop_engine::{account, Queue, Result, Secret, TrustedTwin};
+
+const CONCURRENCY: usize = 4;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub kind: &'static str,
+    pub base_url: String,
+    pub account: String,
+    /// `None` for the sandbox.
+    pub profile: Option<String>,
+}
+
+pub struct Session {
+    pub info: SessionInfo,
+    pub queue: Arc<Queue>,
+}
+
+impl Session {
+    async fn open(tt: TrustedTwin, kind: &'static str, profile: Option<String>) -> Result<Session> {
+        let account = tt.whoami().await?;
+        let info = SessionInfo { kind, base_url: tt.base_url().to_owned(), account, profile };
+        Ok(Session { info, queue: Arc::new(Queue::new(Arc::new(tt), CONCURRENCY)) })
+    }
+
+    pub fn service(&self) -> &TrustedTwin {
+        self.queue.service()
+    }
+}
+
+struct Sandbox {
+    emulator: Emulator,
+    secret: Secret,
+}
+
+#[derive(Default)]
+pub struct Inner {
+    pub session: Option<Session>,
+    sandbox: Option<Sandbox>,
+    tried_start_up: bool,
+}
+
+#[derive(Default)]
+pub struct AppState {
+    pub inner: Mutex<Inner>,
+}
+
+pub fn settings() -> Result<SettingsFile> {
+    SettingsFile::default_location()
+}
+
+impl Inner {
+    /// On the first call: reopen the last profile, or the sandbox when no account is configured.
+    /// A stored profile that fails to open (keyring locked, server down) leaves the login screen.
+    pub async fn start_up(&mut self) -> Result<()> {
+        if std::mem::replace(&mut self.tried_start_up, true) || self.session.is_some() {
+            return Ok(());
+        }
+        match settings()?.load()?.active {
+            Some(name) => match account::connect(&settings()?, Some(&name), None, None).await {
+                Ok(tt) => self.session = Some(Session::open(tt, "trusted_twin", Some(name)).await?),
+                Err(e) => tracing::warn!(code = e.code(), "could not reopen profile {name}: {e}"),
+            },
+            None => self.open_sandbox().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn open_sandbox(&mut self) -> Result<()> {
+        if self.sandbox.is_none() {
+            let state_dir = profile::data_dir()?.join("sandbox");
+            // A fresh random secret each run: it never needs storing, and nothing else can use it.
+            let secret = Secret::new(format!("sandbox-{}", uuid::Uuid::new_v4()));
+            let mut config = Config::new(secret.expose());
+            config.state_dir = Some(state_dir);
+            let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+                .await
+                .map_err(|e| twindrop_engine::Error::Input(format!("cannot start the local sandbox: {e}")))?;
+            tracing::info!(url = emulator.base_url(), "local sandbox running");
+            self.sandbox = Some(Sandbox { emulator, secret });
+        }
+        let sandbox = self.sandbox.as_ref().expect("just started");
+        let tt = TrustedTwin::new(sandbox.emulator.base_url(), sandbox.secret.clone())?;
+        self.session = Some(Session::open(tt, "sandbox", None).await?);
+        settings()?.update(|s| {
+            s.active = None;
+            Ok(())
+        })
+    }
+
+    pub async fn open_trusted_twin(&mut self, base_url: &str, secret: Secret) -> Result<()> {
+        let name = account::profile_name_for(base_url)?;
+        account::login(&settings()?, &name, base_url, secret.clone(), true).await?;
+        let tt = TrustedTwin::new(base_url, secret)?;
+        self.session = Some(Session::open(tt, "trusted_twin", Some(name)).await?);
+        Ok(())
+    }
+}

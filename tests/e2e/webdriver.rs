@@ -1,0 +1,97 @@
+//! The real app window, driven through tauri-driver → WebKitWebDriver under Xvfb, with a real
+//! XDND drop from another X client. Run by scripts/test inside a private D-Bus session with an
+//! unlocked gnome-keyring.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use twindrop_e2e::{drag_files_onto, skip_without_display, text, wait_css, Driver};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
+    if skip_without_display() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let (config, data) = (home.path().join("config"), home.path().join("data"));
+    let driver = Driver::start(&[("TWINDROP_CONFIG_DIR", &config), ("TWINDROP_DATA_DIR", &data)]);
+    let client = driver.session().await;
+
+    // No account configured: the app opens straight on the local sandbox.
+    wait_css(&client, "#screen-main", 20).await;
+    assert!(text(&client, "#account-label").await.to_lowercase().contains("sandbox"));
+
+    // Log in to the sandbox through the login screen, as a user switching back to it would.
+    client.find(Locator::Css("#switch-account")).await.unwrap().click().await.unwrap();
+    wait_css(&client, "#screen-login", 10).await;
+    client.find(Locator::Css("#login-sandbox")).await.unwrap().click().await.unwrap();
+    wait_css(&client, "#screen-main", 20).await;
+
+    client.find(Locator::Css("#twin-create")).await.unwrap().click().await.unwrap();
+    let twin = {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let t = text(&client, "#twin-current").await;
+            if t.trim().len() == 36 {
+                break t.trim().to_owned();
+            }
+            assert!(Instant::now() < deadline, "no Twin shown after New Twin: {t:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    let files_dir = home.path().join("files");
+    std::fs::create_dir_all(&files_dir).unwrap();
+    let a = files_dir.join("field report.txt");
+    let b = files_dir.join("scan.bin");
+    std::fs::write(&a, "observations from the field\n").unwrap();
+    std::fs::write(&b, (0..700_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
+    drag_files_onto(&client, "#drop-zone", &[a.clone(), b.clone()]).await;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let statuses = loop {
+        let mut seen = Vec::new();
+        for li in client.find_all(Locator::Css("#queue li")).await.unwrap() {
+            let name = li.attr("data-doc-name").await.unwrap().unwrap_or_default();
+            let status = li.attr("data-status").await.unwrap().unwrap_or_default();
+            seen.push((name, status));
+        }
+        seen.sort();
+        if seen.len() == 2 && seen.iter().all(|(_, s)| ["ok", "failed", "error", "hash_mismatch"].contains(&s.as_str())) {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "queue did not settle: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        statuses,
+        [("field_report.txt".to_owned(), "ok".to_owned()), ("scan.bin".to_owned(), "ok".to_owned())]
+    );
+
+    let shot = client.screenshot().await.unwrap();
+    let out = std::env::var_os("TWINDROP_ARTIFACTS").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("e2e-after-drop.png"), shot).unwrap();
+    client.close().await.unwrap();
+    drop(driver);
+
+    // The emulator itself, reopened on the sandbox's state with a secret of our own, has both Docs.
+    let mut cfg = twindrop_emulator::Config::new("e2e-checker");
+    cfg.state_dir = Some(data.join("sandbox"));
+    let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
+    let http = reqwest::Client::new();
+    for (name, size) in [("field_report.txt", 28u64), ("scan.bin", 700_000)] {
+        let doc: serde_json::Value = http
+            .get(format!("{}/twins/{twin}/docs/{name}", em.base_url()))
+            .header("Authorization", "e2e-checker")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["status"], "ok", "{name}: {doc}");
+        assert_eq!(doc["creation_certificate"]["size"], size, "{name}: {doc}");
+    }
+    em.shutdown().await;
+}
