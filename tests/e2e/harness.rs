@@ -119,8 +119,10 @@ pub async fn wait_css(client: &Client, css: &str, secs: u64) -> fantoccini::elem
         .unwrap_or_else(|e| panic!("{css} did not appear within {secs} s: {e}"))
 }
 
+/// The element's `textContent`: WebDriver's visible text is empty while a screen fades in.
 pub async fn text(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    let el = client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.prop("textContent").await.unwrap().unwrap_or_default()
 }
 
 fn xdotool(args: &[String]) {

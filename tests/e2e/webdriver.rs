@@ -19,7 +19,8 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
 
     // No account configured: the app opens straight on the local sandbox.
     wait_css(&client, "#screen-main", 20).await;
-    assert!(text(&client, "#account-label").await.to_lowercase().contains("sandbox"));
+    let label = text(&client, "#account-label").await;
+    assert!(label.to_lowercase().contains("sandbox"), "account label {label:?}");
 
     // Log in to the sandbox through the login screen, as a user switching back to it would.
     client.find(Locator::Css("#switch-account")).await.unwrap().click().await.unwrap();

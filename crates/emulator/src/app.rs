@@ -38,10 +38,9 @@ pub(crate) struct App {
 impl App {
     pub(crate) async fn open(config: Config, base_url: String) -> io::Result<Arc<App>> {
         let state_dir = config.state_dir.clone();
-        let store =
-            tokio::task::spawn_blocking(move || Store::open(state_dir.as_deref()))
-                .await
-                .map_err(io::Error::other)??;
+        let store = tokio::task::spawn_blocking(move || Store::open(state_dir.as_deref()))
+            .await
+            .map_err(io::Error::other)??;
         let clock = Clock::default();
         let now = clock.now();
         // Also writes the state file right away, so a new account's UUID is kept even if the

@@ -197,7 +197,10 @@ mod tests {
         assert_ne!(one.user, two.user);
         assert_eq!(one.user.get_version_num(), 4);
         assert_eq!(one.account, account);
-        assert!(users.lookup("").is_none(), "an empty secret is never a user");
+        assert!(
+            users.lookup("").is_none(),
+            "an empty secret is never a user"
+        );
         assert!(users.lookup("One").is_none());
         let again = Users::new(&secrets, account, Role::allow_all(Uuid::new_v4()));
         assert_eq!(again.lookup("one").unwrap().user, one.user);

@@ -211,7 +211,9 @@ mod tests {
         let mut writer = blobs.incoming().unwrap();
         writer.write(b"partial").await.unwrap();
         drop(writer);
-        let left = std::fs::read_dir(blobs.root.join(INCOMING)).unwrap().count();
+        let left = std::fs::read_dir(blobs.root.join(INCOMING))
+            .unwrap()
+            .count();
         assert_eq!(left, 0);
     }
 }

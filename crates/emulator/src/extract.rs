@@ -50,7 +50,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         }
         serde_json::from_str(text)
             .map(|value| JsonBody(Some(value)))
-            .map_err(|err| ApiError::new(Subcode::NotAValidJson, format!("Not a valid JSON: {err}")))
+            .map_err(|err| {
+                ApiError::new(Subcode::NotAValidJson, format!("Not a valid JSON: {err}"))
+            })
     }
 }
 

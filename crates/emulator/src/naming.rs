@@ -134,7 +134,10 @@ mod tests {
         assert!(valid("f.TXT"));
         assert!(valid("a/b/c/d/e/f.txt"), "five folder levels");
         assert!(!valid(""));
-        assert!(!valid("a/b/c/d/e/f/g.txt"), "six folder levels with an extension");
+        assert!(
+            !valid("a/b/c/d/e/f/g.txt"),
+            "six folder levels with an extension"
+        );
     }
 
     #[test]
@@ -145,7 +148,10 @@ mod tests {
         assert!(valid("file\tx"));
         assert!(valid("aéb"));
         assert!(valid("a/b/c/d/e/f/g"), "the dot eats a sixth '/'");
-        assert!(!valid("my file.txt"), "only one odd character, right before the extension");
+        assert!(
+            !valid("my file.txt"),
+            "only one odd character, right before the extension"
+        );
         assert!(!valid("a\nb"), "'.' does not match a newline");
     }
 
@@ -163,7 +169,10 @@ mod tests {
         assert!(valid("a\n"));
         assert!(!valid("file.txt\n\n"));
         assert!(!valid("\n"));
-        assert!(!valid("file.txt\r\n"), "only a bare trailing \\n is forgiven");
+        assert!(
+            !valid("file.txt\r\n"),
+            "only a bare trailing \\n is forgiven"
+        );
     }
 
     #[test]
@@ -187,7 +196,10 @@ mod tests {
             let body = serde_json::json!({ bad: 1 });
             assert!(parse_description(&body).is_err(), "{bad:?} must be refused");
         }
-        assert!(parse_description(&serde_json::json!({"k\n": 1})).is_ok(), "Python '$'");
+        assert!(
+            parse_description(&serde_json::json!({"k\n": 1})).is_ok(),
+            "Python '$'"
+        );
         assert!(parse_description(&serde_json::json!([1])).is_err());
     }
 

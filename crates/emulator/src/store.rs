@@ -128,7 +128,9 @@ impl State {
     }
 
     pub(crate) fn upload_by_token(&self, token: &str) -> Option<&Upload> {
-        self.tokens.get(token).and_then(|handler| self.uploads.get(handler))
+        self.tokens
+            .get(token)
+            .and_then(|handler| self.uploads.get(handler))
     }
 
     pub(crate) fn upload_by_token_mut(&mut self, token: &str) -> Option<&mut Upload> {

@@ -10,11 +10,17 @@ use serde_json::json;
 
 async fn xml_error(response: reqwest::Response) -> (StatusCode, String) {
     let status = response.status();
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(content_type, "application/xml");
     let body = response.text().await.unwrap();
     assert!(body.starts_with("<?xml"), "{body}");
-    assert!(body.contains("<Error>") && body.contains("</Error>"), "{body}");
+    assert!(
+        body.contains("<Error>") && body.contains("</Error>"),
+        "{body}"
+    );
     (status, body)
 }
 
@@ -57,8 +63,13 @@ async fn chunked_put_is_refused_with_411() {
     // Nothing was stored: attaching finds no upload.
     let twin = h.create_twin().await;
     let handler = cache["handler"].as_str().unwrap();
-    let (_, attached) = h.attach(&twin, json!({"docs": {"c": {"handler": handler}}})).await;
-    assert!(attached["docs"]["c"]["error"].as_str().unwrap().starts_with("No Doc uploaded"));
+    let (_, attached) = h
+        .attach(&twin, json!({"docs": {"c": {"handler": handler}}}))
+        .await;
+    assert!(attached["docs"]["c"]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("No Doc uploaded"));
 }
 
 #[tokio::test]
@@ -82,7 +93,10 @@ async fn empty_put_needs_an_explicit_content_length() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     // The ETag of nothing is the MD5 of nothing, as S3 gives it.
-    assert_eq!(response.headers()["etag"], "\"d41d8cd98f00b204e9800998ecf8427e\"");
+    assert_eq!(
+        response.headers()["etag"],
+        "\"d41d8cd98f00b204e9800998ecf8427e\""
+    );
 }
 
 #[tokio::test]
@@ -132,7 +146,10 @@ async fn a_larger_body_streams_through_and_hashes_right() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(body["docs"]["big.bin"]["creation_certificate"]["size"], bytes.len());
+    assert_eq!(
+        body["docs"]["big.bin"]["creation_certificate"]["size"],
+        bytes.len()
+    );
     assert_eq!(h.settled(&twin, "big.bin").await["status"], "ok");
 }
 

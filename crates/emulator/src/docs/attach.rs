@@ -102,7 +102,9 @@ impl AttachRequest {
                         };
                         let name = match spec.get("doc_name") {
                             Some(Value::String(name)) => name.clone(),
-                            _ => return Err("Each item of 'docs' needs a string 'doc_name'.".into()),
+                            _ => {
+                                return Err("Each item of 'docs' needs a string 'doc_name'.".into())
+                            }
                         };
                         Entry::parse(&name, spec, &allowed)
                     })
@@ -136,7 +138,11 @@ impl Entry {
         let hash = match spec.get("hash") {
             None | Some(Value::Null) => None,
             Some(Value::String(hash)) => Some(hash.clone()),
-            Some(other) => return Err(format!("'hash' of Doc '{name}' must be a string, got {other}.")),
+            Some(other) => {
+                return Err(format!(
+                    "'hash' of Doc '{name}' must be a string, got {other}."
+                ))
+            }
         };
         let description = match spec.get("description") {
             None => None,
@@ -342,8 +348,9 @@ mod tests {
 
     #[test]
     fn shape_a_and_b() {
-        let a = parse(json!({"docs": {"a.txt": {"handler": "h", "storage_class": "cost_optimized"}}}))
-            .unwrap();
+        let a =
+            parse(json!({"docs": {"a.txt": {"handler": "h", "storage_class": "cost_optimized"}}}))
+                .unwrap();
         assert_eq!(a.container, Container::Keyed);
         assert_eq!(a.entries[0].name.as_str(), "a.txt");
         assert_eq!(a.entries[0].storage_class, StorageClass::CostOptimized);

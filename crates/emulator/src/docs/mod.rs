@@ -90,16 +90,17 @@ pub(crate) async fn get_doc(
     let uuid = parse_twin_uuid(&twin)?;
     let name = DocName::parse(&doc_name).map_err(ApiError::request_format)?;
 
-    let (mut body, doc) = app
-        .store
-        .read(|state| {
-            let twin = state.twins.get(&uuid).ok_or_else(|| twin_not_found(&twin))?;
-            let doc = twin
-                .docs
-                .get(name.as_str())
-                .ok_or_else(|| doc_not_found(&name))?;
-            Ok::<_, ApiError>((doc_json(doc), (doc.id, doc.status, doc.has_blob)))
-        })?;
+    let (mut body, doc) = app.store.read(|state| {
+        let twin = state
+            .twins
+            .get(&uuid)
+            .ok_or_else(|| twin_not_found(&twin))?;
+        let doc = twin
+            .docs
+            .get(name.as_str())
+            .ok_or_else(|| doc_not_found(&name))?;
+        Ok::<_, ApiError>((doc_json(doc), (doc.id, doc.status, doc.has_blob)))
+    })?;
 
     // Only a finished copy has bytes to hand out; while `copying` (or after a failed copy) the
     // answer simply has no `download`.
@@ -166,12 +167,20 @@ pub(crate) async fn list_docs(
         .transpose()?;
     let uuid = parse_twin_uuid(&twin)?;
     let docs = app.store.read(|state| {
-        let twin = state.twins.get(&uuid).ok_or_else(|| twin_not_found(&twin))?;
+        let twin = state
+            .twins
+            .get(&uuid)
+            .ok_or_else(|| twin_not_found(&twin))?;
         Ok::<_, ApiError>(
             twin.docs
                 .iter()
                 .filter(|(name, _)| mask.as_ref().is_none_or(|mask| mask.is_match(name)))
-                .map(|(name, doc)| (name.clone(), json!([doc.created_ts, doc.updated_ts, doc.size])))
+                .map(|(name, doc)| {
+                    (
+                        name.clone(),
+                        json!([doc.created_ts, doc.updated_ts, doc.size]),
+                    )
+                })
                 .collect::<Map<String, Value>>(),
         )
     })?;

@@ -37,7 +37,12 @@ impl Harness {
 
     /// An API call as the official client makes it: raw secret, `Content-Type: application/json`
     /// on every request, JSON body only when given.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
             .request(method, self.url(path))
@@ -93,7 +98,10 @@ impl Harness {
     pub async fn create_twin(&self) -> String {
         let (status, body) = self.post("/twins", Some(json!({}))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["creation_certificate"]["uuid"].as_str().unwrap().to_owned()
+        body["creation_certificate"]["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn attach(&self, twin: &str, body: Value) -> (StatusCode, Value) {
@@ -112,7 +120,8 @@ impl Harness {
     }
 
     pub async fn get_doc(&self, twin: &str, name: &str) -> (StatusCode, Value) {
-        self.get(&format!("/twins/{twin}/docs/{}", quote(name))).await
+        self.get(&format!("/twins/{twin}/docs/{}", quote(name)))
+            .await
     }
 
     /// Polls until the Doc is no longer `copying`.
