@@ -84,7 +84,12 @@ pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<Stri
 
 /// Queue dropped files. Returns at once with the item ids; progress streams over `events`.
 #[tauri::command]
-pub async fn upload_paths(state: State<'_, AppState>, twin: String, paths: Vec<String>, events: Channel<QueueEvent>) -> Reply<Vec<u64>> {
+pub async fn upload_paths(
+    state: State<'_, AppState>,
+    twin: String,
+    paths: Vec<String>,
+    events: Channel<QueueEvent>,
+) -> Reply<Vec<u64>> {
     let twin = TwinId::parse(&twin)?;
     let queue = session(&*state.inner.lock().await)?.queue.clone();
     let sink = std::sync::Arc::new(move |event: QueueEvent| {

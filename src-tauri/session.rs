@@ -107,3 +107,36 @@ impl Inner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start-up rule, without a window: no account configured → the sandbox opens, and its
+    /// Twins outlive the process because the emulator keeps its state in the data dir.
+    #[tokio::test]
+    async fn no_account_opens_the_sandbox_and_its_twins_persist() {
+        let home = tempfile::tempdir().unwrap();
+        // This is the only test in the crate that touches the environment.
+        std::env::set_var("TWINDROP_CONFIG_DIR", home.path().join("config"));
+        std::env::set_var("TWINDROP_DATA_DIR", home.path().join("data"));
+
+        let mut first = Inner::default();
+        first.start_up().await.unwrap();
+        let session = first.session.as_ref().expect("a session at start-up");
+        assert_eq!((session.info.kind, session.info.profile.as_deref()), ("sandbox", None));
+        let twin = session.service().create_twin().await.unwrap();
+        let account = session.info.account.clone();
+        first.sandbox.take().unwrap().emulator.shutdown().await;
+
+        let mut second = Inner::default();
+        second.start_up().await.unwrap();
+        let session = second.session.as_ref().unwrap();
+        assert_eq!(session.info.account, account);
+        session.service().get_twin(&twin).await.unwrap();
+        // A second start-up call is a no-op, not a second sandbox.
+        let url = session.info.base_url.clone();
+        second.start_up().await.unwrap();
+        assert_eq!(second.session.as_ref().unwrap().info.base_url, url);
+    }
+}

@@ -58,16 +58,14 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
             seen.push((name, status));
         }
         seen.sort();
-        if seen.len() == 2 && seen.iter().all(|(_, s)| ["ok", "failed", "error", "hash_mismatch"].contains(&s.as_str())) {
+        if seen.len() == 2 && seen.iter().all(|(_, s)| ["ok", "failed", "error", "hash_mismatch"].contains(&s.as_str()))
+        {
             break seen;
         }
         assert!(Instant::now() < deadline, "queue did not settle: {seen:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(
-        statuses,
-        [("field_report.txt".to_owned(), "ok".to_owned()), ("scan.bin".to_owned(), "ok".to_owned())]
-    );
+    assert_eq!(statuses, [("field_report.txt".to_owned(), "ok".to_owned()), ("scan.bin".to_owned(), "ok".to_owned())]);
 
     let shot = client.screenshot().await.unwrap();
     let out = std::env::var_os("TWINDROP_ARTIFACTS").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);

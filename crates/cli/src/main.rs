@@ -120,14 +120,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Login { profile, base_url, no_verify } => {
             let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input).map_err(|e| Error::Input(format!("reading the secret from stdin: {e}")))?;
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| Error::Input(format!("reading the secret from stdin: {e}")))?;
             let secret = Secret::from_input(&input)?;
             let account = account::login(&settings, &profile, &base_url, secret, !no_verify).await?;
             if cli.json {
                 println!("{}", json!({ "profile": profile, "account": account }));
             } else {
                 match account {
-                    Some(a) => println!("logged in as account {a}; secret stored in the OS keyring (profile {profile})"),
+                    Some(a) => {
+                        println!("logged in as account {a}; secret stored in the OS keyring (profile {profile})")
+                    }
                     None => println!("secret stored in the OS keyring (profile {profile}), not verified"),
                 }
             }
@@ -178,7 +182,13 @@ async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twindrop_
     account::connect(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret).await
 }
 
-async fn upload(tt: twindrop_engine::TrustedTwin, twin: TwinId, concurrency: usize, files: Vec<PathBuf>, json: bool) -> Result<ExitCode, Error> {
+async fn upload(
+    tt: twindrop_engine::TrustedTwin,
+    twin: TwinId,
+    concurrency: usize,
+    files: Vec<PathBuf>,
+    json: bool,
+) -> Result<ExitCode, Error> {
     let queue = Queue::new(Arc::new(tt), concurrency);
     // One line per file as soon as it ends, so a long batch shows its progress.
     let paths = Mutex::new(HashMap::new());

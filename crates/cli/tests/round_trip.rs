@@ -120,10 +120,8 @@ assert body["status"] == "ok", body
 assert body["creation_certificate"]["size"] == int(size), body
 print(body["status"])
 "#;
-    let out = Command::new(python)
-        .args(["-c", script, base_url, SECRET, twin, doc, &size.to_string()])
-        .output()
-        .unwrap();
+    let out =
+        Command::new(python).args(["-c", script, base_url, SECRET, twin, doc, &size.to_string()]).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
@@ -140,11 +138,17 @@ fn login_keeps_the_secret_in_the_keyring_only() {
     let config = tempfile::tempdir().unwrap();
     let profile = format!("cli-test-{}", std::process::id());
 
-    let out = twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some("wrong\n"));
+    let out =
+        twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some("wrong\n"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("auth.unauthorized"));
 
-    let out = twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some(&format!("{SECRET}\n")));
+    let out = twindrop(
+        config.path(),
+        None,
+        &["login", "--profile", &profile, "--base-url", &em.base_url],
+        Some(&format!("{SECRET}\n")),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let settings = std::fs::read_to_string(config.path().join("settings.json")).unwrap();
     assert!(settings.contains(&em.base_url) && !settings.contains(SECRET), "{settings}");
@@ -154,7 +158,12 @@ fn login_keeps_the_secret_in_the_keyring_only() {
     let twin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let file = config.path().join("k.txt");
     std::fs::write(&file, "keyring").unwrap();
-    let out = twindrop(config.path(), None, &["upload", "--profile", &profile, "--twin", &twin, file.to_str().unwrap()], None);
+    let out = twindrop(
+        config.path(),
+        None,
+        &["upload", "--profile", &profile, "--twin", &twin, file.to_str().unwrap()],
+        None,
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok"));
 

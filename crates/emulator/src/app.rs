@@ -93,14 +93,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/twins", post(twins::create_twin))
         .route("/twins/{twin}", get(twins::get_twin))
         // The docs write the listing path with a trailing slash, the client without.
-        .route(
-            "/twins/{twin}/docs",
-            get(docs::list_docs).post(docs::attach::attach_docs),
-        )
-        .route(
-            "/twins/{twin}/docs/",
-            get(docs::list_docs).post(docs::attach::attach_docs),
-        )
+        .route("/twins/{twin}/docs", get(docs::list_docs).post(docs::attach::attach_docs))
+        .route("/twins/{twin}/docs/", get(docs::list_docs).post(docs::attach::attach_docs))
         // A wildcard, because the official client sends `/` inside a name as `%2F` and other
         // clients send it literally; both arrive here decoded.
         .route("/twins/{twin}/docs/{*doc_name}", get(docs::get_doc))

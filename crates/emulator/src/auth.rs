@@ -58,16 +58,11 @@ pub(crate) struct Role {
 
 impl Role {
     pub(crate) fn allow_all(uuid: Uuid) -> Self {
-        Role {
-            uuid,
-            allowed: None,
-        }
+        Role { uuid, allowed: None }
     }
 
     fn allows(&self, operation: Operation) -> bool {
-        self.allowed
-            .as_ref()
-            .is_none_or(|allowed| allowed.contains(&operation))
+        self.allowed.as_ref().is_none_or(|allowed| allowed.contains(&operation))
     }
 }
 
@@ -94,13 +89,7 @@ impl Users {
             }
             let digest = digest(secret);
             let uuid = user_uuid(account, &digest);
-            by_digest.insert(
-                digest,
-                User {
-                    uuid,
-                    role: role.clone(),
-                },
-            );
+            by_digest.insert(digest, User { uuid, role: role.clone() });
         }
         Users { account, by_digest }
     }
@@ -146,10 +135,7 @@ impl Caller {
         } else {
             Err(ApiError::new(
                 Subcode::AccessForbidden,
-                format!(
-                    "Operation '{}' is not allowed by the role of this user.",
-                    operation.name()
-                ),
+                format!("Operation '{}' is not allowed by the role of this user.", operation.name()),
             ))
         }
     }
@@ -164,17 +150,12 @@ impl FromRequestParts<Arc<App>> for Caller {
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .ok_or_else(|| ApiError::new(Subcode::Unauthorized, "Authentication required."))?;
-        app.users
-            .lookup(secret)
-            .ok_or_else(|| ApiError::new(Subcode::Unauthorized, "Invalid User Secret."))
+        app.users.lookup(secret).ok_or_else(|| ApiError::new(Subcode::Unauthorized, "Invalid User Secret."))
     }
 }
 
 /// `GET /whoami`: the cheapest way for a client to check a secret.
-pub(crate) async fn who_am_i(
-    State(_app): State<Arc<App>>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn who_am_i(State(_app): State<Arc<App>>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.authorize(Operation::WhoAmI)?;
     Ok(Json(json!({
         "user": caller.user.to_string(),
@@ -197,10 +178,7 @@ mod tests {
         assert_ne!(one.user, two.user);
         assert_eq!(one.user.get_version_num(), 4);
         assert_eq!(one.account, account);
-        assert!(
-            users.lookup("").is_none(),
-            "an empty secret is never a user"
-        );
+        assert!(users.lookup("").is_none(), "an empty secret is never a user");
         assert!(users.lookup("One").is_none());
         let again = Users::new(&secrets, account, Role::allow_all(Uuid::new_v4()));
         assert_eq!(again.lookup("one").unwrap().user, one.user);
@@ -208,10 +186,7 @@ mod tests {
 
     #[test]
     fn a_restricted_role_is_refused_with_403535() {
-        let role = Role {
-            uuid: Uuid::new_v4(),
-            allowed: Some([Operation::WhoAmI].into()),
-        };
+        let role = Role { uuid: Uuid::new_v4(), allowed: Some([Operation::WhoAmI].into()) };
         let users = Users::new(&["s".to_owned()], Uuid::new_v4(), role);
         let caller = users.lookup("s").unwrap();
         assert!(caller.authorize(Operation::WhoAmI).is_ok());

@@ -37,22 +37,12 @@ pub(crate) struct Blobs {
 
 impl Blobs {
     pub(crate) fn persistent(root: PathBuf) -> io::Result<Blobs> {
-        Blobs::init(Blobs {
-            root,
-            durable: true,
-            _temp: None,
-        })
+        Blobs::init(Blobs { root, durable: true, _temp: None })
     }
 
     pub(crate) fn temporary() -> io::Result<Blobs> {
-        let temp = tempfile::Builder::new()
-            .prefix("twindrop-emulator-")
-            .tempdir()?;
-        Blobs::init(Blobs {
-            root: temp.path().to_owned(),
-            durable: false,
-            _temp: Some(temp),
-        })
+        let temp = tempfile::Builder::new().prefix("twindrop-emulator-").tempdir()?;
+        Blobs::init(Blobs { root: temp.path().to_owned(), durable: false, _temp: Some(temp) })
     }
 
     fn init(blobs: Blobs) -> io::Result<Blobs> {
@@ -91,9 +81,7 @@ impl Blobs {
 
     /// Makes a fully received body the bytes of `token`, replacing any earlier ones atomically.
     pub(crate) fn commit_upload(&self, blob: ReceivedBlob, token: &str) -> io::Result<()> {
-        blob.path
-            .persist(self.upload_path(token))
-            .map_err(|err| err.error)
+        blob.path.persist(self.upload_path(token)).map_err(|err| err.error)
     }
 
     /// Gives a new Doc its own name for the upload's current bytes.
@@ -184,10 +172,7 @@ mod tests {
         writer.write(b"first").await.unwrap();
         let first = writer.finish().await.unwrap();
         assert_eq!(first.size, 5);
-        assert_eq!(
-            first.sha256,
-            "a7937b64b8caa58f03721bb6bacf5c78cb235febe0e70b1b84cd99541461a08e"
-        );
+        assert_eq!(first.sha256, "a7937b64b8caa58f03721bb6bacf5c78cb235febe0e70b1b84cd99541461a08e");
         blobs.commit_upload(first, "tok").unwrap();
 
         let doc = Uuid::new_v4();
@@ -195,9 +180,7 @@ mod tests {
 
         let mut writer = blobs.incoming().unwrap();
         writer.write(b"second").await.unwrap();
-        blobs
-            .commit_upload(writer.finish().await.unwrap(), "tok")
-            .unwrap();
+        blobs.commit_upload(writer.finish().await.unwrap(), "tok").unwrap();
 
         assert_eq!(std::fs::read(blobs.upload_path("tok")).unwrap(), b"second");
         assert_eq!(std::fs::read(blobs.doc_path(doc)).unwrap(), b"first");
@@ -211,9 +194,7 @@ mod tests {
         let mut writer = blobs.incoming().unwrap();
         writer.write(b"partial").await.unwrap();
         drop(writer);
-        let left = std::fs::read_dir(blobs.root.join(INCOMING))
-            .unwrap()
-            .count();
+        let left = std::fs::read_dir(blobs.root.join(INCOMING)).unwrap().count();
         assert_eq!(left, 0);
     }
 }

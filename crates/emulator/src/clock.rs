@@ -49,16 +49,12 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn now(&self) -> Timestamp {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
         Timestamp(wall.saturating_add(self.offset_ms.load(Ordering::Relaxed)))
     }
 
     pub(crate) fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.as_millis() as u64, Ordering::Relaxed);
+        self.offset_ms.fetch_add(by.as_millis() as u64, Ordering::Relaxed);
     }
 }
 

@@ -31,8 +31,7 @@ impl Subcode {
     }
 
     pub(crate) fn status(self) -> StatusCode {
-        StatusCode::from_u16((self.code() / 1000) as u16)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16((self.code() / 1000) as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -45,10 +44,7 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(subcode: Subcode, description: impl Into<String>) -> Self {
-        ApiError {
-            subcode,
-            description: description.into(),
-        }
+        ApiError { subcode, description: description.into() }
     }
 
     pub(crate) fn request_format(description: impl Into<String>) -> Self {
@@ -100,11 +96,7 @@ pub(crate) struct S3Error {
 
 impl S3Error {
     pub(crate) fn access_denied(message: impl Into<String>) -> Self {
-        S3Error {
-            status: StatusCode::FORBIDDEN,
-            code: "AccessDenied",
-            message: message.into(),
-        }
+        S3Error { status: StatusCode::FORBIDDEN, code: "AccessDenied", message: message.into() }
     }
 
     pub(crate) fn no_such_key() -> Self {
@@ -160,10 +152,7 @@ impl IntoResponse for S3Error {
             request_id,
         );
         let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/xml"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
         response
     }
 }

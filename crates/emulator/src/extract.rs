@@ -28,31 +28,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let mut stream = req.into_body().into_data_stream();
         let mut bytes = Vec::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|err| {
-                ApiError::request_format(format!("Request body could not be read: {err}"))
-            })?;
+            let chunk =
+                chunk.map_err(|err| ApiError::request_format(format!("Request body could not be read: {err}")))?;
             if bytes.len() + chunk.len() > MAX_JSON_BODY {
-                return Err(ApiError::new(
-                    Subcode::QuotaViolation,
-                    "Request body exceeds the 64 kB limit.",
-                ));
+                return Err(ApiError::new(Subcode::QuotaViolation, "Request body exceeds the 64 kB limit."));
             }
             bytes.extend_from_slice(&chunk);
         }
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            ApiError::new(
-                Subcode::InvalidCharacters,
-                "Request body is not valid UTF-8.",
-            )
-        })?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::new(Subcode::InvalidCharacters, "Request body is not valid UTF-8."))?;
         if text.trim().is_empty() {
             return Ok(JsonBody(None));
         }
         serde_json::from_str(text)
             .map(|value| JsonBody(Some(value)))
-            .map_err(|err| {
-                ApiError::new(Subcode::NotAValidJson, format!("Not a valid JSON: {err}"))
-            })
+            .map_err(|err| ApiError::new(Subcode::NotAValidJson, format!("Not a valid JSON: {err}")))
     }
 }
 
@@ -96,9 +86,9 @@ impl ApiQuery {
             None => Ok(false),
             Some("true" | "True" | "TRUE" | "1") => Ok(true),
             Some("false" | "False" | "FALSE" | "0") => Ok(false),
-            Some(other) => Err(ApiError::request_format(format!(
-                "Query parameter '{name}' must be a boolean, got '{other}'."
-            ))),
+            Some(other) => {
+                Err(ApiError::request_format(format!("Query parameter '{name}' must be a boolean, got '{other}'.")))
+            }
         }
     }
 }

@@ -68,11 +68,7 @@ pub struct Config {
 impl Config {
     /// One secret, no state directory, a 300 ms copy delay.
     pub fn new(secret: impl Into<String>) -> Self {
-        Config {
-            secrets: vec![secret.into()],
-            state_dir: None,
-            copy_delay: Duration::from_millis(300),
-        }
+        Config { secrets: vec![secret.into()], state_dir: None, copy_delay: Duration::from_millis(300) }
     }
 }
 
@@ -80,10 +76,7 @@ impl Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field(
-                "secrets",
-                &format_args!("[{} redacted]", self.secrets.len()),
-            )
+            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
             .field("state_dir", &self.state_dir)
             .field("copy_delay", &self.copy_delay)
             .finish()
@@ -116,10 +109,7 @@ impl Emulator {
                     std::future::pending::<()>().await;
                 }
             };
-            if let Err(err) = axum::serve(listener, router)
-                .with_graceful_shutdown(signal)
-                .await
-            {
+            if let Err(err) = axum::serve(listener, router).with_graceful_shutdown(signal).await {
                 tracing::error!(%err, "emulator server stopped with an error");
             }
         });

@@ -22,8 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The `doc_name` regex exactly as the docs publish it (spec §6).
-pub(crate) const PUBLISHED_DOC_NAME: &str =
-    r"^([a-zA-Z0-9_-]{1,32}\/){0,5}([a-zA-Z0-9_-]{1,32})(.[a-zA-Z0-9]{1,8})?$";
+pub(crate) const PUBLISHED_DOC_NAME: &str = r"^([a-zA-Z0-9_-]{1,32}\/){0,5}([a-zA-Z0-9_-]{1,32})(.[a-zA-Z0-9]{1,8})?$";
 
 /// Keys of a `description` dict (spec §6).
 pub(crate) const DESCRIPTION_KEY: &str = r"^[a-z_][0-9a-z_]{0,63}$";
@@ -41,10 +40,7 @@ impl PyMatch {
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.0.is_match(text)
-            || text
-                .strip_suffix('\n')
-                .is_some_and(|rest| self.0.is_match(rest))
+        self.0.is_match(text) || text.strip_suffix('\n').is_some_and(|rest| self.0.is_match(rest))
     }
 }
 
@@ -57,10 +53,7 @@ impl DocName {
         if DOC_NAME.is_match(name) {
             Ok(DocName(name.to_owned()))
         } else {
-            Err(format!(
-                "Invalid doc_name '{}': it must match {PUBLISHED_DOC_NAME}.",
-                name.escape_debug()
-            ))
+            Err(format!("Invalid doc_name '{}': it must match {PUBLISHED_DOC_NAME}.", name.escape_debug()))
         }
     }
 
@@ -92,9 +85,7 @@ impl StorageClass {
         match value.as_str() {
             Some("access_optimized") => Ok(StorageClass::AccessOptimized),
             Some("cost_optimized") => Ok(StorageClass::CostOptimized),
-            _ => Err(format!(
-                "Invalid storage_class {value}: it must be 'access_optimized' or 'cost_optimized'."
-            )),
+            _ => Err(format!("Invalid storage_class {value}: it must be 'access_optimized' or 'cost_optimized'.")),
         }
     }
 }
@@ -134,10 +125,7 @@ mod tests {
         assert!(valid("f.TXT"));
         assert!(valid("a/b/c/d/e/f.txt"), "five folder levels");
         assert!(!valid(""));
-        assert!(
-            !valid("a/b/c/d/e/f/g.txt"),
-            "six folder levels with an extension"
-        );
+        assert!(!valid("a/b/c/d/e/f/g.txt"), "six folder levels with an extension");
     }
 
     #[test]
@@ -148,10 +136,7 @@ mod tests {
         assert!(valid("file\tx"));
         assert!(valid("aéb"));
         assert!(valid("a/b/c/d/e/f/g"), "the dot eats a sixth '/'");
-        assert!(
-            !valid("my file.txt"),
-            "only one odd character, right before the extension"
-        );
+        assert!(!valid("my file.txt"), "only one odd character, right before the extension");
         assert!(!valid("a\nb"), "'.' does not match a newline");
     }
 
@@ -169,10 +154,7 @@ mod tests {
         assert!(valid("a\n"));
         assert!(!valid("file.txt\n\n"));
         assert!(!valid("\n"));
-        assert!(
-            !valid("file.txt\r\n"),
-            "only a bare trailing \\n is forgiven"
-        );
+        assert!(!valid("file.txt\r\n"), "only a bare trailing \\n is forgiven");
     }
 
     #[test]
@@ -196,19 +178,13 @@ mod tests {
             let body = serde_json::json!({ bad: 1 });
             assert!(parse_description(&body).is_err(), "{bad:?} must be refused");
         }
-        assert!(
-            parse_description(&serde_json::json!({"k\n": 1})).is_ok(),
-            "Python '$'"
-        );
+        assert!(parse_description(&serde_json::json!({"k\n": 1})).is_ok(), "Python '$'");
         assert!(parse_description(&serde_json::json!([1])).is_err());
     }
 
     #[test]
     fn storage_classes() {
-        assert_eq!(
-            StorageClass::parse(&"cost_optimized".into()).unwrap(),
-            StorageClass::CostOptimized
-        );
+        assert_eq!(StorageClass::parse(&"cost_optimized".into()).unwrap(), StorageClass::CostOptimized);
         assert!(StorageClass::parse(&"COST_OPTIMIZED".into()).is_err());
         assert!(StorageClass::parse(&Value::Null).is_err());
     }

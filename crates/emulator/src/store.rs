@@ -128,20 +128,15 @@ impl State {
     }
 
     pub(crate) fn upload_by_token(&self, token: &str) -> Option<&Upload> {
-        self.tokens
-            .get(token)
-            .and_then(|handler| self.uploads.get(handler))
+        self.tokens.get(token).and_then(|handler| self.uploads.get(handler))
     }
 
     pub(crate) fn upload_by_token_mut(&mut self, token: &str) -> Option<&mut Upload> {
-        self.tokens
-            .get(token)
-            .and_then(|handler| self.uploads.get_mut(handler))
+        self.tokens.get(token).and_then(|handler| self.uploads.get_mut(handler))
     }
 
     pub(crate) fn insert_upload(&mut self, upload: Upload) {
-        self.tokens
-            .insert(upload.token.clone(), upload.handler.clone());
+        self.tokens.insert(upload.token.clone(), upload.handler.clone());
         self.uploads.insert(upload.handler.clone(), upload);
     }
 
@@ -168,11 +163,7 @@ impl State {
     }
 
     fn reindex(&mut self) {
-        self.tokens = self
-            .uploads
-            .values()
-            .map(|upload| (upload.token.clone(), upload.handler.clone()))
-            .collect();
+        self.tokens = self.uploads.values().map(|upload| (upload.token.clone(), upload.handler.clone())).collect();
     }
 }
 
@@ -209,22 +200,11 @@ impl Store {
                     Err(err) => return Err(err),
                 };
                 let blobs = Blobs::persistent(dir.join(BLOBS_DIR))?;
-                let file = StateFile {
-                    path,
-                    written: tokio::sync::Mutex::new(None),
-                };
+                let file = StateFile { path, written: tokio::sync::Mutex::new(None) };
                 (state, blobs, Some(file))
             }
         };
-        Ok(Store {
-            inner: Mutex::new(Snapshot {
-                state,
-                generation: 0,
-            }),
-            blobs,
-            file,
-            closed: AtomicBool::new(false),
-        })
+        Ok(Store { inner: Mutex::new(Snapshot { state, generation: 0 }), blobs, file, closed: AtomicBool::new(false) })
     }
 
     fn lock(&self) -> MutexGuard<'_, Snapshot> {
@@ -285,9 +265,7 @@ impl Store {
             return Ok(());
         }
         let path = file.path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
-            .await
-            .map_err(io::Error::other)??;
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes)).await.map_err(io::Error::other)??;
         *written = Some(generation);
         Ok(())
     }
@@ -295,19 +273,12 @@ impl Store {
 
 fn load(bytes: &[u8], path: &Path) -> io::Result<State> {
     let mut state: State = serde_json::from_slice(bytes).map_err(|err| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not a valid emulator state: {err}", path.display()),
-        )
+        io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a valid emulator state: {err}", path.display()))
     })?;
     if state.format != FORMAT {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!(
-                "{} has format {}, this emulator reads format {FORMAT}",
-                path.display(),
-                state.format
-            ),
+            format!("{} has format {}, this emulator reads format {FORMAT}", path.display(), state.format),
         ));
     }
     state.reindex();
@@ -333,13 +304,7 @@ mod tests {
     use super::*;
 
     fn upload(handler: &str, token: &str, validity_ts: Timestamp) -> Upload {
-        Upload {
-            handler: handler.into(),
-            token: token.into(),
-            created_ts: validity_ts,
-            validity_ts,
-            content: None,
-        }
+        Upload { handler: handler.into(), token: token.into(), created_ts: validity_ts, validity_ts, content: None }
     }
 
     #[tokio::test]
@@ -377,12 +342,7 @@ mod tests {
         let now = crate::clock::Clock::default().now();
         let mut state = State::fresh();
         let mut expired = upload("h", "t", now);
-        expired.content = Some(UploadContent {
-            size: 0,
-            sha256: String::new(),
-            md5: String::new(),
-            uploaded_ts: now,
-        });
+        expired.content = Some(UploadContent { size: 0, sha256: String::new(), md5: String::new(), uploaded_ts: now });
         state.insert_upload(expired);
         state.sweep_uploads(now.plus(Duration::from_secs(1)), &store.blobs);
         assert!(state.upload("h").unwrap().content.is_none());

@@ -26,9 +26,7 @@ pub(crate) async fn create_twin(
         None => None,
         Some(Value::Object(fields)) => {
             if let Some(unknown) = fields.keys().find(|key| *key != "description") {
-                return Err(ApiError::request_format(format!(
-                    "Unknown field '{unknown}' in the request body."
-                )));
+                return Err(ApiError::request_format(format!("Unknown field '{unknown}' in the request body.")));
             }
             match fields.get("description") {
                 None => None,
@@ -36,9 +34,7 @@ pub(crate) async fn create_twin(
             }
         }
         Some(other) => {
-            return Err(ApiError::request_format(format!(
-                "The request body must be a dictionary, got {other}."
-            )))
+            return Err(ApiError::request_format(format!("The request body must be a dictionary, got {other}.")))
         }
     };
     let now = app.clock.now();
@@ -52,10 +48,7 @@ pub(crate) async fn create_twin(
         docs: Default::default(),
     };
     let body = twin_json(&twin);
-    app.store
-        .write(|state| state.twins.insert(twin.uuid, twin))
-        .await
-        .map_err(ApiError::internal)?;
+    app.store.write(|state| state.twins.insert(twin.uuid, twin)).await.map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -68,10 +61,7 @@ pub(crate) async fn get_twin(
 ) -> Result<Json<Value>, ApiError> {
     caller.authorize(Operation::GetTwin)?;
     let uuid = parse_twin_uuid(&twin)?;
-    app.store
-        .read(|state| state.twins.get(&uuid).map(twin_json))
-        .map(Json)
-        .ok_or_else(|| twin_not_found(&twin))
+    app.store.read(|state| state.twins.get(&uuid).map(twin_json)).map(Json).ok_or_else(|| twin_not_found(&twin))
 }
 
 /// An unknown Twin and a malformed Twin id get the same answer: nothing by that name.

@@ -105,9 +105,7 @@ pub(crate) async fn put_upload(
     app.store
         .write(|state| {
             // Checked again under the lock: the URL may have been swept meanwhile.
-            let upload = state
-                .upload_by_token_mut(&token)
-                .ok_or_else(S3Error::no_such_key)?;
+            let upload = state.upload_by_token_mut(&token).ok_or_else(S3Error::no_such_key)?;
             let content = UploadContent {
                 size: received.size,
                 sha256: received.sha256.clone(),
@@ -115,10 +113,7 @@ pub(crate) async fn put_upload(
                 uploaded_ts: now,
             };
             // Renamed under the lock so that an attach never links a half-replaced state.
-            app.store
-                .blobs
-                .commit_upload(received, &token)
-                .map_err(S3Error::internal)?;
+            app.store.blobs.commit_upload(received, &token).map_err(S3Error::internal)?;
             upload.content = Some(content);
             Ok(())
         })

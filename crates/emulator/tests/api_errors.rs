@@ -7,10 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn assert_error(body: &Value, subcode: u64) {
-    assert!(
-        body["subcode"].is_u64(),
-        "subcode must be a JSON integer: {body}"
-    );
+    assert!(body["subcode"].is_u64(), "subcode must be a JSON integer: {body}");
     assert_eq!(body["subcode"].as_u64(), Some(subcode), "{body}");
     let trace = body["trace"].as_str().expect("a trace");
     assert_eq!(trace.len(), 36, "trace is a UUID: {trace}");
@@ -32,15 +29,7 @@ async fn bad_or_missing_secret_is_401000() {
         assert_error(&body, 401000);
     }
     // The raw JSON text, not only the parsed value: `"subcode": 401000`, not `"401000"`.
-    let text = h
-        .client
-        .post(h.url("/cache"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = h.client.post(h.url("/cache")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("\"subcode\":401000"), "{text}");
 }
 
@@ -49,12 +38,7 @@ async fn every_secret_is_a_user_of_one_account() {
     let mut config = twindrop_emulator::Config::new("first");
     config.secrets.push("second".into());
     let h = Harness::start_with(config).await;
-    let whoami = |secret: &'static str| {
-        h.client
-            .get(h.url("/whoami"))
-            .header("Authorization", secret)
-            .send()
-    };
+    let whoami = |secret: &'static str| h.client.get(h.url("/whoami")).header("Authorization", secret).send();
     let one: Value = whoami("first").await.unwrap().json().await.unwrap();
     let two: Value = whoami("second").await.unwrap().json().await.unwrap();
     assert_eq!(one["account"], two["account"]);
@@ -72,9 +56,7 @@ async fn unknown_twin_and_doc_are_404653() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, 404653);
 
-    let (status, body) = h
-        .attach(missing, json!({"docs": {"a": {"handler": "h"}}}))
-        .await;
+    let (status, body) = h.attach(missing, json!({"docs": {"a": {"handler": "h"}}})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, 404653);
 
@@ -102,9 +84,7 @@ async fn malformed_json_is_400415_and_wrong_shape_400589() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_error(&response.json().await.unwrap(), 400415);
 
-    let (status, body) = h
-        .post("/twins", Some(json!({"description": {"Bad-Key": 1}})))
-        .await;
+    let (status, body) = h.post("/twins", Some(json!({"description": {"Bad-Key": 1}}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error(&body, 400589);
 
@@ -141,19 +121,12 @@ async fn invalid_doc_name_fails_the_whole_request_with_400589() {
     let handler = h.upload(b"x").await;
     let twin = h.create_twin().await;
     let (status, body) = h
-        .attach(
-            &twin,
-            json!({"docs": {"good.txt": {"handler": handler}, "archive.tar.gz": {"handler": handler}}}),
-        )
+        .attach(&twin, json!({"docs": {"good.txt": {"handler": handler}, "archive.tar.gz": {"handler": handler}}}))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error(&body, 400589);
     let (status, _) = h.get_doc(&twin, "good.txt").await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "nothing attached from a refused request"
-    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing attached from a refused request");
 }
 
 #[tokio::test]
@@ -164,30 +137,15 @@ async fn published_regex_quirks_over_http() {
     // The unescaped dot lets any one character stand before the last alphanumerics, and Python's
     // `$` forgives one trailing newline.
     for name in ["a b", "file.txt\n", "a/b/c/d/e/f/g", "f.TXT"] {
-        let (status, body) = h
-            .attach(&twin, json!({"docs": {name: {"handler": handler}}}))
-            .await;
+        let (status, body) = h.attach(&twin, json!({"docs": {name: {"handler": handler}}})).await;
         assert_eq!(status, StatusCode::CREATED, "{name:?}: {body}");
         assert_eq!(body["docs"][name]["status"], "copying", "{name:?}: {body}");
         let (status, doc) = h.get_doc(&twin, name).await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{name:?} readable back as {}",
-            quote(name)
-        );
+        assert_eq!(status, StatusCode::OK, "{name:?} readable back as {}", quote(name));
         assert!(doc["status"].is_string());
     }
-    for name in [
-        "archive.tar.gz",
-        "my file.txt",
-        ".hidden",
-        "a//b",
-        "x.abcdefghi",
-    ] {
-        let (status, body) = h
-            .attach(&twin, json!({"docs": {name: {"handler": handler}}}))
-            .await;
+    for name in ["archive.tar.gz", "my file.txt", ".hidden", "a//b", "x.abcdefghi"] {
+        let (status, body) = h.attach(&twin, json!({"docs": {name: {"handler": handler}}})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}");
         assert_error(&body, 400589);
     }

@@ -21,47 +21,27 @@ async fn full_flow_cache_put_twin_attach_copying_then_ok() {
     let handler = cache["handler"].as_str().unwrap();
     uuid_v4(handler);
     let url = cache["url"].as_str().unwrap();
-    assert!(
-        url.starts_with(&format!("{}/upload/", h.emulator.base_url())),
-        "{url}"
-    );
+    assert!(url.starts_with(&format!("{}/upload/", h.emulator.base_url())), "{url}");
     assert!(!url.contains(common::SECRET));
     assert!(!url.contains(handler), "the URL token is not the handler");
     let validity = cache["validity_ts"].as_f64().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    assert!(
-        (validity - (now + 3600.0)).abs() < 5.0,
-        "{validity} vs {now}"
-    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!((validity - (now + 3600.0)).abs() < 5.0, "{validity} vs {now}");
     assert_eq!((validity * 1000.0).round() / 1000.0, validity, "3 decimals");
 
     let bytes = b"hello twindrop".to_vec();
     let put = h.client.put(url).body(bytes.clone()).send().await.unwrap();
     assert_eq!(put.status(), StatusCode::OK);
     let etag = put.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(
-        etag.starts_with('"') && etag.ends_with('"') && etag.len() == 34,
-        "{etag}"
-    );
+    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 34, "{etag}");
 
-    let (status, twin_body) = h
-        .post("/twins", Some(json!({"description": {"k": 1}})))
-        .await;
+    let (status, twin_body) = h.post("/twins", Some(json!({"description": {"k": 1}}))).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(twin_body["status"], "alive");
     assert_eq!(twin_body["owner"], account.as_str());
-    assert_eq!(
-        twin_body["creation_certificate"]["creator"],
-        account.as_str()
-    );
+    assert_eq!(twin_body["creation_certificate"]["creator"], account.as_str());
     assert_eq!(twin_body["description"], json!({"k": 1}));
-    let twin = twin_body["creation_certificate"]["uuid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let twin = twin_body["creation_certificate"]["uuid"].as_str().unwrap().to_owned();
     let (status, fetched) = h.get(&format!("/twins/{twin}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched, twin_body);
@@ -104,12 +84,7 @@ async fn hash_mismatch_shows_up_only_after_attach() {
     let handler = h.upload(b"real bytes").await;
     let twin = h.create_twin().await;
     let wrong = sha256_hex(b"other bytes");
-    let (status, body) = h
-        .attach(
-            &twin,
-            json!({"docs": {"bad.bin": {"handler": handler, "hash": wrong}}}),
-        )
-        .await;
+    let (status, body) = h.attach(&twin, json!({"docs": {"bad.bin": {"handler": handler, "hash": wrong}}})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["docs"]["bad.bin"]["status"], "copying");
     assert_eq!(h.settled(&twin, "bad.bin").await["status"], "hash_mismatch");
@@ -121,17 +96,9 @@ async fn upper_case_hex_hash_matches() {
     let handler = h.upload(b"case").await;
     let twin = h.create_twin().await;
     let upper = sha256_hex(b"case").to_uppercase();
-    let (status, body) = h
-        .attach(
-            &twin,
-            json!({"docs": {"c": {"handler": handler, "hash": upper}}}),
-        )
-        .await;
+    let (status, body) = h.attach(&twin, json!({"docs": {"c": {"handler": handler, "hash": upper}}})).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(
-        body["docs"]["c"]["creation_certificate"]["hash"],
-        upper.as_str()
-    );
+    assert_eq!(body["docs"]["c"]["creation_certificate"]["hash"], upper.as_str());
     assert_eq!(h.settled(&twin, "c").await["status"], "ok");
 }
 
@@ -152,14 +119,8 @@ async fn duplicate_name_is_a_per_doc_error_in_a_201() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(
-        body["docs"]["Certs/a.txt"],
-        json!({"error": "Doc already exists."})
-    );
-    assert_eq!(
-        body["docs"]["Certs/A.txt"]["status"], "copying",
-        "names are case-sensitive"
-    );
+    assert_eq!(body["docs"]["Certs/a.txt"], json!({"error": "Doc already exists."}));
+    assert_eq!(body["docs"]["Certs/A.txt"]["status"], "copying", "names are case-sensitive");
     assert_eq!(h.settled(&twin, "Certs/A.txt").await["status"], "ok");
 }
 
@@ -169,21 +130,14 @@ async fn handler_without_put_gets_no_doc_uploaded() {
     let cache = h.upload_url().await;
     let handler = cache["handler"].as_str().unwrap();
     let twin = h.create_twin().await;
-    let (status, body) = h
-        .attach(
-            &twin,
-            json!({"docs": {"x.txt": {"handler": handler}, "y.txt": {"handler": "nope"}}}),
-        )
-        .await;
+    let (status, body) =
+        h.attach(&twin, json!({"docs": {"x.txt": {"handler": handler}, "y.txt": {"handler": "nope"}}})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         body["docs"]["x.txt"],
         json!({"error": format!("No Doc uploaded through the upload URL - check handler [{handler}].")})
     );
-    assert_eq!(
-        body["docs"]["y.txt"]["error"],
-        "No Doc uploaded through the upload URL - check handler [nope]."
-    );
+    assert_eq!(body["docs"]["y.txt"]["error"], "No Doc uploaded through the upload URL - check handler [nope].");
     let (status, _) = h.get_doc(&twin, "x.txt").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a failed Doc is not created");
 }
@@ -193,11 +147,8 @@ async fn expired_handler_gets_no_doc_uploaded() {
     let h = Harness::start().await;
     let handler = h.upload(b"too late").await;
     let twin = h.create_twin().await;
-    h.emulator
-        .advance_clock(std::time::Duration::from_secs(3601));
-    let (status, body) = h
-        .attach(&twin, json!({"docs": {"late": {"handler": handler}}}))
-        .await;
+    h.emulator.advance_clock(std::time::Duration::from_secs(3601));
+    let (status, body) = h.attach(&twin, json!({"docs": {"late": {"handler": handler}}})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         body["docs"]["late"]["error"],
@@ -238,10 +189,7 @@ async fn shape_b_is_answered_as_a_list() {
     assert_eq!(docs[1]["doc_name"], "one.txt");
     assert_eq!(docs[1]["error"], "Doc already exists.");
     assert_eq!(docs[2]["doc_name"], "two");
-    assert!(docs[2]["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("No Doc uploaded"));
+    assert!(docs[2]["error"].as_str().unwrap().starts_with("No Doc uploaded"));
 }
 
 #[tokio::test]
@@ -284,40 +232,23 @@ async fn download_serves_the_attached_bytes_even_after_a_new_put() {
     h.attach_one(&twin, "v1.txt", handler).await;
     assert_eq!(put(b"version two!").await.unwrap().status(), StatusCode::OK);
     let doc = h.attach_one(&twin, "v2.txt", handler).await;
-    assert_eq!(
-        doc["creation_certificate"]["size"], 12,
-        "a later PUT replaces the bytes"
-    );
+    assert_eq!(doc["creation_certificate"]["size"], 12, "a later PUT replaces the bytes");
     h.settled(&twin, "v1.txt").await;
 
-    let (status, copying) = h
-        .get(&format!("/twins/{twin}/docs/v2.txt?download=True"))
-        .await;
+    let (status, copying) = h.get(&format!("/twins/{twin}/docs/v2.txt?download=True")).await;
     assert_eq!(status, StatusCode::OK);
     if copying["status"] == "copying" {
         assert!(copying.get("download").is_none(), "nothing to download yet");
     }
 
-    let (status, doc) = h
-        .get(&format!("/twins/{twin}/docs/v1.txt?download=True"))
-        .await;
+    let (status, doc) = h.get(&format!("/twins/{twin}/docs/v1.txt?download=True")).await;
     assert_eq!(status, StatusCode::OK);
     let link = doc["download"]["url"].as_str().expect("a download link");
     assert!(doc["download"]["validity_ts"].as_f64().is_some());
-    let bytes = h
-        .client
-        .get(link)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = h.client.get(link).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&bytes[..], b"version one");
 
-    let (status, plain) = h
-        .get(&format!("/twins/{twin}/docs/v1.txt?download=False"))
-        .await;
+    let (status, plain) = h.get(&format!("/twins/{twin}/docs/v1.txt?download=False")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(plain.get("download").is_none());
 }
@@ -340,11 +271,7 @@ async fn listing_with_mask_and_view_list() {
     assert!(entry[0].as_f64().unwrap() <= entry[1].as_f64().unwrap());
     assert_eq!(entry[2], 5);
 
-    let (status, masked) = h
-        .get(&format!(
-            "/twins/{twin}/docs?view=list&mask=%5ECerts%2F.%2A"
-        ))
-        .await;
+    let (status, masked) = h.get(&format!("/twins/{twin}/docs?view=list&mask=%5ECerts%2F.%2A")).await;
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&String> = masked["docs"].as_object().unwrap().keys().collect();
     assert_eq!(names, ["Certs/a.txt", "Certs/b.txt"]);
@@ -360,10 +287,6 @@ async fn listing_with_mask_and_view_list() {
 
 fn uuid_v4(text: &str) {
     let parts: Vec<&str> = text.split('-').collect();
-    assert_eq!(
-        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-        [8, 4, 4, 4, 12],
-        "{text} is not a UUID"
-    );
+    assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{text} is not a UUID");
     assert!(parts[2].starts_with('4'), "{text} is not a UUID4");
 }

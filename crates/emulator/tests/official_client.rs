@@ -20,19 +20,12 @@ async fn official_python_client_runs_the_whole_flow() {
         eprintln!("skipped: set TWINDROP_PYTHON to a Python with the trustedtwin client");
         return;
     };
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/official_client.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/official_client.py");
     assert!(script.is_file(), "missing {}", script.display());
 
-    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET))
-        .await
-        .expect("emulator starts");
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.expect("emulator starts");
     let mut command = std::process::Command::new(&python);
-    command
-        .arg(&script)
-        .arg(emulator.base_url())
-        .arg(SECRET)
-        .stdin(Stdio::null());
+    command.arg(&script).arg(emulator.base_url()).arg(SECRET).stdin(Stdio::null());
     // On a blocking thread, so the emulator keeps serving on this test's runtime meanwhile.
     let output = tokio::task::spawn_blocking(move || command.output())
         .await

@@ -46,19 +46,9 @@ async fn twins_docs_handlers_and_bytes_survive_a_restart() {
     let (_, listing) = h.get(&format!("/twins/{twin}/docs")).await;
     assert_eq!(listing["docs"].as_object().unwrap().len(), 2);
 
-    let (_, linked) = h
-        .get(&format!("/twins/{twin}/docs/keep%2Fme.txt?download=True"))
-        .await;
+    let (_, linked) = h.get(&format!("/twins/{twin}/docs/keep%2Fme.txt?download=True")).await;
     let link = linked["download"]["url"].as_str().unwrap();
-    let bytes = h
-        .client
-        .get(link)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = h.client.get(link).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&bytes[..], b"persistent bytes");
     h.emulator.shutdown().await;
 }

@@ -10,17 +10,11 @@ use serde_json::json;
 
 async fn xml_error(response: reqwest::Response) -> (StatusCode, String) {
     let status = response.status();
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(content_type, "application/xml");
     let body = response.text().await.unwrap();
     assert!(body.starts_with("<?xml"), "{body}");
-    assert!(
-        body.contains("<Error>") && body.contains("</Error>"),
-        "{body}"
-    );
+    assert!(body.contains("<Error>") && body.contains("</Error>"), "{body}");
     (status, body)
 }
 
@@ -28,14 +22,8 @@ async fn xml_error(response: reqwest::Response) -> (StatusCode, String) {
 async fn put_with_authorization_is_refused() {
     let h = Harness::start().await;
     let cache = h.upload_url().await;
-    let response = h
-        .client
-        .put(cache["url"].as_str().unwrap())
-        .header("Authorization", SECRET)
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        h.client.put(cache["url"].as_str().unwrap()).header("Authorization", SECRET).body("x").send().await.unwrap();
     let (status, body) = xml_error(response).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
@@ -49,13 +37,8 @@ async fn chunked_put_is_refused_with_411() {
         Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"part one ")),
         Ok(bytes::Bytes::from_static(b"part two")),
     ]);
-    let response = h
-        .client
-        .put(cache["url"].as_str().unwrap())
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        h.client.put(cache["url"].as_str().unwrap()).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
     let (status, body) = xml_error(response).await;
     assert_eq!(status, StatusCode::LENGTH_REQUIRED);
     assert!(body.contains("<Code>MissingContentLength</Code>"), "{body}");
@@ -63,13 +46,8 @@ async fn chunked_put_is_refused_with_411() {
     // Nothing was stored: attaching finds no upload.
     let twin = h.create_twin().await;
     let handler = cache["handler"].as_str().unwrap();
-    let (_, attached) = h
-        .attach(&twin, json!({"docs": {"c": {"handler": handler}}}))
-        .await;
-    assert!(attached["docs"]["c"]["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("No Doc uploaded"));
+    let (_, attached) = h.attach(&twin, json!({"docs": {"c": {"handler": handler}}})).await;
+    assert!(attached["docs"]["c"]["error"].as_str().unwrap().starts_with("No Doc uploaded"));
 }
 
 #[tokio::test]
@@ -83,20 +61,10 @@ async fn empty_put_needs_an_explicit_content_length() {
     assert_eq!(status, StatusCode::LENGTH_REQUIRED);
     assert!(body.contains("<Code>MissingContentLength</Code>"), "{body}");
 
-    let response = h
-        .client
-        .put(url)
-        .header("Content-Length", "0")
-        .body(Vec::new())
-        .send()
-        .await
-        .unwrap();
+    let response = h.client.put(url).header("Content-Length", "0").body(Vec::new()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     // The ETag of nothing is the MD5 of nothing, as S3 gives it.
-    assert_eq!(
-        response.headers()["etag"],
-        "\"d41d8cd98f00b204e9800998ecf8427e\""
-    );
+    assert_eq!(response.headers()["etag"], "\"d41d8cd98f00b204e9800998ecf8427e\"");
 }
 
 #[tokio::test]
@@ -104,13 +72,7 @@ async fn expired_url_is_refused() {
     let h = Harness::start().await;
     let cache = h.upload_url().await;
     h.emulator.advance_clock(Duration::from_secs(3601));
-    let response = h
-        .client
-        .put(cache["url"].as_str().unwrap())
-        .body("late")
-        .send()
-        .await
-        .unwrap();
+    let response = h.client.put(cache["url"].as_str().unwrap()).body("late").send().await.unwrap();
     let (status, body) = xml_error(response).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
@@ -120,13 +82,7 @@ async fn expired_url_is_refused() {
 #[tokio::test]
 async fn unknown_upload_token_is_404() {
     let h = Harness::start().await;
-    let response = h
-        .client
-        .put(h.url("/upload/0123456789abcdef0123456789abcdef"))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let response = h.client.put(h.url("/upload/0123456789abcdef0123456789abcdef")).body("x").send().await.unwrap();
     let (status, body) = xml_error(response).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("<Code>NoSuchKey</Code>"), "{body}");
@@ -139,17 +95,10 @@ async fn a_larger_body_streams_through_and_hashes_right() {
     let bytes: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let handler = h.upload(&bytes).await;
     let twin = h.create_twin().await;
-    let (status, body) = h
-        .attach(
-            &twin,
-            json!({"docs": {"big.bin": {"handler": handler, "hash": sha256_hex(&bytes)}}}),
-        )
-        .await;
+    let (status, body) =
+        h.attach(&twin, json!({"docs": {"big.bin": {"handler": handler, "hash": sha256_hex(&bytes)}}})).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(
-        body["docs"]["big.bin"]["creation_certificate"]["size"],
-        bytes.len()
-    );
+    assert_eq!(body["docs"]["big.bin"]["creation_certificate"]["size"], bytes.len());
     assert_eq!(h.settled(&twin, "big.bin").await["status"], "ok");
 }
 

@@ -8,7 +8,13 @@ use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
 
 /// Verify the secret against the server (unless `verify` is off), then store it in the keyring
 /// and remember the profile as the active one. Returns the account UUID when verified.
-pub async fn login(settings: &SettingsFile, profile: &str, base_url: &str, secret: Secret, verify: bool) -> Result<Option<String>> {
+pub async fn login(
+    settings: &SettingsFile,
+    profile: &str,
+    base_url: &str,
+    secret: Secret,
+    verify: bool,
+) -> Result<Option<String>> {
     profile::validate_name(profile)?;
     let tt = TrustedTwin::new(base_url, secret.clone())?;
     let account = if verify { Some(tt.whoami().await?) } else { None };
@@ -38,13 +44,20 @@ pub async fn logout(settings: &SettingsFile, profile: &str) -> Result<()> {
 
 /// Build a client. A secret given directly (e.g. from `TWINDROP_SECRET`) wins over the keyring;
 /// an explicit base URL wins over the profile's.
-pub async fn connect(settings: &SettingsFile, profile: Option<&str>, base_url: Option<&str>, secret: Option<Secret>) -> Result<TrustedTwin> {
+pub async fn connect(
+    settings: &SettingsFile,
+    profile: Option<&str>,
+    base_url: Option<&str>,
+    secret: Option<Secret>,
+) -> Result<TrustedTwin> {
     let name = profile.unwrap_or(DEFAULT_PROFILE);
     let stored = settings.load()?.profiles.get(name).cloned();
     let base_url = match (base_url, &stored) {
         (Some(url), _) => url.to_owned(),
         (None, Some(p)) => p.base_url.clone(),
-        (None, None) if secret.is_some() => return Err(Error::Input("--base-url is needed (or a profile that has one)".into())),
+        (None, None) if secret.is_some() => {
+            return Err(Error::Input("--base-url is needed (or a profile that has one)".into()))
+        }
         (None, None) => return Err(Error::ProfileNotFound(name.to_owned())),
     };
     let secret = match secret {
@@ -57,7 +70,8 @@ pub async fn connect(settings: &SettingsFile, profile: Option<&str>, base_url: O
 /// A profile name for a base URL, for the app where nobody types one: `host` or `host-port`.
 pub fn profile_name_for(base_url: &str) -> Result<String> {
     let url = parse_base_url(base_url)?;
-    let host = url.host_str().unwrap_or("server").replace(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'), "_");
+    let host =
+        url.host_str().unwrap_or("server").replace(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'), "_");
     Ok(match url.port() {
         Some(port) => format!("{host}-{port}"),
         None => host,

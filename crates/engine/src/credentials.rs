@@ -47,7 +47,9 @@ fn ensure_store() -> Result<()> {
     let mut ready = STORE_READY.lock().expect("keyring init lock");
     if !*ready {
         let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
-            Error::KeyringUnavailable(format!("no Secret Service on the session bus ({e}); start a keyring such as gnome-keyring"))
+            Error::KeyringUnavailable(format!(
+                "no Secret Service on the session bus ({e}); start a keyring such as gnome-keyring"
+            ))
         })?;
         keyring_core::set_default_store(store);
         *ready = true;

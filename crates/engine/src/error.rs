@@ -95,10 +95,8 @@ impl Error {
     /// Whether trying the same thing again later may succeed.
     pub fn retryable(&self) -> bool {
         use Error::*;
-        matches!(
-            self,
-            RateLimited(_) | Server { .. } | Unreachable { .. } | Timeout(_) | VerifyTimeout { .. }
-        ) || matches!(self, UploadRejected { status, .. } if *status >= 500)
+        matches!(self, RateLimited(_) | Server { .. } | Unreachable { .. } | Timeout(_) | VerifyTimeout { .. })
+            || matches!(self, UploadRejected { status, .. } if *status >= 500)
     }
 
     pub fn info(&self) -> ErrorInfo {

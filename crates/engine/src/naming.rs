@@ -15,8 +15,7 @@ const EXTENSION_MAX: usize = 8;
 
 /// The published regex with its dot escaped, anchored at both ends with no trailing-newline slack.
 static STRICT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\A([a-zA-Z0-9_-]{1,32}/){0,5}([a-zA-Z0-9_-]{1,32})(\.[a-zA-Z0-9]{1,8})?\z")
-        .expect("static regex")
+    Regex::new(r"\A([a-zA-Z0-9_-]{1,32}/){0,5}([a-zA-Z0-9_-]{1,32})(\.[a-zA-Z0-9]{1,8})?\z").expect("static regex")
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -44,7 +44,9 @@ impl Settings {
 
     pub fn remember_twin(&mut self, profile: Option<&str>, twin: &str) -> Result<()> {
         let list = match profile {
-            Some(name) => &mut self.profiles.get_mut(name).ok_or_else(|| Error::ProfileNotFound(name.to_owned()))?.recent_twins,
+            Some(name) => {
+                &mut self.profiles.get_mut(name).ok_or_else(|| Error::ProfileNotFound(name.to_owned()))?.recent_twins
+            }
             None => &mut self.sandbox_twins,
         };
         remember(list, twin);
@@ -61,7 +63,11 @@ fn remember(list: &mut Vec<String>, twin: &str) {
 
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok { Ok(()) } else { Err(Error::Input(format!("profile name {name:?}: use 1-64 letters, digits, '-', '_' or '.'"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Input(format!("profile name {name:?}: use 1-64 letters, digits, '-', '_' or '.'")))
+    }
 }
 
 /// Where Twindrop keeps its files. `TWINDROP_CONFIG_DIR` / `TWINDROP_DATA_DIR` override the

@@ -124,7 +124,14 @@ impl Queue {
     }
 }
 
-async fn upload_one(tt: &TrustedTwin, twin: &TwinId, path: &Path, name: DocName, id: u64, sink: &EventSink) -> Result<Uploaded> {
+async fn upload_one(
+    tt: &TrustedTwin,
+    twin: &TwinId,
+    path: &Path,
+    name: DocName,
+    id: u64,
+    sink: &EventSink,
+) -> Result<Uploaded> {
     let meta = tokio::fs::metadata(path).await.map_err(|e| Error::file(path, e))?;
     if !meta.is_file() {
         return Err(Error::NotAFile { path: path.to_owned() });
@@ -165,7 +172,12 @@ mod tests {
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"type": "progress", "id": 3, "stage": "uploading", "bytesDone": 5, "bytesTotal": 9})
         );
-        let e = QueueEvent::Finished { id: 1, doc_name: "a.txt".into(), status: DocStatus::HashMismatch, sha256: "ab".into() };
+        let e = QueueEvent::Finished {
+            id: 1,
+            doc_name: "a.txt".into(),
+            status: DocStatus::HashMismatch,
+            sha256: "ab".into(),
+        };
         assert_eq!(serde_json::to_value(&e).unwrap()["status"], "hash_mismatch");
     }
 }

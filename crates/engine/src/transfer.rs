@@ -50,12 +50,7 @@ pub async fn put_file(http: &reqwest::Client, url: &str, path: &Path, progress: 
         }
         chunk
     });
-    let response = http
-        .put(url)
-        .header(CONTENT_LENGTH, size)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await;
+    let response = http.put(url).header(CONTENT_LENGTH, size).body(reqwest::Body::wrap_stream(stream)).send().await;
     let mut tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
     if let Some(e) = tally.read_error.take() {
         return Err(Error::file(path, e));
@@ -116,7 +111,8 @@ mod tests {
 
     #[test]
     fn s3_error_bodies_are_summarised() {
-        let xml = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+        let xml =
+            "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
         assert_eq!(storage_error_message(xml), "AccessDenied: Request has expired");
         assert_eq!(storage_error_message(""), "no details given");
         assert_eq!(storage_error_message("plain"), "plain");

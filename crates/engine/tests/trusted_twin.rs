@@ -51,7 +51,8 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
     let queue = Queue::new(tt.clone(), 2);
     let results = queue.submit(&twin, files, sink).finished().await;
 
-    let outcomes: Vec<_> = results.iter().map(|r| r.outcome.as_ref().map(|u| u.status.clone()).map_err(|e| e.code())).collect();
+    let outcomes: Vec<_> =
+        results.iter().map(|r| r.outcome.as_ref().map(|u| u.status.clone()).map_err(|e| e.code())).collect();
     assert_eq!(outcomes, [Ok(DocStatus::Ok), Ok(DocStatus::Ok), Err("file.not_found"), Err("file.not_a_file")]);
     let first = results[0].outcome.as_ref().unwrap();
     assert_eq!(first.doc_name.as_str(), "big_data.bin");
@@ -67,7 +68,9 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
     let events = events.lock().unwrap();
     let id = results[0].id;
     let mine: Vec<&QueueEvent> = events.iter().filter(|e| event_id(e) == id).collect();
-    assert!(matches!(mine[0], QueueEvent::Added { doc_name: Some(n), size: Some(s), .. } if n == "big_data.bin" && *s == big.len() as u64));
+    assert!(
+        matches!(mine[0], QueueEvent::Added { doc_name: Some(n), size: Some(s), .. } if n == "big_data.bin" && *s == big.len() as u64)
+    );
     let mut last = 0;
     let mut stages = vec![];
     for e in &mine[1..mine.len() - 1] {
@@ -90,7 +93,10 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
 
 fn event_id(e: &QueueEvent) -> u64 {
     match e {
-        QueueEvent::Added { id, .. } | QueueEvent::Progress { id, .. } | QueueEvent::Finished { id, .. } | QueueEvent::Failed { id, .. } => *id,
+        QueueEvent::Added { id, .. }
+        | QueueEvent::Progress { id, .. }
+        | QueueEvent::Finished { id, .. }
+        | QueueEvent::Failed { id, .. } => *id,
     }
 }
 

@@ -86,10 +86,7 @@ impl AttachRequest {
                         Entry::parse(&name, spec, &ENTRY_FIELDS)
                     })
                     .collect::<Result<_, _>>()?;
-                Ok(AttachRequest {
-                    container: Container::Keyed,
-                    entries,
-                })
+                Ok(AttachRequest { container: Container::Keyed, entries })
             }
             Value::Array(docs) => {
                 let mut allowed = ENTRY_FIELDS.to_vec();
@@ -102,21 +99,14 @@ impl AttachRequest {
                         };
                         let name = match spec.get("doc_name") {
                             Some(Value::String(name)) => name.clone(),
-                            _ => {
-                                return Err("Each item of 'docs' needs a string 'doc_name'.".into())
-                            }
+                            _ => return Err("Each item of 'docs' needs a string 'doc_name'.".into()),
                         };
                         Entry::parse(&name, spec, &allowed)
                     })
                     .collect::<Result<_, _>>()?;
-                Ok(AttachRequest {
-                    container: Container::Listed,
-                    entries,
-                })
+                Ok(AttachRequest { container: Container::Listed, entries })
             }
-            other => Err(format!(
-                "'docs' must be a dictionary keyed by doc_name or a list, got {other}."
-            )),
+            other => Err(format!("'docs' must be a dictionary keyed by doc_name or a list, got {other}.")),
         }
     }
 }
@@ -138,23 +128,13 @@ impl Entry {
         let hash = match spec.get("hash") {
             None | Some(Value::Null) => None,
             Some(Value::String(hash)) => Some(hash.clone()),
-            Some(other) => {
-                return Err(format!(
-                    "'hash' of Doc '{name}' must be a string, got {other}."
-                ))
-            }
+            Some(other) => return Err(format!("'hash' of Doc '{name}' must be a string, got {other}.")),
         };
         let description = match spec.get("description") {
             None => None,
             Some(value) => parse_description(value)?,
         };
-        Ok(Entry {
-            name,
-            handler,
-            storage_class,
-            hash,
-            description,
-        })
+        Ok(Entry { name, handler, storage_class, hash, description })
     }
 }
 
@@ -191,10 +171,7 @@ pub(crate) async fn attach_docs(
                     Some((upload.token.clone(), upload.content.clone()?))
                 })
                 .collect();
-            let twin = state
-                .twins
-                .get_mut(&uuid)
-                .ok_or_else(|| twin_not_found(&twin))?;
+            let twin = state.twins.get_mut(&uuid).ok_or_else(|| twin_not_found(&twin))?;
             let mut outcomes = Vec::with_capacity(request.entries.len());
             for (entry, source) in request.entries.iter().zip(sources) {
                 if twin.docs.contains_key(entry.name.as_str()) {
@@ -228,10 +205,7 @@ pub(crate) async fn attach_docs(
                     description: entry.description.clone(),
                     has_blob,
                 };
-                outcomes.push(Outcome::Attached {
-                    body: doc_json(&doc),
-                    doc: id,
-                });
+                outcomes.push(Outcome::Attached { body: doc_json(&doc), doc: id });
                 twin.docs.insert(entry.name.as_str().to_owned(), doc);
             }
             Ok::<_, ApiError>(outcomes)
@@ -316,11 +290,7 @@ async fn finish_copy(app: &App, twin: Uuid, name: &str, id: Uuid) {
             }
             doc.status = if !doc.has_blob {
                 DocStatus::Error
-            } else if doc
-                .hash
-                .as_ref()
-                .is_some_and(|hash| !hash.eq_ignore_ascii_case(&doc.sha256))
-            {
+            } else if doc.hash.as_ref().is_some_and(|hash| !hash.eq_ignore_ascii_case(&doc.sha256)) {
                 blobs.remove_doc(id);
                 doc.has_blob = false;
                 DocStatus::HashMismatch
@@ -348,9 +318,7 @@ mod tests {
 
     #[test]
     fn shape_a_and_b() {
-        let a =
-            parse(json!({"docs": {"a.txt": {"handler": "h", "storage_class": "cost_optimized"}}}))
-                .unwrap();
+        let a = parse(json!({"docs": {"a.txt": {"handler": "h", "storage_class": "cost_optimized"}}})).unwrap();
         assert_eq!(a.container, Container::Keyed);
         assert_eq!(a.entries[0].name.as_str(), "a.txt");
         assert_eq!(a.entries[0].storage_class, StorageClass::CostOptimized);

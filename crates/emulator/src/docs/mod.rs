@@ -76,29 +76,18 @@ pub(crate) async fn get_doc(
     let now = app.clock.now();
     let validity_ts = match query.get("validity_ts") {
         None => now.plus(DOWNLOAD_VALIDITY),
-        Some(raw) => raw
-            .parse::<f64>()
-            .ok()
-            .and_then(Timestamp::from_secs_f64)
-            .filter(|ts| *ts > now)
-            .ok_or_else(|| {
-                ApiError::request_format(format!(
-                    "validity_ts must be a future epoch timestamp, got '{raw}'."
-                ))
-            })?,
+        Some(raw) => {
+            raw.parse::<f64>().ok().and_then(Timestamp::from_secs_f64).filter(|ts| *ts > now).ok_or_else(|| {
+                ApiError::request_format(format!("validity_ts must be a future epoch timestamp, got '{raw}'."))
+            })?
+        }
     };
     let uuid = parse_twin_uuid(&twin)?;
     let name = DocName::parse(&doc_name).map_err(ApiError::request_format)?;
 
     let (mut body, doc) = app.store.read(|state| {
-        let twin = state
-            .twins
-            .get(&uuid)
-            .ok_or_else(|| twin_not_found(&twin))?;
-        let doc = twin
-            .docs
-            .get(name.as_str())
-            .ok_or_else(|| doc_not_found(&name))?;
+        let twin = state.twins.get(&uuid).ok_or_else(|| twin_not_found(&twin))?;
+        let doc = twin.docs.get(name.as_str()).ok_or_else(|| doc_not_found(&name))?;
         Ok::<_, ApiError>((doc_json(doc), (doc.id, doc.status, doc.has_blob)))
     })?;
 
@@ -107,12 +96,7 @@ pub(crate) async fn get_doc(
     let (doc_id, status, has_blob) = doc;
     if download && status == DocStatus::Ok && has_blob {
         let token = Uuid::new_v4().simple().to_string();
-        let grant = DownloadGrant {
-            twin: uuid,
-            name: name.into_string(),
-            doc: doc_id,
-            validity_ts,
-        };
+        let grant = DownloadGrant { twin: uuid, name: name.into_string(), doc: doc_id, validity_ts };
         {
             let mut downloads = app.downloads.lock().unwrap_or_else(PoisonError::into_inner);
             downloads.retain(|_, grant| grant.validity_ts >= now);
@@ -145,16 +129,8 @@ pub(crate) async fn list_docs(
     match query.get("view") {
         None | Some("list") => {}
         // Its shape is not documented anywhere; better an explicit refusal than a guess.
-        Some("tree") => {
-            return Err(ApiError::request_format(
-                "view=tree is not supported by the emulator.",
-            ))
-        }
-        Some(other) => {
-            return Err(ApiError::request_format(format!(
-                "view must be 'list' or 'tree', got '{other}'."
-            )))
-        }
+        Some("tree") => return Err(ApiError::request_format("view=tree is not supported by the emulator.")),
+        Some(other) => return Err(ApiError::request_format(format!("view must be 'list' or 'tree', got '{other}'."))),
     }
     let mask = query
         .get("mask")
@@ -167,20 +143,12 @@ pub(crate) async fn list_docs(
         .transpose()?;
     let uuid = parse_twin_uuid(&twin)?;
     let docs = app.store.read(|state| {
-        let twin = state
-            .twins
-            .get(&uuid)
-            .ok_or_else(|| twin_not_found(&twin))?;
+        let twin = state.twins.get(&uuid).ok_or_else(|| twin_not_found(&twin))?;
         Ok::<_, ApiError>(
             twin.docs
                 .iter()
                 .filter(|(name, _)| mask.as_ref().is_none_or(|mask| mask.is_match(name)))
-                .map(|(name, doc)| {
-                    (
-                        name.clone(),
-                        json!([doc.created_ts, doc.updated_ts, doc.size]),
-                    )
-                })
+                .map(|(name, doc)| (name.clone(), json!([doc.created_ts, doc.updated_ts, doc.size])))
                 .collect::<Map<String, Value>>(),
         )
     })?;
@@ -220,16 +188,11 @@ pub(crate) async fn download(
     if !present {
         return Err(S3Error::no_such_key());
     }
-    let file = tokio::fs::File::open(app.store.blobs.doc_path(grant.doc))
-        .await
-        .map_err(S3Error::internal)?;
+    let file = tokio::fs::File::open(app.store.blobs.doc_path(grant.doc)).await.map_err(S3Error::internal)?;
     let size = file.metadata().await.map_err(S3Error::internal)?.len();
     let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_LENGTH, HeaderValue::from(size));
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     Ok(response)
 }

@@ -22,13 +22,8 @@ impl Harness {
     }
 
     pub async fn start_with(config: Config) -> Harness {
-        let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), config)
-            .await
-            .expect("emulator starts");
-        Harness {
-            emulator,
-            client: Client::new(),
-        }
+        let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.expect("emulator starts");
+        Harness { emulator, client: Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -37,12 +32,7 @@ impl Harness {
 
     /// An API call as the official client makes it: raw secret, `Content-Type: application/json`
     /// on every request, JSON body only when given.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut request = self
             .client
             .request(method, self.url(path))
@@ -98,10 +88,7 @@ impl Harness {
     pub async fn create_twin(&self) -> String {
         let (status, body) = self.post("/twins", Some(json!({}))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["creation_certificate"]["uuid"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        body["creation_certificate"]["uuid"].as_str().unwrap().to_owned()
     }
 
     pub async fn attach(&self, twin: &str, body: Value) -> (StatusCode, Value) {
@@ -110,9 +97,7 @@ impl Harness {
 
     /// Attaches one Doc (Shape A) and asserts it was accepted.
     pub async fn attach_one(&self, twin: &str, name: &str, handler: &str) -> Value {
-        let (status, body) = self
-            .attach(twin, json!({"docs": {name: {"handler": handler}}}))
-            .await;
+        let (status, body) = self.attach(twin, json!({"docs": {name: {"handler": handler}}})).await;
         assert_eq!(status, StatusCode::CREATED);
         let doc = body["docs"][name].clone();
         assert_eq!(doc["status"], "copying", "{body}");
@@ -120,8 +105,7 @@ impl Harness {
     }
 
     pub async fn get_doc(&self, twin: &str, name: &str) -> (StatusCode, Value) {
-        self.get(&format!("/twins/{twin}/docs/{}", quote(name)))
-            .await
+        self.get(&format!("/twins/{twin}/docs/{}", quote(name))).await
     }
 
     /// Polls until the Doc is no longer `copying`.

@@ -188,9 +188,14 @@ impl TrustedTwin {
         let status = response.status();
         let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
-        let value: Value = if text.trim().is_empty() { Value::Null } else {
+        let value: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
             serde_json::from_str(&text).map_err(|_| {
-                Error::BadResponse(format!("{shown} answered {status} with a body that is not JSON: {}", snippet(&text)))
+                Error::BadResponse(format!(
+                    "{shown} answered {status} with a body that is not JSON: {}",
+                    snippet(&text)
+                ))
             })?
         };
         if status.is_success() {
@@ -306,9 +311,10 @@ impl TrustedTwin {
     /// `GET /twins/{twin}/docs`: name → size.
     pub async fn list_docs(&self, twin: &TwinId) -> Result<BTreeMap<String, u64>> {
         let (_, v) = self.call(Method::GET, &["twins", twin.as_str(), "docs"], None).await?;
-        let docs = v.get("docs").and_then(Value::as_object).ok_or_else(|| {
-            Error::BadResponse(format!("listing without docs: {}", snippet(&v.to_string())))
-        })?;
+        let docs = v
+            .get("docs")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::BadResponse(format!("listing without docs: {}", snippet(&v.to_string()))))?;
         Ok(docs.iter().map(|(k, row)| (k.clone(), row.get(2).and_then(Value::as_u64).unwrap_or(0))).collect())
     }
 }
@@ -327,7 +333,10 @@ mod tests {
 
     #[test]
     fn twin_ids_are_uuids() {
-        assert_eq!(TwinId::parse(" 0F8FAD5B-D9CB-469F-A165-70867728950E ").unwrap().as_str(), "0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert_eq!(
+            TwinId::parse(" 0F8FAD5B-D9CB-469F-A165-70867728950E ").unwrap().as_str(),
+            "0f8fad5b-d9cb-469f-a165-70867728950e"
+        );
         for bad in ["", "x", "../../whoami", "0f8fad5b-d9cb-469f-a165-70867728950"] {
             assert_eq!(TwinId::parse(bad).unwrap_err().code(), "input.invalid");
         }
