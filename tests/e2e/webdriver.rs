@@ -94,3 +94,68 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
     }
     em.shutdown().await;
 }
+
+/// Log in to a Trusted Twin server (an emulator this test runs) through the login form: a wrong
+/// secret shows its error code, the right one is kept in the Secret Service so the next start
+/// opens the account without asking, and signing out forgets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_twin_login_is_remembered_through_the_keyring() {
+    if skip_without_display() {
+        return;
+    }
+    const SECRET: &str = "e2e-trusted-twin-secret";
+    let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), twindrop_emulator::Config::new(SECRET))
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (config, data) = (home.path().join("config"), home.path().join("data"));
+    let env = [("TWINDROP_CONFIG_DIR", config.as_path()), ("TWINDROP_DATA_DIR", data.as_path())];
+
+    {
+        let driver = Driver::start(&env);
+        let client = driver.session().await;
+        wait_css(&client, "#screen-main", 20).await;
+        client.find(Locator::Css("#switch-account")).await.unwrap().click().await.unwrap();
+        wait_css(&client, "#screen-login", 10).await;
+        let url = client.find(Locator::Css("#login-tt-base-url")).await.unwrap();
+        url.clear().await.unwrap();
+        url.send_keys(em.base_url()).await.unwrap();
+        let secret = client.find(Locator::Css("#login-tt-secret")).await.unwrap();
+        secret.send_keys("not-the-secret").await.unwrap();
+        client.find(Locator::Css("#login-tt-submit")).await.unwrap().click().await.unwrap();
+        wait_css(&client, "#login-error", 15).await;
+        let shown = text(&client, "#login-error").await;
+        assert!(shown.contains("auth.unauthorized"), "login error shows {shown:?}");
+
+        secret.clear().await.unwrap();
+        secret.send_keys(SECRET).await.unwrap();
+        client.find(Locator::Css("#login-tt-submit")).await.unwrap().click().await.unwrap();
+        wait_css(&client, "#screen-main", 15).await;
+        let label = text(&client, "#account-label").await;
+        assert!(label.contains("127.0.0.1"), "account label {label:?}");
+        client.close().await.unwrap();
+    }
+    let settings = std::fs::read_to_string(config.join("settings.json")).unwrap();
+    assert!(settings.contains(em.base_url()) && !settings.contains(SECRET), "{settings}");
+
+    // A new start opens the account straight away: the secret came back from the keyring.
+    {
+        let driver = Driver::start(&env);
+        let client = driver.session().await;
+        wait_css(&client, "#screen-main", 20).await;
+        let label = text(&client, "#account-label").await;
+        assert!(label.contains("127.0.0.1"), "after restart the account label is {label:?}");
+        client.find(Locator::Css("#switch-account")).await.unwrap().click().await.unwrap();
+        wait_css(&client, "#screen-login", 10).await;
+        client.close().await.unwrap();
+    }
+
+    // Signed out: the secret is gone, so the next start is the sandbox again.
+    let driver = Driver::start(&env);
+    let client = driver.session().await;
+    wait_css(&client, "#screen-main", 20).await;
+    let label = text(&client, "#account-label").await;
+    assert!(label.to_lowercase().contains("sandbox"), "after sign-out the account label is {label:?}");
+    client.close().await.unwrap();
+    em.shutdown().await;
+}
