@@ -1,0 +1,190 @@
+// Typed wrappers over the Tauri commands, with error normalisation.
+//
+// Every wrapper rejects with an ApiError ({code, message, retryable}); callers
+// branch on `code` only. Outside Tauri (plain browser, e.g. `vite preview`)
+// nothing crashes: every command rejects with code "tauri.unavailable", unless
+// the page was opened with `#mock` / `#mock-demo`, which loads an in-memory
+// emulation used only to look at the layout (see mock.ts).
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { ApiError, QueueEvent, Session } from "./types";
+
+export type { ApiError, QueueEvent, Session } from "./types";
+
+/** Payload of the webview's drag-and-drop event (same shape as Tauri's). */
+export type DropEvent =
+  | { type: "enter"; paths: string[] }
+  | { type: "over" }
+  | { type: "drop"; paths: string[] }
+  | { type: "leave" };
+
+export interface Backend {
+  call<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
+  upload(twin: string, paths: string[], onEvent: (ev: QueueEvent) => void): Promise<number[]>;
+  onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void>;
+}
+
+export const UNAVAILABLE: ApiError = {
+  code: "tauri.unavailable",
+  message: "The Twindrop back end is not available (this page is not running inside the app)",
+  retryable: false,
+};
+
+export function hasTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null;
+}
+
+export function isApiError(v: unknown): v is ApiError {
+  return isRecord(v) && typeof v.code === "string" && typeof v.message === "string";
+}
+
+/** Turns anything a command may reject with into an ApiError. */
+export function normaliseError(e: unknown): ApiError {
+  if (isApiError(e)) {
+    return { code: e.code, message: e.message, retryable: e.retryable === true };
+  }
+  if (typeof e === "string") {
+    // A back end returning a serialised error as a string still gets its code shown.
+    const t = e.trim();
+    if (t.startsWith("{")) {
+      try {
+        const parsed: unknown = JSON.parse(t);
+        if (isApiError(parsed)) return normaliseError(parsed);
+      } catch {
+        // not JSON: fall through
+      }
+    }
+    return { code: "app.error", message: e, retryable: false };
+  }
+  if (e instanceof Error) {
+    return { code: "ui.exception", message: e.message || String(e), retryable: false };
+  }
+  return { code: "app.error", message: String(e), retryable: false };
+}
+
+/** "auth.unauthorized — The server refused the secret" */
+export function formatError(e: ApiError): string {
+  return `${e.code} — ${e.message}`;
+}
+
+const tauriBackend: Backend = {
+  call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+    return invoke<T>(cmd, args);
+  },
+  upload(twin, paths, onEvent) {
+    const events = new Channel<QueueEvent>(onEvent);
+    return invoke<number[]>("upload_paths", { twin, paths, events });
+  },
+  async onDragDrop(handler) {
+    const { getCurrentWebview } = await import("@tauri-apps/api/webview");
+    return getCurrentWebview().onDragDropEvent((event) => {
+      const p = event.payload;
+      switch (p.type) {
+        case "enter":
+          handler({ type: "enter", paths: p.paths ?? [] });
+          break;
+        case "over":
+          handler({ type: "over" });
+          break;
+        case "drop":
+          handler({ type: "drop", paths: p.paths ?? [] });
+          break;
+        case "leave":
+          handler({ type: "leave" });
+          break;
+      }
+    });
+  },
+};
+
+const unavailableBackend: Backend = {
+  call() {
+    return Promise.reject({ ...UNAVAILABLE });
+  },
+  upload() {
+    return Promise.reject({ ...UNAVAILABLE });
+  },
+  onDragDrop() {
+    return Promise.resolve(() => {});
+  },
+};
+
+let backendPromise: Promise<Backend> | null = null;
+
+function backend(): Promise<Backend> {
+  if (!backendPromise) {
+    if (hasTauri()) {
+      backendPromise = Promise.resolve(tauriBackend);
+    } else if (typeof location !== "undefined" && location.hash.startsWith("#mock")) {
+      backendPromise = import("./mock").then((m) => m.createMockBackend(location.hash));
+    } else {
+      backendPromise = Promise.resolve(unavailableBackend);
+    }
+  }
+  return backendPromise;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  const b = await backend();
+  try {
+    return await b.call<T>(cmd, args);
+  } catch (e) {
+    throw normaliseError(e);
+  }
+}
+
+export function sessionGet(): Promise<Session | null> {
+  return call<Session | null>("session_get");
+}
+
+export function loginSandbox(): Promise<Session> {
+  return call<Session>("login_sandbox");
+}
+
+export function loginTrustedTwin(baseUrl: string, secret: string): Promise<Session> {
+  return call<Session>("login_trusted_twin", { baseUrl, secret });
+}
+
+export function logout(): Promise<null> {
+  return call<null>("logout");
+}
+
+export function twinsRecent(): Promise<string[]> {
+  return call<string[]>("twins_recent");
+}
+
+export function twinCreate(): Promise<string> {
+  return call<string>("twin_create");
+}
+
+export function twinSelect(twin: string): Promise<string> {
+  return call<string>("twin_select", { twin });
+}
+
+/** upload_paths with a Channel; `onEvent` receives every QueueEvent of this batch. */
+export async function uploadPaths(
+  twin: string,
+  paths: string[],
+  onEvent: (ev: QueueEvent) => void,
+): Promise<number[]> {
+  const b = await backend();
+  try {
+    return await b.upload(twin, paths, onEvent);
+  } catch (e) {
+    throw normaliseError(e);
+  }
+}
+
+/** Subscribes to the window's file drag-and-drop; resolves to an unsubscribe function. */
+export async function onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void> {
+  const b = await backend();
+  try {
+    return await b.onDragDrop(handler);
+  } catch {
+    return () => {};
+  }
+}

@@ -1,0 +1,295 @@
+import { describe, expect, it } from "vitest";
+import {
+  ITEM_STATUSES,
+  applyEvent,
+  applyEvents,
+  badgeTone,
+  baseName,
+  clearFinished,
+  formatBytes,
+  formatProgress,
+  progressPercent,
+  shortId,
+  statusLabel,
+  summarize,
+  summaryText,
+  type QueueItem,
+} from "./queue";
+import { accountLabel, hostOf } from "./session";
+import { formatError, normaliseError } from "./api";
+import type { QueueEvent } from "./types";
+
+const TWIN = "3c9f2a71-5b0e-4d8a-9f61-2e7d4c1b8a90";
+
+function added(id: number, over: Partial<Extract<QueueEvent, { type: "added" }>> = {}): QueueEvent {
+  return {
+    type: "added",
+    id,
+    path: `/home/u/file${id}.txt`,
+    fileName: `file${id}.txt`,
+    docName: `file${id}.txt`,
+    size: 2048,
+    ...over,
+  };
+}
+
+function only(items: QueueItem[], id: number): QueueItem {
+  const found = items.filter((it) => it.id === id);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+describe("applyEvent: added", () => {
+  it("adds a queued item with the event's fields and the twin", () => {
+    const items = applyEvent([], added(1), TWIN);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toEqual({
+      id: 1,
+      twin: TWIN,
+      path: "/home/u/file1.txt",
+      fileName: "file1.txt",
+      docName: "file1.txt",
+      size: 2048,
+      status: "queued",
+      bytesDone: 0,
+      bytesTotal: 2048,
+      sha256: null,
+      error: null,
+    });
+  });
+
+  it("puts the newest item first", () => {
+    const items = applyEvents([], [added(1), added(2), added(3)]);
+    expect(items.map((i) => i.id)).toEqual([3, 2, 1]);
+  });
+
+  it("keeps a null docName and size", () => {
+    const items = applyEvent([], added(5, { docName: null, size: null }));
+    expect(items[0].docName).toBeNull();
+    expect(items[0].size).toBeNull();
+    expect(items[0].bytesTotal).toBe(0);
+  });
+
+  it("falls back to the path's last segment when fileName is empty", () => {
+    const items = applyEvent([], added(6, { fileName: "", path: "C:\\Users\\u\\photo.jpg" }));
+    expect(items[0].fileName).toBe("photo.jpg");
+  });
+
+  it("does not list a duplicate added twice", () => {
+    const items = applyEvents([], [added(1), added(1, { docName: "x" })]);
+    expect(items).toHaveLength(1);
+    expect(items[0].docName).toBe("x");
+  });
+
+  it("never mutates its input", () => {
+    const before = applyEvent([], added(1));
+    const snapshot = structuredClone(before);
+    applyEvent(before, { type: "progress", id: 1, stage: "hashing", bytesDone: 1, bytesTotal: 2 });
+    applyEvent(before, added(2));
+    expect(before).toEqual(snapshot);
+  });
+});
+
+describe("applyEvent: progress", () => {
+  it("moves through the stages with their byte counts", () => {
+    let items = applyEvent([], added(1));
+    for (const stage of ["hashing", "uploading", "attaching", "verifying"] as const) {
+      items = applyEvent(items, { type: "progress", id: 1, stage, bytesDone: 1024, bytesTotal: 2048 });
+      const it1 = only(items, 1);
+      expect(it1.status).toBe(stage);
+      expect(it1.bytesDone).toBe(1024);
+      expect(it1.bytesTotal).toBe(2048);
+    }
+  });
+
+  it("only touches the item with that id", () => {
+    let items = applyEvents([], [added(1), added(2)]);
+    items = applyEvent(items, { type: "progress", id: 1, stage: "uploading", bytesDone: 10, bytesTotal: 20 });
+    expect(only(items, 1).status).toBe("uploading");
+    expect(only(items, 2).status).toBe("queued");
+    expect(items.map((i) => i.id)).toEqual([2, 1]);
+  });
+
+  it("ignores events for unknown ids", () => {
+    const items = applyEvent([], added(1));
+    const after = applyEvent(items, { type: "progress", id: 99, stage: "hashing", bytesDone: 1, bytesTotal: 1 });
+    expect(after).toEqual(items);
+  });
+
+  it("ignores progress after a final status", () => {
+    let items = applyEvents([], [
+      added(1),
+      { type: "finished", id: 1, docName: "d", status: "ok", sha256: "ab" },
+    ]);
+    items = applyEvent(items, { type: "progress", id: 1, stage: "uploading", bytesDone: 1, bytesTotal: 2048 });
+    expect(only(items, 1).status).toBe("ok");
+  });
+});
+
+describe("applyEvent: finished and failed", () => {
+  it("finished ok sets status, docName, sha256 and a full bar", () => {
+    const items = applyEvents([], [
+      added(1, { docName: null }),
+      { type: "progress", id: 1, stage: "verifying", bytesDone: 100, bytesTotal: 2048 },
+      { type: "finished", id: 1, docName: "file1.txt", status: "ok", sha256: "deadbeef" },
+    ]);
+    const it1 = only(items, 1);
+    expect(it1.status).toBe("ok");
+    expect(it1.docName).toBe("file1.txt");
+    expect(it1.sha256).toBe("deadbeef");
+    expect(it1.bytesDone).toBe(2048);
+    expect(progressPercent(it1)).toBe(100);
+  });
+
+  it("finished hash_mismatch and error keep their status", () => {
+    const items = applyEvents([], [
+      added(1),
+      added(2),
+      { type: "finished", id: 1, docName: "a", status: "hash_mismatch", sha256: "00" },
+      { type: "finished", id: 2, docName: "b", status: "error", sha256: "" },
+    ]);
+    expect(only(items, 1).status).toBe("hash_mismatch");
+    expect(only(items, 2).status).toBe("error");
+    expect(only(items, 2).sha256).toBeNull();
+  });
+
+  it("failed stores the error and the other items carry on", () => {
+    const error = { code: "io.unreadable", message: "Permission denied", retryable: false };
+    const items = applyEvents([], [
+      added(1),
+      added(2),
+      { type: "progress", id: 2, stage: "uploading", bytesDone: 5, bytesTotal: 10 },
+      { type: "failed", id: 1, error },
+      { type: "progress", id: 2, stage: "attaching", bytesDone: 10, bytesTotal: 10 },
+    ]);
+    expect(only(items, 1).status).toBe("failed");
+    expect(only(items, 1).error).toEqual(error);
+    expect(only(items, 2).status).toBe("attaching");
+  });
+});
+
+describe("statuses", () => {
+  it("every status the reducer produces is a data-status value", () => {
+    const error = { code: "x.y", message: "m", retryable: true };
+    const produced = new Set<string>();
+    let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5)]);
+    produced.add(only(items, 1).status);
+    for (const stage of ["hashing", "uploading", "attaching", "verifying"] as const) {
+      items = applyEvent(items, { type: "progress", id: 1, stage, bytesDone: 0, bytesTotal: 1 });
+      produced.add(only(items, 1).status);
+    }
+    items = applyEvents(items, [
+      { type: "finished", id: 2, docName: "a", status: "ok", sha256: "1" },
+      { type: "finished", id: 3, docName: "b", status: "hash_mismatch", sha256: "2" },
+      { type: "finished", id: 4, docName: "c", status: "error", sha256: "3" },
+      { type: "failed", id: 5, error },
+    ]);
+    for (const id of [2, 3, 4, 5]) produced.add(only(items, id).status);
+    expect([...produced].sort()).toEqual([...ITEM_STATUSES].sort());
+    expect(ITEM_STATUSES).toEqual([
+      "queued",
+      "hashing",
+      "uploading",
+      "attaching",
+      "verifying",
+      "ok",
+      "hash_mismatch",
+      "error",
+      "failed",
+    ]);
+  });
+
+  it("maps statuses to badge colours", () => {
+    expect(badgeTone("ok")).toBe("ok");
+    expect(badgeTone("hash_mismatch")).toBe("bad");
+    expect(badgeTone("error")).toBe("bad");
+    expect(badgeTone("failed")).toBe("bad");
+    for (const s of ["hashing", "uploading", "attaching", "verifying"] as const) expect(badgeTone(s)).toBe("active");
+    expect(badgeTone("queued")).toBe("pending");
+    for (const s of ITEM_STATUSES) expect(statusLabel(s)).toMatch(/\S/);
+  });
+
+  it("summarises ok / failed / active", () => {
+    const items = applyEvents([], [
+      added(1),
+      added(2),
+      added(3),
+      added(4),
+      { type: "finished", id: 1, docName: "a", status: "ok", sha256: "1" },
+      { type: "finished", id: 2, docName: "b", status: "ok", sha256: "1" },
+      { type: "failed", id: 3, error: { code: "c", message: "m", retryable: false } },
+    ]);
+    const s = summarize(items);
+    expect(s).toEqual({ ok: 2, failed: 1, active: 1, total: 4 });
+    expect(summaryText(s)).toBe("2 ok · 1 failed · 1 active");
+    expect(clearFinished(items).map((i) => i.id)).toEqual([4]);
+  });
+});
+
+describe("formatting", () => {
+  it("formats sizes for humans", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(1)).toBe("1 B");
+    expect(formatBytes(1023)).toBe("1023 B");
+    expect(formatBytes(1024)).toBe("1 KB");
+    expect(formatBytes(1536)).toBe("1.5 KB");
+    expect(formatBytes(48_213)).toBe("47 KB");
+    expect(formatBytes(1024 * 1024 - 1)).toBe("1 MB");
+    expect(formatBytes(2_483_027)).toBe("2.4 MB");
+    expect(formatBytes(734_003_200)).toBe("700 MB");
+    expect(formatBytes(5 * 1024 ** 3)).toBe("5 GB");
+    expect(formatBytes(3.25 * 1024 ** 4)).toBe("3.3 TB");
+    expect(formatBytes(null)).toBe("—");
+    expect(formatBytes(undefined)).toBe("—");
+    expect(formatBytes(-1)).toBe("—");
+    expect(formatBytes(Number.NaN)).toBe("—");
+  });
+
+  it("computes progress percent safely", () => {
+    expect(progressPercent({ status: "uploading", bytesDone: 50, bytesTotal: 200 })).toBe(25);
+    expect(progressPercent({ status: "uploading", bytesDone: 5, bytesTotal: 0 })).toBe(0);
+    expect(progressPercent({ status: "uploading", bytesDone: 500, bytesTotal: 200 })).toBe(100);
+    expect(progressPercent({ status: "ok", bytesDone: 0, bytesTotal: 0 })).toBe(100);
+    expect(formatProgress(512, 2048)).toBe("512 B of 2 KB");
+  });
+
+  it("shortens ids and paths", () => {
+    expect(shortId(TWIN)).toBe("3c9f2a71…8a90");
+    expect(shortId("short")).toBe("short");
+    expect(baseName("/a/b/c.txt")).toBe("c.txt");
+    expect(baseName("C:\\x\\y.pdf")).toBe("y.pdf");
+  });
+
+  it("labels the account", () => {
+    expect(accountLabel({ kind: "sandbox", baseUrl: "http://127.0.0.1:1", account: "sandbox", profile: null })).toBe(
+      "Local sandbox",
+    );
+    expect(
+      accountLabel({
+        kind: "trusted_twin",
+        baseUrl: "https://rest.trustedtwin.com",
+        account: "5e1d0a4c-77b2-4b9e-a3f0-1c2d3e4f5a6b",
+        profile: null,
+      }),
+    ).toBe("rest.trustedtwin.com · 5e1d0a4c…5a6b");
+    expect(hostOf("not a url/x")).toBe("not a url");
+  });
+});
+
+describe("errors", () => {
+  it("normalises what a command may reject with", () => {
+    expect(normaliseError({ code: "auth.unauthorized", message: "The server refused the secret", retryable: false })).toEqual(
+      { code: "auth.unauthorized", message: "The server refused the secret", retryable: false },
+    );
+    expect(normaliseError('{"code":"twin.not_found","message":"gone","retryable":true}')).toEqual({
+      code: "twin.not_found",
+      message: "gone",
+      retryable: true,
+    });
+    expect(normaliseError("boom").code).toBe("app.error");
+    expect(normaliseError(new Error("bad")).code).toBe("ui.exception");
+    expect(formatError({ code: "auth.unauthorized", message: "The server refused the secret", retryable: false })).toBe(
+      "auth.unauthorized — The server refused the secret",
+    );
+  });
+});

@@ -1,0 +1,27 @@
+// Pure helpers about the session, shown in the header.
+
+import type { Session } from "./types";
+import { shortId } from "./queue";
+
+/** Host part of a base URL ("https://rest.trustedtwin.com/" → "rest.trustedtwin.com"). */
+export function hostOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).host || baseUrl;
+  } catch {
+    return baseUrl.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+  }
+}
+
+/** "Local sandbox", or "rest.trustedtwin.com · 1e7a8c4d…90ab" for a Trusted Twin account. */
+export function accountLabel(s: Session): string {
+  if (s.kind === "sandbox") return "Local sandbox";
+  const host = hostOf(s.baseUrl);
+  return s.account ? `${host} · ${shortId(s.account)}` : host;
+}
+
+/** Full details for a tooltip. */
+export function accountTitle(s: Session): string {
+  const parts = [s.kind === "sandbox" ? "Local sandbox" : "Trusted Twin", s.baseUrl, `account ${s.account}`];
+  if (s.profile) parts.push(`profile ${s.profile}`);
+  return parts.join("\n");
+}

@@ -1,0 +1,46 @@
+// Types of the back-end contract (Tauri commands). Pure types: no runtime code,
+// so both api.ts and the pure queue logic (and its tests) can import them.
+
+export type SessionKind = "sandbox" | "trusted_twin";
+
+export type Session = {
+  kind: SessionKind;
+  baseUrl: string;
+  account: string;
+  profile: string | null;
+};
+
+/** Every command may reject with this shape. Branch on `code`, never on `message`. */
+export type ApiError = {
+  code: string;
+  message: string;
+  retryable: boolean;
+};
+
+export type Stage = "hashing" | "uploading" | "attaching" | "verifying";
+export type FinishedStatus = "ok" | "hash_mismatch" | "error";
+
+export type QueueEvent =
+  | {
+      type: "added";
+      id: number;
+      path: string;
+      fileName: string;
+      docName: string | null;
+      size: number | null;
+    }
+  | {
+      type: "progress";
+      id: number;
+      stage: Stage;
+      bytesDone: number;
+      bytesTotal: number;
+    }
+  | {
+      type: "finished";
+      id: number;
+      docName: string;
+      status: FinishedStatus;
+      sha256: string;
+    }
+  | { type: "failed"; id: number; error: ApiError };
