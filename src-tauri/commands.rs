@@ -2,26 +2,29 @@
 //! errors cross to the UI as `{code, message, retryable}`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tauri::ipc::Channel;
 use tauri::State;
-use twindrop_engine::{Error, ErrorInfo, QueueEvent, Secret, TwinId};
+use twindrop_engine::{Error, ErrorInfo, Queue, QueueEvent, Secret, TwinId};
 
 use crate::session::{settings, AppState, Inner, SessionInfo};
 
 type Reply<T> = Result<T, ErrorInfo>;
 
-fn no_session() -> ErrorInfo {
-    Error::Input("not logged in".into()).info()
+/// The open session's queue and profile, taken out of the lock so network calls never hold it.
+async fn current(state: &State<'_, AppState>) -> Reply<(Arc<Queue>, Option<String>)> {
+    let inner = state.inner.lock().await;
+    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    Ok((session.queue.clone(), session.info.profile.clone()))
 }
 
-fn session(inner: &Inner) -> Reply<&crate::session::Session> {
-    inner.session.as_ref().ok_or_else(no_session)
+fn session_info(inner: &Inner) -> Reply<SessionInfo> {
+    inner.session.as_ref().map(|s| s.info.clone()).ok_or_else(|| Error::Input("not logged in".into()).info())
 }
 
-fn remember_twin(inner: &Inner, twin: &TwinId) -> Reply<()> {
-    let profile = session(inner)?.info.profile.clone();
-    Ok(settings()?.update(|s| s.remember_twin(profile.as_deref(), twin.as_str()))?)
+fn remember_twin(profile: Option<&str>, twin: &TwinId) -> Reply<()> {
+    Ok(settings()?.update(|s| s.remember_twin(profile, twin.as_str()))?)
 }
 
 #[tauri::command]
@@ -35,7 +38,7 @@ pub async fn session_get(state: State<'_, AppState>) -> Reply<Option<SessionInfo
 pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
     let mut inner = state.inner.lock().await;
     inner.open_sandbox().await?;
-    Ok(session(&inner)?.info.clone())
+    session_info(&inner)
 }
 
 #[tauri::command]
@@ -43,7 +46,7 @@ pub async fn login_trusted_twin(state: State<'_, AppState>, base_url: String, se
     let secret = Secret::from_input(&secret)?;
     let mut inner = state.inner.lock().await;
     inner.open_trusted_twin(&base_url, secret).await?;
-    Ok(session(&inner)?.info.clone())
+    session_info(&inner)
 }
 
 /// Close the session. For a Trusted Twin profile this also removes its secret from the keyring.
@@ -60,25 +63,24 @@ pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
 
 #[tauri::command]
 pub async fn twins_recent(state: State<'_, AppState>) -> Reply<Vec<String>> {
-    let inner = state.inner.lock().await;
-    let profile = session(&inner)?.info.profile.clone();
+    let (_, profile) = current(&state).await?;
     Ok(settings()?.load()?.recent_twins(profile.as_deref())?.to_vec())
 }
 
 #[tauri::command]
 pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
-    let inner = state.inner.lock().await;
-    let twin = session(&inner)?.service().create_twin().await?;
-    remember_twin(&inner, &twin)?;
+    let (queue, profile) = current(&state).await?;
+    let twin = queue.service().create_twin().await?;
+    remember_twin(profile.as_deref(), &twin)?;
     Ok(twin.to_string())
 }
 
 #[tauri::command]
 pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<String> {
     let twin = TwinId::parse(&twin)?;
-    let inner = state.inner.lock().await;
-    session(&inner)?.service().get_twin(&twin).await?;
-    remember_twin(&inner, &twin)?;
+    let (queue, profile) = current(&state).await?;
+    queue.service().get_twin(&twin).await?;
+    remember_twin(profile.as_deref(), &twin)?;
     Ok(twin.to_string())
 }
 
@@ -91,8 +93,8 @@ pub async fn upload_paths(
     events: Channel<QueueEvent>,
 ) -> Reply<Vec<u64>> {
     let twin = TwinId::parse(&twin)?;
-    let queue = session(&*state.inner.lock().await)?.queue.clone();
-    let sink = std::sync::Arc::new(move |event: QueueEvent| {
+    let (queue, _) = current(&state).await?;
+    let sink = Arc::new(move |event: QueueEvent| {
         if let Err(e) = events.send(event) {
             tracing::warn!("queue event not delivered to the window: {e}");
         }

@@ -33,10 +33,6 @@ impl Session {
         let info = SessionInfo { kind, base_url: tt.base_url().to_owned(), account, profile };
         Ok(Session { info, queue: Arc::new(Queue::new(Arc::new(tt), CONCURRENCY)) })
     }
-
-    pub fn service(&self) -> &TrustedTwin {
-        self.queue.service()
-    }
 }
 
 struct Sandbox {
@@ -125,7 +121,7 @@ mod tests {
         first.start_up().await.unwrap();
         let session = first.session.as_ref().expect("a session at start-up");
         assert_eq!((session.info.kind, session.info.profile.as_deref()), ("sandbox", None));
-        let twin = session.service().create_twin().await.unwrap();
+        let twin = session.queue.service().create_twin().await.unwrap();
         let account = session.info.account.clone();
         first.sandbox.take().unwrap().emulator.shutdown().await;
 
@@ -133,7 +129,7 @@ mod tests {
         second.start_up().await.unwrap();
         let session = second.session.as_ref().unwrap();
         assert_eq!(session.info.account, account);
-        session.service().get_twin(&twin).await.unwrap();
+        session.queue.service().get_twin(&twin).await.unwrap();
         // A second start-up call is a no-op, not a second sandbox.
         let url = session.info.base_url.clone();
         second.start_up().await.unwrap();

@@ -209,7 +209,9 @@ async fn upload(
             if json {
                 println!("{}", json!({ "path": path, "status": "failed", "error": error }));
             } else {
-                println!("{:<13} {path}: [{}] {}", "failed", error.code, error.message);
+                // File errors already name the file; others get it appended.
+                let place = if error.message.contains(&path) { String::new() } else { format!("  ({path})") };
+                println!("{:<13} [{}] {}{place}", "failed", error.code, error.message);
             }
         }
         QueueEvent::Progress { .. } => {}

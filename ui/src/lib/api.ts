@@ -113,23 +113,12 @@ const unavailableBackend: Backend = {
   },
 };
 
-let backendPromise: Promise<Backend> | null = null;
-
-function backend(): Promise<Backend> {
-  if (!backendPromise) {
-    if (hasTauri()) {
-      backendPromise = Promise.resolve(tauriBackend);
-    } else if (typeof location !== "undefined" && location.hash.startsWith("#mock")) {
-      backendPromise = import("./mock").then((m) => m.createMockBackend(location.hash));
-    } else {
-      backendPromise = Promise.resolve(unavailableBackend);
-    }
-  }
-  return backendPromise;
+function backend(): Backend {
+  return hasTauri() ? tauriBackend : unavailableBackend;
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  const b = await backend();
+  const b = backend();
   try {
     return await b.call<T>(cmd, args);
   } catch (e) {
@@ -171,7 +160,7 @@ export async function uploadPaths(
   paths: string[],
   onEvent: (ev: QueueEvent) => void,
 ): Promise<number[]> {
-  const b = await backend();
+  const b = backend();
   try {
     return await b.upload(twin, paths, onEvent);
   } catch (e) {
@@ -181,7 +170,7 @@ export async function uploadPaths(
 
 /** Subscribes to the window's file drag-and-drop; resolves to an unsubscribe function. */
 export async function onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void> {
-  const b = await backend();
+  const b = backend();
   try {
     return await b.onDragDrop(handler);
   } catch {

@@ -171,7 +171,8 @@ export function statusLabel(status: ItemStatus): string {
     case "verifying":
       return "Verifying";
     case "ok":
-      return "Uploaded";
+      // The server's own word for a verified copy.
+      return "ok · verified";
     case "hash_mismatch":
       return "Hash mismatch";
     case "error":
