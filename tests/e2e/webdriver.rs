@@ -67,6 +67,25 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
     };
     assert_eq!(statuses, [("field_report.txt".to_owned(), "ok".to_owned()), ("scan.bin".to_owned(), "ok".to_owned())]);
 
+    // Dropped again, with a folder: each fails on its own, with the error code shown.
+    drag_files_onto(&client, "#drop-zone", &[a.clone(), files_dir.clone()]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let codes = loop {
+        let mut codes = Vec::new();
+        for li in client.find_all(Locator::Css("#queue li[data-status='failed']")).await.unwrap() {
+            let code = li.find(Locator::Css(".error-code")).await.unwrap().prop("textContent").await.unwrap();
+            codes.push(code.unwrap_or_default().trim().to_owned());
+        }
+        codes.sort();
+        if codes.len() == 2 {
+            break codes;
+        }
+        assert!(Instant::now() < deadline, "second drop did not fail as expected: {codes:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(codes, ["attach.doc_exists", "file.not_a_file"]);
+    assert_eq!(client.find_all(Locator::Css("#queue li[data-status='ok']")).await.unwrap().len(), 2);
+
     let shot = client.screenshot().await.unwrap();
     let out = std::env::var_os("TWINDROP_ARTIFACTS").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&out).unwrap();

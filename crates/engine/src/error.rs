@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("{}: {source}", path.display())]
     File { path: PathBuf, source: std::io::Error },
-    #[error("{}: not a regular file", path.display())]
+    #[error("{}: is a folder or special file; only regular files become Docs", path.display())]
     NotAFile { path: PathBuf },
     #[error("{}: the file changed while it was being read ({expected} bytes expected, {actual} read)", path.display())]
     FileChanged { path: PathBuf, expected: u64, actual: u64 },
