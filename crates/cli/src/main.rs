@@ -2,14 +2,14 @@
 //! `twindrop-engine`; nothing here decides anything the app could not decide the same way.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::SocketAddr;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod emulator;
 use serde_json::json;
 use twindrop_engine::profile::SettingsFile;
 use twindrop_engine::queue::QueueEvent;
@@ -70,19 +70,7 @@ enum Command {
         command: TwinCommand,
     },
     /// Run the local emulator. The first line on stdout is its base URL.
-    Emulator {
-        #[arg(long, default_value = "127.0.0.1:0")]
-        addr: SocketAddr,
-        /// Accepted secret (repeatable).
-        #[arg(long, required = true)]
-        secret: Vec<String>,
-        /// Keep Twins, Docs and uploads here across restarts (default: in memory).
-        #[arg(long)]
-        state: Option<PathBuf>,
-        /// How long a new Doc stays `copying`.
-        #[arg(long, default_value_t = 300)]
-        copy_delay_ms: u64,
-    },
+    Emulator(emulator::EmulatorArgs),
 }
 
 #[derive(Subcommand)]
@@ -159,21 +147,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let tt = connect(&settings, &conn).await?;
             upload(tt, twin, concurrency, files, cli.json).await
         }
-        Command::Emulator { addr, secret, state, copy_delay_ms } => {
-            let config = twindrop_emulator::Config {
-                secrets: secret,
-                state_dir: state,
-                copy_delay: Duration::from_millis(copy_delay_ms),
-            };
-            let emulator = twindrop_emulator::Emulator::start(addr, config)
-                .await
-                .map_err(|e| Error::Input(format!("cannot start the emulator on {addr}: {e}")))?;
-            println!("{}", emulator.base_url());
-            let _ = std::io::stdout().flush();
-            shutdown_signal().await;
-            emulator.shutdown().await;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Emulator(args) => emulator::run(args).await,
     }
 }
 
@@ -219,12 +193,4 @@ async fn upload(
     let results = queue.submit(&twin, files, sink).finished().await;
     let all_ok = results.iter().all(|r| matches!(&r.outcome, Ok(up) if up.status == DocStatus::Ok));
     Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
