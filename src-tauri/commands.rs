@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use tauri::ipc::Channel;
 use tauri::State;
+use twindrop_engine::queue::EventSink;
 use twindrop_engine::{Error, ErrorInfo, Queue, QueueEvent, Secret, TwinId};
 
-use crate::session::{settings, AppState, Inner, SessionInfo};
+use crate::session::{route_events, settings, AppState, Inner, SessionInfo};
 
 type Reply<T> = Result<T, ErrorInfo>;
 
@@ -84,7 +85,8 @@ pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<Stri
     Ok(twin.to_string())
 }
 
-/// Queue dropped files. Returns at once with the item ids; progress streams over `events`.
+/// Queue dropped files. Returns once they are in the journal, with their job ids; progress
+/// streams over `events`.
 #[tauri::command]
 pub async fn upload_paths(
     state: State<'_, AppState>,
@@ -93,14 +95,19 @@ pub async fn upload_paths(
     events: Channel<QueueEvent>,
 ) -> Reply<Vec<u64>> {
     let twin = TwinId::parse(&twin)?;
-    let (queue, _) = current(&state).await?;
-    let sink = Arc::new(move |event: QueueEvent| {
-        if let Err(e) = events.send(event) {
-            tracing::warn!("queue event not delivered to the window: {e}");
+    let (queue, routes) = {
+        let inner = state.inner.lock().await;
+        let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+        (session.queue.clone(), session.routes.clone())
+    };
+    // Route before anything can run: a job's first event registers its channel.
+    let forward = route_events(routes.clone());
+    let sink: EventSink = Arc::new(move |event: QueueEvent| {
+        if let QueueEvent::Added { id, .. } = &event {
+            routes.lock().expect("routes").insert(*id, events.clone());
         }
+        forward(event);
     });
-    let batch = queue.submit(&twin, paths.into_iter().map(PathBuf::from).collect(), sink);
-    let ids = batch.ids.clone();
-    tauri::async_runtime::spawn(batch.finished());
-    Ok(ids)
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    Ok(queue.enqueue(&twin, &paths, &sink).await?)
 }

@@ -1,16 +1,18 @@
 //! The app's one piece of state: the open session. The sandbox is the emulator running inside
 //! this process with its data in the app's data folder, so Twins and Docs survive restarts.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tauri::ipc::Channel;
 use tokio::sync::Mutex;
 use twindrop_emulator::{Config, Emulator};
+use twindrop_engine::journal::Journal;
 use twindrop_engine::profile::{self, SettingsFile};
+use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::{account, Queue, Result, Secret, TrustedTwin};
-
-const CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,17 +24,65 @@ pub struct SessionInfo {
     pub profile: Option<String>,
 }
 
+/// Which window channel hears about which job: each drop brings its own channel.
+pub type Routes = Arc<std::sync::Mutex<HashMap<u64, Channel<QueueEvent>>>>;
+
 pub struct Session {
     pub info: SessionInfo,
     pub queue: Arc<Queue>,
+    pub routes: Routes,
+    runner: tauri::async_runtime::JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Jobs caught mid-flight stay in the journal and carry on when this server is opened again.
+        self.runner.abort();
+    }
+}
+
+/// One journal per process, shared by every session (the journal keeps each server's jobs apart).
+fn journal() -> Result<Arc<Journal>> {
+    static JOURNAL: std::sync::Mutex<Option<Arc<Journal>>> = std::sync::Mutex::new(None);
+    let mut slot = JOURNAL.lock().expect("journal slot");
+    if let Some(j) = slot.as_ref() {
+        return Ok(j.clone());
+    }
+    let j = Arc::new(Journal::open(&Journal::default_path()?)?);
+    *slot = Some(j.clone());
+    Ok(j)
 }
 
 impl Session {
     async fn open(tt: TrustedTwin, kind: &'static str, profile: Option<String>) -> Result<Session> {
         let account = tt.whoami().await?;
         let info = SessionInfo { kind, base_url: tt.base_url().to_owned(), account, profile };
-        Ok(Session { info, queue: Arc::new(Queue::new(Arc::new(tt), CONCURRENCY)) })
+        let queue = Queue::new(Arc::new(tt), journal()?, Options::default());
+        let routes = Routes::default();
+        let sink = route_events(routes.clone());
+        let runner = {
+            let queue = queue.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = queue.run(sink, RunMode::Forever).await {
+                    tracing::error!(code = e.code(), "the upload queue stopped: {e}");
+                }
+            })
+        };
+        Ok(Session { info, queue, routes, runner })
     }
+}
+
+/// Deliver each job's events to the channel of the drop that queued it.
+pub fn route_events(routes: Routes) -> EventSink {
+    Arc::new(move |event: QueueEvent| {
+        let Some(id) = event.job_id() else { return };
+        let channel = routes.lock().expect("routes").get(&id).cloned();
+        if let Some(channel) = channel {
+            if let Err(e) = channel.send(event) {
+                tracing::warn!("queue event not delivered to the window: {e}");
+            }
+        }
+    })
 }
 
 struct Sandbox {

@@ -1,4 +1,8 @@
 //! `twindrop emulator`: the local Trusted Twin in its own process.
+//!
+//! The first stdout line is the base URL (scripts and tests read it); the control token for
+//! `/_emulator/...` goes to stderr, never stdout, so it does not end up in captured output by
+//! accident.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -6,35 +10,76 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use twindrop_emulator::{Config, FaultPlan, UserSpec};
 use twindrop_engine::Error;
 
 #[derive(clap::Args)]
 pub struct EmulatorArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
-    /// Accepted secret (repeatable).
-    #[arg(long, required = true)]
+    /// Accepted secret, allowed every operation (repeatable).
+    #[arg(long)]
     secret: Vec<String>,
+    /// JSON file of users with their own allowed operations: {"users": [{"secret", "allow"?, "deny"?}]}.
+    #[arg(long)]
+    users: Option<PathBuf>,
     /// Keep Twins, Docs and uploads here across restarts (default: in memory).
     #[arg(long)]
     state: Option<PathBuf>,
     /// How long a new Doc stays `copying`.
     #[arg(long, default_value_t = 300)]
     copy_delay_ms: u64,
+    /// Refuse a PUT to an upload URL declaring more bytes than this (S3 EntityTooLarge).
+    #[arg(long, default_value_t = twindrop_emulator::DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: u64,
+    /// JSON fault plan to start with (docs/emulator.md); changeable later via /_emulator/faults.
+    #[arg(long)]
+    faults: Option<PathBuf>,
+    /// Overrides the fault plan's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The X-Emulator-Control token for /_emulator/... (default: random, printed on stderr).
+    #[arg(long, env = "TWINDROP_EMULATOR_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
 }
 
 pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
-    let config = twindrop_emulator::Config {
-        secrets: args.secret,
-        state_dir: args.state,
-        copy_delay: Duration::from_millis(args.copy_delay_ms),
+    let users = match &args.users {
+        Some(path) => UserSpec::load(path).map_err(|e| Error::Input(format!("cannot read the users file: {e}")))?,
+        None => Vec::new(),
     };
+    if args.secret.is_empty() && users.is_empty() {
+        return Err(Error::Input("give at least one --secret or a --users file".into()));
+    }
+    let mut faults = match &args.faults {
+        Some(path) => FaultPlan::load(path).map_err(|e| Error::Input(format!("cannot read the fault plan: {e}")))?,
+        None => FaultPlan::default(),
+    };
+    if let Some(seed) = args.seed {
+        faults.seed = seed;
+    }
+    let mut config = Config::new(String::new());
+    config.secrets = args.secret;
+    config = config
+        .with_copy_delay(Duration::from_millis(args.copy_delay_ms))
+        .with_max_upload_bytes(args.max_upload_bytes)
+        .with_faults(faults);
+    config.users = users;
+    config.state_dir = args.state;
+    config.control_token = args.control_token;
+
     let addr = args.addr;
     let emulator = twindrop_emulator::Emulator::start(addr, config)
         .await
         .map_err(|e| Error::Input(format!("cannot start the emulator on {addr}: {e}")))?;
     println!("{}", emulator.base_url());
     let _ = std::io::stdout().flush();
+    eprintln!(
+        "control: {}: {} (for {}/_emulator/...)",
+        twindrop_emulator::CONTROL_HEADER,
+        emulator.control_token(),
+        emulator.base_url()
+    );
     shutdown_signal().await;
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)

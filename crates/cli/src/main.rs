@@ -1,19 +1,21 @@
 //! `twindrop`: the headless face of the engine. Every command is a thin call into
 //! `twindrop-engine`; nothing here decides anything the app could not decide the same way.
+//!
+//! - `upload`: `upload`, `retry` and the live output (indicatif bars on a TTY, JSON lines).
+//! - `emulator`: `twindrop emulator`.
 
-use std::collections::HashMap;
+mod emulator;
+mod upload;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
-
-mod emulator;
 use serde_json::json;
+use twindrop_engine::journal::Journal;
 use twindrop_engine::profile::SettingsFile;
-use twindrop_engine::queue::QueueEvent;
-use twindrop_engine::{account, DocStatus, Error, Queue, Secret, TwinId};
+use twindrop_engine::{account, Error, Secret, TwinId};
 
 #[derive(Parser)]
 #[command(name = "twindrop", version, about = "Upload files as Trusted Twin Docs")]
@@ -21,12 +23,15 @@ struct Cli {
     /// Print JSON lines instead of text (errors carry a stable `code`).
     #[arg(long, global = true)]
     json: bool,
+    /// The job journal (default: journal.sqlite in Twindrop's data folder).
+    #[arg(long, global = true, env = "TWINDROP_JOURNAL")]
+    journal: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(clap::Args)]
-struct Connection {
+pub struct Connection {
     /// Service base URL (default: the profile's).
     #[arg(long)]
     base_url: Option<String>,
@@ -52,17 +57,23 @@ enum Command {
         #[arg(long, default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
         profile: String,
     },
-    /// Upload files as Docs of a Twin; exits non-zero unless every file ends `ok`.
-    Upload {
+    /// Upload files as Docs of a Twin (and carry on with unfinished jobs from an earlier run);
+    /// exits non-zero unless every file ends `ok` or skipped.
+    Upload(upload::UploadArgs),
+    /// Put failed jobs back in the queue and run them.
+    Retry(upload::RunArgs),
+    /// The journal: every job, its state and its last error.
+    Status {
+        /// Only jobs that are not finished, or that failed.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// The Docs on a Twin, with their status on the server.
+    Docs {
         #[command(flatten)]
         conn: Connection,
         #[arg(long)]
         twin: String,
-        /// Files uploading at the same time.
-        #[arg(long, default_value_t = 4)]
-        concurrency: usize,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
     },
     /// Twins.
     Twin {
@@ -100,6 +111,13 @@ fn main() -> ExitCode {
             }
             ExitCode::from(2)
         }
+    }
+}
+
+pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
+    match path {
+        Some(p) => Journal::open(p),
+        None => Journal::open(&Journal::default_path()?),
     }
 }
 
@@ -142,55 +160,29 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Upload { conn, twin, concurrency, files } => {
-            let twin = TwinId::parse(&twin)?;
+        Command::Upload(args) => {
+            let tt = connect(&settings, &args.run.conn).await?;
+            upload::upload(tt, open_journal(cli.journal.as_ref())?, args, cli.json).await
+        }
+        Command::Retry(args) => {
+            let tt = connect(&settings, &args.conn).await?;
+            upload::retry(tt, open_journal(cli.journal.as_ref())?, args, cli.json).await
+        }
+        Command::Status { pending } => {
+            let journal = open_journal(cli.journal.as_ref())?;
+            upload::status(&journal, pending, cli.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Docs { conn, twin } => {
             let tt = connect(&settings, &conn).await?;
-            upload(tt, twin, concurrency, files, cli.json).await
+            upload::docs(&tt, &TwinId::parse(&twin)?, cli.json).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Emulator(args) => emulator::run(args).await,
     }
 }
 
-async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twindrop_engine::TrustedTwin, Error> {
+pub async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twindrop_engine::TrustedTwin, Error> {
     let env_secret = std::env::var("TWINDROP_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new);
     account::connect(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret).await
-}
-
-async fn upload(
-    tt: twindrop_engine::TrustedTwin,
-    twin: TwinId,
-    concurrency: usize,
-    files: Vec<PathBuf>,
-    json: bool,
-) -> Result<ExitCode, Error> {
-    let queue = Queue::new(Arc::new(tt), concurrency);
-    // One line per file as soon as it ends, so a long batch shows its progress.
-    let paths = Mutex::new(HashMap::new());
-    let sink = Arc::new(move |event: QueueEvent| match event {
-        QueueEvent::Added { id, path, .. } => {
-            paths.lock().expect("paths").insert(id, path);
-        }
-        QueueEvent::Finished { id, doc_name, status, sha256 } => {
-            let path = paths.lock().expect("paths").remove(&id).unwrap_or_default();
-            if json {
-                println!("{}", json!({ "path": path, "doc_name": doc_name, "status": status, "sha256": sha256 }));
-            } else {
-                println!("{:<13} {doc_name}  ({path})", status.as_str());
-            }
-        }
-        QueueEvent::Failed { id, error } => {
-            let path = paths.lock().expect("paths").remove(&id).unwrap_or_default();
-            if json {
-                println!("{}", json!({ "path": path, "status": "failed", "error": error }));
-            } else {
-                // File errors already name the file; others get it appended.
-                let place = if error.message.contains(&path) { String::new() } else { format!("  ({path})") };
-                println!("{:<13} [{}] {}{place}", "failed", error.code, error.message);
-            }
-        }
-        QueueEvent::Progress { .. } => {}
-    });
-    let results = queue.submit(&twin, files, sink).finished().await;
-    let all_ok = results.iter().all(|r| matches!(&r.outcome, Ok(up) if up.status == DocStatus::Ok));
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -2,6 +2,7 @@
 //! UI and the CLI's `--json` output branch on; the message is for humans and may change.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -29,10 +30,10 @@ pub enum Error {
     NotFound(String),
     #[error("the server rejected the request ({status}): {message}")]
     Rejected { status: u16, subcode: Option<u64>, message: String },
-    #[error("the server is rate limiting requests ({0})")]
-    RateLimited(String),
+    #[error("the server is rate limiting requests: {message}")]
+    RateLimited { message: String, retry_after: Option<Duration> },
     #[error("server error {status}: {message}")]
-    Server { status: u16, message: String },
+    Server { status: u16, message: String, retry_after: Option<Duration> },
     #[error("unexpected answer from the server: {0}")]
     BadResponse(String),
     #[error("cannot reach {url}: {message}")]
@@ -57,6 +58,12 @@ pub enum Error {
     Keyring(String),
     #[error("no profile named {0:?}; run `twindrop login --profile {0}` first")]
     ProfileNotFound(String),
+    #[error("the journal failed: {0}")]
+    Journal(String),
+    #[error("another Twindrop is using the journal {0}")]
+    JournalLocked(String),
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
@@ -75,7 +82,7 @@ impl Error {
             TwinNotFound(_) => "twin.not_found",
             NotFound(_) => "not_found",
             Rejected { .. } => "request.rejected",
-            RateLimited(_) => "server.rate_limited",
+            RateLimited { .. } => "server.rate_limited",
             Server { .. } => "server.error",
             BadResponse(_) => "server.bad_response",
             Unreachable { .. } => "network.unreachable",
@@ -89,14 +96,25 @@ impl Error {
             NoSecret(_) => "keyring.no_secret",
             Keyring(_) => "keyring.failed",
             ProfileNotFound(_) => "profile.not_found",
+            Journal(_) => "journal.failed",
+            JournalLocked(_) => "journal.locked",
+            Cancelled => "job.cancelled",
         }
     }
 
     /// Whether trying the same thing again later may succeed.
     pub fn retryable(&self) -> bool {
         use Error::*;
-        matches!(self, RateLimited(_) | Server { .. } | Unreachable { .. } | Timeout(_) | VerifyTimeout { .. })
+        matches!(self, RateLimited { .. } | Server { .. } | Unreachable { .. } | Timeout(_) | VerifyTimeout { .. })
             || matches!(self, UploadRejected { status, .. } if *status >= 500)
+    }
+
+    /// What the server asked us to wait, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } | Error::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     pub fn info(&self) -> ErrorInfo {
@@ -137,10 +155,12 @@ mod tests {
 
     #[test]
     fn only_transient_failures_are_retryable() {
-        assert!(Error::Server { status: 503, message: String::new() }.retryable());
+        assert!(Error::Server { status: 503, message: String::new(), retry_after: None }.retryable());
         assert!(!Error::Unauthorized(String::new()).retryable());
         assert!(!Error::DocExists("a".into()).retryable());
-        let info = Error::RateLimited("retry after 2 s".into()).info();
+        let limited = Error::RateLimited { message: "slow down".into(), retry_after: Some(Duration::from_secs(2)) };
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(2)));
+        let info = limited.info();
         assert_eq!((info.code.as_str(), info.retryable), ("server.rate_limited", true));
     }
 }

@@ -8,19 +8,28 @@
 //! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin).
 //! - [`transfer`]: how bytes move (a single streamed PUT for now).
 //! - [`service`]: one module per upload API; [`service::trusted_twin`] first.
-//! - [`queue`]: runs uploads a few at a time and reports [`queue::QueueEvent`]s.
+//! - [`journal`]: SQLite (WAL) record of every job; intent before effect, so a kill loses nothing.
+//! - [`queue`]: the scheduler over the journal: parallel uploads, batched attach and polling,
+//!   conflicts, pause/resume/cancel; reports [`queue::QueueEvent`]s.
+//! - [`retry`]: the one retry policy (exponential backoff, full jitter, Retry-After).
+//! - [`bandwidth`]: token-bucket limit with a weekly timetable.
+//! - [`progress`]: throughput (EMA) and ETA.
 //! - [`credentials`]: secrets in the OS keyring, nowhere else.
 //! - [`account`]: login / connect, shared by the CLI and the app.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
 //! - [`error`]: one `Error` with a stable machine `code()`.
 
 pub mod account;
+pub mod bandwidth;
 pub mod credentials;
 pub mod error;
 pub mod hash;
+pub mod journal;
 pub mod naming;
 pub mod profile;
+pub mod progress;
 pub mod queue;
+pub mod retry;
 pub mod service;
 pub mod transfer;
 

@@ -66,6 +66,33 @@ impl DocName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same name with `-n` before the extension, still valid: the base name is shortened
+    /// to make room (`report.pdf` → `report-2.pdf`). Used to step round a name that is taken.
+    pub fn with_suffix(&self, n: u32) -> DocName {
+        let (dir, last) = match self.0.rsplit_once('/') {
+            Some((dir, last)) => (Some(dir), last),
+            None => (None, self.0.as_str()),
+        };
+        let (base, ext) = match last.split_once('.') {
+            Some((b, e)) => (b, Some(e)),
+            None => (last, None),
+        };
+        let suffix = format!("-{n}");
+        let keep = base.len().min(SEGMENT_MAX.saturating_sub(suffix.len()));
+        let mut name = String::new();
+        if let Some(dir) = dir {
+            name.push_str(dir);
+            name.push('/');
+        }
+        name.push_str(&base[..keep]);
+        name.push_str(&suffix);
+        if let Some(ext) = ext {
+            name.push('.');
+            name.push_str(ext);
+        }
+        DocName::parse(&name).expect("a suffix keeps a valid name valid")
+    }
 }
 
 impl fmt::Display for DocName {
@@ -175,6 +202,15 @@ mod tests {
         }
         let long = format!("/tmp/{}.txt", "x".repeat(100));
         assert_eq!(DocName::from_file_name(Path::new(&long)).unwrap().as_str().len(), 32 + 4);
+    }
+
+    #[test]
+    fn suffixes_keep_names_valid() {
+        let n = |s: &str| DocName::parse(s).unwrap();
+        assert_eq!(n("report.pdf").with_suffix(2).as_str(), "report-2.pdf");
+        assert_eq!(n("a/b/x").with_suffix(10).as_str(), "a/b/x-10");
+        let long = "y".repeat(32);
+        assert_eq!(n(&format!("d/{long}.txt")).with_suffix(3).as_str(), format!("d/{}-3.txt", "y".repeat(30)));
     }
 
     proptest! {

@@ -9,6 +9,7 @@ use reqwest::header::CONTENT_LENGTH;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
+use crate::bandwidth::Limiter;
 use crate::error::{Error, Result};
 use crate::hash::{Sha256Stream, CHUNK};
 
@@ -29,7 +30,13 @@ struct Tally {
 
 /// PUT the file at `path` to `url`. The request carries Content-Length (never chunked encoding)
 /// and no Authorization: the URL alone authorises it, and storage backends refuse two auths.
-pub async fn put_file(http: &reqwest::Client, url: &str, path: &Path, progress: ProgressFn) -> Result<Sent> {
+pub async fn put_file(
+    http: &reqwest::Client,
+    url: &str,
+    path: &Path,
+    progress: ProgressFn,
+    limiter: Option<Arc<Limiter>>,
+) -> Result<Sent> {
     let file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
     let meta = file.metadata().await.map_err(|e| Error::file(path, e))?;
     if !meta.is_file() {
@@ -39,16 +46,22 @@ pub async fn put_file(http: &reqwest::Client, url: &str, path: &Path, progress: 
     let tally = Arc::new(Mutex::new(Tally::default()));
     let seen = tally.clone();
     // `take(size)`: a file that grows while we read must not overrun the Content-Length we promised.
-    let stream = ReaderStream::with_capacity(file.take(size), CHUNK).map(move |chunk| {
-        let mut t = seen.lock().expect("tally lock");
-        match &chunk {
-            Ok(bytes) => {
-                t.hasher.update(bytes);
-                progress(t.hasher.len());
+    let stream = ReaderStream::with_capacity(file.take(size), CHUNK).then(move |chunk| {
+        let (seen, progress, limiter) = (seen.clone(), progress.clone(), limiter.clone());
+        async move {
+            if let (Ok(bytes), Some(limiter)) = (&chunk, &limiter) {
+                limiter.take(bytes.len()).await;
             }
-            Err(e) => t.read_error = Some(std::io::Error::new(e.kind(), e.to_string())),
+            let mut t = seen.lock().expect("tally lock");
+            match &chunk {
+                Ok(bytes) => {
+                    t.hasher.update(bytes);
+                    progress(t.hasher.len());
+                }
+                Err(e) => t.read_error = Some(std::io::Error::new(e.kind(), e.to_string())),
+            }
+            chunk
         }
-        chunk
     });
     let response = http.put(url).header(CONTENT_LENGTH, size).body(reqwest::Body::wrap_stream(stream)).send().await;
     let mut tally = std::mem::take(&mut *tally.lock().expect("tally lock"));

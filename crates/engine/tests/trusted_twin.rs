@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use twindrop_emulator::{Config, Emulator};
-use twindrop_engine::queue::{QueueEvent, Stage};
+use twindrop_engine::journal::{JobState, Journal};
+use twindrop_engine::queue::{Options, QueueEvent, RunMode, Stage};
 use twindrop_engine::service::trusted_twin::AttachShape;
 use twindrop_engine::{DocName, DocStatus, Queue, Secret, TrustedTwin, TwinId};
 
@@ -47,17 +48,26 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
         dir.path().join("missing.txt"),
         dir.path().to_owned(),
     ];
+    let journal = Arc::new(Journal::open(&dir.path().join("journal.sqlite")).unwrap());
     let (events, sink) = recorder();
-    let queue = Queue::new(tt.clone(), 2);
-    let results = queue.submit(&twin, files, sink).finished().await;
+    let queue = Queue::new(tt.clone(), journal.clone(), Options { parallel: 2, ..Options::default() });
+    let ids = queue.enqueue(&twin, &files, &sink).await.unwrap();
+    queue.run(sink, RunMode::UntilIdle).await.unwrap();
 
+    let jobs: Vec<_> = ids.iter().map(|id| journal.get(*id).unwrap()).collect();
     let outcomes: Vec<_> =
-        results.iter().map(|r| r.outcome.as_ref().map(|u| u.status.clone()).map_err(|e| e.code())).collect();
-    assert_eq!(outcomes, [Ok(DocStatus::Ok), Ok(DocStatus::Ok), Err("file.not_found"), Err("file.not_a_file")]);
-    let first = results[0].outcome.as_ref().unwrap();
-    assert_eq!(first.doc_name.as_str(), "big_data.bin");
-    assert_eq!(first.sha256, hex::encode(Sha256::digest(&big)));
-    assert_eq!(first.size, big.len() as u64);
+        jobs.iter().map(|j| (j.state, j.doc_status.as_deref().or(j.error_code.as_deref()).unwrap_or(""))).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (JobState::Done, "ok"),
+            (JobState::Done, "ok"),
+            (JobState::Failed, "file.not_found"),
+            (JobState::Failed, "file.not_a_file")
+        ]
+    );
+    assert_eq!(jobs[0].doc_name, "big_data.bin");
+    assert_eq!(jobs[0].sha256.as_deref(), Some(hex::encode(Sha256::digest(&big)).as_str()));
 
     let listing = tt.list_docs(&twin).await.unwrap();
     assert_eq!(listing.get("big_data.bin"), Some(&(big.len() as u64)));
@@ -66,8 +76,7 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
 
     // Per item: Added first, uploading bytes never go backwards, then attaching, verifying, finished.
     let events = events.lock().unwrap();
-    let id = results[0].id;
-    let mine: Vec<&QueueEvent> = events.iter().filter(|e| event_id(e) == id).collect();
+    let mine: Vec<&QueueEvent> = events.iter().filter(|e| e.job_id() == Some(ids[0])).collect();
     assert!(
         matches!(mine[0], QueueEvent::Added { doc_name: Some(n), size: Some(s), .. } if n == "big_data.bin" && *s == big.len() as u64)
     );
@@ -85,19 +94,12 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
     assert_eq!(stages, [Stage::Uploading, Stage::Attaching, Stage::Verifying]);
     assert_eq!(last, big.len() as u64);
     assert!(matches!(mine.last().unwrap(), QueueEvent::Finished { status: DocStatus::Ok, .. }));
-    let failed = events.iter().find(|e| matches!(e, QueueEvent::Failed { id, .. } if *id == results[2].id)).unwrap();
+    let failed = events.iter().find(|e| matches!(e, QueueEvent::Failed { id, .. } if *id == ids[2])).unwrap();
     let QueueEvent::Failed { error, .. } = failed else { unreachable!() };
     assert_eq!(error.code, "file.not_found");
     assert!(error.message.contains("missing.txt"), "{}", error.message);
-}
-
-fn event_id(e: &QueueEvent) -> u64 {
-    match e {
-        QueueEvent::Added { id, .. }
-        | QueueEvent::Progress { id, .. }
-        | QueueEvent::Finished { id, .. }
-        | QueueEvent::Failed { id, .. } => *id,
-    }
+    let last_stats = events.iter().rev().find(|e| matches!(e, QueueEvent::Stats { .. })).unwrap();
+    assert!(matches!(last_stats, QueueEvent::Stats { bytes_done, active: 0, .. } if *bytes_done == big.len() as u64));
 }
 
 #[tokio::test]
@@ -108,7 +110,7 @@ async fn attach_reports_per_doc_errors_and_hash_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "a.txt", b"hello");
     let target = tt.create_upload_url().await.unwrap();
-    let sent = tt.upload(&target, &path, Arc::new(|_| {})).await.unwrap();
+    let sent = tt.upload(&target, &path, Arc::new(|_| {}), None).await.unwrap();
     assert_eq!(sent.sha256, hex::encode(Sha256::digest(b"hello")));
 
     let name = DocName::parse("dir/sub/a.txt").unwrap();
@@ -138,7 +140,7 @@ async fn the_list_shaped_envelope_works_too() {
     let twin = tt.create_twin().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = tt.create_upload_url().await.unwrap();
-    tt.upload(&target, &write(dir.path(), "x", b"x"), Arc::new(|_| {})).await.unwrap();
+    tt.upload(&target, &write(dir.path(), "x", b"x"), Arc::new(|_| {}), None).await.unwrap();
     let name = DocName::parse("x").unwrap();
     assert_eq!(tt.attach(&twin, &name, &target.handler, None).await.unwrap().status, DocStatus::Copying);
     assert_eq!(tt.attach(&twin, &name, &target.handler, None).await.unwrap_err().code(), "attach.doc_exists");

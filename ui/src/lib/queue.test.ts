@@ -55,6 +55,7 @@ describe("applyEvent: added", () => {
       bytesTotal: 2048,
       sha256: null,
       error: null,
+      note: null,
     });
   });
 
@@ -172,7 +173,7 @@ describe("statuses", () => {
   it("every status the reducer produces is a data-status value", () => {
     const error = { code: "x.y", message: "m", retryable: true };
     const produced = new Set<string>();
-    let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5)]);
+    let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5), added(6), added(7), added(8)]);
     produced.add(only(items, 1).status);
     for (const stage of ["hashing", "uploading", "attaching", "verifying"] as const) {
       items = applyEvent(items, { type: "progress", id: 1, stage, bytesDone: 0, bytesTotal: 1 });
@@ -183,8 +184,11 @@ describe("statuses", () => {
       { type: "finished", id: 3, docName: "b", status: "hash_mismatch", sha256: "2" },
       { type: "finished", id: 4, docName: "c", status: "error", sha256: "3" },
       { type: "failed", id: 5, error },
+      { type: "skipped", id: 6, docName: "f", reason: "unchanged" },
+      { type: "state", id: 7, state: "paused" },
+      { type: "state", id: 8, state: "cancelled" },
     ]);
-    for (const id of [2, 3, 4, 5]) produced.add(only(items, id).status);
+    for (const id of [2, 3, 4, 5, 6, 7, 8]) produced.add(only(items, id).status);
     expect([...produced].sort()).toEqual([...ITEM_STATUSES].sort());
     expect(ITEM_STATUSES).toEqual([
       "queued",
@@ -196,7 +200,28 @@ describe("statuses", () => {
       "hash_mismatch",
       "error",
       "failed",
+      "skipped",
+      "paused",
+      "cancelled",
     ]);
+  });
+
+  it("skips, renames, retries and pauses show on the item", () => {
+    const error = { code: "server.error", message: "m", retryable: true };
+    let items = applyEvents([], [added(1)]);
+    items = applyEvent(items, { type: "retrying", id: 1, error, waitMs: 1500 });
+    expect(only(items, 1).note).toBe("retrying in 2 s: server.error");
+    items = applyEvent(items, { type: "renamed", id: 1, docName: "a-1.txt" });
+    expect(only(items, 1).docName).toBe("a-1.txt");
+    items = applyEvent(items, { type: "state", id: 1, state: "paused" });
+    expect(only(items, 1).status).toBe("paused");
+    items = applyEvent(items, { type: "skipped", id: 1, docName: "a-1.txt", reason: "unchanged" });
+    expect(only(items, 1).status).toBe("skipped");
+    expect(only(items, 1).note).toBe("unchanged");
+    // A final item ignores late state changes and retries.
+    items = applyEvent(items, { type: "state", id: 1, state: "queued" });
+    expect(only(items, 1).status).toBe("skipped");
+    expect(applyEvent(items, { type: "stats", bytesPerSec: 1, etaSecs: null, bytesDone: 0, bytesTotal: 0, active: 0 })).toEqual(items);
   });
 
   it("maps statuses to badge colours", () => {
@@ -220,7 +245,7 @@ describe("statuses", () => {
       { type: "failed", id: 3, error: { code: "c", message: "m", retryable: false } },
     ]);
     const s = summarize(items);
-    expect(s).toEqual({ ok: 2, failed: 1, active: 1, total: 4 });
+    expect(s).toEqual({ ok: 2, skipped: 0, failed: 1, active: 1, total: 4 });
     expect(summaryText(s)).toBe("2 ok · 1 failed · 1 active");
     expect(clearFinished(items).map((i) => i.id)).toEqual([4]);
   });

@@ -10,7 +10,10 @@ export type ItemStatus =
   | "ok"
   | "hash_mismatch"
   | "error"
-  | "failed";
+  | "failed"
+  | "skipped"
+  | "paused"
+  | "cancelled";
 
 export const ITEM_STATUSES: readonly ItemStatus[] = [
   "queued",
@@ -22,6 +25,9 @@ export const ITEM_STATUSES: readonly ItemStatus[] = [
   "hash_mismatch",
   "error",
   "failed",
+  "skipped",
+  "paused",
+  "cancelled",
 ];
 
 export type QueueItem = {
@@ -37,11 +43,13 @@ export type QueueItem = {
   bytesTotal: number;
   sha256: string | null;
   error: ApiError | null;
+  /** Why it was skipped, or the retry in progress. */
+  note: string | null;
 };
 
 export type BadgeTone = "pending" | "active" | "ok" | "bad";
 
-const TERMINAL: ReadonlySet<ItemStatus> = new Set(["ok", "hash_mismatch", "error", "failed"]);
+const TERMINAL: ReadonlySet<ItemStatus> = new Set(["ok", "hash_mismatch", "error", "failed", "skipped", "cancelled"]);
 const ACTIVE: ReadonlySet<ItemStatus> = new Set(["queued", "hashing", "uploading", "attaching", "verifying"]);
 
 export function isTerminal(status: ItemStatus): boolean {
@@ -75,6 +83,7 @@ export function applyEvent(
       bytesTotal: ev.size ?? 0,
       sha256: null,
       error: null,
+      note: null,
     };
     const idx = items.findIndex((it) => it.id === ev.id);
     if (idx >= 0) {
@@ -86,6 +95,7 @@ export function applyEvent(
     return [fresh, ...items];
   }
 
+  if (ev.type === "stats") return items.slice();
   const idx = items.findIndex((it) => it.id === ev.id);
   if (idx < 0) return items.slice();
   const cur = items[idx];
@@ -99,6 +109,7 @@ export function applyEvent(
         status: ev.stage,
         bytesDone: ev.bytesDone,
         bytesTotal: ev.bytesTotal,
+        note: null,
       };
       break;
     case "finished": {
@@ -114,7 +125,21 @@ export function applyEvent(
       break;
     }
     case "failed":
-      next = { ...cur, status: "failed", error: ev.error };
+      next = { ...cur, status: "failed", error: ev.error, note: null };
+      break;
+    case "skipped":
+      next = { ...cur, status: "skipped", docName: ev.docName, note: ev.reason };
+      break;
+    case "renamed":
+      next = { ...cur, docName: ev.docName, note: "the name was taken by a different Doc" };
+      break;
+    case "retrying":
+      if (isTerminal(cur.status)) return items.slice();
+      next = { ...cur, note: `retrying in ${Math.ceil(ev.waitMs / 1000)} s: ${ev.error.code}` };
+      break;
+    case "state":
+      if (isTerminal(cur.status)) return items.slice();
+      next = { ...cur, status: ev.state };
       break;
     default:
       return items.slice();
@@ -141,12 +166,13 @@ export function clearFinished(items: readonly QueueItem[]): QueueItem[] {
   return items.filter((it) => !isTerminal(it.status));
 }
 
-export type QueueSummary = { ok: number; failed: number; active: number; total: number };
+export type QueueSummary = { ok: number; skipped: number; failed: number; active: number; total: number };
 
 export function summarize(items: readonly QueueItem[]): QueueSummary {
-  const s: QueueSummary = { ok: 0, failed: 0, active: 0, total: items.length };
+  const s: QueueSummary = { ok: 0, skipped: 0, failed: 0, active: 0, total: items.length };
   for (const it of items) {
     if (it.status === "ok") s.ok++;
+    else if (it.status === "skipped" || it.status === "cancelled") s.skipped++;
     else if (isTerminal(it.status)) s.failed++;
     else s.active++;
   }
@@ -154,7 +180,8 @@ export function summarize(items: readonly QueueItem[]): QueueSummary {
 }
 
 export function summaryText(s: QueueSummary): string {
-  return `${s.ok} ok · ${s.failed} failed · ${s.active} active`;
+  const skipped = s.skipped > 0 ? ` · ${s.skipped} skipped` : "";
+  return `${s.ok} ok${skipped} · ${s.failed} failed · ${s.active} active`;
 }
 
 /** Human label of a status, for the badge. */
@@ -179,6 +206,12 @@ export function statusLabel(status: ItemStatus): string {
       return "Error";
     case "failed":
       return "Failed";
+    case "skipped":
+      return "Skipped";
+    case "paused":
+      return "Paused";
+    case "cancelled":
+      return "Cancelled";
   }
 }
 
@@ -192,6 +225,9 @@ export function badgeTone(status: ItemStatus): BadgeTone {
     case "failed":
       return "bad";
     case "queued":
+    case "paused":
+    case "skipped":
+    case "cancelled":
       return "pending";
     default:
       return "active";

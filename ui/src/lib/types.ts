@@ -43,4 +43,16 @@ export type QueueEvent =
       status: FinishedStatus;
       sha256: string;
     }
-  | { type: "failed"; id: number; error: ApiError };
+  | { type: "failed"; id: number; error: ApiError }
+  | { type: "skipped"; id: number; docName: string; reason: string }
+  | { type: "renamed"; id: number; docName: string }
+  | { type: "retrying"; id: number; error: ApiError; waitMs: number }
+  | { type: "state"; id: number; state: "queued" | "paused" | "cancelled" }
+  | {
+      type: "stats";
+      bytesPerSec: number;
+      etaSecs: number | null;
+      bytesDone: number;
+      bytesTotal: number;
+      active: number;
+    };

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
+use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::naming::DocName;
@@ -111,6 +113,48 @@ pub struct Doc {
     pub storage_class: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageClass {
+    #[default]
+    AccessOptimized,
+    CostOptimized,
+}
+
+impl StorageClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageClass::AccessOptimized => "access_optimized",
+            StorageClass::CostOptimized => "cost_optimized",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "access_optimized" => Ok(StorageClass::AccessOptimized),
+            "cost_optimized" => Ok(StorageClass::CostOptimized),
+            _ => Err(Error::Input(format!("storage class {s:?}: use access_optimized or cost_optimized"))),
+        }
+    }
+}
+
+/// One Doc of an attach request.
+#[derive(Debug, Clone)]
+pub struct AttachItem {
+    pub name: DocName,
+    pub handler: String,
+    pub sha256: Option<String>,
+    pub storage_class: StorageClass,
+    pub description: Option<Value>,
+}
+
+impl Doc {
+    /// The hash the server recorded at attach, if one was given then.
+    pub fn sha256(&self) -> Option<&str> {
+        self.creation_certificate.as_ref()?.hash.as_deref()
+    }
+}
+
 /// The attach body envelope; the docs leave it open (spec §3.4), so it is one switch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AttachShape {
@@ -186,7 +230,13 @@ impl TrustedTwin {
         };
         let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
         let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let value: Value = if text.trim().is_empty() {
             Value::Null
@@ -208,11 +258,8 @@ impl TrustedTwin {
             401 => Error::Unauthorized(detail),
             403 => Error::Forbidden(detail),
             404 => Error::NotFound(detail),
-            429 => Error::RateLimited(match retry_after {
-                Some(s) => format!("retry after {s} s"),
-                None => detail,
-            }),
-            s if s >= 500 => Error::Server { status: s, message: detail },
+            429 => Error::RateLimited { message: detail, retry_after },
+            s if s >= 500 => Error::Server { status: s, message: detail, retry_after },
             s => Error::Rejected { status: s, subcode, message: detail },
         })
     }
@@ -248,42 +295,82 @@ impl TrustedTwin {
     }
 
     /// PUT the file to the upload URL. No Authorization goes with it.
-    pub async fn upload(&self, target: &UploadTarget, path: &Path, progress: ProgressFn) -> Result<Sent> {
-        transfer::put_file(&self.http, &target.url, path, progress).await
+    pub async fn upload(
+        &self,
+        target: &UploadTarget,
+        path: &Path,
+        progress: ProgressFn,
+        limiter: Option<Arc<Limiter>>,
+    ) -> Result<Sent> {
+        transfer::put_file(&self.http, &target.url, path, progress, limiter).await
     }
 
-    /// Attach one uploaded file as a Doc. The server answers 201 even when the Doc failed;
-    /// per-Doc errors come back inside the body and are mapped to their own codes here.
+    /// Attach one uploaded file as a Doc.
     pub async fn attach(&self, twin: &TwinId, name: &DocName, handler: &str, sha256: Option<&str>) -> Result<Doc> {
-        let mut entry = json!({ "handler": handler, "storage_class": "access_optimized" });
-        if let Some(hash) = sha256 {
-            entry["hash"] = json!(hash);
-        }
+        let item = AttachItem {
+            name: name.clone(),
+            handler: handler.to_owned(),
+            sha256: sha256.map(str::to_owned),
+            storage_class: StorageClass::default(),
+            description: None,
+        };
+        let mut results = self.attach_many(twin, std::slice::from_ref(&item)).await?;
+        results.pop().expect("one result per item")
+    }
+
+    /// Attach several uploaded files in one request. The server answers 201 even when some
+    /// Docs failed; per-Doc errors come back inside the body and are mapped to their own codes.
+    /// The outer error is for the request as a whole (then nobody knows what was attached).
+    /// Names must be unique within one call.
+    pub async fn attach_many(&self, twin: &TwinId, items: &[AttachItem]) -> Result<Vec<Result<Doc>>> {
+        let entry = |item: &AttachItem| {
+            let mut e = json!({ "handler": item.handler, "storage_class": item.storage_class.as_str() });
+            if let Some(hash) = &item.sha256 {
+                e["hash"] = json!(hash);
+            }
+            if let Some(description) = &item.description {
+                e["description"] = description.clone();
+            }
+            e
+        };
         let body = match self.shape {
-            AttachShape::Keyed => json!({ "docs": { name.as_str(): entry } }),
+            AttachShape::Keyed => {
+                let docs: serde_json::Map<String, Value> =
+                    items.iter().map(|i| (i.name.to_string(), entry(i))).collect();
+                json!({ "docs": docs })
+            }
             AttachShape::List => {
-                entry["doc_name"] = json!(name.as_str());
-                json!({ "docs": [entry] })
+                let docs: Vec<Value> = items
+                    .iter()
+                    .map(|i| {
+                        let mut e = entry(i);
+                        e["doc_name"] = json!(i.name.as_str());
+                        e
+                    })
+                    .collect();
+                json!({ "docs": docs })
             }
         };
         let (_, v) = match self.call(Method::POST, &["twins", twin.as_str(), "docs"], Some(body)).await {
             Err(Error::NotFound(_)) => return Err(Error::TwinNotFound(twin.to_string())),
             other => other?,
         };
-        let result = match v.get("docs") {
-            Some(Value::Object(map)) => map.get(name.as_str()).cloned(),
-            Some(Value::Array(list)) => list.first().cloned(),
-            _ => None,
-        }
-        .ok_or_else(|| Error::BadResponse(format!("attach answer without {name:?}: {}", snippet(&v.to_string()))))?;
-        if let Some(message) = result.get("error").and_then(Value::as_str) {
-            return Err(match message {
-                "Doc already exists." => Error::DocExists(name.to_string()),
-                m if m.starts_with("No Doc uploaded through the upload URL") => Error::NotUploaded(name.to_string()),
-                m => Error::AttachRejected { name: name.to_string(), message: m.to_owned() },
-            });
-        }
-        serde_json::from_value(result).map_err(|e| Error::BadResponse(format!("attach answer for {name:?}: {e}")))
+        let bad = |what: &str| Error::BadResponse(format!("attach answer {what}: {}", snippet(&v.to_string())));
+        let answers: Vec<Value> = match v.get("docs") {
+            Some(Value::Object(map)) => items
+                .iter()
+                .map(|i| {
+                    map.get(i.name.as_str()).cloned().ok_or_else(|| bad(&format!("without {:?}", i.name.as_str())))
+                })
+                .collect::<Result<_>>()?,
+            Some(Value::Array(list)) if list.len() == items.len() => list.clone(),
+            _ => return Err(bad("without one entry per Doc")),
+        };
+        Ok(items.iter().zip(answers).map(|(item, answer)| per_doc(&item.name, answer)).collect())
+    }
+
+    pub async fn delete_doc(&self, twin: &TwinId, name: &DocName) -> Result<()> {
+        self.call(Method::DELETE, &["twins", twin.as_str(), "docs", name.as_str()], None).await.map(|_| ())
     }
 
     pub async fn get_doc(&self, twin: &TwinId, name: &DocName) -> Result<Doc> {
@@ -317,6 +404,17 @@ impl TrustedTwin {
             .ok_or_else(|| Error::BadResponse(format!("listing without docs: {}", snippet(&v.to_string()))))?;
         Ok(docs.iter().map(|(k, row)| (k.clone(), row.get(2).and_then(Value::as_u64).unwrap_or(0))).collect())
     }
+}
+
+fn per_doc(name: &DocName, answer: Value) -> Result<Doc> {
+    if let Some(message) = answer.get("error").and_then(Value::as_str) {
+        return Err(match message {
+            "Doc already exists." => Error::DocExists(name.to_string()),
+            m if m.starts_with("No Doc uploaded through the upload URL") => Error::NotUploaded(name.to_string()),
+            m => Error::AttachRejected { name: name.to_string(), message: m.to_owned() },
+        });
+    }
+    serde_json::from_value(answer).map_err(|e| Error::BadResponse(format!("attach answer for {name:?}: {e}")))
 }
 
 fn snippet(s: &str) -> String {

@@ -1,0 +1,311 @@
+//! `upload`, `retry`, `status` and `docs`, and the live output: indicatif bars on a terminal,
+//! one line per finished file otherwise, JSON lines with `--json`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use futures_util::stream::{self, StreamExt};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use twindrop_engine::bandwidth::{Limiter, Timetable};
+use twindrop_engine::journal::{JobState, Journal};
+use twindrop_engine::queue::{self, ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
+use twindrop_engine::service::trusted_twin::StorageClass;
+use twindrop_engine::{DocName, Error, Queue, TrustedTwin, TwinId};
+
+use crate::Connection;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// Files uploading at the same time.
+    #[arg(long, alias = "concurrency", default_value_t = 4)]
+    parallel: usize,
+    /// Bandwidth limit, e.g. `10M`, or a weekly timetable like `08:00,512k 19:00,10M 23:00,off`.
+    #[arg(long)]
+    bwlimit: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long)]
+    twin: String,
+    /// When a different Doc already has the name: skip, rename (name-1, name-2…) or replace.
+    #[arg(long, default_value = "rename")]
+    on_conflict: String,
+    #[arg(long, default_value = "access_optimized")]
+    storage_class: String,
+    /// Description entry `key=value` (repeatable); a value that parses as JSON is sent as JSON.
+    #[arg(long = "description", value_name = "KEY=VALUE")]
+    description: Vec<String>,
+    /// Print the plan (Doc names, uploads, skips) and do nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn options(run: &RunArgs) -> Result<Options, Error> {
+    let mut opts = Options { parallel: run.parallel.max(1), ..Options::default() };
+    if let Some(spec) = &run.bwlimit {
+        opts.bwlimit = Some(Arc::new(Limiter::new(Timetable::parse(spec)?)));
+    }
+    Ok(opts)
+}
+
+fn description(entries: &[String]) -> Result<Option<Value>, Error> {
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let key_ok = |k: &str| {
+        let mut chars = k.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+            && k.len() <= 64
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let mut map = serde_json::Map::new();
+    for entry in entries {
+        let (k, v) =
+            entry.split_once('=').ok_or_else(|| Error::Input(format!("--description {entry:?}: use key=value")))?;
+        if !key_ok(k) {
+            return Err(Error::Input(format!(
+                "--description key {k:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"
+            )));
+        }
+        map.insert(k.to_owned(), serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned())));
+    }
+    Ok(Some(Value::Object(map)))
+}
+
+pub async fn upload(tt: TrustedTwin, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
+    let twin = TwinId::parse(&args.twin)?;
+    let mut opts = options(&args.run)?;
+    opts.on_conflict = ConflictPolicy::parse(&args.on_conflict)?;
+    opts.storage_class = StorageClass::parse(&args.storage_class)?;
+    opts.description = description(&args.description)?;
+    let journal = Arc::new(journal);
+    let queue = Queue::new(Arc::new(tt), journal.clone(), opts);
+    if args.dry_run {
+        for item in queue.plan(&twin, &args.files).await? {
+            if json {
+                println!("{}", serde_json::to_string(&item).expect("plan item"));
+            } else {
+                println!("{}", queue::describe(&item));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let printer = Printer::new(json);
+    let sink = printer.sink();
+    let ids = queue.enqueue(&twin, &args.files, &sink).await?;
+    queue.run(sink, RunMode::UntilIdle).await?;
+    printer.finish();
+    let all_good = ids.iter().all(|id| {
+        journal.get(*id).is_ok_and(|j| {
+            j.state == JobState::Skipped || (j.state == JobState::Done && j.doc_status.as_deref() == Some("ok"))
+        })
+    });
+    Ok(if all_good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+pub async fn retry(tt: TrustedTwin, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {
+    let base = tt.base_url().to_owned();
+    let journal = Arc::new(journal);
+    let queue = Queue::new(Arc::new(tt), journal.clone(), options(&args)?);
+    let n = queue.retry_failed()?;
+    if !json {
+        eprintln!("{n} failed job(s) back in the queue");
+    }
+    let printer = Printer::new(json);
+    queue.run(printer.sink(), RunMode::UntilIdle).await?;
+    printer.finish();
+    let failed = journal.list(Some(&base), &[JobState::Failed])?.len();
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+pub fn status(journal: &Journal, pending: bool, json: bool) -> Result<(), Error> {
+    let jobs = journal.list(None, &[])?;
+    for job in jobs.iter().filter(|j| !pending || !j.state.is_final() || j.state == JobState::Failed) {
+        if json {
+            println!("{}", serde_json::to_string(job).expect("job"));
+        } else {
+            let outcome = match (&job.doc_status, &job.error_code) {
+                (_, Some(code)) => format!("[{code}] {}", job.error_message.as_deref().unwrap_or("")),
+                (Some(status), None) => status.clone(),
+                (None, None) => job.error_message.clone().unwrap_or_default(),
+            };
+            println!(
+                "{:>6}  {:<10} {:<32} {}  {}",
+                job.id,
+                job.state.as_str(),
+                job.doc_name,
+                job.path.display(),
+                outcome
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn docs(tt: &TrustedTwin, twin: &TwinId, json: bool) -> Result<(), Error> {
+    let listing = tt.list_docs(twin).await?;
+    let rows: Vec<(String, u64, Result<String, Error>)> = stream::iter(listing)
+        .map(|(name, size)| async move {
+            let status = match DocName::parse(&name) {
+                Ok(doc) => tt.get_doc(twin, &doc).await.map(|d| d.status.as_str().to_owned()),
+                // The server's regex is more lenient than ours; such names still get listed.
+                Err(_) => Ok("unknown".into()),
+            };
+            (name, size, status)
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    for (name, size, status) in rows {
+        let status = status?;
+        if json {
+            println!("{}", json!({ "doc_name": name, "size": size, "status": status }));
+        } else {
+            println!("{status:<13} {size:>12}  {name}");
+        }
+    }
+    Ok(())
+}
+
+/// Turns queue events into output. On a terminal: a bar per active file plus a total bar;
+/// otherwise (or with `--json`) one line per file as it ends.
+struct Printer {
+    json: bool,
+    bars: Option<(MultiProgress, ProgressBar)>,
+    state: Arc<Mutex<HashMap<u64, (String, Option<ProgressBar>)>>>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Self {
+        let bars = (!json && std::io::stderr().is_terminal()).then(|| {
+            let multi = MultiProgress::new();
+            let total = multi.add(ProgressBar::new(0));
+            total.set_style(
+                ProgressStyle::with_template("{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {msg}")
+                    .expect("template")
+                    .progress_chars("=> "),
+            );
+            total.set_prefix("total");
+            (multi, total)
+        });
+        Printer { json, bars, state: Arc::default() }
+    }
+
+    fn sink(&self) -> EventSink {
+        let json = self.json;
+        let bars = self.bars.clone();
+        let state = self.state.clone();
+        Arc::new(move |event: QueueEvent| {
+            let mut state = state.lock().expect("printer");
+            let line = |text: String| match &bars {
+                Some((multi, _)) => {
+                    let _ = multi.println(text);
+                }
+                None => println!("{text}"),
+            };
+            match event {
+                QueueEvent::Added { id, path, size, .. } => {
+                    let bar = bars.as_ref().map(|(multi, total)| {
+                        let bar = multi.insert_before(total, ProgressBar::new(size.unwrap_or(0)));
+                        bar.set_style(
+                            ProgressStyle::with_template("{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
+                                .expect("template")
+                                .progress_chars("=> "),
+                        );
+                        bar.set_prefix("queued");
+                        bar.set_message(path.clone());
+                        bar
+                    });
+                    state.insert(id, (path, bar));
+                }
+                QueueEvent::Progress { id, stage, bytes_done, bytes_total } => {
+                    if let Some((_, Some(bar))) = state.get(&id) {
+                        bar.set_length(bytes_total);
+                        bar.set_position(bytes_done);
+                        bar.set_prefix(format!("{stage:?}").to_lowercase());
+                    }
+                }
+                QueueEvent::Stats { bytes_per_sec, eta_secs, bytes_done, bytes_total, .. } => {
+                    if let Some((_, total)) = &bars {
+                        total.set_length(bytes_total);
+                        total.set_position(bytes_done);
+                        let eta = eta_secs.map(|s| format!(", {s:.0} s left")).unwrap_or_default();
+                        total.set_message(format!("{}/s{eta}", indicatif::HumanBytes(bytes_per_sec as u64)));
+                    }
+                }
+                QueueEvent::Finished { id, doc_name, status, sha256 } => {
+                    let (path, bar) = state.remove(&id).unwrap_or_default();
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                    }
+                    if json {
+                        line(
+                            json!({ "path": path, "doc_name": doc_name, "status": status, "sha256": sha256 })
+                                .to_string(),
+                        );
+                    } else {
+                        line(format!("{:<13} {doc_name}  ({path})", status.as_str()));
+                    }
+                }
+                QueueEvent::Skipped { id, doc_name, reason } => {
+                    let (path, bar) = state.remove(&id).unwrap_or_default();
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                    }
+                    if json {
+                        line(
+                            json!({ "path": path, "doc_name": doc_name, "status": "skipped", "reason": reason })
+                                .to_string(),
+                        );
+                    } else {
+                        line(format!("{:<13} {doc_name}  ({path}: {reason})", "skipped"));
+                    }
+                }
+                QueueEvent::Failed { id, error } => {
+                    let (path, bar) = state.remove(&id).unwrap_or_default();
+                    if let Some(bar) = bar {
+                        bar.finish_and_clear();
+                    }
+                    if json {
+                        line(json!({ "path": path, "status": "failed", "error": error }).to_string());
+                    } else {
+                        // File errors already name the file; others get it appended.
+                        let place = if error.message.contains(&path) { String::new() } else { format!("  ({path})") };
+                        line(format!("{:<13} [{}] {}{place}", "failed", error.code, error.message));
+                    }
+                }
+                QueueEvent::Renamed { id, doc_name } => {
+                    if let Some((path, _)) = state.get(&id) {
+                        if !json {
+                            line(format!(
+                                "{:<13} {doc_name}  ({path}: the name was taken by a different Doc)",
+                                "renamed"
+                            ));
+                        }
+                    }
+                }
+                QueueEvent::Retrying { id, error, wait_ms } => {
+                    tracing::info!(job = id, code = %error.code, wait_ms, "retrying");
+                }
+                QueueEvent::State { .. } => {}
+            }
+        })
+    }
+
+    fn finish(&self) {
+        if let Some((_, total)) = &self.bars {
+            total.finish_and_clear();
+        }
+    }
+}

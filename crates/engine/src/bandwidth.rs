@@ -1,0 +1,177 @@
+//! Bandwidth limit: one token bucket shared by every transfer, with an optional weekly
+//! timetable in rclone's `--bwlimit` syntax, e.g. `10M`, `08:00,512k 19:00,10M 23:00,off`
+//! or `Mon-08:00,1M Sat-00:00,off`. Rates are bytes per second with k/M/G (binary) suffixes.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use chrono::{Datelike, Local, Timelike, Weekday};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+struct Slot {
+    day: Option<Weekday>,
+    minute: u32,
+    rate: Option<u64>,
+}
+
+/// When which rate applies. `None` as a rate means unlimited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timetable {
+    slots: Vec<Slot>,
+}
+
+fn parse_rate(s: &str) -> Result<Option<u64>> {
+    let bad = || Error::Input(format!("bandwidth {s:?}: use a number with an optional k, M or G suffix, or off"));
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let (num, mult) = match s.chars().last().ok_or_else(bad)? {
+        'k' | 'K' => (&s[..s.len() - 1], 1024.0),
+        'm' | 'M' => (&s[..s.len() - 1], 1024.0 * 1024.0),
+        'g' | 'G' => (&s[..s.len() - 1], 1024.0 * 1024.0 * 1024.0),
+        'b' | 'B' => (&s[..s.len() - 1], 1.0),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(bad());
+    }
+    Ok(Some((v * mult) as u64))
+}
+
+fn parse_day(s: &str) -> Result<Weekday> {
+    s.parse::<Weekday>().map_err(|_| Error::Input(format!("bandwidth timetable: {s:?} is not a weekday")))
+}
+
+impl Timetable {
+    pub fn parse(spec: &str) -> Result<Self> {
+        let spec = spec.trim();
+        if !spec.contains(',') {
+            return Ok(Timetable { slots: vec![Slot { day: None, minute: 0, rate: parse_rate(spec)? }] });
+        }
+        let mut slots = Vec::new();
+        for entry in spec.split_whitespace() {
+            let (when, rate) = entry
+                .split_once(',')
+                .ok_or_else(|| Error::Input(format!("bandwidth timetable entry {entry:?}: expected TIME,RATE")))?;
+            let (day, time) = match when.split_once('-') {
+                Some((d, t)) => (Some(parse_day(d)?), t),
+                None => (None, when),
+            };
+            let (h, m) = time
+                .split_once(':')
+                .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+                .filter(|(h, m)| *h < 24 && *m < 60)
+                .ok_or_else(|| Error::Input(format!("bandwidth timetable entry {entry:?}: time must be HH:MM")))?;
+            slots.push(Slot { day, minute: h * 60 + m, rate: parse_rate(rate)? });
+        }
+        Ok(Timetable { slots })
+    }
+
+    /// The rate in force at `day` and minute of the day: the latest slot that started at or
+    /// before then, wrapping round the week (or the day, for slots without a weekday).
+    pub fn rate_at(&self, day: Weekday, minute: u32) -> Option<u64> {
+        let week_minute = |d: Weekday, m: u32| d.num_days_from_monday() * 1440 + m;
+        let now = week_minute(day, minute);
+        let mut best: Option<(u32, &Slot)> = None;
+        for slot in &self.slots {
+            let starts: Vec<u32> = match slot.day {
+                Some(d) => vec![week_minute(d, slot.minute)],
+                None => (0..7).map(|d| d * 1440 + slot.minute).collect(),
+            };
+            for start in starts {
+                // Minutes since the slot started, going back round the week if needed.
+                let since = (now + 7 * 1440 - start) % (7 * 1440);
+                if best.is_none_or(|(b, _)| since < b) {
+                    best = Some((since, slot));
+                }
+            }
+        }
+        best.and_then(|(_, s)| s.rate)
+    }
+
+    fn rate_now(&self) -> Option<u64> {
+        let now = Local::now();
+        self.rate_at(now.weekday(), now.hour() * 60 + now.minute())
+    }
+}
+
+/// A token bucket with a one-second burst. Callers may take more than the bucket holds (a
+/// whole chunk); the debt is paid by sleeping, so the long-run rate is exact.
+pub struct Limiter {
+    timetable: Timetable,
+    bucket: Mutex<(f64, Instant)>,
+}
+
+impl Limiter {
+    pub fn new(timetable: Timetable) -> Self {
+        Limiter { timetable, bucket: Mutex::new((0.0, Instant::now())) }
+    }
+
+    pub async fn take(&self, bytes: usize) {
+        let Some(rate) = self.timetable.rate_now() else { return };
+        let wait = {
+            let mut b = self.bucket.lock().expect("bandwidth lock");
+            let now = Instant::now();
+            let rate = rate as f64;
+            b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * rate).min(rate);
+            b.1 = now;
+            b.0 -= bytes as f64;
+            if b.0 < 0.0 {
+                Duration::from_secs_f64(-b.0 / rate)
+            } else {
+                Duration::ZERO
+            }
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(parse_rate("512k").unwrap(), Some(512 * 1024));
+        assert_eq!(parse_rate("1.5M").unwrap(), Some(1_572_864));
+        assert_eq!(parse_rate("100").unwrap(), Some(100));
+        assert_eq!(parse_rate("off").unwrap(), None);
+        for bad in ["", "k", "-1M", "fast"] {
+            assert_eq!(parse_rate(bad).unwrap_err().code(), "input.invalid", "{bad}");
+        }
+    }
+
+    #[test]
+    fn timetables_pick_the_slot_in_force() {
+        let t = Timetable::parse("08:00,512k 19:00,10M 23:00,off").unwrap();
+        assert_eq!(t.rate_at(Weekday::Tue, 7 * 60), None); // still 23:00's "off" from the night before
+        assert_eq!(t.rate_at(Weekday::Tue, 8 * 60), Some(512 * 1024));
+        assert_eq!(t.rate_at(Weekday::Tue, 20 * 60), Some(10 << 20));
+        let w = Timetable::parse("Mon-08:00,1M Sat-00:00,off").unwrap();
+        assert_eq!(w.rate_at(Weekday::Wed, 0), Some(1 << 20));
+        assert_eq!(w.rate_at(Weekday::Sun, 600), None);
+        assert_eq!(w.rate_at(Weekday::Mon, 7 * 60), None);
+        assert_eq!(Timetable::parse("2M").unwrap().rate_at(Weekday::Fri, 3), Some(2 << 20));
+        assert!(Timetable::parse("25:00,1M").is_err());
+        assert!(Timetable::parse("Xyz-08:00,1M").is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_bucket_holds_the_rate() {
+        let limiter = Limiter::new(Timetable::parse("1M").unwrap());
+        let start = tokio::time::Instant::now();
+        for _ in 0..8 {
+            limiter.take(256 * 1024).await;
+        }
+        // 2 MiB at 1 MiB/s, starting from an empty bucket: two seconds.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100), "{took:?}");
+    }
+}

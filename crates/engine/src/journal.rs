@@ -1,0 +1,488 @@
+//! The journal: one SQLite file (WAL) that is the source of truth for every upload job.
+//!
+//! Intent is written before each effect, results after it, so that a process killed at any
+//! instant can be carried on by the next one:
+//! - `uploading` with a recorded URL: the PUT may or may not have finished; PUT again (a PUT
+//!   replaces the bytes behind the URL, so repeating it is harmless).
+//! - `attaching` with `attach_sent`: the attach may have committed. The Doc is read before
+//!   anything else is done, so a Doc is never attached twice.
+//! - `verifying`: the Doc exists; only its status is still to be read.
+//!
+//! WAL with `synchronous=NORMAL`: a commit survives the process being killed (the OS has the
+//! pages); only an OS crash or power cut could lose the last commits, which the rules above
+//! also cover (an attach that committed server-side is found by reading the Doc).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Hashing,
+    Uploading,
+    Attaching,
+    Verifying,
+    Paused,
+    Done,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        use JobState::*;
+        match self {
+            Queued => "queued",
+            Hashing => "hashing",
+            Uploading => "uploading",
+            Attaching => "attaching",
+            Verifying => "verifying",
+            Paused => "paused",
+            Done => "done",
+            Failed => "failed",
+            Skipped => "skipped",
+            Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        use JobState::*;
+        Ok(match s {
+            "queued" => Queued,
+            "hashing" => Hashing,
+            "uploading" => Uploading,
+            "attaching" => Attaching,
+            "verifying" => Verifying,
+            "paused" => Paused,
+            "done" => Done,
+            "failed" => Failed,
+            "skipped" => Skipped,
+            "cancelled" => Cancelled,
+            other => return Err(Error::Journal(format!("unknown job state {other:?}"))),
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed | JobState::Skipped | JobState::Cancelled)
+    }
+}
+
+/// One row of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: u64,
+    pub base_url: String,
+    pub twin: String,
+    pub path: PathBuf,
+    pub doc_name: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub state: JobState,
+    pub sha256: Option<String>,
+    pub handler: Option<String>,
+    /// A bearer credential for its lifetime: never printed, never logged.
+    #[serde(skip)]
+    pub upload_url: Option<String>,
+    pub url_valid_until: Option<f64>,
+    pub attach_sent: bool,
+    pub doc_status: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: u32,
+    pub storage_class: String,
+    pub description: Option<String>,
+    pub on_conflict: String,
+    pub updated_at: f64,
+}
+
+/// What a new job needs.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub base_url: &'a str,
+    pub twin: &'a str,
+    pub path: &'a Path,
+    pub doc_name: &'a str,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub storage_class: &'a str,
+    pub description: Option<&'a str>,
+    pub on_conflict: &'a str,
+}
+
+pub struct Journal {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    // Held for the journal's lifetime: one process at a time drives a journal.
+    _lock: std::fs::File,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    base_url TEXT NOT NULL,
+    twin TEXT NOT NULL,
+    path TEXT NOT NULL,
+    doc_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    sha256 TEXT,
+    handler TEXT,
+    upload_url TEXT,
+    url_valid_until REAL,
+    attach_sent INTEGER NOT NULL DEFAULT 0,
+    doc_status TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    storage_class TEXT NOT NULL,
+    description TEXT,
+    on_conflict TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
+CREATE INDEX IF NOT EXISTS jobs_by_path ON jobs(base_url, twin, path, id);
+";
+
+const COLUMNS: &str = "id, base_url, twin, path, doc_name, size, mtime_ns, state, sha256, handler, upload_url, \
+    url_valid_until, attach_sent, doc_status, error_code, error_message, attempts, storage_class, description, \
+    on_conflict, updated_at";
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+fn db(e: rusqlite::Error) -> Error {
+    Error::Journal(e.to_string())
+}
+
+fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
+    let state: String = r.get(7)?;
+    Ok(Job {
+        id: r.get::<_, i64>(0)? as u64,
+        base_url: r.get(1)?,
+        twin: r.get(2)?,
+        path: PathBuf::from(r.get::<_, String>(3)?),
+        doc_name: r.get(4)?,
+        size: r.get::<_, i64>(5)? as u64,
+        mtime_ns: r.get(6)?,
+        state: JobState::parse(&state)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e)))?,
+        sha256: r.get(8)?,
+        handler: r.get(9)?,
+        upload_url: r.get(10)?,
+        url_valid_until: r.get(11)?,
+        attach_sent: r.get::<_, i64>(12)? != 0,
+        doc_status: r.get(13)?,
+        error_code: r.get(14)?,
+        error_message: r.get(15)?,
+        attempts: r.get::<_, i64>(16)? as u32,
+        storage_class: r.get(17)?,
+        description: r.get(18)?,
+        on_conflict: r.get(19)?,
+        updated_at: r.get(20)?,
+    })
+}
+
+impl Journal {
+    /// Open (or create) the journal at `path`, taking an exclusive lock next to it.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
+        }
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::file(&lock_path, e))?;
+        if lock.try_lock().is_err() {
+            return Err(Error::JournalLocked(path.display().to_string()));
+        }
+        let conn = Connection::open(path).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(Journal { conn: Mutex::new(conn), path: path.to_owned(), _lock: lock })
+    }
+
+    pub fn default_path() -> Result<PathBuf> {
+        Ok(crate::profile::data_dir()?.join("journal.sqlite"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().expect("journal lock poisoned")
+    }
+
+    pub fn insert(&self, job: &NewJob<'_>, state: JobState) -> Result<u64> {
+        let conn = self.conn();
+        let t = now();
+        conn.execute(
+            "INSERT INTO jobs (base_url, twin, path, doc_name, size, mtime_ns, state, storage_class, description, \
+             on_conflict, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            params![
+                job.base_url,
+                job.twin,
+                job.path.to_string_lossy(),
+                job.doc_name,
+                job.size as i64,
+                job.mtime_ns,
+                state.as_str(),
+                job.storage_class,
+                job.description,
+                job.on_conflict,
+                t
+            ],
+        )
+        .map_err(db)?;
+        Ok(conn.last_insert_rowid() as u64)
+    }
+
+    pub fn get(&self, id: u64) -> Result<Job> {
+        self.conn().query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id as i64], row_to_job).map_err(db)
+    }
+
+    /// The newest job for this file on this Twin, if any.
+    pub fn latest_for_path(&self, base_url: &str, twin: &str, path: &Path) -> Result<Option<Job>> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND twin = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
+                ),
+                params![base_url, twin, path.to_string_lossy()],
+                row_to_job,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    /// Jobs of a server, optionally only those in `states`, oldest first.
+    pub fn list(&self, base_url: Option<&str>, states: &[JobState]) -> Result<Vec<Job>> {
+        let conn = self.conn();
+        let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR base_url = ?1)");
+        if !states.is_empty() {
+            let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            sql.push_str(&format!(" AND state IN ({})", list.join(",")));
+        }
+        sql.push_str(" ORDER BY id");
+        let mut stmt = conn.prepare(&sql).map_err(db)?;
+        let rows = stmt.query_map([base_url], row_to_job).map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+    }
+
+    /// Take the oldest queued job of `base_url` and mark it `uploading`, in one transaction.
+    pub fn claim_next(&self, base_url: &str) -> Result<Option<Job>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let job = tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND base_url = ?1 ORDER BY id LIMIT 1"),
+                [base_url],
+                row_to_job,
+            )
+            .optional()
+            .map_err(db)?;
+        let Some(mut job) = job else { return Ok(None) };
+        tx.execute(
+            "UPDATE jobs SET state = 'uploading', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            params![job.id as i64, now()],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        job.state = JobState::Uploading;
+        job.attempts += 1;
+        Ok(Some(job))
+    }
+
+    /// After a crash or kill, jobs caught mid-upload go back to the queue (their URL is kept
+    /// for reuse). Attaching and verifying jobs stay where they are: the scheduler resolves them.
+    pub fn recover(&self, base_url: &str) -> Result<usize> {
+        self.conn()
+            .execute(
+                "UPDATE jobs SET state = 'queued', updated_at = ?2 WHERE base_url = ?1 AND state IN ('uploading', 'hashing')",
+                params![base_url, now()],
+            )
+            .map_err(db)
+    }
+
+    pub fn set_state(&self, id: u64, state: JobState) -> Result<()> {
+        self.update(id, "state = ?2", params![id as i64, state.as_str()])
+    }
+
+    pub fn set_state_if(&self, id: u64, from: &[JobState], to: JobState) -> Result<bool> {
+        let list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let n = self
+            .conn()
+            .execute(
+                &format!("UPDATE jobs SET state = ?2, updated_at = ?3 WHERE id = ?1 AND state IN ({})", list.join(",")),
+                params![id as i64, to.as_str(), now()],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    /// Intent: the PUT is about to go to this URL.
+    pub fn record_target(&self, id: u64, handler: &str, url: &str, valid_until: f64) -> Result<()> {
+        self.update(
+            id,
+            "handler = ?2, upload_url = ?3, url_valid_until = ?4",
+            params![id as i64, handler, url, valid_until],
+        )
+    }
+
+    /// Result: the bytes are at the URL; next comes the attach.
+    pub fn record_uploaded(&self, id: u64, sha256: &str, size: u64) -> Result<()> {
+        self.update(
+            id,
+            "sha256 = ?2, size = ?3, state = 'attaching', attach_sent = 0",
+            params![id as i64, sha256, size as i64],
+        )
+    }
+
+    /// Intent, for a whole attach batch in one transaction: these attaches are about to be sent.
+    pub fn mark_attach_sent(&self, ids: &[u64]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let t = now();
+        for id in ids {
+            tx.execute("UPDATE jobs SET attach_sent = 1, updated_at = ?2 WHERE id = ?1", params![*id as i64, t])
+                .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    /// The attach is known not to have happened (or the Doc was deleted for `replace`).
+    pub fn clear_attach_sent(&self, id: u64) -> Result<()> {
+        self.update(id, "attach_sent = 0", params![id as i64])
+    }
+
+    pub fn rename(&self, id: u64, doc_name: &str) -> Result<()> {
+        self.update(id, "doc_name = ?2, attach_sent = 0", params![id as i64, doc_name])
+    }
+
+    /// The Doc exists; only its final status is still to be read.
+    pub fn record_attached(&self, id: u64) -> Result<()> {
+        self.update(id, "state = 'verifying', attach_sent = 1", params![id as i64])
+    }
+
+    pub fn record_done(&self, id: u64, doc_status: &str) -> Result<()> {
+        self.update(
+            id,
+            "state = 'done', doc_status = ?2, error_code = NULL, error_message = NULL",
+            params![id as i64, doc_status],
+        )
+    }
+
+    pub fn record_skipped(&self, id: u64, reason: &str) -> Result<()> {
+        self.update(id, "state = 'skipped', error_message = ?2", params![id as i64, reason])
+    }
+
+    pub fn record_failed(&self, id: u64, error: &Error) -> Result<()> {
+        self.record_failed_info(id, &error.info())
+    }
+
+    pub fn record_failed_info(&self, id: u64, error: &crate::error::ErrorInfo) -> Result<()> {
+        self.update(
+            id,
+            "state = 'failed', error_code = ?2, error_message = ?3",
+            params![id as i64, error.code, error.message],
+        )
+    }
+
+    /// Failed jobs go back to the queue; one whose attach is in doubt goes back to be resolved.
+    pub fn requeue_failed(&self, base_url: &str) -> Result<usize> {
+        self.conn()
+            .execute(
+                "UPDATE jobs SET state = CASE WHEN attach_sent = 1 THEN 'attaching' ELSE 'queued' END, \
+                 error_code = NULL, error_message = NULL, updated_at = ?2 WHERE base_url = ?1 AND state = 'failed'",
+                params![base_url, now()],
+            )
+            .map_err(db)
+    }
+
+    fn update(&self, id: u64, set: &str, params: &[&dyn rusqlite::ToSql]) -> Result<()> {
+        let sql = format!("UPDATE jobs SET {set}, updated_at = {} WHERE id = ?1", now());
+        let n = self.conn().execute(&sql, params).map_err(db)?;
+        if n != 1 {
+            return Err(Error::Journal(format!("job {id} not found")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_job<'a>(path: &'a Path, name: &'a str) -> NewJob<'a> {
+        NewJob {
+            base_url: "http://h",
+            twin: "t",
+            path,
+            doc_name: name,
+            size: 5,
+            mtime_ns: 1,
+            storage_class: "access_optimized",
+            description: None,
+            on_conflict: "rename",
+        }
+    }
+
+    #[test]
+    fn jobs_move_through_their_states_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let file = dir.path().join("a.txt");
+        {
+            let j = Journal::open(&path).unwrap();
+            assert_eq!(Journal::open(&path).err().map(|e| e.code()), Some("journal.locked"));
+            let a = j.insert(&new_job(&file, "a.txt"), JobState::Queued).unwrap();
+            let b = j.insert(&new_job(&file, "b.txt"), JobState::Queued).unwrap();
+            let claimed = j.claim_next("http://h").unwrap().unwrap();
+            assert_eq!((claimed.id, claimed.state, claimed.attempts), (a, JobState::Uploading, 1));
+            assert!(j.claim_next("http://other").unwrap().is_none());
+            j.record_target(a, "h1", "http://h/upload/x", 99.5).unwrap();
+            j.record_uploaded(a, "abc", 5).unwrap();
+            j.mark_attach_sent(&[a]).unwrap();
+            j.claim_next("http://h").unwrap().unwrap();
+            assert_eq!(j.get(b).unwrap().state, JobState::Uploading);
+        }
+        // "Killed" here: the next process finds the attach in doubt and the upload to redo.
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.recover("http://h").unwrap(), 1);
+        let jobs = j.list(Some("http://h"), &[]).unwrap();
+        assert_eq!(jobs[0].state, JobState::Attaching);
+        assert!(jobs[0].attach_sent);
+        assert_eq!(jobs[0].handler.as_deref(), Some("h1"));
+        assert_eq!(jobs[0].sha256.as_deref(), Some("abc"));
+        assert_eq!(jobs[1].state, JobState::Queued);
+        assert_eq!(j.latest_for_path("http://h", "t", &file).unwrap().unwrap().id, jobs[1].id);
+
+        j.record_failed(jobs[1].id, &Error::Unauthorized("no".into())).unwrap();
+        let failed = j.list(None, &[JobState::Failed]).unwrap();
+        assert_eq!(failed[0].error_code.as_deref(), Some("auth.unauthorized"));
+        assert_eq!(j.requeue_failed("http://h").unwrap(), 1);
+        assert_eq!(j.get(jobs[1].id).unwrap().state, JobState::Queued);
+        j.record_attached(jobs[0].id).unwrap();
+        j.record_done(jobs[0].id, "ok").unwrap();
+        let done = j.get(jobs[0].id).unwrap();
+        assert_eq!((done.state, done.doc_status.as_deref()), (JobState::Done, Some("ok")));
+        assert!(j.set_state_if(jobs[1].id, &[JobState::Queued], JobState::Paused).unwrap());
+        assert!(!j.set_state_if(jobs[1].id, &[JobState::Queued], JobState::Cancelled).unwrap());
+    }
+}

@@ -1,0 +1,295 @@
+//! The attacher: ready Docs go to the server in batches (one `attach_twin_doc` call takes
+//! many). Before a job whose attach may already have happened is attached again, its Doc is
+//! read: present with our hash means done; present with other content is a conflict.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::{ConflictPolicy, EventSink, Queue, QueueEvent};
+use crate::error::{Error, Result};
+use crate::journal::{Job, JobState};
+use crate::naming::DocName;
+use crate::service::trusted_twin::{AttachItem, StorageClass, TwinId};
+
+/// How long the attacher waits for more ready Docs before sending a batch.
+const GATHER: Duration = Duration::from_millis(20);
+/// Names tried for `rename` before giving up.
+const RENAME_TRIES: u32 = 200;
+
+enum Resolution {
+    /// The Doc is not there: attach (again).
+    Attach(Job),
+    /// The Doc is there with our content: watch its copy.
+    Attached(Job),
+    /// Finished one way or another (skipped, failed); already recorded and reported.
+    Settled,
+}
+
+fn same_hash(ours: Option<&str>, theirs: Option<&str>) -> bool {
+    matches!((ours, theirs), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+}
+
+impl Queue {
+    pub(super) async fn attacher(
+        self: std::sync::Arc<Self>,
+        mut rx: mpsc::UnboundedReceiver<Job>,
+        poll_tx: mpsc::UnboundedSender<Job>,
+        sink: EventSink,
+    ) {
+        let mut pending: VecDeque<Job> = VecDeque::new();
+        let mut failures = 0u32;
+        let mut open = true;
+        loop {
+            if pending.is_empty() {
+                match rx.recv().await {
+                    Some(job) => pending.push_back(job),
+                    None => return,
+                }
+            }
+            let deadline = tokio::time::Instant::now() + GATHER;
+            while open && pending.len() < self.opts.attach_batch {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(job)) => pending.push_back(job),
+                    Ok(None) => open = false,
+                    Err(_) => break,
+                }
+            }
+
+            // Jobs whose attach may have happened are read back first.
+            let mut fresh = Vec::new();
+            for job in pending.drain(..) {
+                if !job.attach_sent {
+                    fresh.push(job);
+                    continue;
+                }
+                match self.resolve(job, &sink).await {
+                    Resolution::Attach(job) => fresh.push(job),
+                    Resolution::Attached(job) => self.to_poller(job, &poll_tx, &sink),
+                    Resolution::Settled => {}
+                }
+            }
+
+            // One batch per Twin, names unique within a batch; the rest waits for the next round.
+            let Some(twin) = fresh.first().map(|j| j.twin.clone()) else { continue };
+            let mut names = HashSet::new();
+            let mut batch = Vec::new();
+            for job in fresh {
+                if job.twin == twin && batch.len() < self.opts.attach_batch && names.insert(job.doc_name.clone()) {
+                    batch.push(job);
+                } else {
+                    pending.push_back(job);
+                }
+            }
+            match self.attach_batch(&twin, &mut batch, &poll_tx, &sink).await {
+                Ok(()) => {
+                    failures = 0;
+                    pending.extend(batch);
+                }
+                Err(e) => {
+                    // Nobody knows which of these Docs were attached: read each back next round.
+                    failures += 1;
+                    match self.opts.retry.delay(&e, failures, fastrand::f64()) {
+                        Some(wait) => {
+                            for job in &batch {
+                                sink(QueueEvent::Retrying {
+                                    id: job.id,
+                                    error: e.info(),
+                                    wait_ms: wait.as_millis() as u64,
+                                });
+                            }
+                            pending.extend(batch);
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => {
+                            for job in batch {
+                                self.fail(job.id, &e, &sink);
+                            }
+                            failures = 0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Send one batch. Per-Doc outcomes are handled here; the error is for the request as a
+    /// whole, after which every job in `batch` has `attach_sent` set and must be read back.
+    async fn attach_batch(
+        &self,
+        twin: &str,
+        batch: &mut Vec<Job>,
+        poll_tx: &mpsc::UnboundedSender<Job>,
+        sink: &EventSink,
+    ) -> Result<()> {
+        let twin_id = TwinId::parse(twin)?;
+        let mut items = Vec::with_capacity(batch.len());
+        let mut ready = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            match self.attach_item(&job) {
+                Ok(item) => {
+                    items.push(item);
+                    ready.push(job);
+                }
+                Err(e) => self.fail(job.id, &e, sink),
+            }
+        }
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<u64> = ready.iter().map(|j| j.id).collect();
+        // Intent before effect: from here on, these attaches are in doubt until answered.
+        self.journal.mark_attach_sent(&ids)?;
+        for job in &mut ready {
+            job.attach_sent = true;
+        }
+        let results = match self.tt.attach_many(&twin_id, &items).await {
+            Ok(results) => results,
+            Err(e) if e.retryable() => {
+                *batch = ready;
+                return Err(e);
+            }
+            // Refused outright (bad twin, no permission): nothing was attached.
+            Err(e) => {
+                for job in ready {
+                    self.fail(job.id, &e, sink);
+                }
+                return Ok(());
+            }
+        };
+        for (job, result) in ready.into_iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    self.journal.record_attached(job.id)?;
+                    self.to_poller(job, poll_tx, sink);
+                }
+                Err(Error::DocExists(_)) => match self.resolve(job, sink).await {
+                    Resolution::Attach(job) => batch.push(job),
+                    Resolution::Attached(job) => self.to_poller(job, poll_tx, sink),
+                    Resolution::Settled => {}
+                },
+                Err(Error::NotUploaded(_)) => {
+                    // The handler expired (or its bytes were lost): upload again from the start.
+                    self.journal.clear_attach_sent(job.id)?;
+                    self.journal.record_target(job.id, "", "", 0.0)?;
+                    self.journal.set_state(job.id, JobState::Queued)?;
+                    self.leave_pipeline();
+                }
+                Err(e) => self.fail(job.id, &e, sink),
+            }
+        }
+        // Jobs renamed or cleared by a conflict stay in `batch` and go out in the next round.
+        Ok(())
+    }
+
+    fn attach_item(&self, job: &Job) -> Result<AttachItem> {
+        Ok(AttachItem {
+            name: DocName::parse(&job.doc_name)?,
+            handler: job
+                .handler
+                .clone()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| Error::NotUploaded(job.doc_name.clone()))?,
+            sha256: job.sha256.clone(),
+            storage_class: StorageClass::parse(&job.storage_class)?,
+            description: job
+                .description
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| Error::Input(format!("description: {e}")))?,
+        })
+    }
+
+    fn to_poller(&self, mut job: Job, poll_tx: &mpsc::UnboundedSender<Job>, sink: &EventSink) {
+        job.state = JobState::Verifying;
+        sink(QueueEvent::Progress {
+            id: job.id,
+            stage: super::Stage::Verifying,
+            bytes_done: job.size,
+            bytes_total: job.size,
+        });
+        let _ = poll_tx.send(job);
+    }
+
+    /// Read the Doc of a job whose attach may have happened, and decide.
+    async fn resolve(&self, mut job: Job, sink: &EventSink) -> Resolution {
+        match self.resolve_inner(&mut job, sink).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail(job.id, &e, sink);
+                Resolution::Settled
+            }
+        }
+    }
+
+    async fn resolve_inner(&self, job: &mut Job, sink: &EventSink) -> Result<Resolution> {
+        let twin = TwinId::parse(&job.twin)?;
+        let name = DocName::parse(&job.doc_name)?;
+        let read = |name: DocName| {
+            let tt = self.tt.clone();
+            let twin = twin.clone();
+            async move { crate::retry::retry(&self.opts.retry, || tt.get_doc(&twin, &name), |_, _| {}).await }
+        };
+        match read(name.clone()).await {
+            Err(Error::NotFound(_)) => {
+                self.journal.clear_attach_sent(job.id)?;
+                job.attach_sent = false;
+                return Ok(Resolution::Attach(job.clone()));
+            }
+            Err(e) => return Err(e),
+            Ok(doc) if same_hash(job.sha256.as_deref(), doc.sha256()) => {
+                self.journal.record_attached(job.id)?;
+                return Ok(Resolution::Attached(job.clone()));
+            }
+            Ok(_) => {}
+        }
+        // A different Doc holds the name.
+        match ConflictPolicy::parse(&job.on_conflict)? {
+            ConflictPolicy::Skip => {
+                let reason = format!("a different Doc named {name} is already on the Twin");
+                self.journal.record_skipped(job.id, &reason)?;
+                sink(QueueEvent::Skipped { id: job.id, doc_name: name.to_string(), reason });
+                self.leave_pipeline();
+                Ok(Resolution::Settled)
+            }
+            ConflictPolicy::Replace => {
+                match crate::retry::retry(&self.opts.retry, || self.tt.delete_doc(&twin, &name), |_, _| {}).await {
+                    Ok(()) | Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                self.journal.clear_attach_sent(job.id)?;
+                job.attach_sent = false;
+                Ok(Resolution::Attach(job.clone()))
+            }
+            ConflictPolicy::Rename => {
+                for n in 1..=RENAME_TRIES {
+                    let candidate = name.with_suffix(n);
+                    let found = match read(candidate.clone()).await {
+                        Err(Error::NotFound(_)) => None,
+                        Err(e) => return Err(e),
+                        Ok(doc) => Some(same_hash(job.sha256.as_deref(), doc.sha256())),
+                    };
+                    if found == Some(false) {
+                        continue;
+                    }
+                    // Recorded before the attach, so a crash resolves against the new name.
+                    self.journal.rename(job.id, candidate.as_str())?;
+                    job.doc_name = candidate.to_string();
+                    job.attach_sent = false;
+                    sink(QueueEvent::Renamed { id: job.id, doc_name: job.doc_name.clone() });
+                    if found == Some(true) {
+                        self.journal.record_attached(job.id)?;
+                        return Ok(Resolution::Attached(job.clone()));
+                    }
+                    return Ok(Resolution::Attach(job.clone()));
+                }
+                Err(Error::AttachRejected {
+                    name: name.to_string(),
+                    message: format!("no free name after {RENAME_TRIES} tries"),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! The scheduler. The journal is the queue: workers claim `queued` jobs from it, upload them
+//! (hashing on the way), and hand them to one attacher, which sends ready Docs in batches, and
+//! one poller, which watches their copies until the server says how they ended. Every step is
+//! written to the journal before and after it happens (see `journal`), and reported to the
+//! caller as a [`QueueEvent`].
+//!
+//! - `plan`: which files to upload, resume or skip; enqueueing.
+//! - `upload`: the worker stage (upload URL, PUT, renewal of expired URLs, retries).
+//! - `attach`: batched attach, reading back Docs whose attach is in doubt, conflicts.
+//! - `poll`: batched status polling.
+
+mod attach;
+mod plan;
+mod poll;
+mod upload;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+pub use plan::{describe, PlanAction, PlanItem};
+
+use crate::bandwidth::Limiter;
+use crate::error::{Error, ErrorInfo, Result};
+use crate::journal::{Job, JobState, Journal};
+use crate::progress::Throughput;
+use crate::retry::RetryPolicy;
+use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
+
+/// What to do when a Doc of the same name but other content is already on the Twin.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    Skip,
+    /// Attach under the first free `name-N` (the default: nothing is lost or overwritten).
+    #[default]
+    Rename,
+    /// Delete the existing Doc, then attach.
+    Replace,
+}
+
+impl ConflictPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::Skip => "skip",
+            ConflictPolicy::Rename => "rename",
+            ConflictPolicy::Replace => "replace",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "skip" => Ok(ConflictPolicy::Skip),
+            "rename" => Ok(ConflictPolicy::Rename),
+            "replace" => Ok(ConflictPolicy::Replace),
+            _ => Err(Error::Input(format!("conflict policy {s:?}: use skip, rename or replace"))),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Options {
+    /// Files uploading at the same time. Each holds one read buffer (`hash::CHUNK`), so memory
+    /// is bounded by `parallel × CHUNK` whatever the file sizes.
+    pub parallel: usize,
+    pub on_conflict: ConflictPolicy,
+    pub storage_class: StorageClass,
+    /// A JSON object of description keys, sent with every Doc.
+    pub description: Option<serde_json::Value>,
+    pub bwlimit: Option<Arc<Limiter>>,
+    pub retry: RetryPolicy,
+    /// Most Docs in one attach request.
+    pub attach_batch: usize,
+    pub poll_interval: Duration,
+    /// How long a Doc may stay `copying` before its job fails.
+    pub verify_limit: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            parallel: 4,
+            on_conflict: ConflictPolicy::default(),
+            storage_class: StorageClass::default(),
+            description: None,
+            bwlimit: None,
+            retry: RetryPolicy::default(),
+            attach_batch: 100,
+            poll_interval: Duration::from_millis(150),
+            verify_limit: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Uploading,
+    Attaching,
+    Verifying,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum QueueEvent {
+    Added {
+        id: u64,
+        path: String,
+        file_name: String,
+        doc_name: Option<String>,
+        size: Option<u64>,
+    },
+    Progress {
+        id: u64,
+        stage: Stage,
+        bytes_done: u64,
+        bytes_total: u64,
+    },
+    /// The job's Doc got another name (conflict policy `rename`).
+    Renamed {
+        id: u64,
+        doc_name: String,
+    },
+    Retrying {
+        id: u64,
+        error: ErrorInfo,
+        wait_ms: u64,
+    },
+    Finished {
+        id: u64,
+        doc_name: String,
+        status: DocStatus,
+        sha256: String,
+    },
+    Skipped {
+        id: u64,
+        doc_name: String,
+        reason: String,
+    },
+    Failed {
+        id: u64,
+        error: ErrorInfo,
+    },
+    /// Paused, resumed (back to queued) or cancelled.
+    State {
+        id: u64,
+        state: JobState,
+    },
+    /// The whole queue, about twice a second while it runs.
+    Stats {
+        bytes_per_sec: f64,
+        eta_secs: Option<f64>,
+        bytes_done: u64,
+        bytes_total: u64,
+        active: usize,
+    },
+}
+
+impl QueueEvent {
+    /// The job an event is about (`Stats` is about the whole queue).
+    pub fn job_id(&self) -> Option<u64> {
+        use QueueEvent::*;
+        match self {
+            Added { id, .. }
+            | Progress { id, .. }
+            | Renamed { id, .. }
+            | Retrying { id, .. }
+            | Finished { id, .. }
+            | Skipped { id, .. }
+            | Failed { id, .. }
+            | State { id, .. } => Some(*id),
+            Stats { .. } => None,
+        }
+    }
+}
+
+pub type EventSink = Arc<dyn Fn(QueueEvent) + Send + Sync>;
+
+/// Run until nothing is left to do (the CLI), or keep waiting for new work (the app).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    UntilIdle,
+    Forever,
+}
+
+#[derive(Default)]
+struct Control {
+    paused: AtomicBool,
+    wake: Notify,
+    running: Mutex<HashMap<u64, CancellationToken>>,
+    /// Jobs held in memory by a worker, the attacher or the poller.
+    in_pipeline: AtomicUsize,
+    bytes_planned: AtomicU64,
+    bytes_sent: Arc<AtomicU64>,
+}
+
+pub struct Queue {
+    tt: Arc<TrustedTwin>,
+    journal: Arc<Journal>,
+    opts: Options,
+    control: Control,
+}
+
+impl Queue {
+    pub fn new(tt: Arc<TrustedTwin>, journal: Arc<Journal>, opts: Options) -> Arc<Self> {
+        Arc::new(Queue { tt, journal, opts, control: Control::default() })
+    }
+
+    pub fn service(&self) -> &Arc<TrustedTwin> {
+        &self.tt
+    }
+
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    fn base_url(&self) -> &str {
+        self.tt.base_url()
+    }
+
+    fn sent_counter(&self) -> Arc<AtomicU64> {
+        self.control.bytes_sent.clone()
+    }
+
+    /// Carry on with every unfinished job of this server: those left by a crash, and those
+    /// enqueued while it runs.
+    pub async fn run(self: &Arc<Self>, sink: EventSink, mode: RunMode) -> Result<()> {
+        let base = self.base_url().to_owned();
+        self.journal.recover(&base)?;
+        let queued_bytes: u64 = self.journal.list(Some(&base), &[JobState::Queued])?.iter().map(|j| j.size).sum();
+        self.control.bytes_planned.fetch_add(queued_bytes, Ordering::Relaxed);
+
+        let (attach_tx, attach_rx) = mpsc::unbounded_channel::<Job>();
+        let (poll_tx, poll_rx) = mpsc::unbounded_channel::<Job>();
+        for job in self.journal.list(Some(&base), &[JobState::Attaching, JobState::Verifying])? {
+            self.control.in_pipeline.fetch_add(1, Ordering::SeqCst);
+            sink(added(&job));
+            if job.state == JobState::Attaching {
+                let _ = attach_tx.send(job);
+            } else {
+                let _ = poll_tx.send(job);
+            }
+        }
+        let attacher = tokio::spawn(self.clone().attacher(attach_rx, poll_tx.clone(), sink.clone()));
+        let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
+        drop(poll_tx);
+        let stats = tokio::spawn(self.clone().report_stats(sink.clone()));
+        let workers: Vec<_> = (0..self.opts.parallel.max(1))
+            .map(|_| tokio::spawn(self.clone().worker(attach_tx.clone(), sink.clone(), mode)))
+            .collect();
+        drop(attach_tx);
+        let mut outcome = Ok(());
+        for w in workers {
+            if let Err(e) = w.await.map_err(|e| Error::Journal(format!("worker: {e}"))).and_then(|r| r) {
+                outcome = Err(e);
+            }
+        }
+        let _ = attacher.await;
+        let _ = poller.await;
+        stats.abort();
+        sink(self.stats_event());
+        outcome
+    }
+
+    async fn worker(
+        self: Arc<Self>,
+        attach_tx: mpsc::UnboundedSender<Job>,
+        sink: EventSink,
+        mode: RunMode,
+    ) -> Result<()> {
+        loop {
+            let job = if self.control.paused.load(Ordering::SeqCst) {
+                None
+            } else {
+                self.journal.claim_next(self.base_url())?
+            };
+            let Some(job) = job else {
+                if mode == RunMode::UntilIdle
+                    && self.control.in_pipeline.load(Ordering::SeqCst) == 0
+                    && !self.control.paused.load(Ordering::SeqCst)
+                    && self.journal.list(Some(self.base_url()), &[JobState::Queued])?.is_empty()
+                {
+                    self.control.wake.notify_waiters();
+                    return Ok(());
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(200), self.control.wake.notified()).await;
+                continue;
+            };
+            self.control.in_pipeline.fetch_add(1, Ordering::SeqCst);
+            let token = CancellationToken::new();
+            self.control.running.lock().expect("running").insert(job.id, token.clone());
+            let id = job.id;
+            let result = tokio::select! {
+                r = self.upload_stage(job, &sink) => r,
+                _ = token.cancelled() => Err(Error::Cancelled),
+            };
+            self.control.running.lock().expect("running").remove(&id);
+            match result {
+                Ok(job) => {
+                    let _ = attach_tx.send(job);
+                }
+                // Whoever cancelled has already written the job's new state.
+                Err(Error::Cancelled) => self.leave_pipeline(),
+                Err(e) => self.fail(id, &e, &sink),
+            }
+        }
+    }
+
+    /// A job is final (or back in the queue): it leaves memory, and idle workers look again.
+    fn leave_pipeline(&self) {
+        self.control.in_pipeline.fetch_sub(1, Ordering::SeqCst);
+        self.control.wake.notify_waiters();
+    }
+
+    fn fail(&self, id: u64, e: &Error, sink: &EventSink) {
+        tracing::warn!(job = id, code = e.code(), "job failed: {e}");
+        if let Err(j) = self.journal.record_failed(id, e) {
+            tracing::error!("journal: {j}");
+        }
+        sink(QueueEvent::Failed { id, error: e.info() });
+        self.leave_pipeline();
+    }
+
+    fn stats_event(&self) -> QueueEvent {
+        let done = self.control.bytes_sent.load(Ordering::Relaxed);
+        let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
+        QueueEvent::Stats {
+            bytes_per_sec: 0.0,
+            eta_secs: None,
+            bytes_done: done,
+            bytes_total: total,
+            active: self.control.in_pipeline.load(Ordering::SeqCst),
+        }
+    }
+
+    async fn report_stats(self: Arc<Self>, sink: EventSink) {
+        let mut rate = Throughput::new(Duration::from_secs(3));
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let done = self.control.bytes_sent.load(Ordering::Relaxed);
+            let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
+            let bytes_per_sec = rate.sample(done);
+            sink(QueueEvent::Stats {
+                bytes_per_sec,
+                eta_secs: rate.eta(total - done),
+                bytes_done: done,
+                bytes_total: total,
+                active: self.control.in_pipeline.load(Ordering::SeqCst),
+            });
+        }
+    }
+
+    /// Stop taking new jobs and stop the bytes in flight; finished work stays finished and the
+    /// interrupted uploads go back to the queue.
+    pub fn pause_all(&self) -> Result<()> {
+        self.control.paused.store(true, Ordering::SeqCst);
+        for (id, token) in self.control.running.lock().expect("running").iter() {
+            self.journal.set_state_if(*id, &[JobState::Uploading], JobState::Queued)?;
+            token.cancel();
+        }
+        Ok(())
+    }
+
+    pub fn resume_all(&self) {
+        self.control.paused.store(false, Ordering::SeqCst);
+        self.control.wake.notify_waiters();
+    }
+
+    /// Pause one job: queued → paused; uploading → its bytes stop and it waits, paused.
+    pub fn pause(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let paused = self.journal.set_state_if(id, &[JobState::Queued, JobState::Uploading], JobState::Paused)?;
+        if paused {
+            if let Some(token) = self.control.running.lock().expect("running").get(&id) {
+                token.cancel();
+            }
+            sink(QueueEvent::State { id, state: JobState::Paused });
+        }
+        Ok(paused)
+    }
+
+    pub fn resume(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let resumed = self.journal.set_state_if(id, &[JobState::Paused], JobState::Queued)?;
+        if resumed {
+            sink(QueueEvent::State { id, state: JobState::Queued });
+            self.control.wake.notify_waiters();
+        }
+        Ok(resumed)
+    }
+
+    /// Cancel a job that has not reached the attach: once a Doc may exist, it runs to the end.
+    pub fn cancel(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let from = [JobState::Queued, JobState::Uploading, JobState::Paused];
+        let cancelled = self.journal.set_state_if(id, &from, JobState::Cancelled)?;
+        if cancelled {
+            if let Some(token) = self.control.running.lock().expect("running").get(&id) {
+                token.cancel();
+            }
+            sink(QueueEvent::State { id, state: JobState::Cancelled });
+        }
+        Ok(cancelled)
+    }
+
+    /// Put failed jobs back in the queue (`twindrop retry`).
+    pub fn retry_failed(&self) -> Result<usize> {
+        let n = self.journal.requeue_failed(self.base_url())?;
+        self.control.wake.notify_waiters();
+        Ok(n)
+    }
+}
+
+fn added(job: &Job) -> QueueEvent {
+    QueueEvent::Added {
+        id: job.id,
+        path: job.path.display().to_string(),
+        file_name: job.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        doc_name: Some(job.doc_name.clone()),
+        size: Some(job.size),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_as_the_ui_expects() {
+        let e = QueueEvent::Progress { id: 3, stage: Stage::Uploading, bytes_done: 5, bytes_total: 9 };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"type": "progress", "id": 3, "stage": "uploading", "bytesDone": 5, "bytesTotal": 9})
+        );
+        let e = QueueEvent::Finished {
+            id: 1,
+            doc_name: "a.txt".into(),
+            status: DocStatus::HashMismatch,
+            sha256: "ab".into(),
+        };
+        assert_eq!(serde_json::to_value(&e).unwrap()["status"], "hash_mismatch");
+        let e = QueueEvent::State { id: 1, state: JobState::Paused };
+        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"type": "state", "id": 1, "state": "paused"}));
+    }
+
+    #[test]
+    fn conflict_policies_parse() {
+        for p in [ConflictPolicy::Skip, ConflictPolicy::Rename, ConflictPolicy::Replace] {
+            assert_eq!(ConflictPolicy::parse(p.as_str()).unwrap(), p);
+        }
+        assert_eq!(ConflictPolicy::parse("merge").unwrap_err().code(), "input.invalid");
+    }
+}

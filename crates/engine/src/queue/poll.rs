@@ -1,0 +1,103 @@
+//! The poller: one loop watches every Doc still `copying`, reading their statuses together
+//! each round (a few requests in flight at once) until each is terminal.
+
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{EventSink, Queue, QueueEvent};
+use crate::error::{Error, Result};
+use crate::journal::Job;
+use crate::naming::DocName;
+use crate::service::trusted_twin::{Doc, DocStatus, TrustedTwin, TwinId};
+
+/// Status reads in flight at once.
+const READS_IN_FLIGHT: usize = 16;
+/// Uploads of one job before a failed or mismatched copy is reported as final.
+const COPY_ATTEMPTS: u32 = 3;
+
+impl Queue {
+    async fn send_again(&self, job: &Job) -> Result<()> {
+        let twin = TwinId::parse(&job.twin)?;
+        let name = DocName::parse(&job.doc_name)?;
+        // Journal first: killed before the delete, the next run finds the bad Doc again by
+        // reading it back (it carries our hash) and lands here once more.
+        self.journal.clear_attach_sent(job.id)?;
+        self.journal.set_state(job.id, crate::journal::JobState::Queued)?;
+        match crate::retry::retry(&self.opts.retry, || self.tt.delete_doc(&twin, &name), |_, _| {}).await {
+            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn poller(self: std::sync::Arc<Self>, mut rx: mpsc::UnboundedReceiver<Job>, sink: EventSink) {
+        let mut watching: Vec<(Job, Instant)> = Vec::new();
+        loop {
+            if watching.is_empty() {
+                match rx.recv().await {
+                    Some(job) => watching.push((job, Instant::now() + self.opts.verify_limit)),
+                    None => return,
+                }
+            }
+            while let Ok(job) = rx.try_recv() {
+                watching.push((job, Instant::now() + self.opts.verify_limit));
+            }
+            let targets: Vec<(String, String)> =
+                watching.iter().map(|(j, _)| (j.twin.clone(), j.doc_name.clone())).collect();
+            let reads: Vec<Result<Doc>> = stream::iter(targets)
+                .map(|(twin, name)| read_doc(self.tt.clone(), twin, name))
+                .buffered(READS_IN_FLIGHT)
+                .collect()
+                .await;
+            let mut still = Vec::with_capacity(watching.len());
+            for ((job, deadline), read) in watching.drain(..).zip(reads) {
+                match read {
+                    // The server's copy failed or its bytes differ from ours: the Doc is not
+                    // what we sent. Remove it and send the file again, a few times at most.
+                    Ok(doc)
+                        if matches!(doc.status, DocStatus::Error | DocStatus::HashMismatch)
+                            && job.attempts < COPY_ATTEMPTS =>
+                    {
+                        let error = Error::AttachRejected {
+                            name: job.doc_name.clone(),
+                            message: format!("the server's copy ended {}", doc.status.as_str()),
+                        };
+                        if let Err(e) = self.send_again(&job).await {
+                            self.fail(job.id, &e, &sink);
+                            continue;
+                        }
+                        sink(QueueEvent::Retrying { id: job.id, error: error.info(), wait_ms: 0 });
+                        self.leave_pipeline();
+                    }
+                    Ok(doc) if doc.status.is_terminal() => {
+                        if let Err(e) = self.journal.record_done(job.id, doc.status.as_str()) {
+                            tracing::error!("journal: {e}");
+                        }
+                        sink(QueueEvent::Finished {
+                            id: job.id,
+                            doc_name: job.doc_name.clone(),
+                            status: doc.status,
+                            sha256: job.sha256.clone().unwrap_or_default(),
+                        });
+                        self.leave_pipeline();
+                    }
+                    Ok(_) | Err(_) if Instant::now() > deadline => {
+                        let seconds = self.opts.verify_limit.as_secs();
+                        self.fail(job.id, &Error::VerifyTimeout { name: job.doc_name.clone(), seconds }, &sink);
+                    }
+                    Ok(_) => still.push((job, deadline)),
+                    Err(e) if e.retryable() => still.push((job, deadline)),
+                    Err(e) => self.fail(job.id, &e, &sink),
+                }
+            }
+            watching = still;
+            if !watching.is_empty() {
+                tokio::time::sleep(self.opts.poll_interval).await;
+            }
+        }
+    }
+}
+
+async fn read_doc(tt: std::sync::Arc<TrustedTwin>, twin: String, name: String) -> Result<Doc> {
+    tt.get_doc(&TwinId::parse(&twin)?, &DocName::parse(&name)?).await
+}

@@ -1,0 +1,127 @@
+//! The one place that decides whether and when to try again: exponential backoff with full
+//! jitter (AWS's "full jitter": a uniform wait in `[0, min(cap, base·2^n)]`), never shorter
+//! than a server's Retry-After. Every network retry in the engine goes through [`retry`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+    /// Longest Retry-After we are willing to honour; a longer one fails the job instead.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base: Duration::from_millis(250),
+            cap: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// How long to wait after failure number `failures` (1 = the first), or `None` to give up.
+    /// `unit` is a uniform sample in `[0, 1)`, passed in so tests are deterministic.
+    pub fn delay(&self, error: &Error, failures: u32, unit: f64) -> Option<Duration> {
+        if !error.retryable() || failures >= self.max_attempts {
+            return None;
+        }
+        let ceiling = self.base.saturating_mul(1u32 << failures.min(20)).min(self.cap);
+        let jittered = ceiling.mul_f64(unit.clamp(0.0, 1.0));
+        match error.retry_after() {
+            Some(asked) if asked > self.max_retry_after => None,
+            Some(asked) => Some(asked.max(jittered)),
+            None => Some(jittered),
+        }
+    }
+}
+
+/// Run `op` until it succeeds, fails for good, or the policy gives up. `on_retry` hears about
+/// every wait (for logs and the UI).
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, mut op: F, mut on_retry: impl FnMut(&Error, Duration)) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut failures = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                failures += 1;
+                let Some(wait) = policy.delay(&e, failures, fastrand::f64()) else { return Err(e) };
+                on_retry(&e, wait);
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> Error {
+        Error::Server { status: 503, message: "busy".into(), retry_after: None }
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let p = RetryPolicy { max_attempts: 30, ..RetryPolicy::default() };
+        assert_eq!(p.delay(&server(), 1, 1.0), Some(Duration::from_millis(500)));
+        assert_eq!(p.delay(&server(), 3, 1.0), Some(Duration::from_secs(2)));
+        assert_eq!(p.delay(&server(), 25, 1.0), Some(Duration::from_secs(30)));
+        assert_eq!(p.delay(&server(), 3, 0.5), Some(Duration::from_secs(1)));
+        assert_eq!(p.delay(&server(), 3, 0.0), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn gives_up_on_permanent_errors_and_after_max_attempts() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(&Error::Unauthorized("no".into()), 1, 0.5), None);
+        assert_eq!(p.delay(&server(), p.max_attempts, 0.5), None);
+        assert!(p.delay(&server(), p.max_attempts - 1, 0.5).is_some());
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_within_reason() {
+        let p = RetryPolicy::default();
+        let asked = |s| Error::RateLimited { message: String::new(), retry_after: Some(Duration::from_secs(s)) };
+        assert_eq!(p.delay(&asked(3), 1, 0.0), Some(Duration::from_secs(3)));
+        assert_eq!(p.delay(&asked(0), 1, 1.0), Some(Duration::from_millis(500)));
+        assert_eq!(p.delay(&asked(3600), 1, 0.5), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_runs_until_success() {
+        let mut calls = 0;
+        let mut waits = vec![];
+        let out = retry(
+            &RetryPolicy::default(),
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 3 {
+                        Err(server())
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            |_, w| waits.push(w),
+        )
+        .await;
+        assert_eq!(out.unwrap(), 3);
+        assert_eq!(waits.len(), 2);
+    }
+}
