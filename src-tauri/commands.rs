@@ -55,7 +55,7 @@ pub async fn login_trusted_twin(state: State<'_, AppState>, base_url: String, se
 pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
     let mut inner = state.inner.lock().await;
     if let Some(s) = inner.session.take() {
-        if let Some(profile) = s.info.profile {
+        if let Some(profile) = s.info.profile.clone() {
             twindrop_engine::account::logout(&settings()?, &profile).await?;
         }
     }
