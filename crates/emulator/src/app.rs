@@ -9,20 +9,26 @@ use std::time::{Duration, Instant};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
+use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::auth::{self, Role, Users};
 use crate::clock::Clock;
 use crate::docs::{self, DownloadGrant};
 use crate::error::ApiError;
+use crate::faults::{self, Injector};
 use crate::store::Store;
-use crate::{twins, upload, Config};
+use crate::{control, twins, upload, Config};
 
 pub(crate) struct App {
     pub(crate) base_url: String,
     pub(crate) copy_delay: Duration,
+    pub(crate) max_upload_bytes: u64,
+    pub(crate) faults: Injector,
+    /// SHA-256 of the control token: the token itself is not kept.
+    pub(crate) control_digest: [u8; 32],
     pub(crate) clock: Clock,
     pub(crate) users: Users,
     pub(crate) store: Store,
@@ -36,7 +42,7 @@ pub(crate) struct App {
 }
 
 impl App {
-    pub(crate) async fn open(config: Config, base_url: String) -> io::Result<Arc<App>> {
+    pub(crate) async fn open(config: Config, base_url: String, control_token: &str) -> io::Result<Arc<App>> {
         let state_dir = config.state_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(state_dir.as_deref()))
             .await
@@ -51,10 +57,16 @@ impl App {
                 (state.account, state.role)
             })
             .await?;
-        let users = Users::new(&config.secrets, account, Role::allow_all(role));
+        let users = Users::new(&config.secrets, account, Role::allow_all(role))
+            .with_restricted(&config.users)
+            .map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, format!("emulator users: {why}")))?;
+        config.faults.validate().map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why.to_string()))?;
         Ok(Arc::new(App {
             base_url,
             copy_delay: config.copy_delay,
+            max_upload_bytes: config.max_upload_bytes,
+            faults: Injector::new(config.faults),
+            control_digest: Sha256::digest(control_token.as_bytes()).into(),
             clock,
             users,
             store,
@@ -82,26 +94,32 @@ impl App {
 }
 
 pub(crate) fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let collection = || get(docs::list_docs).post(docs::attach::attach_docs).delete(docs::edit::delete_docs);
+    let api = Router::new()
         .route("/whoami", get(auth::who_am_i))
         .route("/cache", post(upload::create_upload_url))
+        .route("/cache/{handler}", delete(upload::invalidate_upload_url))
         .route(
             "/upload/{token}",
-            // The body is streamed to disk, so no size limit applies (S3 caps a PUT at 5 GB).
+            // The body is streamed to disk; `Config::max_upload_bytes` is checked against the
+            // declared length instead.
             put(upload::put_upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/twins", post(twins::create_twin))
         .route("/twins/{twin}", get(twins::get_twin))
         // The docs write the listing path with a trailing slash, the client without.
-        .route("/twins/{twin}/docs", get(docs::list_docs).post(docs::attach::attach_docs))
-        .route("/twins/{twin}/docs/", get(docs::list_docs).post(docs::attach::attach_docs))
+        .route("/twins/{twin}/docs", collection())
+        .route("/twins/{twin}/docs/", collection())
         // A wildcard, because the official client sends `/` inside a name as `%2F` and other
         // clients send it literally; both arrive here decoded.
-        .route("/twins/{twin}/docs/{*doc_name}", get(docs::get_doc))
+        .route(
+            "/twins/{twin}/docs/{*doc_name}",
+            get(docs::get_doc).patch(docs::edit::update_doc).delete(docs::edit::delete_doc),
+        )
         .route("/download/{token}", get(docs::download))
-        .fallback(not_found)
-        .layer(middleware::from_fn(log_request))
-        .with_state(app)
+        // Counts and breaks API requests only; the control endpoints are merged in after it.
+        .layer(middleware::from_fn_with_state(app.clone(), faults::layer::inject));
+    api.merge(control::router()).fallback(not_found).layer(middleware::from_fn(log_request)).with_state(app)
 }
 
 async fn not_found() -> ApiError {

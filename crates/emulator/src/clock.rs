@@ -17,6 +17,10 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(by.as_millis() as u64))
     }
 
+    pub(crate) fn minus(self, by: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_sub(by.as_millis() as u64))
+    }
+
     /// Parses a client-supplied epoch-seconds value (e.g. the `validity_ts` query parameter).
     pub(crate) fn from_secs_f64(secs: f64) -> Option<Timestamp> {
         (secs.is_finite() && secs >= 0.0).then(|| Timestamp((secs * 1000.0).round() as u64))

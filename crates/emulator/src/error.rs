@@ -6,6 +6,8 @@
 //! - [`S3Error`]: the XML body an S3 presigned URL answers with, used by the upload URL, because
 //!   the real upload URL is most likely one (spec §3.2).
 
+use std::borrow::Cow;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -30,6 +32,7 @@ impl Subcode {
         self as u32
     }
 
+    #[cfg(test)]
     pub(crate) fn status(self) -> StatusCode {
         StatusCode::from_u16((self.code() / 1000) as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -38,12 +41,18 @@ impl Subcode {
 /// An error answered with the Trusted Twin JSON error body.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    subcode: Subcode,
+    /// Always an official subcode: a [`Subcode`], or one a fault plan checked against the list.
+    subcode: u32,
     description: String,
 }
 
 impl ApiError {
     pub(crate) fn new(subcode: Subcode, description: impl Into<String>) -> Self {
+        ApiError { subcode: subcode.code(), description: description.into() }
+    }
+
+    /// An error a fault rule asked for; the plan was validated, so the subcode is official.
+    pub(crate) fn injected(subcode: u32, description: impl Into<String>) -> Self {
         ApiError { subcode, description: description.into() }
     }
 
@@ -62,7 +71,7 @@ impl ApiError {
     }
 
     #[cfg(test)]
-    pub(crate) fn subcode(&self) -> Subcode {
+    pub(crate) fn subcode(&self) -> u32 {
         self.subcode
     }
 }
@@ -70,15 +79,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let trace = Uuid::new_v4();
-        let status = self.subcode.status();
+        let status = StatusCode::from_u16((self.subcode / 1000) as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         tracing::info!(
-            subcode = self.subcode.code(),
+            subcode = self.subcode,
             %trace,
             description = %self.description,
             "answering with an error"
         );
         let body = json!({
-            "subcode": self.subcode.code(),
+            "subcode": self.subcode,
             "trace": trace.to_string(),
             "description": self.description,
         });
@@ -90,19 +99,19 @@ impl IntoResponse for ApiError {
 #[derive(Debug)]
 pub(crate) struct S3Error {
     status: StatusCode,
-    code: &'static str,
+    code: Cow<'static, str>,
     message: String,
 }
 
 impl S3Error {
     pub(crate) fn access_denied(message: impl Into<String>) -> Self {
-        S3Error { status: StatusCode::FORBIDDEN, code: "AccessDenied", message: message.into() }
+        S3Error { status: StatusCode::FORBIDDEN, code: "AccessDenied".into(), message: message.into() }
     }
 
     pub(crate) fn no_such_key() -> Self {
         S3Error {
             status: StatusCode::NOT_FOUND,
-            code: "NoSuchKey",
+            code: "NoSuchKey".into(),
             message: "The specified key does not exist.".into(),
         }
     }
@@ -110,7 +119,7 @@ impl S3Error {
     pub(crate) fn missing_content_length() -> Self {
         S3Error {
             status: StatusCode::LENGTH_REQUIRED,
-            code: "MissingContentLength",
+            code: "MissingContentLength".into(),
             message: "You must provide the Content-Length HTTP header.".into(),
         }
     }
@@ -118,7 +127,7 @@ impl S3Error {
     pub(crate) fn entity_too_large() -> Self {
         S3Error {
             status: StatusCode::BAD_REQUEST,
-            code: "EntityTooLarge",
+            code: "EntityTooLarge".into(),
             message: "Your proposed upload exceeds the maximum allowed size".into(),
         }
     }
@@ -126,16 +135,31 @@ impl S3Error {
     pub(crate) fn incomplete_body() -> Self {
         S3Error {
             status: StatusCode::BAD_REQUEST,
-            code: "IncompleteBody",
+            code: "IncompleteBody".into(),
             message: "You did not provide the number of bytes specified by the Content-Length HTTP header".into(),
         }
+    }
+
+    /// An error a fault rule asked for, with the code S3 uses for that status.
+    pub(crate) fn injected(status: StatusCode) -> Self {
+        let (code, message): (Cow<'static, str>, &str) = match status.as_u16() {
+            500 => ("InternalError".into(), "We encountered an internal error. Please try again."),
+            503 => ("SlowDown".into(), "Please reduce your request rate."),
+            403 => ("AccessDenied".into(), "Access Denied"),
+            404 => ("NoSuchKey".into(), "The specified key does not exist."),
+            _ => {
+                let reason = status.canonical_reason().unwrap_or("Error");
+                (reason.replace(' ', "").into(), "Injected fault.")
+            }
+        };
+        S3Error { status, code, message: message.into() }
     }
 
     pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error on the upload URL");
         S3Error {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "InternalError",
+            code: "InternalError".into(),
             message: "We encountered an internal error. Please try again.".into(),
         }
     }
@@ -144,7 +168,7 @@ impl S3Error {
 impl IntoResponse for S3Error {
     fn into_response(self) -> Response {
         let request_id = Uuid::new_v4().simple().to_string().to_uppercase();
-        tracing::info!(code = self.code, message = %self.message, "upload URL answers with an error");
+        tracing::info!(code = %self.code, message = %self.message, "upload URL answers with an error");
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId><HostId>twindrop-emulator</HostId></Error>",
             self.code,

@@ -16,9 +16,15 @@
 //!
 //! # Layout
 //!
-//! - [`Config`] and [`Emulator`] (this file): the public face; bind, serve, shut down.
+//! - [`Emulator`] (this file): the public face; bind, serve, shut down, faults and counters.
+//! - `config`: [`Config`] with its setters, and [`UserSpec`] (the `--users` file).
 //! - `app`: the shared state every handler sees, the router, request logging.
-//! - `auth`: secrets → users of the one account, operations and permission checks, `GET /whoami`.
+//! - `conn`: the listener that lets a fault reset a client's connection.
+//! - `auth`: secrets → users of the one account, operations and per-user permissions, `GET /whoami`.
+//! - `faults`: fault injection ([`FaultPlan`], [`Route`]): the plan, the seeded decisions, and the
+//!   middleware that applies them.
+//! - `control`: `/_emulator/faults`, `/_emulator/stats`, `/_emulator/clock`, behind the
+//!   `X-Emulator-Control` token.
 //! - `error`: the Trusted Twin JSON error body with its subcodes, and the S3-style XML error the
 //!   upload URL answers with.
 //! - `extract`: request extractors that fail with those error bodies (JSON body, path, query).
@@ -27,66 +33,47 @@
 //! - `clock`: timestamps as the API shows them (epoch seconds, 3 decimals), movable in tests.
 //! - `store`: the in-memory model (Twins, Docs, upload handlers) and its JSON persistence.
 //! - `blobs`: where uploaded and attached bytes live on disk.
-//! - `upload`: `POST /cache` and `PUT /upload/{token}`.
+//! - `upload`: `POST /cache`, `DELETE /cache/{handler}` and `PUT /upload/{token}`.
 //! - `twins`: `POST /twins`, `GET /twins/{twin}`.
-//! - `docs`: attach (`docs::attach`, with the asynchronous copy), get, list, download.
+//! - `docs`: attach (`docs::attach`, with the asynchronous copy), get, list, download; PATCH and
+//!   DELETE (`docs::edit`).
 
 mod app;
 mod auth;
 mod blobs;
 mod clock;
+mod config;
+mod conn;
+mod control;
 mod docs;
 mod error;
 mod extract;
+mod faults;
 mod naming;
 mod store;
 mod twins;
 mod upload;
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
-/// How the emulator behaves. Build it with [`Config::new`] and adjust the public fields.
-#[derive(Clone)]
-pub struct Config {
-    /// Each one is accepted as the raw value of the `Authorization` header (no "Bearer").
-    /// Every secret is a user of the emulator's single account.
-    pub secrets: Vec<String>,
-    /// Where Twins, Docs, handlers and uploaded bytes are kept across restarts. `None` keeps the
-    /// model in memory; uploaded bytes then still go to a private temporary directory, never RAM.
-    pub state_dir: Option<PathBuf>,
-    /// How long a freshly attached Doc stays `copying`.
-    pub copy_delay: Duration,
-}
+pub use config::{Config, UserSpec, DEFAULT_MAX_UPLOAD_BYTES};
+pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Route, RouteMatch};
 
-impl Config {
-    /// One secret, no state directory, a 300 ms copy delay.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Config { secrets: vec![secret.into()], state_dir: None, copy_delay: Duration::from_millis(300) }
-    }
-}
-
-// Hand-written so that a `{:?}` in a log line can never print a secret.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
-            .field("state_dir", &self.state_dir)
-            .field("copy_delay", &self.copy_delay)
-            .finish()
-    }
-}
+/// The header the control endpoints (`/_emulator/...`) require, with [`Emulator::control_token`]
+/// as its value.
+pub const CONTROL_HEADER: &str = "X-Emulator-Control";
 
 /// A running emulator. Dropping it without [`Emulator::shutdown`] leaves the server running until
 /// the tokio runtime ends.
 pub struct Emulator {
     app: Arc<app::App>,
+    control_token: String,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
 }
@@ -98,9 +85,11 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let base_url = format!("http://{}", reachable(local));
-        let app = app::App::open(config, base_url).await?;
+        let control_token = config.control_token.clone().unwrap_or_else(|| Uuid::new_v4().simple().to_string());
+        let app = app::App::open(config, base_url, &control_token).await?;
         docs::resume_copies(&app);
-        let router = app::router(app.clone());
+        let router = app::router(app.clone()).into_make_service_with_connect_info::<conn::Peer>();
+        let listener = conn::Listener(listener);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let signal = async move {
@@ -114,7 +103,7 @@ impl Emulator {
             }
         });
         tracing::info!(url = %app.base_url, "Trusted Twin emulator listening");
-        Ok(Emulator { app, stop, server })
+        Ok(Emulator { app, control_token, stop, server })
     }
 
     /// The URL clients should use as the API base, e.g. `http://127.0.0.1:40123` (no trailing
@@ -127,6 +116,62 @@ impl Emulator {
     /// hour. Timestamps in answers move with it; the copy delay does not.
     pub fn advance_clock(&self, by: Duration) {
         self.app.clock.advance(by);
+    }
+
+    /// The value the `X-Emulator-Control` header must carry on `/_emulator/...` requests: the
+    /// configured one, or a random one drawn at start.
+    pub fn control_token(&self) -> &str {
+        &self.control_token
+    }
+
+    /// Replaces the fault plan. The new plan's counters (`nth`, `times`) and dice start afresh;
+    /// [`Emulator::call_count`] does not.
+    ///
+    /// # Panics
+    ///
+    /// On a plan that [`FaultPlan::validate`] refuses (a deserialized plan was already checked);
+    /// use [`Emulator::try_set_faults`] to get the error instead.
+    pub fn set_faults(&self, plan: FaultPlan) {
+        if let Err(err) = self.try_set_faults(plan) {
+            panic!("invalid fault plan: {err}");
+        }
+    }
+
+    /// Like [`Emulator::set_faults`], but refuses an invalid plan with the reason.
+    pub fn try_set_faults(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
+        plan.validate()?;
+        self.app.faults.install(plan);
+        Ok(())
+    }
+
+    /// The fault plan in force.
+    pub fn faults(&self) -> FaultPlan {
+        self.app.faults.plan()
+    }
+
+    /// How many requests of `route` (a [`Route`] name such as `"attach"`, or `"*"` for all) the
+    /// emulator has received since it started, faulted ones included.
+    ///
+    /// # Panics
+    ///
+    /// On an unknown route name, so that a typo cannot pass for "never called".
+    pub fn call_count(&self, route: &str) -> u64 {
+        if route == "*" {
+            return Route::ALL.into_iter().map(|route| self.app.faults.call_count(route)).sum();
+        }
+        let Some(route) = Route::from_name(route) else {
+            panic!("unknown route '{route}'; expected '*' or one of: {}", Route::ALL.map(Route::name).join(", "));
+        };
+        self.app.faults.call_count(route)
+    }
+
+    /// How many times a Doc named `doc_name` was created (committed) on `twin`, counting Docs
+    /// deleted since. With a state directory the count survives restarts. 0 for an unknown Twin.
+    pub fn attach_count(&self, twin: &str, doc_name: &str) -> u64 {
+        let Ok(twin) = Uuid::parse_str(twin) else {
+            return 0;
+        };
+        self.app.store.read(|state| state.attached.get(&twin).and_then(|docs| docs.get(doc_name)).copied().unwrap_or(0))
     }
 
     /// Stops accepting connections, lets requests in flight finish, cancels pending copies (a

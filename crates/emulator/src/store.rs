@@ -39,6 +39,10 @@ pub(crate) struct State {
     pub(crate) twins: BTreeMap<Uuid, Twin>,
     /// Keyed by handler.
     uploads: BTreeMap<String, Upload>,
+    /// How many times a Doc of each name was created on each Twin, deletes notwithstanding, so
+    /// tests can prove that nothing was attached twice (`Emulator::attach_count`).
+    #[serde(default)]
+    pub(crate) attached: BTreeMap<Uuid, BTreeMap<String, u64>>,
     /// Upload token → handler; rebuilt on load.
     #[serde(skip)]
     tokens: HashMap<String, String>,
@@ -83,6 +87,9 @@ pub(crate) struct Doc {
     pub(crate) description: Option<Map<String, Value>>,
     /// Whether `blobs/docs/<id>` holds the Doc's bytes.
     pub(crate) has_blob: bool,
+    /// A fault rule said this copy ends in `error`; kept so a restart does not forget it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) fail_copy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,8 +126,25 @@ impl State {
             role: Uuid::new_v4(),
             twins: BTreeMap::new(),
             uploads: BTreeMap::new(),
+            attached: BTreeMap::new(),
             tokens: HashMap::new(),
         }
+    }
+
+    /// Records that a Doc named `name` was created on `twin`.
+    pub(crate) fn count_attach(&mut self, twin: Uuid, name: &str) {
+        *self.attached.entry(twin).or_default().entry(name.to_owned()).or_default() += 1;
+    }
+
+    /// Forgets an upload and deletes its bytes (`DELETE /cache/{handler}`). Docs attached from it
+    /// keep theirs: they are separate links.
+    pub(crate) fn remove_upload(&mut self, handler: &str, blobs: &Blobs) -> Option<Upload> {
+        let upload = self.uploads.remove(handler)?;
+        self.tokens.remove(&upload.token);
+        if upload.content.is_some() {
+            blobs.remove_upload(&upload.token);
+        }
+        Some(upload)
     }
 
     pub(crate) fn upload(&self, handler: &str) -> Option<&Upload> {

@@ -1,4 +1,5 @@
-//! The upload URL: `POST /cache` hands one out, `PUT /upload/{token}` receives the bytes.
+//! The upload URL: `POST /cache` hands one out, `PUT /upload/{token}` receives the bytes,
+//! `DELETE /cache/{handler}` withdraws it.
 //!
 //! The PUT side behaves like an S3 presigned URL (spec §3.2): no `Authorization` (the URL is the
 //! authorisation, and S3 refuses a second auth mechanism), a `Content-Length` is required and
@@ -22,26 +23,30 @@ use crate::app::App;
 use crate::auth::{Caller, Operation};
 use crate::error::{ApiError, S3Error};
 use crate::extract::ApiPath;
+use crate::faults::Faults;
 use crate::store::{Upload, UploadContent};
 
 /// "The upload URL expires 60 minutes after its creation" (create_upload_url docs).
 const UPLOAD_VALIDITY: Duration = Duration::from_secs(3600);
 
-/// The largest single PUT S3 accepts.
-const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// How far in the past an URL that a fault expired "now" expires, so that even a PUT in the same
+/// millisecond is refused.
+const EXPIRED_NOW: Duration = Duration::from_millis(1);
 
 /// `POST /cache` (create_upload_url). Takes no body; whatever is sent is ignored.
 pub(crate) async fn create_upload_url(
     State(app): State<Arc<App>>,
     caller: Caller,
+    Faults(faults): Faults,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.authorize(Operation::CreateUploadUrl)?;
     let now = app.clock.now();
+    let validity_ts = if faults.expire_now { now.minus(EXPIRED_NOW) } else { now.plus(UPLOAD_VALIDITY) };
     let upload = Upload {
         handler: Uuid::new_v4().to_string(),
         token: Uuid::new_v4().simple().to_string(),
         created_ts: now,
-        validity_ts: now.plus(UPLOAD_VALIDITY),
+        validity_ts,
         content: None,
     };
     let body = json!({
@@ -59,18 +64,47 @@ pub(crate) async fn create_upload_url(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+/// `DELETE /cache/{handler}` (invalidate_upload_url): the URL stops accepting PUTs and bytes that
+/// were uploaded are deleted; Docs already attached from it keep their own copy. An unknown (or
+/// already invalidated) handler is 404/404653.
+pub(crate) async fn invalidate_upload_url(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(handler): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.authorize(Operation::InvalidateUploadUrl)?;
+    let blobs = &app.store.blobs;
+    let removed = app.store.write(|state| state.remove_upload(&handler, blobs)).await.map_err(ApiError::internal)?;
+    match removed {
+        Some(_) => Ok(Json(json!({ "handler": handler }))),
+        None => Err(ApiError::not_found(format!("Upload handler [{handler}] not found."))),
+    }
+}
+
 /// `PUT /upload/{token}`: streams the body to disk, hashing as it goes; memory use does not
 /// depend on the size of the body.
 pub(crate) async fn put_upload(
     State(app): State<Arc<App>>,
     ApiPath(token): ApiPath<String>,
+    Faults(faults): Faults,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, S3Error> {
-    let validity_ts = app
+    let mut validity_ts = app
         .store
         .read(|state| state.upload_by_token(&token).map(|u| u.validity_ts))
         .ok_or_else(S3Error::no_such_key)?;
+    if faults.expire_now {
+        validity_ts = app.clock.now().minus(EXPIRED_NOW);
+        app.store
+            .write(|state| {
+                if let Some(upload) = state.upload_by_token_mut(&token) {
+                    upload.validity_ts = validity_ts;
+                }
+            })
+            .await
+            .map_err(S3Error::internal)?;
+    }
     if headers.contains_key(AUTHORIZATION) {
         return Err(S3Error::access_denied(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
@@ -81,7 +115,7 @@ pub(crate) async fn put_upload(
         return Err(S3Error::access_denied("Request has expired"));
     }
     let declared = declared_length(&headers)?;
-    if declared > MAX_PUT_BYTES {
+    if declared > app.max_upload_bytes {
         return Err(S3Error::entity_too_large());
     }
 

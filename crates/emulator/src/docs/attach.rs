@@ -16,9 +16,11 @@
 //! The copy: at attach time the Doc gets its own hard link to the upload's current bytes (so a
 //! later PUT to the same URL or the upload's expiry cannot change it), and answers `copying`.
 //! After the configured delay a task settles it to `ok`, or `hash_mismatch` (dropping the bytes:
-//! "no copy was made") when a `hash` was given and differs.
+//! "no copy was made") when a `hash` was given and differs. Fault rules can change the delay
+//! (`copy_ms`) or make the copy end in `error` (`copy_outcome`) for the Docs of one request.
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,6 +33,7 @@ use crate::auth::{Caller, Operation};
 use crate::docs::doc_json;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, JsonBody};
+use crate::faults::{CopyOutcome, Faults};
 use crate::naming::{parse_description, DocName, StorageClass};
 use crate::store::{Doc, DocStatus, UploadContent};
 use crate::twins::{parse_twin_uuid, twin_not_found};
@@ -147,9 +150,12 @@ pub(crate) async fn attach_docs(
     State(app): State<Arc<App>>,
     caller: Caller,
     ApiPath(twin): ApiPath<String>,
+    Faults(faults): Faults,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.authorize(Operation::AttachTwinDoc)?;
+    let fail_copy = faults.copy_outcome == Some(CopyOutcome::Error);
+    let copy_delay = faults.copy_delay.unwrap_or(app.copy_delay);
     let uuid = parse_twin_uuid(&twin)?;
     let request = AttachRequest::parse(body).map_err(ApiError::request_format)?;
     tracing::debug!(container = ?request.container, docs = request.entries.len(), "attach");
@@ -173,6 +179,7 @@ pub(crate) async fn attach_docs(
                 .collect();
             let twin = state.twins.get_mut(&uuid).ok_or_else(|| twin_not_found(&twin))?;
             let mut outcomes = Vec::with_capacity(request.entries.len());
+            let mut created = Vec::new();
             for (entry, source) in request.entries.iter().zip(sources) {
                 if twin.docs.contains_key(entry.name.as_str()) {
                     outcomes.push(Outcome::Failed(DOC_EXISTS.into()));
@@ -204,9 +211,14 @@ pub(crate) async fn attach_docs(
                     status: DocStatus::Copying,
                     description: entry.description.clone(),
                     has_blob,
+                    fail_copy,
                 };
                 outcomes.push(Outcome::Attached { body: doc_json(&doc), doc: id });
                 twin.docs.insert(entry.name.as_str().to_owned(), doc);
+                created.push(entry.name.as_str());
+            }
+            for name in created {
+                state.count_attach(uuid, name);
             }
             Ok::<_, ApiError>(outcomes)
         })
@@ -218,7 +230,7 @@ pub(crate) async fn attach_docs(
     for (entry, outcome) in request.entries.into_iter().zip(outcomes) {
         let mut item = match outcome {
             Outcome::Attached { body, doc } => {
-                schedule_copy(&app, uuid, entry.name.as_str().to_owned(), doc);
+                schedule_copy(&app, uuid, entry.name.as_str().to_owned(), doc, copy_delay);
                 body
             }
             Outcome::Failed(error) => {
@@ -245,11 +257,10 @@ pub(crate) async fn attach_docs(
     Ok((StatusCode::CREATED, Json(json!({ "docs": docs }))))
 }
 
-/// Settles a `copying` Doc after the configured delay. Holds only a weak reference so that a
-/// pending copy never keeps a stopped emulator alive.
-fn schedule_copy(app: &Arc<App>, twin: Uuid, name: String, doc: Uuid) {
+/// Settles a `copying` Doc after `delay`. Holds only a weak reference so that a pending copy
+/// never keeps a stopped emulator alive.
+fn schedule_copy(app: &Arc<App>, twin: Uuid, name: String, doc: Uuid, delay: Duration) {
     let weak: Weak<App> = Arc::downgrade(app);
-    let delay = app.copy_delay;
     app.spawn_copy(async move {
         tokio::time::sleep(delay).await;
         if let Some(app) = weak.upgrade() {
@@ -273,7 +284,7 @@ pub(crate) fn resume_copies(app: &Arc<App>) {
             .collect()
     });
     for (twin, name, doc) in pending {
-        schedule_copy(app, twin, name, doc);
+        schedule_copy(app, twin, name, doc, app.copy_delay);
     }
 }
 
@@ -288,7 +299,11 @@ async fn finish_copy(app: &App, twin: Uuid, name: &str, id: Uuid) {
             if doc.id != id || doc.status != DocStatus::Copying {
                 return None;
             }
-            doc.status = if !doc.has_blob {
+            doc.status = if doc.fail_copy || !doc.has_blob {
+                if doc.has_blob {
+                    blobs.remove_doc(id);
+                    doc.has_blob = false;
+                }
                 DocStatus::Error
             } else if doc.hash.as_ref().is_some_and(|hash| !hash.eq_ignore_ascii_case(&doc.sha256)) {
                 blobs.remove_doc(id);

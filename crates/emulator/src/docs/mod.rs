@@ -1,7 +1,8 @@
 //! Docs: reading them back (`get_twin_doc`, `get_twin_docs`) and downloading their bytes.
-//! Attaching, the only way to make one, is in [`attach`].
+//! Attaching, the only way to make one, is in [`attach`]; changing and deleting in [`edit`].
 
 pub(crate) mod attach;
+pub(crate) mod edit;
 
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
@@ -126,12 +127,7 @@ pub(crate) async fn list_docs(
     query: ApiQuery,
 ) -> Result<Json<Value>, ApiError> {
     caller.authorize(Operation::GetTwinDocs)?;
-    match query.get("view") {
-        None | Some("list") => {}
-        // Its shape is not documented anywhere; better an explicit refusal than a guess.
-        Some("tree") => return Err(ApiError::request_format("view=tree is not supported by the emulator.")),
-        Some(other) => return Err(ApiError::request_format(format!("view must be 'list' or 'tree', got '{other}'."))),
-    }
+    check_view(&query)?;
     let mask = query
         .get("mask")
         .map(|mask| {
@@ -148,11 +144,26 @@ pub(crate) async fn list_docs(
             twin.docs
                 .iter()
                 .filter(|(name, _)| mask.as_ref().is_none_or(|mask| mask.is_match(name)))
-                .map(|(name, doc)| (name.clone(), json!([doc.created_ts, doc.updated_ts, doc.size])))
+                .map(|(name, doc)| (name.clone(), listing_entry(doc)))
                 .collect::<Map<String, Value>>(),
         )
     })?;
     Ok(Json(json!({ "docs": docs })))
+}
+
+/// `view=list` is the default and the only view emulated.
+pub(crate) fn check_view(query: &ApiQuery) -> Result<(), ApiError> {
+    match query.get("view") {
+        None | Some("list") => Ok(()),
+        // Its shape is not documented anywhere; better an explicit refusal than a guess.
+        Some("tree") => Err(ApiError::request_format("view=tree is not supported by the emulator.")),
+        Some(other) => Err(ApiError::request_format(format!("view must be 'list' or 'tree', got '{other}'."))),
+    }
+}
+
+/// One Doc in the list view: `[created_ts, updated_ts, size]`.
+pub(crate) fn listing_entry(doc: &Doc) -> Value {
+    json!([doc.created_ts, doc.updated_ts, doc.size])
 }
 
 /// `GET /download/{token}`: the bytes of a Doc, for a link from `get_twin_doc?download=true`.

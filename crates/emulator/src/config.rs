@@ -1,0 +1,196 @@
+//! How an emulator is set up: [`Config`], and the users file behind `--users`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::faults::FaultPlan;
+
+/// The largest single PUT S3 accepts (5 GiB), the default upload size limit.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// How the emulator behaves. Build it with [`Config::new`], then set fields or chain the
+/// `with_*` setters.
+#[derive(Clone)]
+pub struct Config {
+    /// Each one is accepted as the raw value of the `Authorization` header (no "Bearer").
+    /// Every secret is a user of the emulator's single account, allowed every operation.
+    pub secrets: Vec<String>,
+    /// More users of the same account, each allowed only some operations (403/403535 otherwise).
+    pub users: Vec<UserSpec>,
+    /// Where Twins, Docs, handlers and uploaded bytes are kept across restarts. `None` keeps the
+    /// model in memory; uploaded bytes then still go to a private temporary directory, never RAM.
+    pub state_dir: Option<PathBuf>,
+    /// How long a freshly attached Doc stays `copying`.
+    pub copy_delay: Duration,
+    /// A PUT to an upload URL declaring more bytes than this is refused with S3's
+    /// `EntityTooLarge`.
+    pub max_upload_bytes: u64,
+    /// The faults to inject from the start (changeable later with `Emulator::set_faults`).
+    pub faults: FaultPlan,
+    /// The value of the `X-Emulator-Control` header the control endpoints (`/_emulator/...`)
+    /// require. `None` draws a random one at start (`Emulator::control_token`).
+    pub control_token: Option<String>,
+}
+
+impl Config {
+    /// One secret, no state directory, a 300 ms copy delay, the S3 size limit, no faults.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Config {
+            secrets: vec![secret.into()],
+            users: Vec::new(),
+            state_dir: None,
+            copy_delay: Duration::from_millis(300),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            faults: FaultPlan::default(),
+            control_token: None,
+        }
+    }
+
+    /// Adds a secret allowed every operation.
+    pub fn with_secret(mut self, secret: impl Into<String>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// Adds a user with its own set of allowed operations.
+    pub fn with_user(mut self, user: UserSpec) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    pub fn with_copy_delay(mut self, delay: Duration) -> Self {
+        self.copy_delay = delay;
+        self
+    }
+
+    pub fn with_max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.max_upload_bytes = bytes;
+        self
+    }
+
+    pub fn with_faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = plan;
+        self
+    }
+
+    pub fn with_control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+}
+
+// Hand-written so that a `{:?}` in a log line can never print a secret or the control token.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
+            .field("users", &self.users)
+            .field("state_dir", &self.state_dir)
+            .field("copy_delay", &self.copy_delay)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("faults", &self.faults)
+            .field("control_token", &self.control_token.as_ref().map(|_| "redacted"))
+            .finish()
+    }
+}
+
+/// A user of the emulator's account, as the users file lists it:
+///
+/// ```json
+/// {"users": [
+///   {"name": "reader", "secret": "r3ad", "allow": ["who_am_i", "get_twin", "get_twin_doc", "get_twin_docs"]},
+///   {"name": "no-delete", "secret": "n0del", "deny": ["delete_twin_doc", "delete_twin_docs"]}
+/// ]}
+/// ```
+///
+/// `allow` absent means every operation; `deny` is taken away from that. Operation names are the
+/// ones of Trusted Twin role statements (see `docs/emulator.md`).
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// Only for the log and the reader of the file.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub secret: String,
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+impl UserSpec {
+    /// A user allowed exactly `operations`.
+    pub fn allowed(secret: impl Into<String>, operations: &[&str]) -> Self {
+        UserSpec {
+            name: None,
+            secret: secret.into(),
+            allow: Some(operations.iter().map(|op| op.to_string()).collect()),
+            deny: Vec::new(),
+        }
+    }
+
+    /// Reads the `{"users": [...]}` file of `--users`.
+    pub fn load(path: &Path) -> std::io::Result<Vec<UserSpec>> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct UsersFile {
+            users: Vec<UserSpec>,
+        }
+        let bytes = std::fs::read(path)?;
+        let file: UsersFile = serde_json::from_slice(&bytes).map_err(|err| {
+            // serde_json's messages name fields and positions, never values, so no secret leaks.
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {err}", path.display()))
+        })?;
+        Ok(file.users)
+    }
+}
+
+impl fmt::Debug for UserSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserSpec")
+            .field("name", &self.name)
+            .field("secret", &"redacted")
+            .field("allow", &self.allow)
+            .field("deny", &self.deny)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let config = Config::new("top-secret")
+            .with_user(UserSpec::allowed("also-secret", &["who_am_i"]))
+            .with_control_token("tok3n");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("top-secret") && !shown.contains("also-secret") && !shown.contains("tok3n"));
+        assert!(shown.contains("who_am_i"));
+    }
+
+    #[test]
+    fn users_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        std::fs::write(
+            &path,
+            r#"{"users": [{"name": "reader", "secret": "r", "allow": ["get_twin"]}, {"secret": "w", "deny": ["delete_twin_doc"]}]}"#,
+        )
+        .unwrap();
+        let users = UserSpec::load(&path).unwrap();
+        assert_eq!(users[0].allow.as_deref(), Some(&["get_twin".to_owned()][..]));
+        assert_eq!(users[1].deny, ["delete_twin_doc"]);
+        std::fs::write(&path, r#"{"users": [{"secret": "s", "alow": []}]}"#).unwrap();
+        assert!(UserSpec::load(&path).is_err(), "a typo is an error");
+    }
+}

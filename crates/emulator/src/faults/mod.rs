@@ -1,0 +1,16 @@
+//! Fault injection: making the emulator misbehave on purpose, deterministically.
+//!
+//! - `plan`: the JSON a test, a `--faults FILE` or the control endpoint gives ([`FaultPlan`]).
+//! - `route`: the route names rules and call counts use ([`Route`]).
+//! - `injector`: per request, which rules fire (counters, seeded dice).
+//! - `layer`: the middleware that applies them around the handlers.
+
+mod injector;
+pub(crate) mod layer;
+mod plan;
+mod route;
+
+pub(crate) use injector::Injector;
+pub(crate) use layer::Faults;
+pub use plan::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, RouteMatch};
+pub use route::Route;

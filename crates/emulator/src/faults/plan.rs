@@ -1,0 +1,315 @@
+//! The fault plan: what to break, when, as JSON.
+//!
+//! The same JSON is read by `Emulator::set_faults` (through serde), the `--faults FILE` flag and
+//! `PUT /_emulator/faults`. A plan is checked when it is deserialized, so a typo or a rule that
+//! could never fire fails loudly instead of silently injecting nothing.
+//!
+//! ```json
+//! {"seed": 7, "rules": [
+//!   {"route": "attach", "nth": [1], "status": 503},
+//!   {"route": "cache", "probability": 0.3, "status": 429, "retry_after": 1}
+//! ]}
+//! ```
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::route::Route;
+
+/// Which requests a rule looks at: one route, or every route (`"*"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteMatch {
+    /// `"*"`
+    #[default]
+    Any,
+    One(Route),
+}
+
+impl RouteMatch {
+    pub(crate) fn matches(self, route: Route) -> bool {
+        match self {
+            RouteMatch::Any => true,
+            RouteMatch::One(one) => one == route,
+        }
+    }
+
+    fn allows(self, routes: &[Route]) -> bool {
+        match self {
+            RouteMatch::Any => true,
+            RouteMatch::One(one) => routes.contains(&one),
+        }
+    }
+}
+
+impl fmt::Display for RouteMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteMatch::Any => f.write_str("*"),
+            RouteMatch::One(route) => f.write_str(route.name()),
+        }
+    }
+}
+
+impl Serialize for RouteMatch {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RouteMatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if name == "*" {
+            return Ok(RouteMatch::Any);
+        }
+        Route::from_name(&name).map(RouteMatch::One).ok_or_else(|| {
+            serde::de::Error::custom(format!("unknown route '{name}', expected '*' or one of: {}", Route::names()))
+        })
+    }
+}
+
+/// How an injected copy ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyOutcome {
+    /// The Doc's status becomes `error` and it has no bytes, as when the real copy fails.
+    Error,
+}
+
+/// One rule: a route, when it fires, and what it does then. Every field but `route` is optional;
+/// a rule needs at least one effect.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    pub route: RouteMatch,
+
+    // --- when (all given conditions must hold) ---
+    /// Fire only on these calls of the route (1-based, counted since the plan was installed; for
+    /// `"*"` all routes count together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nth: Vec<u64>,
+    /// Fire at most this many times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    /// Fire with this probability (0..=1), drawn from the plan's seeded generator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+
+    // --- what ---
+    /// Answer with this HTTP status instead of running the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Run the request (its change is kept), then answer with this status instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_then_status: Option<u16>,
+    /// The Trusted Twin subcode of the injected error body (default: derived from the status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcode: Option<u32>,
+    /// A `Retry-After` header (seconds) on the injected error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// Wait this long before handling the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// Read this many bytes of the request body (all of it if shorter), then reset the connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_after_bytes: Option<u64>,
+    /// `cache`: the new upload URL is already expired. `upload`: the URL expires now, before this
+    /// PUT is looked at.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expire_now: bool,
+    /// `attach`: the copies started by this request take this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_ms: Option<u64>,
+    /// `attach`: the copies started by this request end like this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_outcome: Option<CopyOutcome>,
+    /// Send the response body at this rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_body_bytes_per_sec: Option<u64>,
+}
+
+/// The whole plan. `FaultPlan::default()` injects nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FaultPlan {
+    /// Seeds the generator behind `probability`; the same seed and the same order of calls give
+    /// the same faults.
+    pub seed: u64,
+    /// Looked at in order for every request. Every rule that matches fires; when two fired rules
+    /// set the same effect, the earlier one wins.
+    pub rules: Vec<FaultRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    rules: Vec<FaultRule>,
+}
+
+impl<'de> Deserialize<'de> for FaultPlan {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawPlan::deserialize(deserializer)?;
+        let plan = FaultPlan { seed: raw.seed, rules: raw.rules };
+        plan.validate().map_err(serde::de::Error::custom)?;
+        Ok(plan)
+    }
+}
+
+/// Why a plan was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultPlanError(pub String);
+
+impl fmt::Display for FaultPlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FaultPlanError {}
+
+/// Subcodes an injected error may carry: the official list (spec §4). The 0.4.x client raises
+/// KeyError on anything else, so nothing else may go out.
+const OFFICIAL_SUBCODES: [u32; 19] = [
+    400_141, 400_314, 400_358, 400_415, 400_589, 400_592, 400_793, 400_897, 400_979, 401_000, 403_535, 404_653,
+    500_000, 500_001, 500_159, 500_314, 501_159, 502_159, 503_159,
+];
+
+impl FaultPlan {
+    /// Reads a plan from a JSON file (the `--faults FILE` flag).
+    pub fn load(path: &Path) -> std::io::Result<FaultPlan> {
+        let bytes = std::fs::read(path)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {err}", path.display())))
+    }
+
+    /// Checks what serde cannot: ranges, and effects that make sense for the rule's route.
+    pub fn validate(&self) -> Result<(), FaultPlanError> {
+        for (index, rule) in self.rules.iter().enumerate() {
+            rule.validate().map_err(|why| FaultPlanError(format!("rule {} ({}): {why}", index + 1, rule.route)))?;
+        }
+        Ok(())
+    }
+}
+
+impl FaultRule {
+    fn validate(&self) -> Result<(), String> {
+        if self.nth.contains(&0) {
+            return Err("nth counts from 1".into());
+        }
+        if let Some(p) = self.probability {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("probability must be between 0 and 1, got {p}"));
+            }
+        }
+        for (field, status) in [("status", self.status), ("commit_then_status", self.commit_then_status)] {
+            if let Some(status) = status {
+                if !(400..=599).contains(&status) {
+                    return Err(format!("{field} must be an error status (400-599), got {status}"));
+                }
+            }
+        }
+        if self.status.is_some() && self.commit_then_status.is_some() {
+            return Err("status and commit_then_status exclude each other".into());
+        }
+        let answered = self.status.or(self.commit_then_status);
+        if let Some(subcode) = self.subcode {
+            if !OFFICIAL_SUBCODES.contains(&subcode) {
+                return Err(format!("subcode {subcode} is not in the official list"));
+            }
+            match answered {
+                Some(status) if u32::from(status) == subcode / 1000 => {}
+                Some(status) => return Err(format!("subcode {subcode} does not belong to status {status}")),
+                None => return Err("subcode needs status or commit_then_status".into()),
+            }
+        }
+        if self.retry_after.is_some() && answered.is_none() {
+            return Err("retry_after needs status or commit_then_status".into());
+        }
+        if self.expire_now && !self.route.allows(&[Route::Cache, Route::Upload]) {
+            return Err("expire_now applies to the cache and upload routes".into());
+        }
+        if (self.copy_ms.is_some() || self.copy_outcome.is_some()) && !self.route.allows(&[Route::Attach]) {
+            return Err("copy_ms and copy_outcome apply to the attach route".into());
+        }
+        if self.slow_body_bytes_per_sec == Some(0) {
+            return Err("slow_body_bytes_per_sec must be at least 1".into());
+        }
+        let has_effect = answered.is_some()
+            || self.latency_ms.is_some()
+            || self.reset_after_bytes.is_some()
+            || self.expire_now
+            || self.copy_ms.is_some()
+            || self.copy_outcome.is_some()
+            || self.slow_body_bytes_per_sec.is_some();
+        if !has_effect {
+            return Err("the rule has no effect".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<FaultPlan, String> {
+        serde_json::from_value(value).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let plan = parse(json!({"seed": 7, "rules": [
+            {"route": "attach", "nth": [1], "status": 503},
+            {"route": "cache", "probability": 0.3, "status": 429, "retry_after": 1},
+            {"route": "upload", "times": 1, "reset_after_bytes": 100000},
+            {"route": "attach", "times": 1, "commit_then_status": 500},
+            {"route": "get_doc", "latency_ms": 200},
+            {"route": "cache", "times": 1, "expire_now": true},
+            {"route": "attach", "copy_ms": 5000},
+            {"route": "attach", "copy_outcome": "error"},
+            {"route": "list_docs", "slow_body_bytes_per_sec": 2000},
+            {"route": "*", "nth": [3], "status": 500, "subcode": 500000}
+        ]}))
+        .unwrap();
+        assert_eq!(plan.seed, 7);
+        assert_eq!(plan.rules.len(), 10);
+        assert_eq!(plan.rules[0].route, RouteMatch::One(Route::Attach));
+        assert_eq!(plan.rules[9].route, RouteMatch::Any);
+        // Round trip: what GET /_emulator/faults shows can be PUT back.
+        let again: FaultPlan = serde_json::from_value(serde_json::to_value(&plan).unwrap()).unwrap();
+        assert_eq!(again, plan);
+    }
+
+    #[test]
+    fn an_empty_object_is_the_empty_plan() {
+        assert_eq!(parse(json!({})).unwrap(), FaultPlan::default());
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_a_reason() {
+        for (value, why) in [
+            (json!({"rules": [{"route": "atach", "status": 500}]}), "unknown route"),
+            (json!({"rules": [{"route": "attach", "staus": 500}]}), "unknown field"),
+            (json!({"rules": [{"route": "attach"}]}), "no effect"),
+            (json!({"rules": [{"route": "attach", "status": 200}]}), "error status"),
+            (json!({"rules": [{"route": "attach", "nth": [0], "status": 500}]}), "from 1"),
+            (json!({"rules": [{"route": "attach", "probability": 1.5, "status": 500}]}), "between 0 and 1"),
+            (json!({"rules": [{"route": "attach", "status": 500, "subcode": 500123}]}), "official"),
+            (json!({"rules": [{"route": "attach", "status": 503, "subcode": 500000}]}), "does not belong"),
+            (json!({"rules": [{"route": "attach", "retry_after": 1, "latency_ms": 1}]}), "retry_after needs"),
+            (json!({"rules": [{"route": "get_doc", "expire_now": true}]}), "expire_now"),
+            (json!({"rules": [{"route": "cache", "copy_ms": 5}]}), "copy_ms"),
+            (json!({"rules": [{"route": "attach", "status": 500, "commit_then_status": 500}]}), "exclude"),
+            (json!({"seed": 1, "rulez": []}), "unknown field"),
+        ] {
+            let err = parse(value.clone()).unwrap_err();
+            assert!(err.contains(why), "{value}: {err}");
+        }
+    }
+}
