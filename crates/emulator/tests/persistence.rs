@@ -77,3 +77,23 @@ async fn in_memory_mode_forgets_everything() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["subcode"], json!(404653));
 }
+
+#[tokio::test]
+async fn attach_counts_and_deletes_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start_with(config(dir.path(), Duration::from_millis(50))).await;
+    let handler = h.upload(b"counted").await;
+    let twin = h.create_twin().await;
+    h.attach_one(&twin, "n.txt", &handler).await;
+    h.attach_one(&twin, "gone.txt", &handler).await;
+    let (status, _) = h.call(reqwest::Method::DELETE, &format!("/twins/{twin}/docs/gone.txt"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    h.emulator.shutdown().await;
+
+    let h = Harness::start_with(config(dir.path(), Duration::from_millis(50))).await;
+    assert_eq!(h.emulator.attach_count(&twin, "n.txt"), 1);
+    assert_eq!(h.emulator.attach_count(&twin, "gone.txt"), 1, "counted although deleted");
+    let (status, _) = h.get_doc(&twin, "gone.txt").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the delete was persisted");
+    h.emulator.shutdown().await;
+}

@@ -111,3 +111,18 @@ async fn post_cache_accepts_the_official_clients_bodiless_post() {
     assert!(body["handler"].is_string() && body["url"].is_string());
     assert!(body["validity_ts"].is_f64());
 }
+
+#[tokio::test]
+async fn concurrent_uploads_each_keep_their_own_bytes() {
+    let h = Harness::start().await;
+    let twin = h.create_twin().await;
+    let bodies: Vec<Vec<u8>> = (0..4u8).map(|n| vec![n; 3 * 1024 * 1024 + n as usize]).collect();
+    let handlers = futures_util::future::join_all(bodies.iter().map(|bytes| h.upload(bytes))).await;
+    for (n, (bytes, handler)) in bodies.iter().zip(&handlers).enumerate() {
+        let name = format!("c{n}.bin");
+        let (_, attached) =
+            h.attach(&twin, json!({"docs": {&name: {"handler": handler, "hash": sha256_hex(bytes)}}})).await;
+        assert_eq!(attached["docs"][&name]["creation_certificate"]["size"], bytes.len());
+        assert_eq!(h.settled(&twin, &name).await["status"], "ok", "{name}");
+    }
+}
