@@ -39,7 +39,11 @@ impl Drop for EmulatorProcess {
 
 fn twindrop(config: &Path, secret: Option<&str>, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_twindrop"));
-    cmd.args(args).env("TWINDROP_CONFIG_DIR", config).env_remove("TWINDROP_SECRET");
+    cmd.args(args)
+        .env("TWINDROP_CONFIG_DIR", config)
+        .env("TWINDROP_DATA_DIR", config.join("data"))
+        .env_remove("TWINDROP_SECRET")
+        .env_remove("TWINDROP_JOURNAL");
     if let Some(s) = secret {
         cmd.env("TWINDROP_SECRET", s);
     }
@@ -81,7 +85,7 @@ fn emulator_upload_and_the_official_client_agree() {
     assert_eq!((lines[0]["doc_name"].as_str(), lines[0]["status"].as_str()), (Some("notes.txt"), Some("ok")));
     assert_eq!((lines[1]["doc_name"].as_str(), lines[1]["status"].as_str()), (Some("report_2026.pdf"), Some("ok")));
 
-    // A second run of the same file names: the Docs exist, so it fails, per file, with a code.
+    // Again, with a missing file: the unchanged file is skipped, the missing one fails alone.
     let missing = files.path().join("missing.bin");
     let out = twindrop(
         config.path(),
@@ -91,7 +95,47 @@ fn emulator_upload_and_the_official_client_agree() {
     );
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("[attach.doc_exists]") && text.contains("[file.not_found]"), "{text}");
+    assert!(text.contains("skipped") && text.contains("[file.not_found]"), "{text}");
+
+    // Other content under a taken name: renamed, never overwritten (the default policy).
+    let other = files.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "different notes").unwrap();
+    let plan = twindrop(
+        config.path(),
+        Some(SECRET),
+        &[
+            "upload",
+            "--dry-run",
+            "--base-url",
+            &em.base_url,
+            "--twin",
+            &twin,
+            other.join("notes.txt").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&plan.stdout).starts_with("upload  notes.txt"), "{plan:?}");
+    let out = twindrop(
+        config.path(),
+        Some(SECRET),
+        &["upload", "--json", "--base-url", &em.base_url, "--twin", &twin, other.join("notes.txt").to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_lines(&out)[0]["doc_name"], "notes-1.txt");
+
+    let out =
+        twindrop(config.path(), Some(SECRET), &["docs", "--json", "--base-url", &em.base_url, "--twin", &twin], None);
+    let docs: Vec<(String, String)> = json_lines(&out)
+        .iter()
+        .map(|d| (d["doc_name"].as_str().unwrap().to_owned(), d["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert!(docs.iter().all(|(_, s)| s == "ok"), "{docs:?}");
+    let out = twindrop(config.path(), None, &["status", "--json"], None);
+    let states: Vec<String> = json_lines(&out).iter().map(|j| j["state"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(states, ["done", "done", "skipped", "failed", "done"]);
 
     let out = twindrop(config.path(), Some("wrong"), &["twin", "create", "--json", "--base-url", &em.base_url], None);
     assert_eq!(out.status.code(), Some(2));

@@ -1,0 +1,188 @@
+"""A real `twindrop emulator` process for the conformance suite, and raw-HTTP helpers.
+
+Nothing here imports `trustedtwin`: the same harness serves the 3.18 suite (tt3/) and the 0.4.x
+suite (tt04/), which run in two different virtualenvs because both releases are the package
+`trustedtwin`.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+SECRET = "Zm9vYmFy+/conformance/secret=="
+READER_SECRET = "cmVhZGVy+/reader/only=="
+CONTROL_TOKEN = "conformance-control-token"
+CONTROL_HEADER = "X-Emulator-Control"
+# Small enough to test EntityTooLarge cheaply, large enough for every other upload here.
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+COPY_DELAY_MS = 150
+
+REPO = Path(__file__).resolve().parents[2]
+
+READER_OPERATIONS = ["who_am_i", "get_twin", "get_twin_doc", "get_twin_docs"]
+
+
+def twindrop_binary():
+    """`$CARGO_TARGET_DIR/debug/twindrop`, or the target dir cargo reports; never a fixed path."""
+    explicit = os.environ.get("TWINDROP_BIN")
+    if explicit:
+        return Path(explicit)
+    target = os.environ.get("CARGO_TARGET_DIR")
+    if not target:
+        metadata = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=REPO, check=True, capture_output=True, text=True,
+        )
+        target = json.loads(metadata.stdout)["target_directory"]
+    binary = Path(target) / "debug" / "twindrop"
+    if not binary.is_file():
+        raise RuntimeError(f"{binary} is missing: run `cargo build -p twindrop-cli` first")
+    return binary
+
+
+class Emulator:
+    """`twindrop emulator` on port 0 with a state directory of its own."""
+
+    def __init__(self, extra_args=(), control_token=CONTROL_TOKEN):
+        self.dir = Path(tempfile.mkdtemp(prefix="twindrop-conformance-"))
+        users = self.dir / "users.json"
+        users.write_text(json.dumps({"users": [
+            {"name": "reader", "secret": READER_SECRET, "allow": READER_OPERATIONS},
+        ]}))
+        args = [
+            str(twindrop_binary()), "emulator",
+            "--addr", "127.0.0.1:0",
+            "--secret", SECRET,
+            "--users", str(users),
+            "--state", str(self.dir / "state"),
+            "--copy-delay-ms", str(COPY_DELAY_MS),
+            "--max-upload-bytes", str(MAX_UPLOAD_BYTES),
+            *extra_args,
+        ]
+        if control_token is not None:
+            args += ["--control-token", control_token]
+        self.control_token = control_token
+        self.log_path = self.dir / "emulator.log"
+        self._log = open(self.log_path, "wb")
+        env = dict(os.environ, TWINDROP_LOG=os.environ.get("TWINDROP_LOG", "info"))
+        env.pop("TWINDROP_EMULATOR_CONTROL_TOKEN", None)
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, env=env,
+        )
+        line = self.process.stdout.readline().decode().strip()
+        if not line.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"emulator did not print its URL (got {line!r}):\n{self.log()}")
+        self.base_url = line
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- control endpoints -------------------------------------------------------------------
+
+    def control(self, method, path, body=None, token=None):
+        headers = {CONTROL_HEADER: token if token is not None else self.control_token}
+        return requests.request(method, self.base_url + path, json=body, headers=headers, timeout=10)
+
+    def set_faults(self, plan):
+        response = self.control("PUT", "/_emulator/faults", plan)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def clear_faults(self):
+        assert self.control("DELETE", "/_emulator/faults").status_code == 200
+
+    def stats(self):
+        response = self.control("GET", "/_emulator/stats")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def advance_clock(self, seconds):
+        response = self.control("POST", "/_emulator/clock", {"seconds": seconds})
+        assert response.status_code == 200, response.text
+
+    # --- raw HTTP, for what the official clients have no method for --------------------------
+
+    def api(self, method, path, secret=SECRET, **kwargs):
+        headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+        if secret is not None:
+            headers["Authorization"] = secret
+        return requests.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+
+def put_bytes(url, data, **kwargs):
+    """The upload PUT as a client should make it: raw bytes, Content-Length, no Authorization."""
+    return requests.put(url, data=data, timeout=60, **kwargs)
+
+
+def s3_error_code(response):
+    """The <Code> of an S3-style XML error body."""
+    assert response.headers.get("Content-Type") == "application/xml", response.headers
+    text = response.text
+    assert text.startswith("<?xml") and "<Error>" in text, text
+    return text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+
+
+def assert_tt_error(status_and_text, status, subcode):
+    """A Trusted Twin error body: {subcode: int, trace: str, description: str}."""
+    got_status, text = status_and_text
+    assert got_status == status, f"expected {status}, got {got_status}: {text}"
+    body = json.loads(text)
+    assert body["subcode"] == subcode and isinstance(body["subcode"], int), body
+    assert isinstance(body["trace"], str) and len(body["trace"]) == 36, body
+    assert isinstance(body["description"], str), body
+    return body
+
+
+def wait_settled(get_status, timeout=15.0):
+    """Polls `get_status()` until it is no longer 'copying'; returns the last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = get_status()
+        if status != "copying":
+            return status
+        assert time.monotonic() < deadline, "still copying"
+        time.sleep(0.05)
+
+
+# Doc names and what the published regex (unescaped dot, re.match) says about them.
+ACCEPTED_NAMES = [
+    "a b",                 # the unescaped '.' takes any one character before the last 1-8 alnums
+    "a~b",
+    "name txt",
+    "a\u00e9b",            # non-ASCII once, in the separator position
+    "a/b/c/d/e/f/g",       # the wildcard eats a sixth '/'
+    "a" * 41,              # 32 + any + 8
+    "f.TXT",
+    "Certs/cert_2022.v1",
+    "file.txt\n",          # Python's '$' matches before one trailing newline
+]
+REJECTED_NAMES = [
+    "archive.tar.gz",
+    "my file.txt",
+    ".hidden",
+    "a//b",
+    "/a",
+    "a/",
+    "dir.v2/x",
+    "a" * 42,
+    "a/b/c/d/e/f/g.txt",
+    "x.abcdefghi",
+    "file.txt\n\n",
+]
