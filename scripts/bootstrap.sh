@@ -51,11 +51,28 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Python: the official trustedtwin client, used to check the emulator
-venv="$TWINDROP_CACHE/venv"
-if ! "$venv/bin/python" -c 'import trustedtwin, requests' 2>/dev/null; then
-  say "pip: installing the trustedtwin client into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'trustedtwin==3.18.20241001204517' requests
-fi
-export TWINDROP_PYTHON="$venv/bin/python"
+# Python: the two official trustedtwin clients, used to check the emulator (tests/conformance).
+# Two project-local venvs, because both releases are the package `trustedtwin`; each is
+# (re)made only when it cannot import what it needs at the right version.
+python3 -c 'import ensurepip' 2>/dev/null || {
+  say "apt: installing python3-venv"
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv
+}
+peer_venv() { # DIR CHECK PIP_ARGS...
+  local dir=$1 check=$2; shift 2
+  "$dir/bin/python" -c "$check" 2>/dev/null && return 0
+  say "pip: making $dir ($*)"
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+  "$dir/bin/python" -c "$check"
+}
+version_is() { echo "from importlib.metadata import version as v; assert v('trustedtwin')$1"; }
+peer_venv "$root/.peers/venv-tt3" \
+  "import requests, pytest, trustedtwin.tt_api; $(version_is "=='3.18.20241001204517'")" \
+  'trustedtwin==3.18.20241001204517' requests pytest
+peer_venv "$root/.peers/venv-tt04" \
+  "import requests, pytest, trustedtwin.service; $(version_is ".startswith('0.4.')")" \
+  'trustedtwin>=0.4,<0.5' pytest
+export TWINDROP_PYTHON="$root/.peers/venv-tt3/bin/python"

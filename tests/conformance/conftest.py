@@ -33,4 +33,4 @@ def emulator_log_on_failure(request):
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed and "emulator" in request.fixturenames:
         log = request.getfixturevalue("emulator").log()
-        print("--- emulator log (tail) ---\n" + "\n".join(log.splitlines()[-40:]))
+        print("--- emulator log (tail) ---\n" + "\n".join(log.splitlines()[-25:]))

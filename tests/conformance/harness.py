@@ -69,7 +69,7 @@ class Emulator:
         self.control_token = control_token
         self.log_path = self.dir / "emulator.log"
         self._log = open(self.log_path, "wb")
-        env = dict(os.environ, TWINDROP_LOG=os.environ.get("TWINDROP_LOG", "info"))
+        env = dict(os.environ, TWINDROP_LOG=os.environ.get("TWINDROP_LOG", "info"), NO_COLOR="1")
         env.pop("TWINDROP_EMULATOR_CONTROL_TOKEN", None)
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL, env=env,

@@ -113,28 +113,28 @@ def test_the_whole_doc_lifecycle(rs, twin, upload):
     digest = hashlib.sha256(payload).hexdigest()
     handler = upload(payload)
     attached = rs.docs.attach_twin_doc(twin, docs={
-        "Certs/cert_2022.v1.txt": {"handler": handler, "storage_class": "access_optimized", "hash": digest,
+        "Certs/cert_2022_v1.txt": {"handler": handler, "storage_class": "access_optimized", "hash": digest,
                                    "description": {"source": "tt04"}},
         "cold.bin": {"handler": handler, "storage_class": "cost_optimized"},
     })["docs"]
-    assert attached["Certs/cert_2022.v1.txt"]["status"] == "copying"
+    assert attached["Certs/cert_2022_v1.txt"]["status"] == "copying"
     assert attached["cold.bin"]["storage_class"] == "cost_optimized"
 
-    doc = settle(rs, twin, "Certs/cert_2022.v1.txt")  # goes out as Certs%2Fcert_2022.v1.txt
+    doc = settle(rs, twin, "Certs/cert_2022_v1.txt")  # goes out as Certs%2Fcert_2022_v1.txt
     assert doc["status"] == "ok" and doc["creation_certificate"]["hash"] == digest
-    linked = rs.docs.get_twin_doc(twin, "Certs/cert_2022.v1.txt", download=True)
+    linked = rs.docs.get_twin_doc(twin, "Certs/cert_2022_v1.txt", download=True)
     assert requests.get(linked["download"]["url"], timeout=10).content == payload
 
     listing = rs.docs.get_twin_docs(twin, view="list")
-    assert sorted(listing["docs"]) == ["Certs/cert_2022.v1.txt", "cold.bin"]
+    assert sorted(listing["docs"]) == ["Certs/cert_2022_v1.txt", "cold.bin"]
     assert listing["docs"]["cold.bin"][2] == len(payload)
 
-    updated = rs.docs.update_twin_doc(twin, "Certs/cert_2022.v1.txt", description={"source": "patched"})
+    updated = rs.docs.update_twin_doc(twin, "Certs/cert_2022_v1.txt", description={"source": "patched"})
     assert updated["description"] == {"source": "patched"}
     # Without `description` this client sends no body at all: nothing changes.
-    assert rs.docs.update_twin_doc(twin, "Certs/cert_2022.v1.txt")["description"] == {"source": "patched"}
-    assert rs.docs.update_twin_doc(twin, "Certs/cert_2022.v1.txt", description={})["description"] == {}
-    assert "description" not in rs.docs.update_twin_doc(twin, "Certs/cert_2022.v1.txt", description=None)
+    assert rs.docs.update_twin_doc(twin, "Certs/cert_2022_v1.txt")["description"] == {"source": "patched"}
+    assert rs.docs.update_twin_doc(twin, "Certs/cert_2022_v1.txt", description={})["description"] == {}
+    assert "description" not in rs.docs.update_twin_doc(twin, "Certs/cert_2022_v1.txt", description=None)
 
     deleted = rs.docs.delete_twin_doc(twin, "cold.bin")
     assert deleted["storage_class"] == "cost_optimized"
