@@ -1,19 +1,24 @@
 //! Accepting connections so that a request handler can reset its own connection.
 //!
 //! A fault rule may ask for "a connection reset after N bytes of the request body". Axum hands
-//! the socket to hyper, so the listener keeps a duplicate of each connection's socket in a
-//! [`Peer`], which reaches handlers as `ConnectInfo<Peer>`. [`Peer::reset`] turns on a zero
-//! linger (so the final close is an RST, not a FIN) and shuts the socket down, so that hyper's
-//! next write fails, it drops the connection, and the client sees "connection reset".
+//! the socket to hyper, so each connection is wrapped in a [`Conn`] that shares a kill switch with
+//! the [`Peer`] handlers see (as `ConnectInfo<Peer>`). [`Peer::reset`] flips the switch; the next
+//! time hyper touches the socket (to write the answer) the `Conn` turns on a zero linger and
+//! fails, hyper drops the connection, and the close goes out as an RST: the client gets "connection
+//! reset by peer" and no answer. No FIN is sent first, which a `shutdown` would do.
 
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 pub(crate) struct Listener(pub(crate) TcpListener);
@@ -22,8 +27,7 @@ pub(crate) struct Listener(pub(crate) TcpListener);
 #[derive(Clone)]
 pub(crate) struct Peer {
     pub(crate) addr: SocketAddr,
-    /// A second descriptor of the connection's socket; taken by the first reset.
-    socket: Option<Arc<Mutex<Option<TcpStream>>>>,
+    killed: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Peer {
@@ -33,57 +37,102 @@ impl fmt::Debug for Peer {
 }
 
 impl Peer {
-    /// Aborts the connection: the client gets an RST and no answer.
+    /// Aborts the connection: whatever is answered next is never sent, the client gets an RST.
     pub(crate) fn reset(&self) {
-        let taken =
-            self.socket.as_ref().and_then(|socket| socket.lock().unwrap_or_else(PoisonError::into_inner).take());
-        let Some(socket) = taken else {
-            tracing::warn!(peer = %self.addr, "cannot reset this connection");
-            return;
-        };
         tracing::info!(peer = %self.addr, "resetting the connection (injected fault)");
-        let result =
-            socket.set_zero_linger().and_then(|()| socket.into_std()).and_then(|std| std.shutdown(Shutdown::Both));
-        if let Err(err) = result {
-            tracing::warn!(%err, peer = %self.addr, "could not reset the connection");
-        }
+        self.killed.store(true, Ordering::SeqCst);
     }
 }
 
-/// A duplicate descriptor, registered with tokio only so that `set_zero_linger` is available.
-fn duplicate(stream: TcpStream) -> io::Result<(TcpStream, TcpStream)> {
-    let std = stream.into_std()?;
-    let dup = std.try_clone()?;
-    Ok((TcpStream::from_std(std)?, TcpStream::from_std(dup)?))
+/// A TCP stream that fails every operation once its [`Peer`] was reset.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+impl Conn {
+    /// `Some(error)` once reset; the first call also makes the coming close an RST.
+    fn check(&self) -> Option<io::Error> {
+        if !self.killed.load(Ordering::SeqCst) {
+            return None;
+        }
+        if let Err(err) = self.stream.set_zero_linger() {
+            tracing::warn!(%err, "could not set a zero linger; the close may be a FIN");
+        }
+        Some(io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by an injected fault"))
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if let Some(err) = self.check() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if let Some(err) = self.check() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(err) = self.check() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(err) = self.check() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A reset connection must not say goodbye with a FIN.
+        if let Some(err) = self.check() {
+            return Poll::Ready(Err(err));
+        }
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
 }
 
 impl axum::serve::Listener for Listener {
-    type Io = TcpStream;
+    type Io = Conn;
     type Addr = Peer;
 
-    async fn accept(&mut self) -> (TcpStream, Peer) {
+    async fn accept(&mut self) -> (Conn, Peer) {
         loop {
-            let (stream, addr) = match self.0.accept().await {
-                Ok(accepted) => accepted,
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    let killed = Arc::new(AtomicBool::new(false));
+                    return (Conn { stream, killed: killed.clone() }, Peer { addr, killed });
+                }
                 Err(err) => {
                     // Mostly EMFILE and friends: back off instead of spinning.
                     tracing::warn!(%err, "accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
                 }
-            };
-            match duplicate(stream) {
-                Ok((stream, dup)) => {
-                    return (stream, Peer { addr, socket: Some(Arc::new(Mutex::new(Some(dup)))) });
-                }
-                // The stream was consumed; the client will see its connection closed.
-                Err(err) => tracing::warn!(%err, peer = %addr, "could not set up a connection"),
             }
         }
     }
 
     fn local_addr(&self) -> io::Result<Peer> {
-        Ok(Peer { addr: self.0.local_addr()?, socket: None })
+        Ok(Peer { addr: self.0.local_addr()?, killed: Arc::new(AtomicBool::new(false)) })
     }
 }
 

@@ -12,7 +12,7 @@ import requests
 from trustedtwin.tt_api import TTRESTService
 
 from client3 import ok, settle
-from harness import SECRET, assert_tt_error, put_bytes, s3_error_code
+from harness import MAX_UPLOAD_BYTES, SECRET, assert_tt_error, put_bytes, s3_error_code
 
 NO_DOC = "No Doc uploaded through the upload URL - check handler [{}]."
 
@@ -105,9 +105,8 @@ def test_zero_byte_upload_is_a_valid_doc(tt, twin):
     assert doc["status"] == "ok" and doc["creation_certificate"]["size"] == 0
 
 
-def test_upload_over_the_size_limit_is_entity_too_large(tt, emulator):
+def test_upload_over_the_size_limit_is_entity_too_large(tt):
     cache = ok(tt.create_upload_url(), 201)
-    from harness import MAX_UPLOAD_BYTES
     response = put_bytes(cache["url"], b"\0" * (MAX_UPLOAD_BYTES + 1))
     assert response.status_code == 400 and s3_error_code(response) == "EntityTooLarge"
 

@@ -65,8 +65,9 @@ def test_a_reset_connection_during_the_upload(tt, faults, twin):
     cache = ok(tt.create_upload_url(), 201)
     faults({"rules": [{"route": "upload", "times": 1, "reset_after_bytes": 65536}]})
     payload = bytes(range(256)) * 4096  # 1 MiB
-    with pytest.raises(requests.exceptions.ConnectionError):
+    with pytest.raises(requests.exceptions.ConnectionError) as cut:
         put_bytes(cache["url"], payload)
+    assert "ConnectionResetError" in repr(cut.value), "an RST, not a polite close"
     assert put_bytes(cache["url"], payload).status_code == 200
     body = {"docs": {"r.bin": {"handler": cache["handler"], "hash": hashlib.sha256(payload).hexdigest()}}}
     ok(tt.attach_twin_doc(twin, body=body), 201)

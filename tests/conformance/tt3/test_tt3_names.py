@@ -5,7 +5,7 @@ ways: as keys of the attach body, and percent-encoded (quote(safe="")) in GET pa
 import pytest
 
 from client3 import ok, settle
-from harness import ACCEPTED_NAMES, REJECTED_NAMES, assert_tt_error
+from harness import ACCEPTED_NAMES, REJECTED_NAMES, assert_tt_error, put_bytes
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +15,8 @@ def named_twin(tt):
 
 @pytest.fixture(scope="module")
 def handler(tt):
-    import harness
     cache = ok(tt.create_upload_url(), 201)
-    assert harness.put_bytes(cache["url"], b"quirky").status_code == 200
+    assert put_bytes(cache["url"], b"quirky").status_code == 200
     return cache["handler"]
 
 

@@ -84,7 +84,7 @@ async fn reset_after(request: Request, limit: u64) -> Response {
         Some(peer) => peer.reset(),
         None => tracing::warn!("no connection to reset"),
     }
-    // Goes nowhere: the socket is already shut down.
+    // Never sent: the connection fails on its first write and closes with an RST.
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
