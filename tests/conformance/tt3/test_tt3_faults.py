@@ -3,13 +3,14 @@
 counters of the control endpoint, and the control endpoint's own guard.
 """
 import hashlib
+import json
 import time
 
 import pytest
 import requests
 
 from client3 import ok, settle
-from harness import SECRET, put_bytes, s3_error_code
+from harness import CONTROL_TOKEN, SECRET, Emulator, put_bytes, s3_error_code
 
 
 def test_the_client_retries_an_injected_503_and_succeeds(tt, emulator, faults):
@@ -122,3 +123,21 @@ def test_the_control_endpoint_needs_its_token(emulator):
     assert response.status_code == 404, "the Trusted Twin secret alone opens nothing"
     bad = emulator.control("PUT", "/_emulator/faults", {"rules": [{"route": "attach", "status": 200}]})
     assert bad.status_code == 400 and "400-599" in bad.json()["error"]
+
+
+def test_faults_file_seed_flag_and_the_random_token_on_stderr(tmp_path):
+    plan = tmp_path / "faults.json"
+    plan.write_text(json.dumps({"seed": 1, "rules": [{"route": "whoami", "nth": [1], "status": 503}]}))
+    em = Emulator(extra_args=["--faults", str(plan), "--seed", "99"], control_token=None)
+    try:
+        deadline = time.monotonic() + 5
+        while "X-Emulator-Control: " not in em.log():
+            assert time.monotonic() < deadline, em.log()
+            time.sleep(0.02)
+        em.control_token = em.log().split("X-Emulator-Control: ", 1)[1].split()[0]
+        assert em.control("GET", "/_emulator/faults").json()["seed"] == 99, "--seed overrides the file"
+        assert em.api("GET", "/whoami").status_code == 503
+        assert em.api("GET", "/whoami").status_code == 200
+        assert em.control("GET", "/_emulator/stats", token=CONTROL_TOKEN).status_code == 404
+    finally:
+        em.stop()
