@@ -75,6 +75,11 @@ enum Command {
         #[arg(long)]
         twin: String,
     },
+    /// Print the SHA-256 of files, as Trusted Twin records it (lowercase hex).
+    Hash {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Twins.
     Twin {
         #[command(subcommand)]
@@ -177,6 +182,22 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let tt = connect(&settings, &conn).await?;
             upload::docs(&tt, &TwinId::parse(&twin)?, cli.json).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Hash { files } => {
+            let mut all_read = true;
+            for file in files {
+                match twindrop_engine::hash::sha256_file(&file).await {
+                    Ok((hex, size)) if cli.json => {
+                        println!("{}", json!({ "path": file.display().to_string(), "sha256": hex, "size": size }))
+                    }
+                    Ok((hex, _)) => println!("{hex}  {}", file.display()),
+                    Err(e) => {
+                        all_read = false;
+                        eprintln!("error [{}]: {e}", e.code());
+                    }
+                }
+            }
+            Ok(if all_read { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Emulator(args) => emulator::run(args).await,
     }

@@ -232,10 +232,12 @@ impl Journal {
     pub fn insert(&self, job: &NewJob<'_>, state: JobState) -> Result<u64> {
         let conn = self.conn();
         let t = now();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO jobs (base_url, twin, path, doc_name, size, mtime_ns, state, storage_class, description, \
              on_conflict, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 job.base_url,
                 job.twin,
                 job.path.to_string_lossy(),
@@ -247,27 +249,26 @@ impl Journal {
                 job.description,
                 job.on_conflict,
                 t
-            ],
-        )
+            ])
+        })
         .map_err(db)?;
         Ok(conn.last_insert_rowid() as u64)
     }
 
     pub fn get(&self, id: u64) -> Result<Job> {
-        self.conn().query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id as i64], row_to_job).map_err(db)
+        self.conn()
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))
+            .and_then(|mut st| st.query_row([id as i64], row_to_job))
+            .map_err(db)
     }
 
     /// The newest job for this file on this Twin, if any.
     pub fn latest_for_path(&self, base_url: &str, twin: &str, path: &Path) -> Result<Option<Job>> {
         self.conn()
-            .query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND twin = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
-                ),
-                params![base_url, twin, path.to_string_lossy()],
-                row_to_job,
-            )
-            .optional()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND twin = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
+            ))
+            .and_then(|mut st| st.query_row(params![base_url, twin, path.to_string_lossy()], row_to_job).optional())
             .map_err(db)
     }
 
@@ -280,7 +281,7 @@ impl Journal {
             sql.push_str(&format!(" AND state IN ({})", list.join(",")));
         }
         sql.push_str(" ORDER BY id");
-        let mut stmt = conn.prepare(&sql).map_err(db)?;
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let rows = stmt.query_map([base_url], row_to_job).map_err(db)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
     }
@@ -290,18 +291,16 @@ impl Journal {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         let job = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND base_url = ?1 ORDER BY id LIMIT 1"),
-                [base_url],
-                row_to_job,
-            )
-            .optional()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND base_url = ?1 ORDER BY id LIMIT 1"
+            ))
+            .and_then(|mut st| st.query_row([base_url], row_to_job).optional())
             .map_err(db)?;
         let Some(mut job) = job else { return Ok(None) };
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE jobs SET state = 'uploading', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-            params![job.id as i64, now()],
         )
+        .and_then(|mut st| st.execute(params![job.id as i64, now()]))
         .map_err(db)?;
         tx.commit().map_err(db)?;
         job.state = JobState::Uploading;
@@ -360,7 +359,8 @@ impl Journal {
         let tx = conn.transaction().map_err(db)?;
         let t = now();
         for id in ids {
-            tx.execute("UPDATE jobs SET attach_sent = 1, updated_at = ?2 WHERE id = ?1", params![*id as i64, t])
+            tx.prepare_cached("UPDATE jobs SET attach_sent = 1, updated_at = ?2 WHERE id = ?1")
+                .and_then(|mut st| st.execute(params![*id as i64, t]))
                 .map_err(db)?;
         }
         tx.commit().map_err(db)
@@ -416,8 +416,10 @@ impl Journal {
     }
 
     fn update(&self, id: u64, set: &str, params: &[&dyn rusqlite::ToSql]) -> Result<()> {
-        let sql = format!("UPDATE jobs SET {set}, updated_at = {} WHERE id = ?1", now());
-        let n = self.conn().execute(&sql, params).map_err(db)?;
+        // SQLite stamps the time itself, so each call site's SQL text is constant and its
+        // prepared statement is reused from the cache.
+        let sql = format!("UPDATE jobs SET {set}, updated_at = unixepoch('subsec') WHERE id = ?1");
+        let n = self.conn().prepare_cached(&sql).and_then(|mut st| st.execute(params)).map_err(db)?;
         if n != 1 {
             return Err(Error::Journal(format!("job {id} not found")));
         }
