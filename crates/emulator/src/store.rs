@@ -46,6 +46,11 @@ pub(crate) struct State {
     /// Upload token → handler; rebuilt on load.
     #[serde(skip)]
     tokens: HashMap<String, String>,
+    /// Sweeping walks every upload, so it runs at most once a minute of emulator time, not on
+    /// every `POST /cache` (which made many small uploads quadratic). Expiry itself is checked
+    /// on each use, so a late sweep changes nothing a client can see.
+    #[serde(skip)]
+    next_sweep: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +133,7 @@ impl State {
             uploads: BTreeMap::new(),
             attached: BTreeMap::new(),
             tokens: HashMap::new(),
+            next_sweep: None,
         }
     }
 
@@ -167,6 +173,10 @@ impl State {
     /// Deletes the bytes of expired uploads ("cached files are removed automatically", spec §2)
     /// and, a day later, their records.
     pub(crate) fn sweep_uploads(&mut self, now: Timestamp, blobs: &Blobs) {
+        if self.next_sweep.is_some_and(|next| now < next) {
+            return;
+        }
+        self.next_sweep = Some(now.plus(SWEEP_EVERY));
         let mut forgotten = Vec::new();
         for upload in self.uploads.values_mut() {
             if !upload.is_expired(now) {
@@ -190,6 +200,8 @@ impl State {
         self.tokens = self.uploads.values().map(|upload| (upload.token.clone(), upload.handler.clone())).collect();
     }
 }
+
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 struct Snapshot {
     state: State,
@@ -370,6 +382,12 @@ mod tests {
         state.insert_upload(expired);
         state.sweep_uploads(now.plus(Duration::from_secs(1)), &store.blobs);
         assert!(state.upload("h").unwrap().content.is_none());
+        // Within a minute of a sweep, another sweep is skipped.
+        let mut late = upload("h2", "t2", now);
+        late.content = Some(UploadContent { size: 0, sha256: String::new(), md5: String::new(), uploaded_ts: now });
+        state.insert_upload(late);
+        state.sweep_uploads(now.plus(Duration::from_secs(2)), &store.blobs);
+        assert!(state.upload("h2").unwrap().content.is_some());
         state.sweep_uploads(now.plus(EXPIRED_UPLOAD_MEMORY * 2), &store.blobs);
         assert!(state.upload("h").is_none());
         assert!(state.upload_by_token("t").is_none());
