@@ -230,29 +230,43 @@ impl Journal {
     }
 
     pub fn insert(&self, job: &NewJob<'_>, state: JobState) -> Result<u64> {
-        let conn = self.conn();
+        Ok(self.insert_many(std::slice::from_ref(job), state)?[0])
+    }
+
+    /// Insert several jobs in one transaction (one commit for a whole drop of files).
+    pub fn insert_many(&self, jobs: &[NewJob<'_>], state: JobState) -> Result<Vec<u64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
         let t = now();
-        conn.prepare_cached(
-            "INSERT INTO jobs (base_url, twin, path, doc_name, size, mtime_ns, state, storage_class, description, \
-             on_conflict, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                job.base_url,
-                job.twin,
-                job.path.to_string_lossy(),
-                job.doc_name,
-                job.size as i64,
-                job.mtime_ns,
-                state.as_str(),
-                job.storage_class,
-                job.description,
-                job.on_conflict,
-                t
-            ])
-        })
-        .map_err(db)?;
-        Ok(conn.last_insert_rowid() as u64)
+        let mut ids = Vec::with_capacity(jobs.len());
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO jobs (base_url, twin, path, doc_name, size, mtime_ns, state, storage_class, \
+                     description, on_conflict, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                )
+                .map_err(db)?;
+            for job in jobs {
+                st.execute(params![
+                    job.base_url,
+                    job.twin,
+                    job.path.to_string_lossy(),
+                    job.doc_name,
+                    job.size as i64,
+                    job.mtime_ns,
+                    state.as_str(),
+                    job.storage_class,
+                    job.description,
+                    job.on_conflict,
+                    t
+                ])
+                .map_err(db)?;
+                ids.push(tx.last_insert_rowid() as u64);
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(ids)
     }
 
     pub fn get(&self, id: u64) -> Result<Job> {
@@ -355,15 +369,7 @@ impl Journal {
 
     /// Intent, for a whole attach batch in one transaction: these attaches are about to be sent.
     pub fn mark_attach_sent(&self, ids: &[u64]) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(db)?;
-        let t = now();
-        for id in ids {
-            tx.prepare_cached("UPDATE jobs SET attach_sent = 1, updated_at = ?2 WHERE id = ?1")
-                .and_then(|mut st| st.execute(params![*id as i64, t]))
-                .map_err(db)?;
-        }
-        tx.commit().map_err(db)
+        self.batch("UPDATE jobs SET attach_sent = 1, updated_at = ?2 WHERE id = ?1", ids, |_| None)
     }
 
     /// The attach is known not to have happened (or the Doc was deleted for `replace`).
@@ -377,15 +383,46 @@ impl Journal {
 
     /// The Doc exists; only its final status is still to be read.
     pub fn record_attached(&self, id: u64) -> Result<()> {
-        self.update(id, "state = 'verifying', attach_sent = 1", params![id as i64])
+        self.record_attached_many(&[id])
+    }
+
+    pub fn record_attached_many(&self, ids: &[u64]) -> Result<()> {
+        self.batch("UPDATE jobs SET state = 'verifying', attach_sent = 1, updated_at = ?2 WHERE id = ?1", ids, |_| None)
+    }
+
+    /// Final statuses for several jobs, in one transaction.
+    pub fn record_done_many(&self, done: &[(u64, &str)]) -> Result<()> {
+        let ids: Vec<u64> = done.iter().map(|(id, _)| *id).collect();
+        self.batch(
+            "UPDATE jobs SET state = 'done', doc_status = ?3, error_code = NULL, error_message = NULL, \
+             updated_at = ?2 WHERE id = ?1",
+            &ids,
+            |i| Some(done[i].1),
+        )
+    }
+
+    fn batch<'a>(&self, sql: &str, ids: &[u64], third: impl Fn(usize) -> Option<&'a str>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let t = now();
+        {
+            let mut st = tx.prepare_cached(sql).map_err(db)?;
+            for (i, id) in ids.iter().enumerate() {
+                let n = match third(i) {
+                    Some(v) => st.execute(params![*id as i64, t, v]),
+                    None => st.execute(params![*id as i64, t]),
+                }
+                .map_err(db)?;
+                if n != 1 {
+                    return Err(Error::Journal(format!("job {id} not found")));
+                }
+            }
+        }
+        tx.commit().map_err(db)
     }
 
     pub fn record_done(&self, id: u64, doc_status: &str) -> Result<()> {
-        self.update(
-            id,
-            "state = 'done', doc_status = ?2, error_code = NULL, error_message = NULL",
-            params![id as i64, doc_status],
-        )
+        self.record_done_many(&[(id, doc_status)])
     }
 
     pub fn record_skipped(&self, id: u64, reason: &str) -> Result<()> {

@@ -158,25 +158,33 @@ impl Queue {
                 return Ok(());
             }
         };
+        let mut attached = Vec::new();
+        let mut others = Vec::new();
         for (job, result) in ready.into_iter().zip(results) {
             match result {
-                Ok(_) => {
-                    self.journal.record_attached(job.id)?;
-                    self.to_poller(job, poll_tx, sink);
-                }
-                Err(Error::DocExists(_)) => match self.resolve(job, sink).await {
+                Ok(_) => attached.push(job),
+                Err(e) => others.push((job, e)),
+            }
+        }
+        self.journal.record_attached_many(&attached.iter().map(|j| j.id).collect::<Vec<_>>())?;
+        for job in attached {
+            self.to_poller(job, poll_tx, sink);
+        }
+        for (job, error) in others {
+            match error {
+                Error::DocExists(_) => match self.resolve(job, sink).await {
                     Resolution::Attach(job) => batch.push(job),
                     Resolution::Attached(job) => self.to_poller(job, poll_tx, sink),
                     Resolution::Settled => {}
                 },
-                Err(Error::NotUploaded(_)) => {
+                Error::NotUploaded(_) => {
                     // The handler expired (or its bytes were lost): upload again from the start.
                     self.journal.clear_attach_sent(job.id)?;
                     self.journal.record_target(job.id, "", "", 0.0)?;
                     self.journal.set_state(job.id, JobState::Queued)?;
                     self.leave_pipeline();
                 }
-                Err(e) => self.fail(job.id, &e, sink),
+                e => self.fail(job.id, &e, sink),
             }
         }
         // Jobs renamed or cleared by a conflict stay in `batch` and go out in the next round.

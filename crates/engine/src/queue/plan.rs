@@ -122,44 +122,59 @@ impl Queue {
     pub async fn enqueue(&self, twin: &TwinId, paths: &[PathBuf], sink: &EventSink) -> Result<Vec<u64>> {
         let plan = self.plan(twin, paths).await?;
         let description = self.opts.description.as_ref().map(|d| d.to_string());
-        let mut ids = Vec::with_capacity(plan.len());
-        for item in plan {
-            let new = NewJob {
-                base_url: self.base_url(),
+        fn new_job<'a>(q: &'a Queue, twin: &'a TwinId, description: Option<&'a str>, item: &'a PlanItem) -> NewJob<'a> {
+            NewJob {
+                base_url: q.base_url(),
                 twin: twin.as_str(),
                 path: &item.path,
                 doc_name: item.doc_name.as_deref().unwrap_or(""),
                 size: item.size.unwrap_or(0),
                 mtime_ns: item.mtime_ns,
-                storage_class: self.opts.storage_class.as_str(),
-                description: description.as_deref(),
-                on_conflict: self.opts.on_conflict.as_str(),
-            };
-            let id = match &item.action {
+                storage_class: q.opts.storage_class.as_str(),
+                description,
+                on_conflict: q.opts.on_conflict.as_str(),
+            }
+        }
+        // New rows go in with their final state (one commit per state), so a worker never
+        // claims a file that is to be skipped or refused.
+        let mut ids = vec![0u64; plan.len()];
+        for state in [JobState::Queued, JobState::Skipped, JobState::Failed] {
+            let picked: Vec<usize> = (0..plan.len())
+                .filter(|&i| match &plan[i].action {
+                    PlanAction::Upload => state == JobState::Queued,
+                    PlanAction::Skip { .. } => state == JobState::Skipped,
+                    PlanAction::Refuse { .. } => state == JobState::Failed,
+                    PlanAction::Resume { .. } => false,
+                })
+                .collect();
+            let rows: Vec<NewJob<'_>> =
+                picked.iter().map(|&i| new_job(self, twin, description.as_deref(), &plan[i])).collect();
+            for (&i, id) in picked.iter().zip(self.journal.insert_many(&rows, state)?) {
+                ids[i] = id;
+            }
+        }
+        for (item, id) in plan.into_iter().zip(ids.iter_mut()) {
+            match item.action {
                 PlanAction::Upload => {
-                    let id = self.journal.insert(&new, JobState::Queued)?;
-                    self.control.bytes_planned.fetch_add(new.size, Ordering::Relaxed);
-                    id
+                    self.control.bytes_planned.fetch_add(item.size.unwrap_or(0), Ordering::Relaxed);
+                    sink(added(&self.journal.get(*id)?));
                 }
                 PlanAction::Resume { job } => {
-                    self.journal.set_state_if(*job, &[JobState::Paused], JobState::Queued)?;
-                    *job
+                    self.journal.set_state_if(job, &[JobState::Paused], JobState::Queued)?;
+                    *id = job;
+                    sink(added(&self.journal.get(job)?));
                 }
-                PlanAction::Skip { .. } | PlanAction::Refuse { .. } => self.journal.insert(&new, JobState::Queued)?,
-            };
-            sink(added(&self.journal.get(id)?));
-            match item.action {
                 PlanAction::Skip { reason } => {
-                    self.journal.record_skipped(id, &reason)?;
-                    sink(QueueEvent::Skipped { id, doc_name: new.doc_name.to_owned(), reason });
+                    self.journal.record_skipped(*id, &reason)?;
+                    sink(added(&self.journal.get(*id)?));
+                    sink(QueueEvent::Skipped { id: *id, doc_name: item.doc_name.unwrap_or_default(), reason });
                 }
                 PlanAction::Refuse { error } => {
-                    self.journal.record_failed_info(id, &error)?;
-                    sink(QueueEvent::Failed { id, error });
+                    self.journal.record_failed_info(*id, &error)?;
+                    sink(added(&self.journal.get(*id)?));
+                    sink(QueueEvent::Failed { id: *id, error });
                 }
-                _ => {}
             }
-            ids.push(id);
         }
         self.control.wake.notify_waiters();
         Ok(ids)

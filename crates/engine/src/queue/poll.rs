@@ -50,6 +50,7 @@ impl Queue {
                 .collect()
                 .await;
             let mut still = Vec::with_capacity(watching.len());
+            let mut finished = Vec::new();
             for ((job, deadline), read) in watching.drain(..).zip(reads) {
                 match read {
                     // The server's copy failed or its bytes differ from ours: the Doc is not
@@ -69,18 +70,7 @@ impl Queue {
                         sink(QueueEvent::Retrying { id: job.id, error: error.info(), wait_ms: 0 });
                         self.leave_pipeline();
                     }
-                    Ok(doc) if doc.status.is_terminal() => {
-                        if let Err(e) = self.journal.record_done(job.id, doc.status.as_str()) {
-                            tracing::error!("journal: {e}");
-                        }
-                        sink(QueueEvent::Finished {
-                            id: job.id,
-                            doc_name: job.doc_name.clone(),
-                            status: doc.status,
-                            sha256: job.sha256.clone().unwrap_or_default(),
-                        });
-                        self.leave_pipeline();
-                    }
+                    Ok(doc) if doc.status.is_terminal() => finished.push((job, doc.status)),
                     Ok(_) | Err(_) if Instant::now() > deadline => {
                         let seconds = self.opts.verify_limit.as_secs();
                         self.fail(job.id, &Error::VerifyTimeout { name: job.doc_name.clone(), seconds }, &sink);
@@ -89,6 +79,20 @@ impl Queue {
                     Err(e) if e.retryable() => still.push((job, deadline)),
                     Err(e) => self.fail(job.id, &e, &sink),
                 }
+            }
+            // One commit for the round; the jobs leave memory only once it is on record.
+            let rows: Vec<(u64, &str)> = finished.iter().map(|(job, status)| (job.id, status.as_str())).collect();
+            if let Err(e) = self.journal.record_done_many(&rows) {
+                tracing::error!("journal: {e}");
+            }
+            for (job, status) in finished {
+                sink(QueueEvent::Finished {
+                    id: job.id,
+                    doc_name: job.doc_name,
+                    status,
+                    sha256: job.sha256.unwrap_or_default(),
+                });
+                self.leave_pipeline();
             }
             watching = still;
             if !watching.is_empty() {

@@ -19,11 +19,8 @@ fn epoch_now() -> f64 {
 
 impl Queue {
     pub(super) async fn upload_stage(&self, mut job: Job, sink: &EventSink) -> Result<Job> {
-        let meta = tokio::fs::metadata(&job.path).await.map_err(|e| Error::file(&job.path, e))?;
-        if !meta.is_file() {
-            return Err(Error::NotAFile { path: job.path.clone() });
-        }
-        let total = meta.len();
+        // The size on record; the transfer itself reads the file as it is now.
+        let total = job.size;
         let id = job.id;
         sink(QueueEvent::Progress { id, stage: Stage::Uploading, bytes_done: 0, bytes_total: total });
         let mut failures = 0;
@@ -43,6 +40,7 @@ impl Queue {
                     });
                     return Ok(job);
                 }
+                Err(e @ (Error::File { .. } | Error::NotAFile { .. })) => return Err(e),
                 Err(e) => {
                     failures += 1;
                     // A refused PUT most often means the URL expired or was revoked: get a new one.
