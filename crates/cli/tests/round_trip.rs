@@ -53,6 +53,13 @@ fn twindrop(config: &Path, secret: Option<&str>, args: &[&str], stdin: Option<&s
     child.wait_with_output().unwrap()
 }
 
+/// A plain GET with the test secret (the official client's view is checked separately).
+fn get_json(url: &str) -> Value {
+    let out = Command::new("curl").args(["-s", "-H", &format!("Authorization: {SECRET}"), url]).output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{url}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 fn json_lines(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -125,17 +132,32 @@ fn emulator_upload_and_the_official_client_agree() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json_lines(&out)[0]["doc_name"], "notes-1.txt");
 
+    // Storage class and description go with the Doc; a bad description key is refused up front.
+    let tagged = files.path().join("tagged.csv");
+    std::fs::write(&tagged, "a,b\n1,2\n").unwrap();
+    let (t, base) = (tagged.to_str().unwrap(), em.base_url.as_str());
+    let args = ["upload", "--base-url", base, "--twin", &twin, "--storage-class", "cost_optimized"];
+    let out = twindrop(config.path(), Some(SECRET), &[&args[..], &["--description", "Bad-Key=1", t]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("input.invalid"));
+    let extra = ["--description", "team=ops", "--description", "rows=2", t];
+    let out = twindrop(config.path(), Some(SECRET), &[&args[..], &extra[..]].concat(), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = get_json(&format!("{base}/twins/{twin}/docs/tagged.csv"));
+    assert_eq!(doc["storage_class"], "cost_optimized");
+    assert_eq!(doc["description"], serde_json::json!({ "team": "ops", "rows": 2 }));
+
     let out =
         twindrop(config.path(), Some(SECRET), &["docs", "--json", "--base-url", &em.base_url, "--twin", &twin], None);
     let docs: Vec<(String, String)> = json_lines(&out)
         .iter()
         .map(|d| (d["doc_name"].as_str().unwrap().to_owned(), d["status"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert_eq!(docs.len(), 4, "{docs:?}");
     assert!(docs.iter().all(|(_, s)| s == "ok"), "{docs:?}");
     let out = twindrop(config.path(), None, &["status", "--json"], None);
     let states: Vec<String> = json_lines(&out).iter().map(|j| j["state"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(states, ["done", "done", "skipped", "failed", "done"]);
+    assert_eq!(states, ["done", "done", "skipped", "failed", "done", "done"]);
 
     let out = twindrop(config.path(), Some("wrong"), &["twin", "create", "--json", "--base-url", &em.base_url], None);
     assert_eq!(out.status.code(), Some(2));
