@@ -233,7 +233,8 @@ impl Queue {
         let base = self.base_url().to_owned();
         self.journal.recover(&base)?;
         let queued_bytes: u64 = self.journal.list(Some(&base), &[JobState::Queued])?.iter().map(|j| j.size).sum();
-        self.control.bytes_planned.fetch_add(queued_bytes, Ordering::Relaxed);
+        // Everything queued is in the journal by now (enqueued files included): count it once.
+        self.control.bytes_planned.store(queued_bytes, Ordering::Relaxed);
 
         let (attach_tx, attach_rx) = mpsc::unbounded_channel::<Job>();
         let (poll_tx, poll_rx) = mpsc::unbounded_channel::<Job>();
