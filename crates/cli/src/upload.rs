@@ -183,7 +183,19 @@ pub async fn docs(tt: &TrustedTwin, twin: &TwinId, json: bool) -> Result<(), Err
 struct Printer {
     json: bool,
     bars: Option<(MultiProgress, ProgressBar)>,
-    state: Arc<Mutex<HashMap<u64, (String, Option<ProgressBar>)>>>,
+    state: Arc<Mutex<HashMap<u64, Item>>>,
+}
+
+/// A file being shown: its path, and its bar on a terminal.
+type Item = (String, Option<ProgressBar>);
+
+/// The file's path; its bar (if any) is cleared, as the file's final line replaces it.
+fn settle(state: &mut HashMap<u64, Item>, id: u64) -> String {
+    let (path, bar) = state.remove(&id).unwrap_or_default();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    path
 }
 
 impl Printer {
@@ -245,10 +257,7 @@ impl Printer {
                     }
                 }
                 QueueEvent::Finished { id, doc_name, status, sha256 } => {
-                    let (path, bar) = state.remove(&id).unwrap_or_default();
-                    if let Some(bar) = bar {
-                        bar.finish_and_clear();
-                    }
+                    let path = settle(&mut state, id);
                     if json {
                         line(
                             json!({ "path": path, "doc_name": doc_name, "status": status, "sha256": sha256 })
@@ -259,10 +268,7 @@ impl Printer {
                     }
                 }
                 QueueEvent::Skipped { id, doc_name, reason } => {
-                    let (path, bar) = state.remove(&id).unwrap_or_default();
-                    if let Some(bar) = bar {
-                        bar.finish_and_clear();
-                    }
+                    let path = settle(&mut state, id);
                     if json {
                         line(
                             json!({ "path": path, "doc_name": doc_name, "status": "skipped", "reason": reason })
@@ -273,10 +279,7 @@ impl Printer {
                     }
                 }
                 QueueEvent::Failed { id, error } => {
-                    let (path, bar) = state.remove(&id).unwrap_or_default();
-                    if let Some(bar) = bar {
-                        bar.finish_and_clear();
-                    }
+                    let path = settle(&mut state, id);
                     if json {
                         line(json!({ "path": path, "status": "failed", "error": error }).to_string());
                     } else {
