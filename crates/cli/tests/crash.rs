@@ -77,28 +77,16 @@ async fn killed_uploads_carry_on_and_never_attach_twice() {
     assert!(status.success(), "the final run did not finish cleanly: {status:?}");
 
     let expected: BTreeSet<String> = (0..30).map(|i| format!("part{i:02}.dat")).collect();
-    let listing: serde_json::Value = http
-        .get(format!("{}/twins/{twin}/docs", em.base_url()))
-        .header("Authorization", SECRET)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |path: String| {
+        let request = http.get(format!("{}{path}", em.base_url())).header("Authorization", SECRET);
+        async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let listing = get(format!("/twins/{twin}/docs")).await;
     let on_twin: BTreeSet<String> = listing["docs"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(on_twin, expected, "a Doc is missing or extra (a rename means a double attach)");
     for name in &expected {
         assert_eq!(em.attach_count(&twin, name), 1, "{name} was attached more than once");
-        let doc: serde_json::Value = http
-            .get(format!("{}/twins/{twin}/docs/{name}", em.base_url()))
-            .header("Authorization", SECRET)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = get(format!("/twins/{twin}/docs/{name}")).await;
         assert_eq!(doc["status"], "ok", "{name}: {doc}");
     }
     eprintln!("attach calls: {}, PUTs: {}", em.call_count("attach"), em.call_count("upload"));
