@@ -111,3 +111,18 @@ pub async fn upload_paths(
     let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
     Ok(queue.enqueue(&twin, &paths, &sink).await?)
 }
+
+/// Where these jobs stand in the journal: the final event of each settled one. The window calls
+/// this now and then for items still moving, so it converges on the journal even if it missed
+/// an event.
+#[tauri::command]
+pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<Vec<QueueEvent>> {
+    let (queue, _) = current(&state).await?;
+    let mut events = Vec::new();
+    for id in ids {
+        if let Some(event) = queue.journal().get(id).ok().and_then(|job| job.settled_event()) {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}

@@ -26,6 +26,7 @@ pub fn run() {
             commands::twin_create,
             commands::twin_select,
             commands::upload_paths,
+            commands::queue_settled,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Twindrop window");

@@ -168,6 +168,11 @@ export async function uploadPaths(
   }
 }
 
+/** The final event of each of these jobs that has settled (the journal's view). */
+export function queueSettled(ids: number[]): Promise<QueueEvent[]> {
+  return call<QueueEvent[]>("queue_settled", { ids });
+}
+
 /** Subscribes to the window's file drag-and-drop; resolves to an unsubscribe function. */
 export async function onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void> {
   const b = backend();

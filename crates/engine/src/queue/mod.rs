@@ -179,6 +179,37 @@ impl QueueEvent {
     }
 }
 
+impl Job {
+    /// The event that says where this job has ended up, for a window that wants to catch up
+    /// with the journal (after missing events, or after a restart). `None` while it is moving.
+    pub fn settled_event(&self) -> Option<QueueEvent> {
+        let id = self.id;
+        Some(match self.state {
+            JobState::Done => QueueEvent::Finished {
+                id,
+                doc_name: self.doc_name.clone(),
+                status: serde_json::from_value(serde_json::Value::String(self.doc_status.clone()?)).ok()?,
+                sha256: self.sha256.clone().unwrap_or_default(),
+            },
+            JobState::Failed => QueueEvent::Failed {
+                id,
+                error: ErrorInfo {
+                    code: self.error_code.clone().unwrap_or_else(|| "job.failed".into()),
+                    message: self.error_message.clone().unwrap_or_default(),
+                    retryable: false,
+                },
+            },
+            JobState::Skipped => QueueEvent::Skipped {
+                id,
+                doc_name: self.doc_name.clone(),
+                reason: self.error_message.clone().unwrap_or_default(),
+            },
+            JobState::Paused | JobState::Cancelled => QueueEvent::State { id, state: self.state },
+            _ => return None,
+        })
+    }
+}
+
 pub type EventSink = Arc<dyn Fn(QueueEvent) + Send + Sync>;
 
 /// Run until nothing is left to do (the CLI), or keep waiting for new work (the app).
@@ -195,6 +226,9 @@ struct Control {
     running: Mutex<HashMap<u64, CancellationToken>>,
     /// Jobs held in memory by a worker, the attacher or the poller.
     in_pipeline: AtomicUsize,
+    /// Held for writing while `enqueue` puts jobs in and reports them, so a worker never claims
+    /// (and reports on) a job before its `Added` event has gone out.
+    gate: tokio::sync::RwLock<()>,
     bytes_planned: AtomicU64,
     bytes_sent: Arc<AtomicU64>,
 }
@@ -445,6 +479,33 @@ mod tests {
         assert_eq!(serde_json::to_value(&e).unwrap()["status"], "hash_mismatch");
         let e = QueueEvent::State { id: 1, state: JobState::Paused };
         assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"type": "state", "id": 1, "state": "paused"}));
+    }
+
+    #[test]
+    fn settled_jobs_replay_as_their_final_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let path = dir.path().join("a.txt");
+        let new = crate::journal::NewJob {
+            base_url: "http://h",
+            twin: "t",
+            path: &path,
+            doc_name: "a.txt",
+            size: 1,
+            mtime_ns: 0,
+            storage_class: "access_optimized",
+            description: None,
+            on_conflict: "rename",
+        };
+        let id = journal.insert(&new, JobState::Queued).unwrap();
+        assert_eq!(journal.get(id).unwrap().settled_event(), None);
+        journal.record_done(id, "hash_mismatch").unwrap();
+        let event = journal.get(id).unwrap().settled_event().unwrap();
+        assert!(matches!(event, QueueEvent::Finished { status: DocStatus::HashMismatch, .. }), "{event:?}");
+        let other = journal.insert(&new, JobState::Queued).unwrap();
+        journal.record_failed(other, &Error::Unauthorized("no".into())).unwrap();
+        let event = journal.get(other).unwrap().settled_event().unwrap();
+        assert!(matches!(&event, QueueEvent::Failed { error, .. } if error.code == "auth.unauthorized"), "{event:?}");
     }
 
     #[test]

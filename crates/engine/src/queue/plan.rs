@@ -137,6 +137,7 @@ impl Queue {
         }
         // New rows go in with their final state (one commit per state), so a worker never
         // claims a file that is to be skipped or refused.
+        let _gate = self.control.gate.write().await;
         let mut ids = vec![0u64; plan.len()];
         for state in [JobState::Queued, JobState::Skipped, JobState::Failed] {
             let picked: Vec<usize> = (0..plan.len())
@@ -176,6 +177,7 @@ impl Queue {
                 }
             }
         }
+        drop(_gate);
         self.control.wake.notify_waiters();
         Ok(ids)
     }
