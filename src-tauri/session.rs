@@ -116,7 +116,11 @@ impl Inner {
         match settings()?.load()?.active {
             Some(name) => match account::connect(&settings()?, Some(&name), None, None).await {
                 Ok(tt) => self.session = Some(Session::open(tt, "trusted_twin", Some(name)).await?),
-                Err(e) => tracing::warn!(code = e.code(), "could not reopen profile {name}: {e}"),
+                // The login screen shows why (e.g. keyring.unavailable), once; the user picks again.
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "could not reopen profile {name}: {e}");
+                    return Err(e);
+                }
             },
             None => self.open_sandbox().await?,
         }
@@ -166,6 +170,27 @@ mod tests {
         // This is the only test in the crate that touches the environment.
         std::env::set_var("TWINDROP_CONFIG_DIR", home.path().join("config"));
         std::env::set_var("TWINDROP_DATA_DIR", home.path().join("data"));
+
+        // A remembered account that cannot be reopened (here: no secret in any keyring) is
+        // reported once, for the login screen, and then leaves the choice to the user.
+        let file = settings().unwrap();
+        file.update(|s| {
+            let ghost = profile::Profile { base_url: "http://127.0.0.1:9".into(), recent_twins: vec![] };
+            s.profiles.insert("ghost".into(), ghost);
+            s.active = Some("ghost".into());
+            Ok(())
+        })
+        .unwrap();
+        let mut ghost = Inner::default();
+        let err = ghost.start_up().await.unwrap_err();
+        assert!(err.code().starts_with("keyring."), "{}: {err}", err.code());
+        ghost.start_up().await.unwrap();
+        assert!(ghost.session.is_none());
+        file.update(|s| {
+            s.active = None;
+            Ok(())
+        })
+        .unwrap();
 
         let mut first = Inner::default();
         first.start_up().await.unwrap();

@@ -290,3 +290,29 @@ async fn pause_resume_and_cancel() {
     assert_eq!(listing.len(), 2);
     assert!(events.lock().unwrap().iter().any(|e| matches!(e, QueueEvent::State { state: JobState::Paused, .. })));
 }
+
+#[tokio::test]
+async fn a_dropped_run_stops_its_workers_and_leaves_jobs_queued() {
+    let w = world().await;
+    let files = w.files(2, 1_000);
+    let queue = Queue::new(w.tt.clone(), w.journal.clone(), fast_retries());
+    let sink: EventSink = Arc::new(|_| {});
+    let runner = {
+        let (queue, sink) = (queue.clone(), sink.clone());
+        tokio::spawn(async move { queue.run(sink, RunMode::Forever).await })
+    };
+    let first = queue.enqueue(&w.twin, &files[..1], &sink).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while w.journal.get(first[0]).unwrap().state != JobState::Done {
+        assert!(std::time::Instant::now() < deadline, "the first file never finished");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The app closes the session: the run is dropped, and nothing of it may keep working.
+    runner.abort();
+    let _ = runner.await;
+    let puts = w.em.call_count("upload");
+    let second = queue.enqueue(&w.twin, &files[1..], &sink).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(w.em.call_count("upload"), puts, "a worker of the dropped run uploaded");
+    assert_eq!(w.journal.get(second[0]).unwrap().state, JobState::Queued);
+}

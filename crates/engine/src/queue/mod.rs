@@ -289,6 +289,15 @@ impl Queue {
             .map(|_| tokio::spawn(self.clone().worker(attach_tx.clone(), sink.clone(), mode)))
             .collect();
         drop(attach_tx);
+        // If this future is dropped (the app closes a session), its tasks stop with it; jobs
+        // caught mid-way stay in the journal and carry on at the next run.
+        let _stop_with_me = AbortOnDrop(
+            workers
+                .iter()
+                .map(|w| w.abort_handle())
+                .chain([&attacher, &poller, &stats].map(|t| t.abort_handle()))
+                .collect(),
+        );
         let mut outcome = Ok(());
         for w in workers {
             if let Err(e) = w.await.map_err(|e| Error::Journal(format!("worker: {e}"))).and_then(|r| r) {
@@ -446,6 +455,16 @@ impl Queue {
         let n = self.journal.requeue_failed(self.base_url())?;
         self.control.wake.notify_waiters();
         Ok(n)
+    }
+}
+
+struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
