@@ -9,7 +9,7 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tokio::sync::Mutex;
 use twindrop_emulator::{Config, Emulator};
-use twindrop_engine::journal::Journal;
+use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::profile::{self, SettingsFile};
 use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::{account, Queue, Result, Secret, TrustedTwin};
@@ -76,7 +76,19 @@ impl Session {
 pub fn route_events(routes: Routes) -> EventSink {
     Arc::new(move |event: QueueEvent| {
         let Some(id) = event.job_id() else { return };
-        let channel = routes.lock().expect("routes").get(&id).cloned();
+        // A job's final event is its last: its route goes, and when a drop's last job is done
+        // its channel is released (the window's catch-up covers anything said afterwards).
+        let last =
+            matches!(event, QueueEvent::Finished { .. } | QueueEvent::Failed { .. } | QueueEvent::Skipped { .. })
+                || matches!(event, QueueEvent::State { state: JobState::Cancelled, .. });
+        let channel = {
+            let mut routes = routes.lock().expect("routes");
+            if last {
+                routes.remove(&id)
+            } else {
+                routes.get(&id).cloned()
+            }
+        };
         if let Some(channel) = channel {
             if let Err(e) = channel.send(event) {
                 tracing::warn!("queue event not delivered to the window: {e}");
