@@ -76,3 +76,7 @@ peer_venv "$root/.peers/venv-tt04" \
   "import requests, pytest, trustedtwin.service; $(version_is ".startswith('0.4.')")" \
   'trustedtwin>=0.4,<0.5' pytest
 export TWINDROP_PYTHON="$root/.peers/venv-tt3/bin/python"
+# A third-party GCS-style resumable server, so the resumable transfer is not only checked
+# against our own emulator (../shared/spec/peers.md).
+peer_venv "$root/.peers/venv-gcs" "import gcp_storage_emulator" 'gcp-storage-emulator==2026.7.19'
+export TWINDROP_GCS_EMULATOR="$root/.peers/venv-gcs/bin/gcp-storage-emulator"

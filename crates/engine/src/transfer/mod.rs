@@ -1,5 +1,8 @@
-//! How bytes move. For now: one plain PUT of a whole file to a pre-authorised URL, streamed from
-//! disk in `CHUNK`-sized reads and hashed on the way out, so a file is read exactly once.
+//! How bytes move: one plain PUT of a whole file to a pre-authorised URL, streamed from disk in
+//! `CHUNK`-sized reads and hashed on the way out, so a file is read exactly once; or a
+//! [`resumable`] session (the GCS protocol) that can carry on inside a file.
+
+pub mod resumable;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

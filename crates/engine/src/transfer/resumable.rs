@@ -1,0 +1,278 @@
+//! GCS-style resumable uploads (seed 002): initiate with `x-goog-resumable: start`, PUT chunks
+//! with `Content-Range`, and always take the committed offset from the server (`308` + `Range`),
+//! never from what we sent. After any failure the server is asked (`bytes */N`) where it stands,
+//! so an upload carries on inside the file, after a dropped connection or a restart alike.
+//!
+//! The SHA-256 covers the whole file across resumes: the hasher only ever advances over bytes the
+//! server has confirmed, and a resumed upload first re-reads (not re-sends) the committed prefix.
+
+use std::io::SeekFrom;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, LOCATION, RANGE};
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::{network_error, redact_query, ProgressFn, Sent};
+use crate::error::{Error, Result};
+use crate::hash::Sha256Stream;
+
+/// Non-final chunks must be multiples of this (GCS rejects others).
+pub const CHUNK_QUANTUM: u64 = 256 * 1024;
+pub const DEFAULT_CHUNK: u64 = 16 * 1024 * 1024;
+/// Failed requests in a row (each followed by a status query) before giving up.
+const ATTEMPTS: u32 = 8;
+
+/// An open session. The URI is opaque and, like an upload URL, a bearer credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub uri: String,
+    pub total: u64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("uri", &redact_query(&self.uri)).field("total", &self.total).finish()
+    }
+}
+
+/// Where the server says a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// This many bytes are committed (the next byte to send).
+    Committed(u64),
+    Complete,
+    /// The session expired or was cancelled: start a new one.
+    Gone,
+}
+
+/// A chunk size the protocol accepts: a positive multiple of 256 KiB.
+pub fn chunk_size(requested: u64) -> Result<u64> {
+    if requested == 0 || requested % CHUNK_QUANTUM != 0 {
+        return Err(Error::Input(format!("chunk size {requested}: use a positive multiple of 256 KiB")));
+    }
+    Ok(requested)
+}
+
+/// Start a session for `total` bytes at a resumable initiation URL.
+pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<Session> {
+    let response = http
+        .post(url)
+        .header("x-goog-resumable", "start")
+        .header("x-upload-content-length", total)
+        .header(CONTENT_LENGTH, 0)
+        .send()
+        .await
+        .map_err(|e| network_error(redact_query(url), e))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(Error::UploadRejected { status: status.as_u16(), message: body.chars().take(200).collect() });
+    }
+    let uri = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::BadResponse("resumable initiation without a Location".into()))?;
+    Ok(Session { uri: uri.to_owned(), total })
+}
+
+/// The committed offset from a `Range: bytes=0-N` header (none means nothing committed).
+fn committed(response: &reqwest::Response) -> Result<u64> {
+    let Some(range) = response.headers().get(RANGE) else { return Ok(0) };
+    let text = range.to_str().unwrap_or("");
+    let end = text
+        .strip_prefix("bytes=0-")
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .ok_or_else(|| Error::BadResponse(format!("unreadable Range {text:?} in a 308")))?;
+    Ok(end + 1)
+}
+
+/// Ask the server where the session stands (`Content-Range: bytes */N`, empty body).
+pub async fn query(http: &reqwest::Client, session: &Session) -> Result<Status> {
+    let response = http
+        .put(&session.uri)
+        .header(CONTENT_RANGE, format!("bytes */{}", session.total))
+        .header(CONTENT_LENGTH, 0)
+        .send()
+        .await
+        .map_err(|e| network_error(redact_query(&session.uri), e))?;
+    match response.status() {
+        StatusCode::OK | StatusCode::CREATED => Ok(Status::Complete),
+        StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Status::Gone),
+        s if s.as_u16() == 308 => Ok(Status::Committed(committed(&response)?)),
+        s => Err(server_error(s, response).await),
+    }
+}
+
+async fn server_error(status: StatusCode, response: reqwest::Response) -> Error {
+    let body = response.text().await.unwrap_or_default();
+    let message = body.chars().take(200).collect();
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        Error::Server { status: status.as_u16(), message, retry_after: None }
+    } else {
+        Error::UploadRejected { status: status.as_u16(), message }
+    }
+}
+
+/// Cancel a session (`DELETE`); a session already gone is fine.
+pub async fn cancel(http: &reqwest::Client, session: &Session) -> Result<()> {
+    let response = http.delete(&session.uri).send().await.map_err(|e| network_error(redact_query(&session.uri), e))?;
+    match response.status().as_u16() {
+        200..=299 | 404 | 410 | 499 => Ok(()),
+        s => Err(server_error(StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY), response).await),
+    }
+}
+
+/// What an upload did: the whole file's hash and size, and how many bytes went over the wire
+/// (more than `size` only when the server committed less than it was sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub sent: Sent,
+    pub bytes_on_wire: u64,
+}
+
+/// Send `path` through `session`, starting at byte `from` (what the server has committed, e.g.
+/// from [`query`] after a restart), in chunks of `chunk` bytes. `on_commit` hears each newly
+/// committed offset, so the caller can journal it.
+pub async fn upload(
+    http: &reqwest::Client,
+    session: &Session,
+    path: &Path,
+    from: u64,
+    chunk: u64,
+    progress: ProgressFn,
+    on_commit: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Outcome> {
+    let chunk = chunk_size(chunk)?;
+    let total = session.total;
+    let mut file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
+    let size = file.metadata().await.map_err(|e| Error::file(path, e))?.len();
+    if size != total {
+        return Err(Error::FileChanged { path: path.to_owned(), expected: total, actual: size });
+    }
+    // The committed prefix is hashed from disk, not sent again.
+    let mut hasher = Sha256Stream::default();
+    let mut offset = from.min(total);
+    hash_prefix(&mut file, path, offset, &mut hasher).await?;
+    let mut wire = 0u64;
+    let mut failures = 0;
+    let mut buffer = Vec::with_capacity(chunk.min(total.max(1)) as usize);
+    loop {
+        let end = (offset + chunk).min(total);
+        buffer.clear();
+        file.seek(SeekFrom::Start(offset)).await.map_err(|e| Error::file(path, e))?;
+        (&mut file).take(end - offset).read_to_end(&mut buffer).await.map_err(|e| Error::file(path, e))?;
+        if (buffer.len() as u64) != end - offset {
+            return Err(Error::FileChanged {
+                path: path.to_owned(),
+                expected: total,
+                actual: offset + buffer.len() as u64,
+            });
+        }
+        let range = if total == 0 { format!("bytes */{total}") } else { format!("bytes {offset}-{}/{total}", end - 1) };
+        let sent = http
+            .put(&session.uri)
+            .header(CONTENT_RANGE, range)
+            .header(CONTENT_LENGTH, buffer.len())
+            .body(buffer.clone())
+            .send()
+            .await;
+        wire += buffer.len() as u64;
+        // The new committed offset, from the answer or, after any failure, from a status query.
+        let status = match sent {
+            Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::CREATED) => Status::Complete,
+            Ok(r) if r.status().as_u16() == 308 => Status::Committed(committed(&r)?),
+            Ok(r) if matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::GONE) => Status::Gone,
+            other => {
+                failures += 1;
+                let error = match other {
+                    Ok(r) => server_error(r.status(), r).await,
+                    Err(e) => network_error(redact_query(&session.uri), e),
+                };
+                if failures >= ATTEMPTS || !(error.retryable() || matches!(error, Error::UploadRejected { .. })) {
+                    return Err(error);
+                }
+                tokio::time::sleep(Duration::from_millis(100 << failures.min(6))).await;
+                match query(http, session).await {
+                    Ok(status) => status,
+                    Err(e) if e.retryable() => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        match status {
+            Status::Complete => {
+                // Everything is in: hash what the server took beyond the last confirmed offset.
+                hasher.update(&buffer[..(end - offset) as usize]);
+                hash_rest(&mut file, path, end, total, &mut hasher).await?;
+                progress(total);
+                on_commit(total);
+                return Ok(Outcome { sent: Sent { sha256: hasher.finish_hex(), size: total }, bytes_on_wire: wire });
+            }
+            Status::Gone => return Err(Error::NotUploaded(format!("resumable session at byte {offset}"))),
+            Status::Committed(now) => {
+                if now < offset || now > end {
+                    // The server forgot bytes it had confirmed, or claims more than was sent:
+                    // re-hash from its word rather than trust ours.
+                    hasher = Sha256Stream::default();
+                    hash_prefix(&mut file, path, now.min(total), &mut hasher).await?;
+                } else {
+                    hasher.update(&buffer[..(now - offset) as usize]);
+                }
+                if now > offset {
+                    failures = 0;
+                }
+                offset = now.min(total);
+                progress(offset);
+                on_commit(offset);
+            }
+        }
+    }
+}
+
+async fn hash_prefix(file: &mut tokio::fs::File, path: &Path, upto: u64, hasher: &mut Sha256Stream) -> Result<()> {
+    hash_rest(file, path, 0, upto, hasher).await
+}
+
+async fn hash_rest(
+    file: &mut tokio::fs::File,
+    path: &Path,
+    from: u64,
+    to: u64,
+    hasher: &mut Sha256Stream,
+) -> Result<()> {
+    file.seek(SeekFrom::Start(from)).await.map_err(|e| Error::file(path, e))?;
+    let mut left = to.saturating_sub(from);
+    let mut buf = vec![0u8; crate::hash::CHUNK];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let n = file.read(&mut buf[..want]).await.map_err(|e| Error::file(path, e))?;
+        if n == 0 {
+            return Err(Error::FileChanged { path: path.to_owned(), expected: to, actual: to - left });
+        }
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_multiples_of_256_kib() {
+        assert_eq!(chunk_size(8 << 20).unwrap(), 8 << 20);
+        for bad in [0, 1000, CHUNK_QUANTUM + 1] {
+            assert_eq!(chunk_size(bad).unwrap_err().code(), "input.invalid");
+        }
+    }
+
+    #[test]
+    fn session_uris_never_print_their_query() {
+        let s = Session { uri: "http://h/upload?upload_id=SECRETID".into(), total: 1 };
+        assert!(!format!("{s:?}").contains("SECRETID"));
+    }
+}
