@@ -49,7 +49,7 @@ pub enum Status {
 
 /// A chunk size the protocol accepts: a positive multiple of 256 KiB.
 pub fn chunk_size(requested: u64) -> Result<u64> {
-    if requested == 0 || requested % CHUNK_QUANTUM != 0 {
+    if requested == 0 || !requested.is_multiple_of(CHUNK_QUANTUM) {
         return Err(Error::Input(format!("chunk size {requested}: use a positive multiple of 256 KiB")));
     }
     Ok(requested)
