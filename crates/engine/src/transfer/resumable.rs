@@ -158,10 +158,10 @@ pub async fn upload(
     hash_prefix(&mut file, path, offset, &mut hasher).await?;
     let mut wire = 0u64;
     let mut failures = 0;
-    let mut buffer = Vec::with_capacity(chunk.min(total.max(1)) as usize);
     loop {
         let end = (offset + chunk).min(total);
-        buffer.clear();
+        // One chunk in memory at a time; `Bytes` lets the request and the hasher share it.
+        let mut buffer = Vec::with_capacity((end - offset) as usize);
         file.seek(SeekFrom::Start(offset)).await.map_err(|e| Error::file(path, e))?;
         (&mut file).take(end - offset).read_to_end(&mut buffer).await.map_err(|e| Error::file(path, e))?;
         if (buffer.len() as u64) != end - offset {
@@ -171,6 +171,7 @@ pub async fn upload(
                 actual: offset + buffer.len() as u64,
             });
         }
+        let buffer = bytes::Bytes::from(buffer);
         let range = if total == 0 { format!("bytes */{total}") } else { format!("bytes {offset}-{}/{total}", end - 1) };
         let sent = http
             .put(&session.uri)
@@ -256,6 +257,66 @@ async fn hash_rest(
         left -= n as u64;
     }
     Ok(())
+}
+
+/// Push a file through a resumable initiation URL, carrying on a session the journal knows for
+/// this URL and file (unchanged since) instead of starting again. Returns the outcome and the
+/// offset it started from.
+pub async fn push(
+    http: &reqwest::Client,
+    journal: &crate::journal::Journal,
+    initiate_url: &str,
+    path: &Path,
+    chunk: u64,
+    progress: ProgressFn,
+) -> Result<(Outcome, u64)> {
+    use crate::journal::ResumableRecord;
+    let meta = std::fs::metadata(path).map_err(|e| Error::file(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: path.to_owned() });
+    }
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    // The key names the pair without storing the initiation URL (it may carry a signature).
+    let key = {
+        let mut h = Sha256Stream::default();
+        h.update(initiate_url.as_bytes());
+        h.update(b"\0");
+        h.update(path.to_string_lossy().as_bytes());
+        h.finish_hex()
+    };
+    let known = journal.resumable_get(&key)?.filter(|r| r.size == meta.len() && r.mtime_ns == mtime_ns);
+    let mut resumed = None;
+    if let Some(record) = known {
+        let session = Session { uri: record.session_uri.clone(), total: record.size };
+        match query(http, &session).await? {
+            Status::Committed(n) => resumed = Some((session, n)),
+            // Done before the restart, or gone: either way this session is over.
+            Status::Complete | Status::Gone => journal.resumable_forget(&key)?,
+        }
+    }
+    let (session, from) = match resumed {
+        Some(s) => s,
+        None => {
+            let session = initiate(http, initiate_url, meta.len()).await?;
+            // Intent before effect: the session is on record before its first byte.
+            let record = ResumableRecord { size: meta.len(), mtime_ns, session_uri: session.uri.clone(), committed: 0 };
+            journal.resumable_put(&key, path, &record)?;
+            (session, 0)
+        }
+    };
+    let on_commit = |offset: u64| {
+        if let Err(e) = journal.resumable_commit(&key, offset) {
+            tracing::error!("journal: {e}");
+        }
+    };
+    let outcome = upload(http, &session, path, from, chunk, progress, &on_commit).await?;
+    journal.resumable_forget(&key)?;
+    Ok((outcome, from))
 }
 
 #[cfg(test)]
