@@ -307,7 +307,7 @@ impl Queue {
         let _ = attacher.await;
         let _ = poller.await;
         stats.abort();
-        sink(self.stats_event());
+        sink(self.stats_event(None));
         outcome
     }
 
@@ -370,12 +370,17 @@ impl Queue {
         self.leave_pipeline();
     }
 
-    fn stats_event(&self) -> QueueEvent {
+    /// The whole queue's figures; `rate` gives throughput and ETA (none for the final report).
+    fn stats_event(&self, rate: Option<&mut Throughput>) -> QueueEvent {
         let done = self.control.bytes_sent.load(Ordering::Relaxed);
         let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
+        let (bytes_per_sec, eta_secs) = match rate {
+            Some(rate) => (rate.sample(done), rate.eta(total - done)),
+            None => (0.0, None),
+        };
         QueueEvent::Stats {
-            bytes_per_sec: 0.0,
-            eta_secs: None,
+            bytes_per_sec,
+            eta_secs,
             bytes_done: done,
             bytes_total: total,
             active: self.control.in_pipeline.load(Ordering::SeqCst),
@@ -387,16 +392,7 @@ impl Queue {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tick.tick().await;
-            let done = self.control.bytes_sent.load(Ordering::Relaxed);
-            let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
-            let bytes_per_sec = rate.sample(done);
-            sink(QueueEvent::Stats {
-                bytes_per_sec,
-                eta_secs: rate.eta(total - done),
-                bytes_done: done,
-                bytes_total: total,
-                active: self.control.in_pipeline.load(Ordering::SeqCst),
-            });
+            sink(self.stats_event(Some(&mut rate)));
         }
     }
 
