@@ -41,6 +41,13 @@ pub struct EmulatorArgs {
     /// The X-Emulator-Control token for /_emulator/... (default: random, printed on stderr).
     #[arg(long, env = "TWINDROP_EMULATOR_CONTROL_TOKEN", hide_env_values = true)]
     control_token: Option<String>,
+    /// Send the bytes of Redivis temp uploads to this GCS-compatible server (e.g.
+    /// gcp-storage-emulator) instead of the emulator; needs --redivis-bucket.
+    #[arg(long, value_name = "URL", requires = "redivis_bucket")]
+    redivis_data_plane: Option<String>,
+    /// The bucket on --redivis-data-plane that receives them (objects redivis/<temp upload id>).
+    #[arg(long, value_name = "NAME", requires = "redivis_data_plane")]
+    redivis_bucket: Option<String>,
 }
 
 pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
@@ -67,6 +74,9 @@ pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
     config.users = users;
     config.state_dir = args.state;
     config.control_token = args.control_token;
+    if let (Some(url), Some(bucket)) = (args.redivis_data_plane, args.redivis_bucket) {
+        config = config.redivis_data_plane(url, bucket);
+    }
 
     let addr = args.addr;
     let emulator = twindrop_emulator::Emulator::start(addr, config)

@@ -19,8 +19,9 @@ use crate::clock::Clock;
 use crate::docs::{self, DownloadGrant};
 use crate::error::ApiError;
 use crate::faults::{self, Injector};
+use crate::redivis::Redivis;
 use crate::store::Store;
-use crate::{control, twins, upload, Config};
+use crate::{control, redivis, twins, upload, Config};
 
 pub(crate) struct App {
     pub(crate) base_url: String,
@@ -32,6 +33,8 @@ pub(crate) struct App {
     pub(crate) clock: Clock,
     pub(crate) users: Users,
     pub(crate) store: Store,
+    /// The Redivis API's shared runtime (its model lives in `store`).
+    pub(crate) redivis: Redivis,
     /// Download links handed out by `get_twin_doc?download=true`, by token. Not persisted: like
     /// presigned URLs they are short-lived, and a restart simply invalidates them.
     pub(crate) downloads: Mutex<HashMap<String, DownloadGrant>>,
@@ -61,6 +64,7 @@ impl App {
             .with_restricted(&config.users)
             .map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, format!("emulator users: {why}")))?;
         config.faults.validate().map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why.to_string()))?;
+        let redivis = Redivis::open(&config, &store)?;
         Ok(Arc::new(App {
             base_url,
             copy_delay: config.copy_delay,
@@ -70,6 +74,7 @@ impl App {
             clock,
             users,
             store,
+            redivis,
             downloads: Mutex::new(HashMap::new()),
             copies: Mutex::new(JoinSet::new()),
         }))
@@ -117,6 +122,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             get(docs::get_doc).patch(docs::edit::update_doc).delete(docs::edit::delete_doc),
         )
         .route("/download/{token}", get(docs::download))
+        .merge(redivis::router(app.clone()))
         // Counts and breaks API requests only; the control endpoints are merged in after it.
         .layer(middleware::from_fn_with_state(app.clone(), faults::layer::inject));
     api.merge(control::router()).fallback(not_found).layer(middleware::from_fn(log_request)).with_state(app)

@@ -152,6 +152,11 @@ impl Users {
         Ok(self)
     }
 
+    /// Whether `secret` belongs to a user (any role): what the Redivis API checks.
+    pub(crate) fn accepts(&self, secret: &str) -> bool {
+        self.by_digest.contains_key(&digest(secret))
+    }
+
     fn lookup(&self, secret: &str) -> Option<Caller> {
         self.by_digest.get(&digest(secret)).map(|user| Caller {
             account: self.account,

@@ -4,6 +4,7 @@
 //! <root>/incoming/   PUT bodies being received (temp files, deleted on failure or at start)
 //! <root>/uploads/    the current bytes behind each upload token
 //! <root>/docs/       one file per attached Doc, named by the Doc's internal id
+//! <root>/redivis/    the Redivis data plane's bytes (laid out by `redivis::files`)
 //! ```
 //!
 //! A PUT is written to `incoming/` and renamed over `uploads/<token>` only when complete, so a
@@ -56,6 +57,15 @@ impl Blobs {
             std::fs::create_dir_all(blobs.root.join(dir))?;
         }
         Ok(blobs)
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether bytes must be fsynced before they are acknowledged (not for a temporary root).
+    pub(crate) fn durable(&self) -> bool {
+        self.durable
     }
 
     pub(crate) fn upload_path(&self, token: &str) -> PathBuf {
@@ -153,12 +163,19 @@ impl BlobWriter {
     }
 }
 
-/// A complete body, still in `incoming/` until [`Blobs::commit_upload`].
+/// A complete body, still in `incoming/` until [`Blobs::commit_upload`] or [`ReceivedBlob::persist`].
 pub(crate) struct ReceivedBlob {
     path: TempPath,
     pub(crate) size: u64,
     pub(crate) sha256: String,
     pub(crate) md5: String,
+}
+
+impl ReceivedBlob {
+    /// Renames the body to `to`, replacing whatever was there atomically.
+    pub(crate) fn persist(self, to: &Path) -> io::Result<()> {
+        self.path.persist(to).map_err(|err| err.error)
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,23 @@ pub struct Config {
     /// The value of the `X-Emulator-Control` header the control endpoints (`/_emulator/...`)
     /// require. `None` draws a random one at start (`Emulator::control_token`).
     pub control_token: Option<String>,
+    /// Redivis API calls allowed per 100 s (all users together) before 429 with `Retry-After`.
+    /// `None` (the default) never refuses.
+    pub redivis_rate_limit: Option<u32>,
+    /// Where Redivis temp uploads send their bytes. `None` (the default): the emulator's own data
+    /// plane, `/__tempUploads/...`.
+    pub redivis_data_plane: Option<RedivisDataPlane>,
+}
+
+/// An external GCS-compatible server (e.g. gcp-storage-emulator) that receives the bytes of
+/// Redivis temp uploads instead of the emulator: every temp upload is then resumable, its URL
+/// starts a GCS resumable upload of the object `redivis/<id>` in `bucket`, and `rawFiles` reads
+/// that object's metadata to check it is complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedivisDataPlane {
+    /// E.g. `http://127.0.0.1:9023` (a trailing slash is ignored).
+    pub base_url: String,
+    pub bucket: String,
 }
 
 impl Config {
@@ -46,6 +63,8 @@ impl Config {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             faults: FaultPlan::default(),
             control_token: None,
+            redivis_rate_limit: None,
+            redivis_data_plane: None,
         }
     }
 
@@ -85,6 +104,20 @@ impl Config {
         self.control_token = Some(token.into());
         self
     }
+
+    /// Allows `requests` Redivis API calls per 100 s, then answers 429 with `Retry-After`.
+    pub fn redivis_rate_limit(mut self, requests: u32) -> Self {
+        self.redivis_rate_limit = Some(requests);
+        self
+    }
+
+    /// Sends the bytes of Redivis temp uploads to an external GCS-compatible server (see
+    /// [`RedivisDataPlane`]).
+    pub fn redivis_data_plane(mut self, base_url: impl Into<String>, bucket: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        self.redivis_data_plane = Some(RedivisDataPlane { base_url, bucket: bucket.into() });
+        self
+    }
 }
 
 // Hand-written so that a `{:?}` in a log line can never print a secret or the control token.
@@ -98,6 +131,8 @@ impl fmt::Debug for Config {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("faults", &self.faults)
             .field("control_token", &self.control_token.as_ref().map(|_| "redacted"))
+            .field("redivis_rate_limit", &self.redivis_rate_limit)
+            .field("redivis_data_plane", &self.redivis_data_plane)
             .finish()
     }
 }

@@ -75,12 +75,18 @@ async fn clear_faults(_: Controller, State(app): State<Arc<App>>) -> Json<FaultP
     Json(FaultPlan::default())
 }
 
-/// `{"calls": {route: n}, "fired": [n per rule], "attached": {twin: {doc_name: n}}}`.
+/// `{"calls": {route: n}, "fired": [n per rule], "attached": {twin: {doc_name: n}},
+/// "redivis_bytes_received": n}`.
 async fn stats(_: Controller, State(app): State<Arc<App>>) -> Json<Value> {
     let calls: BTreeMap<&str, u64> =
         Route::ALL.into_iter().map(|route| (route.name(), app.faults.call_count(route))).collect();
     let attached = app.store.read(|state| serde_json::to_value(&state.attached).unwrap_or(Value::Null));
-    Json(json!({ "calls": calls, "fired": app.faults.fired(), "attached": attached }))
+    Json(json!({
+        "calls": calls,
+        "fired": app.faults.fired(),
+        "attached": attached,
+        "redivis_bytes_received": app.redivis.bytes_received(),
+    }))
 }
 
 #[derive(Deserialize)]

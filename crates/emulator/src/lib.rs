@@ -1,9 +1,10 @@
-//! A local HTTP server that emulates the Trusted Twin REST API.
+//! A local HTTP server that emulates the Trusted Twin REST API and the Redivis upload API.
 //!
 //! It speaks the wire format of the real service closely enough that the official Python client
 //! and the Twindrop engine can run their whole upload flow against it: upload URL, a plain PUT of
-//! the bytes, attach to a Twin, poll until the asynchronous copy is done. What it emulates and
-//! where it had to choose is written down in `docs/emulator.md`.
+//! the bytes, attach to a Twin, poll until the asynchronous copy is done. On the same port it
+//! serves Redivis (`/api/v1`: temp uploads, a GCS-style resumable data plane, raw files). What it
+//! emulates and where it had to choose is written down in `docs/emulator.md`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -37,6 +38,9 @@
 //! - `twins`: `POST /twins`, `GET /twins/{twin}`.
 //! - `docs`: attach (`docs::attach`, with the asynchronous copy), get, list, download; PATCH and
 //!   DELETE (`docs::edit`).
+//! - `redivis`: the Redivis API and its data plane, one file per concept (access, tables, temp
+//!   uploads, the resumable session, raw files, the delegated data plane, ...); its model is part
+//!   of `store`'s state, its bytes live under `blobs`.
 
 mod app;
 mod auth;
@@ -50,6 +54,7 @@ mod error;
 mod extract;
 mod faults;
 mod naming;
+mod redivis;
 mod store;
 mod twins;
 mod upload;
@@ -62,7 +67,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use config::{Config, UserSpec, DEFAULT_MAX_UPLOAD_BYTES};
+pub use config::{Config, RedivisDataPlane, UserSpec, DEFAULT_MAX_UPLOAD_BYTES};
 pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Route, RouteMatch};
 
 /// The header the control endpoints (`/_emulator/...`) require, with [`Emulator::control_token`]
@@ -102,7 +107,7 @@ impl Emulator {
                 tracing::error!(%err, "emulator server stopped with an error");
             }
         });
-        tracing::info!(url = %app.base_url, "Trusted Twin emulator listening");
+        tracing::info!(url = %app.base_url, "Trusted Twin and Redivis emulator listening");
         Ok(Emulator { app, control_token, stop, server })
     }
 
@@ -172,6 +177,13 @@ impl Emulator {
             return 0;
         };
         self.app.store.read(|state| state.attached.get(&twin).and_then(|docs| docs.get(doc_name)).copied().unwrap_or(0))
+    }
+
+    /// Body bytes received on the Redivis data plane (`/__tempUploads/...`) since the start,
+    /// including bytes that were then thrown away (a refused or cut-off chunk, a fault): what a
+    /// test compares with the size of a file to see how much a client sent again.
+    pub fn redivis_bytes_received(&self) -> u64 {
+        self.app.redivis.bytes_received()
     }
 
     /// Stops accepting connections, lets requests in flight finish, cancels pending copies (a

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::blobs::Blobs;
 use crate::clock::Timestamp;
 use crate::naming::StorageClass;
+use crate::redivis::RedivisState;
 
 const STATE_FILE: &str = "state.json";
 const BLOBS_DIR: &str = "blobs";
@@ -43,6 +44,9 @@ pub(crate) struct State {
     /// tests can prove that nothing was attached twice (`Emulator::attach_count`).
     #[serde(default)]
     pub(crate) attached: BTreeMap<Uuid, BTreeMap<String, u64>>,
+    /// The Redivis tables, temp uploads, sessions and raw files (absent from older state files).
+    #[serde(default)]
+    pub(crate) redivis: RedivisState,
     /// Upload token → handler; rebuilt on load.
     #[serde(skip)]
     tokens: HashMap<String, String>,
@@ -132,6 +136,7 @@ impl State {
             twins: BTreeMap::new(),
             uploads: BTreeMap::new(),
             attached: BTreeMap::new(),
+            redivis: RedivisState::default(),
             tokens: HashMap::new(),
             next_sweep: None,
         }
@@ -198,6 +203,7 @@ impl State {
 
     fn reindex(&mut self) {
         self.tokens = self.uploads.values().map(|upload| (upload.token.clone(), upload.handler.clone())).collect();
+        self.redivis.reindex();
     }
 }
 

@@ -36,6 +36,10 @@ pub(crate) struct HandlerFaults {
     pub(crate) expire_now: bool,
     pub(crate) copy_delay: Option<Duration>,
     pub(crate) copy_outcome: Option<CopyOutcome>,
+    /// The Redivis session faults (`redivis.chunk`, `redivis.status`).
+    pub(crate) no_range: bool,
+    pub(crate) short_commit: bool,
+    pub(crate) expire_session: bool,
 }
 
 impl Effects {
@@ -54,6 +58,9 @@ impl Effects {
         self.handler.expire_now |= rule.expire_now;
         self.handler.copy_delay = self.handler.copy_delay.or(rule.copy_ms.map(Duration::from_millis));
         self.handler.copy_outcome = self.handler.copy_outcome.or(rule.copy_outcome);
+        self.handler.no_range |= rule.no_range;
+        self.handler.short_commit |= rule.short_commit;
+        self.handler.expire_session |= rule.expire_session;
     }
 }
 

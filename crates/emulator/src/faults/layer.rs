@@ -1,10 +1,17 @@
 //! The middleware that counts every request by route and applies the faults decided for it.
 //!
 //! Order for one request: latency, then a connection reset, then an injected status (the request
-//! is not run), otherwise the handler runs (seeing `expire_now` and the copy faults through a
-//! request extension), then `commit_then_status` replaces its answer, then the body is slowed.
+//! is not run), otherwise the handler runs (seeing `expire_now`, the copy faults and the Redivis
+//! session faults through a request extension), then `commit_then_status` replaces its answer,
+//! then the body is slowed.
+//!
+//! Two Redivis twists: every body byte of a data-plane request is counted (whoever reads it, so
+//! bytes thrown away count too), and a reset on `redivis.chunk` runs the handler on the bytes that
+//! arrived before the cut, because a GCS-style session keeps what it received (rounded down to
+//! 256 KiB); everywhere else a reset request is not run at all.
 
 use std::convert::Infallible;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,21 +23,25 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 
 use super::injector::{HandlerFaults, Injected};
 use super::route::Route;
 use crate::app::App;
 use crate::conn::Peer;
 use crate::error::{ApiError, S3Error};
+use crate::redivis::RedivisError;
 
 /// Pieces per second of a slowed body: small enough to look smooth, large enough to be cheap.
 const SLOW_PIECES_PER_SEC: u64 = 10;
 
 pub(crate) async fn inject(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
-    let Some(route) = Route::classify(request.method(), request.uri().path()) else {
+    let Some(route) = Route::classify(request.method(), request.uri().path(), request.headers()) else {
         return next.run(request).await;
     };
+    if route.is_redivis_data_plane() {
+        request = counted(&app, request);
+    }
     let effects = app.faults.decide(route);
     if effects.is_none() {
         return next.run(request).await;
@@ -39,21 +50,51 @@ pub(crate) async fn inject(State(app): State<Arc<App>>, mut request: Request, ne
         tokio::time::sleep(latency).await;
     }
     if let Some(limit) = effects.reset_after_bytes {
+        if route == Route::RedivisChunk {
+            return cut_after(request, limit, effects.handler, next).await;
+        }
         return reset_after(request, limit).await;
     }
     if let Some(injected) = effects.status {
-        return error_answer(route, injected);
+        if route.is_redivis_data_plane() {
+            // Received in full first, as a server answering after the body would.
+            drain(request.into_body()).await;
+        }
+        return with_rate_limit(&app, route, error_answer(route, injected));
     }
     request.extensions_mut().insert(effects.handler);
     let mut response = next.run(request).await;
     if let Some(injected) = effects.commit_then {
         tracing::info!(route = route.name(), status = response.status().as_u16(), "request done, answer replaced");
-        response = error_answer(route, injected);
+        response = with_rate_limit(&app, route, error_answer(route, injected));
     }
     if let Some(rate) = effects.slow_body_bytes_per_sec {
         response = slow(response, rate);
     }
     response
+}
+
+/// Counts the request's body bytes as they are read (`Emulator::redivis_bytes_received`).
+fn counted(app: &Arc<App>, request: Request) -> Request {
+    let app = app.clone();
+    request.map(|body| {
+        Body::from_stream(
+            body.into_data_stream().inspect_ok(move |chunk| app.redivis.count_received(chunk.len() as u64)),
+        )
+    })
+}
+
+/// Every Redivis API answer carries the rate-limit headers, an injected one too.
+fn with_rate_limit(app: &App, route: Route, mut response: Response) -> Response {
+    if route.is_redivis_api() {
+        app.redivis.rate_limit_headers(app.clock.now(), response.headers_mut());
+    }
+    response
+}
+
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    while let Some(Ok(_)) = stream.next().await {}
 }
 
 /// Extracts the faults a handler has to act on itself (none unless a rule fired).
@@ -88,13 +129,54 @@ async fn reset_after(request: Request, limit: u64) -> Response {
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
+/// Runs the handler on a body that breaks off after `limit` bytes (or at its end, if shorter: the
+/// request never completes either way), then aborts the connection. For a resumable session this
+/// is the client's connection dropping mid-chunk: what arrived may be kept.
+async fn cut_after(request: Request, limit: u64, faults: HandlerFaults, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.clone());
+    let mut request = request.map(|body| Body::from_stream(cut(body, limit)));
+    request.extensions_mut().insert(faults);
+    let answer = next.run(request).await;
+    tracing::info!(status = answer.status().as_u16(), limit, "body cut off, resetting instead of answering");
+    match peer {
+        Some(peer) => peer.reset(),
+        None => tracing::warn!("no connection to reset"),
+    }
+    // Never sent: the connection fails on its first write and closes with an RST.
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// The first `limit` bytes of `body`, then an error in place of the rest (or of its end).
+fn cut(body: Body, limit: u64) -> impl futures_util::Stream<Item = io::Result<Bytes>> + Send {
+    let cut_off = || io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by an injected fault");
+    futures_util::stream::unfold((body.into_data_stream(), 0u64, false), move |(mut body, seen, done)| async move {
+        if done {
+            return None;
+        }
+        if seen >= limit {
+            return Some((Err(cut_off()), (body, seen, true)));
+        }
+        match body.next().await {
+            Some(Ok(mut chunk)) => {
+                chunk.truncate((limit - seen).min(chunk.len() as u64) as usize);
+                let seen = seen + chunk.len() as u64;
+                Some((Ok(chunk), (body, seen, false)))
+            }
+            Some(Err(err)) => Some((Err(io::Error::other(err)), (body, seen, true))),
+            None => Some((Err(cut_off()), (body, seen, true))),
+        }
+    })
+}
+
 /// The injected error, in the dialect of the route: S3 XML on the upload and download URLs,
-/// the Trusted Twin JSON body elsewhere, or an API-gateway style `{"message"}` for a status the
-/// Trusted Twin subcodes do not cover (429, 504, ...).
+/// Redivis' `{"status", "error", "error_description"}` on its API and data plane, the Trusted
+/// Twin JSON body elsewhere, or an API-gateway style `{"message"}` for a status the Trusted Twin
+/// subcodes do not cover (429, 504, ...).
 fn error_answer(route: Route, injected: Injected) -> Response {
     let status = StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = match route {
         Route::Upload | Route::Download => S3Error::injected(status).into_response(),
+        _ if route.is_redivis_api() || route.is_redivis_data_plane() => RedivisError::injected(status).into_response(),
         _ => match injected.subcode.or_else(|| default_subcode(injected.status)) {
             Some(subcode) => ApiError::injected(subcode, "Injected fault.").into_response(),
             None => {
@@ -159,5 +241,8 @@ mod tests {
         assert_eq!(response.headers()[RETRY_AFTER], "2");
         let response = error_answer(Route::Upload, Injected { status: 503, subcode: None, retry_after: None });
         assert_eq!(response.headers()["content-type"], "application/xml");
+        let response = error_answer(Route::RedivisChunk, Injected { status: 503, subcode: None, retry_after: None });
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["content-type"], "application/json");
     }
 }

@@ -129,6 +129,18 @@ pub struct FaultRule {
     /// Send the response body at this rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_body_bytes_per_sec: Option<u64>,
+    /// `redivis.chunk` on a session: the chunk's bytes are received and thrown away (nothing of it
+    /// is committed), and the answer is 308 without a `Range` header.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_range: bool,
+    /// `redivis.chunk` on a session: only the first half of the chunk, rounded down to a multiple
+    /// of 256 KiB (possibly 0), is committed; the answer is 308 with the `Range` that ends there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub short_commit: bool,
+    /// `redivis.chunk` or `redivis.status` on a session: the session is gone from this request on
+    /// (404 now and later), as if it had expired.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expire_session: bool,
 }
 
 /// The whole plan. `FaultPlan::default()` injects nothing.
@@ -236,6 +248,15 @@ impl FaultRule {
         if (self.copy_ms.is_some() || self.copy_outcome.is_some()) && !self.route.allows(&[Route::Attach]) {
             return Err("copy_ms and copy_outcome apply to the attach route".into());
         }
+        if (self.no_range || self.short_commit) && !self.route.allows(&[Route::RedivisChunk]) {
+            return Err("no_range and short_commit apply to the redivis.chunk route".into());
+        }
+        if self.expire_session && !self.route.allows(&[Route::RedivisChunk, Route::RedivisStatus]) {
+            return Err("expire_session applies to the redivis.chunk and redivis.status routes".into());
+        }
+        if [self.no_range, self.short_commit, self.expire_session].into_iter().filter(|&on| on).count() > 1 {
+            return Err("no_range, short_commit and expire_session exclude each other".into());
+        }
         if self.slow_body_bytes_per_sec == Some(0) {
             return Err("slow_body_bytes_per_sec must be at least 1".into());
         }
@@ -245,7 +266,10 @@ impl FaultRule {
             || self.expire_now
             || self.copy_ms.is_some()
             || self.copy_outcome.is_some()
-            || self.slow_body_bytes_per_sec.is_some();
+            || self.slow_body_bytes_per_sec.is_some()
+            || self.no_range
+            || self.short_commit
+            || self.expire_session;
         if !has_effect {
             return Err("the rule has no effect".into());
         }
@@ -274,11 +298,17 @@ mod tests {
             {"route": "attach", "copy_ms": 5000},
             {"route": "attach", "copy_outcome": "error"},
             {"route": "list_docs", "slow_body_bytes_per_sec": 2000},
-            {"route": "*", "nth": [3], "status": 500, "subcode": 500000}
+            {"route": "*", "nth": [3], "status": 500, "subcode": 500000},
+            {"route": "redivis.chunk", "nth": [2], "no_range": true},
+            {"route": "redivis.chunk", "probability": 0.5, "short_commit": true},
+            {"route": "redivis.status", "times": 1, "expire_session": true},
+            {"route": "redivis.chunk", "nth": [4], "status": 503},
+            {"route": "redivis.chunk", "times": 1, "reset_after_bytes": 300000}
         ]}))
         .unwrap();
         assert_eq!(plan.seed, 7);
-        assert_eq!(plan.rules.len(), 10);
+        assert_eq!(plan.rules.len(), 15);
+        assert_eq!(plan.rules[10].route, RouteMatch::One(Route::RedivisChunk));
         assert_eq!(plan.rules[0].route, RouteMatch::One(Route::Attach));
         assert_eq!(plan.rules[9].route, RouteMatch::Any);
         // Round trip: what GET /_emulator/faults shows can be PUT back.
@@ -307,6 +337,10 @@ mod tests {
             (json!({"rules": [{"route": "cache", "copy_ms": 5}]}), "copy_ms"),
             (json!({"rules": [{"route": "attach", "status": 500, "commit_then_status": 500}]}), "exclude"),
             (json!({"seed": 1, "rulez": []}), "unknown field"),
+            (json!({"rules": [{"route": "redivis.status", "no_range": true}]}), "no_range and short_commit"),
+            (json!({"rules": [{"route": "upload", "short_commit": true}]}), "no_range and short_commit"),
+            (json!({"rules": [{"route": "redivis.initiate", "expire_session": true}]}), "expire_session applies"),
+            (json!({"rules": [{"route": "redivis.chunk", "no_range": true, "short_commit": true}]}), "exclude"),
         ] {
             let err = parse(value.clone()).unwrap_err();
             assert!(err.contains(why), "{value}: {err}");

@@ -1,8 +1,9 @@
 //! The emulator's routes by name, as fault rules and call counts refer to them.
 
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 
-/// One API operation (or the upload/download URL) of the emulator.
+/// One API operation (or the upload/download URL) of the emulator. The Redivis ones are named
+/// `redivis.*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Route {
     /// `GET /whoami`
@@ -31,10 +32,29 @@ pub enum Route {
     DeleteDocs,
     /// `GET /download/{token}` (a download link)
     Download,
+    /// Redivis `POST /api/v1/datasets/{dataset}/tables` and `GET /api/v1/tables/{table}`
+    RedivisTables,
+    /// Redivis `POST /api/v1/tables/{table}/tempUploads`
+    RedivisTempUploads,
+    /// Redivis data plane: `POST /__tempUploads/{id}` with `x-goog-resumable: start`
+    RedivisInitiate,
+    /// Redivis data plane: any PUT that carries bytes (the whole body of a non-resumable temp
+    /// upload, or a `Content-Range: bytes S-E/N` chunk of a session)
+    RedivisChunk,
+    /// Redivis data plane: a session PUT with `Content-Range: bytes */N` (status query)
+    RedivisStatus,
+    /// Redivis data plane: `DELETE` of a session (cancel)
+    RedivisCancel,
+    /// Redivis `POST /api/v1/tables/{table}/rawFiles`
+    RedivisRawFiles,
+    /// Redivis `GET /api/v1/tables/{table}/rawFiles` (an emulator convenience)
+    RedivisListRawFiles,
+    /// Redivis `GET /api/v1/rawFiles/{id}` (with `alt=media`: the bytes)
+    RedivisGetRawFile,
 }
 
 impl Route {
-    pub const ALL: [Route; 13] = [
+    pub const ALL: [Route; 22] = [
         Route::Whoami,
         Route::Cache,
         Route::CacheDelete,
@@ -48,6 +68,15 @@ impl Route {
         Route::DeleteDoc,
         Route::DeleteDocs,
         Route::Download,
+        Route::RedivisTables,
+        Route::RedivisTempUploads,
+        Route::RedivisInitiate,
+        Route::RedivisChunk,
+        Route::RedivisStatus,
+        Route::RedivisCancel,
+        Route::RedivisRawFiles,
+        Route::RedivisListRawFiles,
+        Route::RedivisGetRawFile,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +94,15 @@ impl Route {
             Route::DeleteDoc => "delete_doc",
             Route::DeleteDocs => "delete_docs",
             Route::Download => "download",
+            Route::RedivisTables => "redivis.tables",
+            Route::RedivisTempUploads => "redivis.temp_uploads",
+            Route::RedivisInitiate => "redivis.initiate",
+            Route::RedivisChunk => "redivis.chunk",
+            Route::RedivisStatus => "redivis.status",
+            Route::RedivisCancel => "redivis.cancel",
+            Route::RedivisRawFiles => "redivis.raw_files",
+            Route::RedivisListRawFiles => "redivis.list_raw_files",
+            Route::RedivisGetRawFile => "redivis.get_raw_file",
         }
     }
 
@@ -80,9 +118,27 @@ impl Route {
         self as usize
     }
 
-    /// Which route a request is for, from its method and raw path, before routing. `None` for
-    /// the control endpoints and for anything the emulator does not serve.
-    pub(crate) fn classify(method: &Method, path: &str) -> Option<Route> {
+    /// The Redivis API (`/api/v1/...`): D-R1 error bodies and rate-limit headers.
+    pub(crate) fn is_redivis_api(self) -> bool {
+        matches!(
+            self,
+            Route::RedivisTables
+                | Route::RedivisTempUploads
+                | Route::RedivisRawFiles
+                | Route::RedivisListRawFiles
+                | Route::RedivisGetRawFile
+        )
+    }
+
+    /// The Redivis data plane (`/__tempUploads/...`): D-R1 error bodies, body bytes counted.
+    pub(crate) fn is_redivis_data_plane(self) -> bool {
+        matches!(self, Route::RedivisInitiate | Route::RedivisChunk | Route::RedivisStatus | Route::RedivisCancel)
+    }
+
+    /// Which route a request is for, from its method, raw path and (for the Redivis session PUTs,
+    /// where a status query and a chunk share method and path) its `Content-Range`, before
+    /// routing. `None` for the control endpoints and for anything the emulator does not serve.
+    pub(crate) fn classify(method: &Method, path: &str, headers: &HeaderMap) -> Option<Route> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let route = match (method.as_str(), segments.as_slice()) {
             ("GET", ["whoami"]) => Route::Whoami,
@@ -106,6 +162,25 @@ impl Route {
                 _ => return None,
             },
             ("GET", ["download", token]) if !token.is_empty() => Route::Download,
+            ("POST", ["api", "v1", "datasets", dataset, "tables"]) if !dataset.is_empty() => Route::RedivisTables,
+            ("GET" | "HEAD", ["api", "v1", "tables", table]) if !table.is_empty() => Route::RedivisTables,
+            ("POST", ["api", "v1", "tables", table, "tempUploads"]) if !table.is_empty() => Route::RedivisTempUploads,
+            ("POST", ["api", "v1", "tables", table, "rawFiles"]) if !table.is_empty() => Route::RedivisRawFiles,
+            ("GET" | "HEAD", ["api", "v1", "tables", table, "rawFiles"]) if !table.is_empty() => {
+                Route::RedivisListRawFiles
+            }
+            ("GET" | "HEAD", ["api", "v1", "rawFiles", id]) if !id.is_empty() => Route::RedivisGetRawFile,
+            ("POST", ["__tempUploads", id]) if !id.is_empty() => Route::RedivisInitiate,
+            ("PUT", ["__tempUploads", id]) if !id.is_empty() => Route::RedivisChunk,
+            ("PUT", ["__tempUploads", _, "session", session]) if !session.is_empty() => {
+                let range = headers.get("content-range").and_then(|value| value.to_str().ok()).unwrap_or("");
+                if range.trim_start().strip_prefix("bytes").is_some_and(|rest| rest.trim_start().starts_with('*')) {
+                    Route::RedivisStatus
+                } else {
+                    Route::RedivisChunk
+                }
+            }
+            ("DELETE", ["__tempUploads", _, "session", session]) if !session.is_empty() => Route::RedivisCancel,
             _ => return None,
         };
         Some(route)
@@ -145,10 +220,33 @@ mod tests {
             ("GET", "/_emulator/stats", None),
             ("PUT", "/twins/t/docs", None),
             ("GET", "/cache", None),
+            ("POST", "/api/v1/datasets/demo.sandbox%3Av1/tables", Some(Route::RedivisTables)),
+            ("GET", "/api/v1/tables/demo.sandbox%3Av1.files", Some(Route::RedivisTables)),
+            ("POST", "/api/v1/tables/t/tempUploads", Some(Route::RedivisTempUploads)),
+            ("POST", "/api/v1/tables/t/rawFiles", Some(Route::RedivisRawFiles)),
+            ("GET", "/api/v1/tables/t/rawFiles", Some(Route::RedivisListRawFiles)),
+            ("GET", "/api/v1/rawFiles/f", Some(Route::RedivisGetRawFile)),
+            ("POST", "/__tempUploads/u", Some(Route::RedivisInitiate)),
+            ("PUT", "/__tempUploads/u", Some(Route::RedivisChunk)),
+            ("PUT", "/__tempUploads/u/session/s", Some(Route::RedivisChunk)),
+            ("DELETE", "/__tempUploads/u/session/s", Some(Route::RedivisCancel)),
+            ("GET", "/__tempUploads/u", None),
         ];
+        let none = HeaderMap::new();
         for (method, path, expected) in cases {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
-            assert_eq!(Route::classify(&method, path), expected, "{method} {path}");
+            assert_eq!(Route::classify(&method, path, &none), expected, "{method} {path}");
+        }
+        let session = "/__tempUploads/u/session/s";
+        for (range, expected) in [
+            ("bytes */1000", Route::RedivisStatus),
+            ("bytes */*", Route::RedivisStatus),
+            ("bytes 0-262143/1000000", Route::RedivisChunk),
+            ("bytes 0-262143/*", Route::RedivisChunk),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert("content-range", range.parse().unwrap());
+            assert_eq!(Route::classify(&Method::PUT, session, &headers), Some(expected), "{range}");
         }
     }
 }
