@@ -71,7 +71,7 @@ pub async fn twins_recent(state: State<'_, AppState>) -> Reply<Vec<String>> {
 #[tauri::command]
 pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
     let (queue, profile) = current(&state).await?;
-    let twin = queue.service().create_twin().await?;
+    let twin = queue.service().trusted_twin()?.create_twin().await?;
     remember_twin(profile.as_deref(), &twin)?;
     Ok(twin.to_string())
 }
@@ -80,7 +80,7 @@ pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
 pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<String> {
     let twin = TwinId::parse(&twin)?;
     let (queue, profile) = current(&state).await?;
-    queue.service().get_twin(&twin).await?;
+    queue.service().trusted_twin()?.get_twin(&twin).await?;
     remember_twin(profile.as_deref(), &twin)?;
     Ok(twin.to_string())
 }

@@ -187,7 +187,7 @@ mod tests {
         // reported once, for the login screen, and then leaves the choice to the user.
         let file = settings().unwrap();
         file.update(|s| {
-            let ghost = profile::Profile { base_url: "http://127.0.0.1:9".into(), recent_twins: vec![] };
+            let ghost = profile::Profile { base_url: "http://127.0.0.1:9".into(), ..Default::default() };
             s.profiles.insert("ghost".into(), ghost);
             s.active = Some("ghost".into());
             Ok(())
@@ -208,7 +208,7 @@ mod tests {
         first.start_up().await.unwrap();
         let session = first.session.as_ref().expect("a session at start-up");
         assert_eq!((session.info.kind, session.info.profile.as_deref()), ("sandbox", None));
-        let twin = session.queue.service().create_twin().await.unwrap();
+        let twin = session.queue.service().trusted_twin().unwrap().create_twin().await.unwrap();
         let account = session.info.account.clone();
         first.sandbox.take().unwrap().emulator.shutdown().await;
 
@@ -216,7 +216,7 @@ mod tests {
         second.start_up().await.unwrap();
         let session = second.session.as_ref().unwrap();
         assert_eq!(session.info.account, account);
-        session.queue.service().get_twin(&twin).await.unwrap();
+        session.queue.service().trusted_twin().unwrap().get_twin(&twin).await.unwrap();
         // A second start-up call is a no-op, not a second sandbox.
         let url = session.info.base_url.clone();
         second.start_up().await.unwrap();

@@ -13,8 +13,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use std::sync::Arc;
 use twindrop_engine::journal::Journal;
 use twindrop_engine::profile::SettingsFile;
+use twindrop_engine::service::{Service, ServiceKind};
+use twindrop_engine::transfer::resumable;
 use twindrop_engine::{account, Error, Secret, TwinId};
 
 #[derive(Parser)]
@@ -35,6 +38,9 @@ pub struct Connection {
     /// Service base URL (default: the profile's).
     #[arg(long)]
     base_url: Option<String>,
+    /// trusted-twin or redivis (default: the profile's service).
+    #[arg(long)]
+    service: Option<String>,
     /// Stored profile whose secret is in the OS keyring. `TWINDROP_SECRET` overrides the keyring.
     #[arg(long)]
     profile: Option<String>,
@@ -46,8 +52,12 @@ enum Command {
     Login {
         #[arg(long, default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
         profile: String,
-        #[arg(long, default_value = twindrop_engine::service::trusted_twin::DEFAULT_BASE_URL)]
-        base_url: String,
+        /// trusted-twin, or redivis (an API token).
+        #[arg(long, default_value = "trusted-twin")]
+        service: String,
+        /// Default: the service's public API.
+        #[arg(long)]
+        base_url: Option<String>,
         /// Store without checking the secret against the server first.
         #[arg(long)]
         no_verify: bool,
@@ -76,7 +86,8 @@ enum Command {
         twin: String,
     },
     /// Send a file to a GCS-style resumable upload URL you already hold. Killed or cut off, the
-    /// same command carries on from the byte the server has.
+    /// same command carries on from the byte the server has. `-` reads stdin (size unknown;
+    /// a cut-off stream cannot be resumed after the process ends).
     Push {
         /// The resumable initiation URL (POST with `x-goog-resumable: start`).
         #[arg(long)]
@@ -140,13 +151,15 @@ pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = SettingsFile::default_location()?;
     match cli.command {
-        Command::Login { profile, base_url, no_verify } => {
+        Command::Login { profile, service, base_url, no_verify } => {
+            let kind = ServiceKind::parse(&service)?;
+            let base_url = base_url.unwrap_or_else(|| kind.default_base_url().to_owned());
             let mut input = String::new();
             std::io::stdin()
                 .read_to_string(&mut input)
                 .map_err(|e| Error::Input(format!("reading the secret from stdin: {e}")))?;
             let secret = Secret::from_input(&input)?;
-            let account = account::login(&settings, &profile, &base_url, secret, !no_verify).await?;
+            let account = account::login_service(&settings, &profile, kind, &base_url, secret, !no_verify).await?;
             if cli.json {
                 println!("{}", json!({ "profile": profile, "account": account }));
             } else {
@@ -177,12 +190,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload(args) => {
-            let tt = connect(&settings, &args.run.conn).await?;
-            upload::upload(tt, open_journal(cli.journal.as_ref())?, args, cli.json).await
+            let service = connect_service(&settings, &args.run.conn).await?;
+            upload::upload(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Retry(args) => {
-            let tt = connect(&settings, &args.conn).await?;
-            upload::retry(tt, open_journal(cli.journal.as_ref())?, args, cli.json).await
+            let service = connect_service(&settings, &args.conn).await?;
+            upload::retry(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Status { pending } => {
             let journal = open_journal(cli.journal.as_ref())?;
@@ -195,17 +208,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Push { resumable, chunk_size, file } => {
-            let journal = open_journal(cli.journal.as_ref())?;
             let http = reqwest::Client::new();
-            let (outcome, from) = twindrop_engine::transfer::resumable::push(
-                &http,
-                &journal,
-                &resumable,
-                &file,
-                chunk_size,
-                std::sync::Arc::new(|_| {}),
-            )
-            .await?;
+            let (outcome, from) = if file.as_os_str() == "-" {
+                let stdin = tokio::io::stdin();
+                let outcome = resumable::upload_stream(&http, &resumable, stdin, chunk_size, Arc::new(|_| {})).await?;
+                (outcome, 0)
+            } else {
+                let journal = open_journal(cli.journal.as_ref())?;
+                resumable::push(&http, &journal, &resumable, &file, chunk_size, Arc::new(|_| {}), false).await?
+            };
             let (sha256, size, wire) = (outcome.sent.sha256, outcome.sent.size, outcome.bytes_on_wire);
             if cli.json {
                 let path = file.display().to_string();
@@ -238,13 +249,24 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     }
 }
 
+fn env_secret() -> Option<Secret> {
+    std::env::var("TWINDROP_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new)
+}
+
 pub async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twindrop_engine::TrustedTwin, Error> {
-    let env_secret = std::env::var("TWINDROP_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new);
-    account::connect(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret).await
+    if conn.service.as_deref().is_some_and(|s| ServiceKind::parse(s).ok() != Some(ServiceKind::TrustedTwin)) {
+        return Err(Error::Input("this command is for Trusted Twin only".into()));
+    }
+    account::connect(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret()).await
+}
+
+pub async fn connect_service(settings: &SettingsFile, conn: &Connection) -> Result<Service, Error> {
+    let kind = conn.service.as_deref().map(ServiceKind::parse).transpose()?;
+    account::connect_service(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret(), kind).await
 }
 
 /// `8M`, `256k`, `1048576`: binary suffixes.
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let (num, mult) = match s.chars().last() {
         Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
         Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use twindrop_engine::bandwidth::{Limiter, Timetable};
 use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{self, ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
+use twindrop_engine::service::redivis::TableRef;
 use twindrop_engine::service::trusted_twin::StorageClass;
+use twindrop_engine::service::{Destination, Service};
 use twindrop_engine::{DocName, Error, Queue, TrustedTwin, TwinId};
 
 use crate::Connection;
@@ -34,8 +36,18 @@ pub struct RunArgs {
 pub struct UploadArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    /// The Twin the Docs go to (Trusted Twin).
+    #[arg(long, required_unless_present = "table", conflicts_with = "table")]
+    twin: Option<String>,
+    /// The file-index table the files go to (Redivis), e.g. `user.dataset:v1.files`.
     #[arg(long)]
-    twin: String,
+    table: Option<String>,
+    /// Files larger than this go by a resumable session (Redivis), e.g. `50M`.
+    #[arg(long, value_parser = crate::parse_size)]
+    resumable_above: Option<u64>,
+    /// Chunk size of resumable sessions: a multiple of 256 KiB.
+    #[arg(long, default_value = "16M", value_parser = crate::parse_size)]
+    chunk_size: u64,
     /// When a different Doc already has the name: skip, rename (name-1, name-2…) or replace.
     #[arg(long, default_value = "rename")]
     on_conflict: String,
@@ -83,16 +95,25 @@ fn description(entries: &[String]) -> Result<Option<Value>, Error> {
     Ok(Some(Value::Object(map)))
 }
 
-pub async fn upload(tt: TrustedTwin, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
-    let twin = TwinId::parse(&args.twin)?;
+pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
+    let dest = match (&service, &args.twin, &args.table) {
+        (Service::TrustedTwin(_), Some(twin), None) => Destination::Twin(TwinId::parse(twin)?),
+        (Service::Redivis(_), None, Some(table)) => Destination::Table(TableRef::parse(table)?),
+        (Service::TrustedTwin(_), _, _) => return Err(Error::Input("Trusted Twin uploads need --twin".into())),
+        (Service::Redivis(_), _, _) => return Err(Error::Input("Redivis uploads need --table".into())),
+    };
     let mut opts = options(&args.run)?;
     opts.on_conflict = ConflictPolicy::parse(&args.on_conflict)?;
     opts.storage_class = StorageClass::parse(&args.storage_class)?;
     opts.description = description(&args.description)?;
+    if let Some(above) = args.resumable_above {
+        opts.resumable_above = above;
+    }
+    opts.chunk_size = twindrop_engine::transfer::resumable::chunk_size(args.chunk_size)?;
     let journal = Arc::new(journal);
-    let queue = Queue::new(Arc::new(tt), journal.clone(), opts);
+    let queue = Queue::new(service, journal.clone(), opts);
     if args.dry_run {
-        for item in queue.plan(&twin, &args.files).await? {
+        for item in queue.plan(&dest, &args.files).await? {
             if json {
                 println!("{}", serde_json::to_string(&item).expect("plan item"));
             } else {
@@ -103,7 +124,7 @@ pub async fn upload(tt: TrustedTwin, journal: Journal, args: UploadArgs, json: b
     }
     let printer = Printer::new(json);
     let sink = printer.sink();
-    let ids = queue.enqueue(&twin, &args.files, &sink).await?;
+    let ids = queue.enqueue(dest, &args.files, &sink).await?;
     queue.run(sink, RunMode::UntilIdle).await?;
     printer.finish();
     let all_good = ids.iter().all(|id| {
@@ -114,10 +135,10 @@ pub async fn upload(tt: TrustedTwin, journal: Journal, args: UploadArgs, json: b
     Ok(if all_good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-pub async fn retry(tt: TrustedTwin, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {
-    let base = tt.base_url().to_owned();
+pub async fn retry(service: Service, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {
+    let base = service.base_url().to_owned();
     let journal = Arc::new(journal);
-    let queue = Queue::new(Arc::new(tt), journal.clone(), options(&args)?);
+    let queue = Queue::new(service, journal.clone(), options(&args)?);
     let n = queue.retry_failed()?;
     if !json {
         eprintln!("{n} failed job(s) back in the queue");

@@ -4,7 +4,10 @@
 use crate::credentials::{self, Secret};
 use crate::error::{Error, Result};
 use crate::profile::{self, Profile, SettingsFile, DEFAULT_PROFILE};
+use crate::service::redivis::Redivis;
 use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
+use crate::service::{Service, ServiceKind};
+use std::sync::Arc;
 
 /// Verify the secret against the server (unless `verify` is off), then store it in the keyring
 /// and remember the profile as the active one. Returns the account UUID when verified.
@@ -15,15 +18,33 @@ pub async fn login(
     secret: Secret,
     verify: bool,
 ) -> Result<Option<String>> {
+    login_service(settings, profile, ServiceKind::TrustedTwin, base_url, secret, verify).await
+}
+
+/// [`login`] for any service. Redivis has no "who am I" call a token of any scope may make, so
+/// its token is stored unverified; the first upload tells.
+pub async fn login_service(
+    settings: &SettingsFile,
+    profile: &str,
+    kind: ServiceKind,
+    base_url: &str,
+    secret: Secret,
+    verify: bool,
+) -> Result<Option<String>> {
     profile::validate_name(profile)?;
-    let tt = TrustedTwin::new(base_url, secret.clone())?;
-    let account = if verify { Some(tt.whoami().await?) } else { None };
+    let (base_url, account) = match kind {
+        ServiceKind::TrustedTwin => {
+            let tt = TrustedTwin::new(base_url, secret.clone())?;
+            let account = if verify { Some(tt.whoami().await?) } else { None };
+            (tt.base_url().to_owned(), account)
+        }
+        ServiceKind::Redivis => (Redivis::new(base_url, secret.clone())?.base_url().to_owned(), None),
+    };
     credentials::save_secret(profile, &secret).await?;
-    let base_url = tt.base_url().to_owned();
     settings.update(|s| {
         let entry = s.profiles.entry(profile.to_owned()).or_default();
-        if entry.base_url != base_url {
-            *entry = Profile { base_url, recent_twins: vec![] };
+        if entry.base_url != base_url || entry.service != kind {
+            *entry = Profile { base_url, service: kind, recent_twins: vec![] };
         }
         s.active = Some(profile.to_owned());
         Ok(())
@@ -42,16 +63,63 @@ pub async fn logout(settings: &SettingsFile, profile: &str) -> Result<()> {
     })
 }
 
-/// Build a client. A secret given directly (e.g. from `TWINDROP_SECRET`) wins over the keyring;
-/// an explicit base URL wins over the profile's.
+/// Build a Trusted Twin client. A secret given directly (e.g. from `TWINDROP_SECRET`) wins
+/// over the keyring; an explicit base URL wins over the profile's.
 pub async fn connect(
     settings: &SettingsFile,
     profile: Option<&str>,
     base_url: Option<&str>,
     secret: Option<Secret>,
 ) -> Result<TrustedTwin> {
+    let (_, base_url, secret) = resolve(settings, profile, base_url, secret, Some(ServiceKind::TrustedTwin)).await?;
+    TrustedTwin::new(&base_url, secret)
+}
+
+/// Build a client for the profile's service, or for `kind` when there is no profile.
+pub async fn connect_service(
+    settings: &SettingsFile,
+    profile: Option<&str>,
+    base_url: Option<&str>,
+    secret: Option<Secret>,
+    kind: Option<ServiceKind>,
+) -> Result<Service> {
+    let (kind, base_url, secret) = resolve(settings, profile, base_url, secret, kind).await?;
+    Ok(match kind {
+        ServiceKind::TrustedTwin => Service::TrustedTwin(Arc::new(TrustedTwin::new(&base_url, secret)?)),
+        ServiceKind::Redivis => Service::Redivis(Arc::new(Redivis::new(&base_url, secret)?)),
+    })
+}
+
+/// Which service, where, and with what secret. Asking for one service with another's profile
+/// is an error that says so.
+async fn resolve(
+    settings: &SettingsFile,
+    profile: Option<&str>,
+    base_url: Option<&str>,
+    secret: Option<Secret>,
+    kind: Option<ServiceKind>,
+) -> Result<(ServiceKind, String, Secret)> {
     let name = profile.unwrap_or(DEFAULT_PROFILE);
     let stored = settings.load()?.profiles.get(name).cloned();
+    // Another service's profile lends neither its URL nor its secret: the secret must only
+    // ever go to the host it was made for.
+    let stored = match (kind, stored) {
+        (Some(asked), Some(p)) if p.service != asked => {
+            if base_url.is_none() || secret.is_none() {
+                return Err(Error::Input(format!(
+                    "profile {name:?} is a {:?} account, not {asked:?}; pick another with --profile",
+                    p.service
+                )));
+            }
+            None
+        }
+        (_, stored) => stored,
+    };
+    let kind = match (kind, &stored) {
+        (Some(asked), _) => asked,
+        (None, Some(p)) => p.service,
+        (None, None) => ServiceKind::TrustedTwin,
+    };
     let base_url = match (base_url, &stored) {
         (Some(url), _) => url.to_owned(),
         (None, Some(p)) => p.base_url.clone(),
@@ -64,7 +132,7 @@ pub async fn connect(
         Some(s) => s,
         None => credentials::load_secret(name).await?,
     };
-    TrustedTwin::new(&base_url, secret)
+    Ok((kind, base_url, secret))
 }
 
 /// A profile name for a base URL, for the app where nobody types one: `host` or `host-port`.
@@ -99,5 +167,25 @@ mod tests {
         assert_eq!(err.code(), "input.invalid");
         let tt = connect(&settings, None, Some("http://127.0.0.1:1/"), Some(Secret::new("s"))).await.unwrap();
         assert_eq!(tt.base_url(), "http://127.0.0.1:1");
+        settings
+            .update(|s| {
+                let p = Profile { base_url: "http://127.0.0.1:2".into(), ..Profile::default() };
+                s.profiles.insert(DEFAULT_PROFILE.into(), p);
+                Ok(())
+            })
+            .unwrap();
+        // A Trusted Twin profile's secret is never lent to Redivis.
+        let err = connect_service(&settings, None, None, None, Some(ServiceKind::Redivis)).await.unwrap_err();
+        assert_eq!(err.code(), "input.invalid");
+        let r = connect_service(
+            &settings,
+            None,
+            Some("http://127.0.0.1:3/api/v1"),
+            Some(Secret::new("t")),
+            Some(ServiceKind::Redivis),
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.kind(), r.base_url()), (ServiceKind::Redivis, "http://127.0.0.1:3/api/v1"));
     }
 }

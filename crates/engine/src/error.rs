@@ -48,6 +48,8 @@ pub enum Error {
     NotUploaded(String),
     #[error("attach of {name:?} failed: {message}")]
     AttachRejected { name: String, message: String },
+    #[error("{what}: the server holds other bytes than were sent (MD5 {theirs}, ours {ours})")]
+    ChecksumMismatch { what: String, ours: String, theirs: String },
     #[error("{name:?} is still being copied after {seconds} s")]
     VerifyTimeout { name: String, seconds: u64 },
     #[error("the OS keyring is not available: {0}")]
@@ -91,6 +93,7 @@ impl Error {
             DocExists(_) => "attach.doc_exists",
             NotUploaded(_) => "attach.not_uploaded",
             AttachRejected { .. } => "attach.rejected",
+            ChecksumMismatch { .. } => "verify.checksum_mismatch",
             VerifyTimeout { .. } => "verify.timeout",
             KeyringUnavailable(_) => "keyring.unavailable",
             NoSecret(_) => "keyring.no_secret",
@@ -105,8 +108,15 @@ impl Error {
     /// Whether trying the same thing again later may succeed.
     pub fn retryable(&self) -> bool {
         use Error::*;
-        matches!(self, RateLimited { .. } | Server { .. } | Unreachable { .. } | Timeout(_) | VerifyTimeout { .. })
-            || matches!(self, UploadRejected { status, .. } if *status >= 500)
+        matches!(
+            self,
+            RateLimited { .. }
+                | Server { .. }
+                | Unreachable { .. }
+                | Timeout(_)
+                | VerifyTimeout { .. }
+                | ChecksumMismatch { .. }
+        ) || matches!(self, UploadRejected { status, .. } if *status >= 500)
     }
 
     /// What the server asked us to wait, if it said.

@@ -14,6 +14,9 @@ const RECENT_LIMIT: usize = 20;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub base_url: String,
+    /// Profiles from before other services existed are Trusted Twin ones.
+    #[serde(default)]
+    pub service: crate::service::ServiceKind,
     #[serde(default)]
     pub recent_twins: Vec<String>,
 }
@@ -144,7 +147,7 @@ mod tests {
         let file = SettingsFile::new(dir.path().join("sub/settings.json"));
         assert_eq!(file.load().unwrap(), Settings::default());
         file.update(|s| {
-            s.profiles.insert("work".into(), Profile { base_url: "https://x".into(), recent_twins: vec![] });
+            s.profiles.insert("work".into(), Profile { base_url: "https://x".into(), ..Profile::default() });
             s.active = Some("work".into());
             Ok(())
         })

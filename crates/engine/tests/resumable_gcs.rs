@@ -76,7 +76,7 @@ async fn cut_off_mid_way_it_resumes_at_the_committed_offset() {
         }
     };
     tokio::select! {
-        r = resumable::upload(&http, &session, &path, 0, CHUNK, Arc::new(|_| {}), &on_commit) => panic!("finished before the cut: {r:?}"),
+        r = resumable::upload(&http, &session, &path, 0, CHUNK, Arc::new(|_| {}), &on_commit, false) => panic!("finished before the cut: {r:?}"),
         _ = cut => {}
     }
 
@@ -85,7 +85,8 @@ async fn cut_off_mid_way_it_resumes_at_the_committed_offset() {
         panic!("session not resumable")
     };
     assert!(from >= 3 * CHUNK && from % CHUNK == 0 && from < total, "committed {from}");
-    let outcome = resumable::upload(&http, &session, &path, from, CHUNK, Arc::new(|_| {}), &|_| {}).await.unwrap();
+    let outcome =
+        resumable::upload(&http, &session, &path, from, CHUNK, Arc::new(|_| {}), &|_| {}, false).await.unwrap();
     assert_eq!(outcome.bytes_on_wire, total - from, "bytes re-sent after the resume");
     assert_eq!(outcome.sent.size, total);
     assert_eq!(outcome.sent.sha256, hex::encode(Sha256::digest(&data)), "the hash covers the whole file");

@@ -144,7 +144,7 @@ impl Queue {
         for job in &mut ready {
             job.attach_sent = true;
         }
-        let results = match self.tt.attach_many(&twin_id, &items).await {
+        let results = match self.tt()?.attach_many(&twin_id, &items).await {
             Ok(results) => results,
             Err(e) if e.retryable() => {
                 *batch = ready;
@@ -180,7 +180,7 @@ impl Queue {
                 Error::NotUploaded(_) => {
                     // The handler expired (or its bytes were lost): upload again from the start.
                     self.journal.clear_attach_sent(job.id)?;
-                    self.journal.record_target(job.id, "", "", 0.0)?;
+                    self.journal.forget_target(job.id)?;
                     self.journal.set_state(job.id, JobState::Queued)?;
                     self.leave_pipeline();
                 }
@@ -235,8 +235,9 @@ impl Queue {
     async fn resolve_inner(&self, job: &mut Job, sink: &EventSink) -> Result<Resolution> {
         let twin = TwinId::parse(&job.twin)?;
         let name = DocName::parse(&job.doc_name)?;
+        let tt = self.tt()?.clone();
         let read = |name: DocName| {
-            let tt = self.tt.clone();
+            let tt = tt.clone();
             let twin = twin.clone();
             async move { crate::retry::retry(&self.opts.retry, || tt.get_doc(&twin, &name), |_, _| {}).await }
         };
@@ -263,7 +264,7 @@ impl Queue {
                 Ok(Resolution::Settled)
             }
             ConflictPolicy::Replace => {
-                match crate::retry::retry(&self.opts.retry, || self.tt.delete_doc(&twin, &name), |_, _| {}).await {
+                match crate::retry::retry(&self.opts.retry, || tt.delete_doc(&twin, &name), |_, _| {}).await {
                     Ok(()) | Err(Error::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }

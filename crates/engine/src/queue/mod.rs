@@ -8,10 +8,14 @@
 //! - `upload`: the worker stage (upload URL, PUT, renewal of expired URLs, retries).
 //! - `attach`: batched attach, reading back Docs whose attach is in doubt, conflicts.
 //! - `poll`: batched status polling.
+//! - `raw_files`: Redivis's finalize stage in place of attach and poll (rawFiles answers at once).
+//!
+//! Trusted Twin jobs go worker → attacher → poller; Redivis jobs go worker → `raw_files`.
 
 mod attach;
 mod plan;
 mod poll;
+mod raw_files;
 mod upload;
 
 use std::collections::HashMap;
@@ -31,6 +35,7 @@ use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
+use crate::service::Service;
 
 /// What to do when a Doc of the same name but other content is already on the Twin.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -79,6 +84,10 @@ pub struct Options {
     pub poll_interval: Duration,
     /// How long a Doc may stay `copying` before its job fails.
     pub verify_limit: Duration,
+    /// Files larger than this go by a resumable session where the service offers one.
+    pub resumable_above: u64,
+    /// Chunk size of resumable sessions (a multiple of 256 KiB).
+    pub chunk_size: u64,
 }
 
 impl Default for Options {
@@ -93,6 +102,8 @@ impl Default for Options {
             attach_batch: 100,
             poll_interval: Duration::from_millis(150),
             verify_limit: Duration::from_secs(600),
+            resumable_above: crate::service::redivis::RESUMABLE_ABOVE,
+            chunk_size: crate::transfer::resumable::DEFAULT_CHUNK,
         }
     }
 }
@@ -234,19 +245,24 @@ struct Control {
 }
 
 pub struct Queue {
-    tt: Arc<TrustedTwin>,
+    service: Service,
     journal: Arc<Journal>,
     opts: Options,
     control: Control,
 }
 
 impl Queue {
-    pub fn new(tt: Arc<TrustedTwin>, journal: Arc<Journal>, opts: Options) -> Arc<Self> {
-        Arc::new(Queue { tt, journal, opts, control: Control::default() })
+    pub fn new(service: impl Into<Service>, journal: Arc<Journal>, opts: Options) -> Arc<Self> {
+        Arc::new(Queue { service: service.into(), journal, opts, control: Control::default() })
     }
 
-    pub fn service(&self) -> &Arc<TrustedTwin> {
-        &self.tt
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// The Trusted Twin client, for the stages only Trusted Twin jobs reach.
+    fn tt(&self) -> Result<&Arc<TrustedTwin>> {
+        self.service.trusted_twin()
     }
 
     pub fn journal(&self) -> &Arc<Journal> {
@@ -254,7 +270,7 @@ impl Queue {
     }
 
     fn base_url(&self) -> &str {
-        self.tt.base_url()
+        self.service.base_url()
     }
 
     fn sent_counter(&self) -> Arc<AtomicU64> {
@@ -281,7 +297,10 @@ impl Queue {
                 let _ = poll_tx.send(job);
             }
         }
-        let attacher = tokio::spawn(self.clone().attacher(attach_rx, poll_tx.clone(), sink.clone()));
+        let attacher = match &self.service {
+            Service::TrustedTwin(_) => tokio::spawn(self.clone().attacher(attach_rx, poll_tx.clone(), sink.clone())),
+            Service::Redivis(r) => tokio::spawn(self.clone().finalizer(r.clone(), attach_rx, sink.clone())),
+        };
         let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
         drop(poll_tx);
         let stats = tokio::spawn(self.clone().report_stats(sink.clone()));

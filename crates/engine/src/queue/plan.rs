@@ -12,7 +12,8 @@ use super::{added, EventSink, Queue, QueueEvent};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::journal::{JobState, NewJob};
 use crate::naming::DocName;
-use crate::service::trusted_twin::TwinId;
+use crate::service::redivis::NewTempUpload;
+use crate::service::{Destination, Service};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -52,7 +53,7 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
 impl Queue {
     /// What `enqueue` would do with `paths`. Reads the Twin's listing once, and only when some
     /// file may be skippable.
-    pub async fn plan(&self, twin: &TwinId, paths: &[PathBuf]) -> Result<Vec<PlanItem>> {
+    pub async fn plan(&self, dest: &Destination, paths: &[PathBuf]) -> Result<Vec<PlanItem>> {
         let base = self.base_url();
         let mut listing: Option<BTreeMap<String, u64>> = None;
         let mut out = Vec::with_capacity(paths.len());
@@ -77,7 +78,7 @@ impl Queue {
                 }
             };
             let (size, mtime) = (meta.len(), mtime_ns(&meta));
-            let latest = self.journal.latest_for_path(base, twin.as_str(), &path)?;
+            let latest = self.journal.latest_for_path(base, dest.as_str(), &path)?;
             let mut item = PlanItem {
                 path: path.clone(),
                 doc_name: None,
@@ -96,18 +97,25 @@ impl Queue {
                         && job.size == size
                         && job.mtime_ns == mtime =>
                 {
-                    if listing.is_none() {
-                        listing = Some(self.tt.list_docs(twin).await?);
-                    }
-                    let on_server = listing.as_ref().and_then(|l| l.get(&job.doc_name)) == Some(&size);
+                    // Trusted Twin lists a Twin's Docs; Redivis has no listing, so the journal's
+                    // word that it finished is taken.
+                    let on_server = match dest {
+                        Destination::Twin(twin) => {
+                            if listing.is_none() {
+                                listing = Some(self.tt()?.list_docs(twin).await?);
+                            }
+                            listing.as_ref().and_then(|l| l.get(&job.doc_name)) == Some(&size)
+                        }
+                        Destination::Table(_) => true,
+                    };
                     item.doc_name = Some(job.doc_name.clone());
                     if on_server {
                         item.action =
                             PlanAction::Skip { reason: format!("unchanged since it was uploaded as {}", job.doc_name) };
                     }
                 }
-                _ => match DocName::from_file_name(&path) {
-                    Ok(name) => item.doc_name = Some(name.to_string()),
+                _ => match self.name_for(&path) {
+                    Ok(name) => item.doc_name = Some(name),
                     Err(e) => item = refuse(e, None),
                 },
             }
@@ -116,16 +124,37 @@ impl Queue {
         Ok(out)
     }
 
+    /// The name a file gets on the server: a valid Doc name for Trusted Twin; the file's own
+    /// name for Redivis, which takes any.
+    pub(super) fn name_for(&self, path: &std::path::Path) -> Result<String> {
+        match &self.service {
+            Service::TrustedTwin(_) => DocName::from_file_name(path).map(|n| n.to_string()),
+            Service::Redivis(_) => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| Error::Input(format!("{}: the file name is not valid UTF-8", path.display()))),
+        }
+    }
+
     /// Put `paths` in the journal as jobs (or find their unfinished jobs) and wake the workers.
     /// Returns the job ids, in the order of `paths`. Refused and skipped files get a finished
     /// job too, so `twindrop status` shows them.
-    pub async fn enqueue(&self, twin: &TwinId, paths: &[PathBuf], sink: &EventSink) -> Result<Vec<u64>> {
-        let plan = self.plan(twin, paths).await?;
+    pub async fn enqueue(&self, dest: impl Into<Destination>, paths: &[PathBuf], sink: &EventSink) -> Result<Vec<u64>> {
+        let dest = dest.into();
+        let plan = self.plan(&dest, paths).await?;
+        let targets = self.prefetch_targets(&dest, &plan).await?;
         let description = self.opts.description.as_ref().map(|d| d.to_string());
-        fn new_job<'a>(q: &'a Queue, twin: &'a TwinId, description: Option<&'a str>, item: &'a PlanItem) -> NewJob<'a> {
+        fn new_job<'a>(
+            q: &'a Queue,
+            dest: &'a Destination,
+            description: Option<&'a str>,
+            item: &'a PlanItem,
+        ) -> NewJob<'a> {
             NewJob {
                 base_url: q.base_url(),
-                twin: twin.as_str(),
+                twin: dest.as_str(),
                 path: &item.path,
                 doc_name: item.doc_name.as_deref().unwrap_or(""),
                 size: item.size.unwrap_or(0),
@@ -149,10 +178,17 @@ impl Queue {
                 })
                 .collect();
             let rows: Vec<NewJob<'_>> =
-                picked.iter().map(|&i| new_job(self, twin, description.as_deref(), &plan[i])).collect();
+                picked.iter().map(|&i| new_job(self, &dest, description.as_deref(), &plan[i])).collect();
             for (&i, id) in picked.iter().zip(self.journal.insert_many(&rows, state)?) {
                 ids[i] = id;
             }
+        }
+        if !targets.is_empty() {
+            let upload_ids =
+                plan.iter().zip(&ids).filter(|(item, _)| item.action == PlanAction::Upload).map(|(_, id)| *id);
+            let valid_until = super::upload::epoch_now() + crate::service::redivis::TARGET_LIFETIME.as_secs_f64();
+            let rows: Vec<_> = upload_ids.zip(&targets).map(|(id, t)| (id, t.journal_target(valid_until))).collect();
+            self.journal.record_targets(&rows)?;
         }
         for (item, id) in plan.into_iter().zip(ids.iter_mut()) {
             match item.action {
@@ -180,6 +216,35 @@ impl Queue {
         drop(_gate);
         self.control.wake.notify_waiters();
         Ok(ids)
+    }
+}
+
+impl Queue {
+    /// Services that hand out upload targets in batches get them for a whole drop at once
+    /// (one request per 1,000 files, not one per file), before any job exists: a refusal (no
+    /// such table, no access) stops the drop with nothing queued.
+    async fn prefetch_targets(
+        &self,
+        dest: &Destination,
+        plan: &[PlanItem],
+    ) -> Result<Vec<crate::service::redivis::TempUpload>> {
+        let (Service::Redivis(r), Destination::Table(table)) = (&self.service, dest) else { return Ok(vec![]) };
+        let wanted: Vec<NewTempUpload> = plan
+            .iter()
+            .filter(|item| item.action == PlanAction::Upload)
+            .map(|item| {
+                let size = item.size.unwrap_or(0);
+                NewTempUpload {
+                    name: item.doc_name.clone().unwrap_or_default(),
+                    size,
+                    resumable: size > self.opts.resumable_above,
+                }
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(vec![]);
+        }
+        crate::retry::retry(&self.opts.retry, || r.create_temp_uploads(table, &wanted), |_, _| {}).await
     }
 }
 

@@ -20,11 +20,12 @@ impl Queue {
     async fn send_again(&self, job: &Job) -> Result<()> {
         let twin = TwinId::parse(&job.twin)?;
         let name = DocName::parse(&job.doc_name)?;
+        let tt = self.tt()?;
         // Journal first: killed before the delete, the next run finds the bad Doc again by
         // reading it back (it carries our hash) and lands here once more.
         self.journal.clear_attach_sent(job.id)?;
         self.journal.set_state(job.id, crate::journal::JobState::Queued)?;
-        match crate::retry::retry(&self.opts.retry, || self.tt.delete_doc(&twin, &name), |_, _| {}).await {
+        match crate::retry::retry(&self.opts.retry, || tt.delete_doc(&twin, &name), |_, _| {}).await {
             Ok(()) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
@@ -44,8 +45,9 @@ impl Queue {
             }
             let targets: Vec<(String, String)> =
                 watching.iter().map(|(j, _)| (j.twin.clone(), j.doc_name.clone())).collect();
+            let Ok(tt) = self.tt().cloned() else { return };
             let reads: Vec<Result<Doc>> = stream::iter(targets)
-                .map(|(twin, name)| read_doc(self.tt.clone(), twin, name))
+                .map(|(twin, name)| read_doc(tt.clone(), twin, name))
                 .buffered(READS_IN_FLIGHT)
                 .collect()
                 .await;

@@ -7,13 +7,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{EventSink, Queue, QueueEvent, Stage};
 use crate::error::{Error, Result};
-use crate::journal::{Job, JobState};
+use crate::journal::{Job, JobState, Target};
+use crate::service::redivis::{NewTempUpload, TableRef, TempUpload, TARGET_LIFETIME};
 use crate::service::trusted_twin::UploadTarget;
+use crate::service::Service;
 
 /// A URL this close to its expiry is not worth starting a PUT on.
 const URL_MARGIN: Duration = Duration::from_secs(300);
 
-fn epoch_now() -> f64 {
+pub(super) fn epoch_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
@@ -27,7 +29,7 @@ impl Queue {
         loop {
             match self.upload_once(&mut job, total, sink).await {
                 Ok(sent) => {
-                    self.journal.record_uploaded(id, &sent.sha256, sent.size)?;
+                    self.journal.record_uploaded(id, &sent.sha256, sent.size, sent.md5.as_deref())?;
                     job.sha256 = Some(sent.sha256);
                     job.size = sent.size;
                     job.state = JobState::Attaching;
@@ -43,8 +45,14 @@ impl Queue {
                 Err(e @ (Error::File { .. } | Error::NotAFile { .. })) => return Err(e),
                 Err(e) => {
                     failures += 1;
-                    // A refused PUT most often means the URL expired or was revoked: get a new one.
-                    let renew = matches!(e, Error::UploadRejected { status: 403, .. });
+                    // A refused PUT most often means the URL expired or was revoked; a session
+                    // that keeps vanishing or bytes that arrived wrong need a fresh target too.
+                    let renew = matches!(
+                        e,
+                        Error::UploadRejected { status: 403, .. }
+                            | Error::NotUploaded(_)
+                            | Error::ChecksumMismatch { .. }
+                    );
                     if renew {
                         job.upload_url = None;
                     }
@@ -62,20 +70,6 @@ impl Queue {
     }
 
     async fn upload_once(&self, job: &mut Job, total: u64, sink: &EventSink) -> Result<crate::transfer::Sent> {
-        let target = match (&job.upload_url, &job.handler, job.url_valid_until) {
-            (Some(url), Some(handler), Some(until)) if until > epoch_now() + URL_MARGIN.as_secs_f64() => {
-                UploadTarget { url: url.clone(), handler: handler.clone(), validity_ts: until }
-            }
-            _ => {
-                let target = self.tt.create_upload_url().await?;
-                // Intent before effect: the URL is on record before a byte goes to it.
-                self.journal.record_target(job.id, &target.handler, &target.url, target.validity_ts)?;
-                job.handler = Some(target.handler.clone());
-                job.upload_url = Some(target.url.clone());
-                job.url_valid_until = Some(target.validity_ts);
-                target
-            }
-        };
         let id = job.id;
         // About one event per percent: enough for a smooth bar, few enough for a 100 GB file.
         let step = (total / 100).max(1);
@@ -85,13 +79,68 @@ impl Queue {
             let sent_counter = self.sent_counter();
             Arc::new(move |done: u64| {
                 let last = reported.load(Ordering::Relaxed);
-                if done == total || done >= last + step {
+                // A resumed upload may step back to what the server has.
+                if done == total || done >= last + step || done < last {
                     reported.store(done, Ordering::Relaxed);
-                    sent_counter.fetch_add(done - last, Ordering::Relaxed);
+                    sent_counter.fetch_add(done.saturating_sub(last), Ordering::Relaxed);
                     sink(QueueEvent::Progress { id, stage: Stage::Uploading, bytes_done: done, bytes_total: total });
                 }
             })
         };
-        self.tt.upload(&target, &job.path, on_bytes, self.opts.bwlimit.clone()).await
+        let live = |until: Option<f64>| until.is_some_and(|t| t > epoch_now() + URL_MARGIN.as_secs_f64());
+        match &self.service {
+            Service::TrustedTwin(tt) => {
+                let target = match (&job.upload_url, &job.handler) {
+                    (Some(url), Some(handler)) if live(job.url_valid_until) => UploadTarget {
+                        url: url.clone(),
+                        handler: handler.clone(),
+                        validity_ts: job.url_valid_until.unwrap_or_default(),
+                    },
+                    _ => {
+                        let target = tt.create_upload_url().await?;
+                        self.remember_target(job, &target.handler, &target.url, target.validity_ts, None)?;
+                        target
+                    }
+                };
+                tt.upload(&target, &job.path, on_bytes, self.opts.bwlimit.clone()).await
+            }
+            Service::Redivis(r) => {
+                let target = match TempUpload::from_job(job) {
+                    Some(t) if live(job.url_valid_until) => t,
+                    _ => {
+                        let table = TableRef::parse(&job.twin)?;
+                        let wanted = NewTempUpload {
+                            name: job.doc_name.clone(),
+                            size: job.size,
+                            resumable: job.size > self.opts.resumable_above,
+                        };
+                        let target = r.create_temp_uploads(&table, &[wanted]).await?.remove(0);
+                        let valid_until = epoch_now() + TARGET_LIFETIME.as_secs_f64();
+                        let transfer = target.journal_target(valid_until).transfer;
+                        self.remember_target(job, &target.id, &target.url, valid_until, transfer)?;
+                        target
+                    }
+                };
+                r.upload(&target, &job.path, &self.journal, on_bytes, self.opts.bwlimit.clone(), self.opts.chunk_size)
+                    .await
+            }
+        }
+    }
+
+    /// Intent before effect: the target is on record before a byte goes to it.
+    fn remember_target(
+        &self,
+        job: &mut Job,
+        handler: &str,
+        url: &str,
+        valid_until: f64,
+        transfer: Option<&str>,
+    ) -> Result<()> {
+        self.journal.record_target(job.id, &Target { handler, url, valid_until, transfer })?;
+        job.handler = Some(handler.to_owned());
+        job.upload_url = Some(url.to_owned());
+        job.url_valid_until = Some(valid_until);
+        job.transfer = transfer.map(str::to_owned);
+        Ok(())
     }
 }

@@ -302,7 +302,7 @@ impl TrustedTwin {
         progress: ProgressFn,
         limiter: Option<Arc<Limiter>>,
     ) -> Result<Sent> {
-        transfer::put_file(&self.http, &target.url, path, progress, limiter).await
+        transfer::put_file(&self.http, &target.url, path, progress, limiter, false).await
     }
 
     /// Attach one uploaded file as a Doc.

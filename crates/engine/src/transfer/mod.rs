@@ -23,6 +23,29 @@ pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 pub struct Sent {
     pub sha256: String,
     pub size: u64,
+    /// Base64, when asked for (services that verify with MD5).
+    pub md5: Option<String>,
+}
+
+impl Sent {
+    fn from_hasher(hasher: Sha256Stream) -> Self {
+        let size = hasher.len();
+        let (sha256, md5) = hasher.finish();
+        Sent { sha256, size, md5 }
+    }
+
+    /// Compare with the `md5Hash` a GCS-style server put in its final answer, if it gave one.
+    pub(crate) fn verify_md5(&self, what: &str, answer: &str) -> Result<()> {
+        let theirs = serde_json::from_str::<serde_json::Value>(answer)
+            .ok()
+            .and_then(|v| v.get("md5Hash").and_then(|m| m.as_str()).map(str::to_owned));
+        match (&self.md5, theirs) {
+            (Some(ours), Some(theirs)) if !crate::hash::same_md5(ours, &theirs) => {
+                Err(Error::ChecksumMismatch { what: what.to_owned(), ours: ours.clone(), theirs })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -32,13 +55,16 @@ struct Tally {
 }
 
 /// PUT the file at `path` to `url`. The request carries Content-Length (never chunked encoding)
-/// and no Authorization: the URL alone authorises it, and storage backends refuse two auths.
+/// and no Authorization unless `http` adds it: the URL alone authorises it, and storage
+/// backends refuse two auths. `md5` also computes the MD5 and checks it against an `md5Hash`
+/// in the answer.
 pub async fn put_file(
     http: &reqwest::Client,
     url: &str,
     path: &Path,
     progress: ProgressFn,
     limiter: Option<Arc<Limiter>>,
+    md5: bool,
 ) -> Result<Sent> {
     // A file that fits in one chunk is read, stat'ed and hashed in a single trip to the blocking
     // pool: for many small files the hops, not the bytes, are the cost. Memory is the same
@@ -54,12 +80,14 @@ pub async fn put_file(
         if let Some(limiter) = &limiter {
             limiter.take(bytes.len()).await;
         }
-        let mut hasher = Sha256Stream::default();
+        let mut hasher = Sha256Stream::with_md5(md5);
         hasher.update(&bytes);
         let response = http.put(url).header(CONTENT_LENGTH, size).body(bytes).send().await;
-        check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
+        let answer = check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
         progress(size);
-        return Ok(Sent { sha256: hasher.finish_hex(), size });
+        let sent = Sent::from_hasher(hasher);
+        sent.verify_md5(&path.display().to_string(), &answer)?;
+        return Ok(sent);
     }
     let file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
     let meta = file.metadata().await.map_err(|e| Error::file(path, e))?;
@@ -67,7 +95,7 @@ pub async fn put_file(
         return Err(Error::NotAFile { path: path.to_owned() });
     }
     let size = meta.len();
-    let tally = Arc::new(Mutex::new(Tally::default()));
+    let tally = Arc::new(Mutex::new(Tally { hasher: Sha256Stream::with_md5(md5), read_error: None }));
     let seen = tally.clone();
     // `take(size)`: a file that grows while we read must not overrun the Content-Length we promised.
     let stream = ReaderStream::with_capacity(file.take(size), CHUNK).then(move |chunk| {
@@ -92,11 +120,13 @@ pub async fn put_file(
     if let Some(e) = tally.read_error.take() {
         return Err(Error::file(path, e));
     }
-    check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
+    let answer = check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
     if tally.hasher.len() != size {
         return Err(Error::FileChanged { path: path.to_owned(), expected: size, actual: tally.hasher.len() });
     }
-    Ok(Sent { sha256: tally.hasher.finish_hex(), size })
+    let sent = Sent::from_hasher(tally.hasher);
+    sent.verify_md5(&path.display().to_string(), &answer)?;
+    Ok(sent)
 }
 
 /// The whole file if it is a regular file of at most one chunk; `None` for a larger one.
@@ -119,12 +149,13 @@ fn read_if_small(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
-async fn check(response: reqwest::Response) -> Result<()> {
+/// The answer's body on success (it may carry a checksum), the storage error otherwise.
+async fn check(response: reqwest::Response) -> Result<String> {
     let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
     let body = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(body);
+    }
     Err(Error::UploadRejected { status: status.as_u16(), message: storage_error_message(&body) })
 }
 

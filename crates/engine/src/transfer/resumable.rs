@@ -81,23 +81,35 @@ pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<S
 /// The committed offset from a `Range: bytes=0-N` header (none means nothing committed).
 fn committed(response: &reqwest::Response) -> Result<u64> {
     let Some(range) = response.headers().get(RANGE) else { return Ok(0) };
-    let text = range.to_str().unwrap_or("");
+    parse_range(range.to_str().unwrap_or(""))
+}
+
+/// `bytes=0-N` → N + 1 committed bytes. `bytes=0-0` is read as nothing: gcp-storage-emulator
+/// answers it before any byte has arrived (real GCS sends no Range then), and a commit of
+/// exactly one byte cannot happen on GCS, which commits in 256 KiB steps or the whole file.
+fn parse_range(text: &str) -> Result<u64> {
     let end = text
+        .trim()
         .strip_prefix("bytes=0-")
         .and_then(|n| n.trim().parse::<u64>().ok())
         .ok_or_else(|| Error::BadResponse(format!("unreadable Range {text:?} in a 308")))?;
-    Ok(end + 1)
+    Ok(if end == 0 { 0 } else { end + 1 })
 }
 
 /// Ask the server where the session stands (`Content-Range: bytes */N`, empty body).
 pub async fn query(http: &reqwest::Client, session: &Session) -> Result<Status> {
+    query_range(http, &session.uri, &session.total.to_string()).await
+}
+
+/// The status query with `total` as the size slot (`*` while a stream's size is unknown).
+async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<Status> {
     let response = http
-        .put(&session.uri)
-        .header(CONTENT_RANGE, format!("bytes */{}", session.total))
+        .put(uri)
+        .header(CONTENT_RANGE, format!("bytes */{total}"))
         .header(CONTENT_LENGTH, 0)
         .send()
         .await
-        .map_err(|e| network_error(redact_query(&session.uri), e))?;
+        .map_err(|e| network_error(redact_query(uri), e))?;
     match response.status() {
         StatusCode::OK | StatusCode::CREATED => Ok(Status::Complete),
         StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Status::Gone),
@@ -126,7 +138,8 @@ pub async fn cancel(http: &reqwest::Client, session: &Session) -> Result<()> {
 }
 
 /// What an upload did: the whole file's hash and size, and how many bytes went over the wire
-/// (more than `size` only when the server committed less than it was sent).
+/// (more than `size` only when the server committed less than it was sent, or a chunk in flight
+/// was lost).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub sent: Sent,
@@ -135,7 +148,9 @@ pub struct Outcome {
 
 /// Send `path` through `session`, starting at byte `from` (what the server has committed, e.g.
 /// from [`query`] after a restart), in chunks of `chunk` bytes. `on_commit` hears each newly
-/// committed offset, so the caller can journal it.
+/// committed offset, so the caller can journal it. `md5`: also compute the MD5 and check it
+/// against the `md5Hash` of the server's final answer.
+#[allow(clippy::too_many_arguments)]
 pub async fn upload(
     http: &reqwest::Client,
     session: &Session,
@@ -144,6 +159,7 @@ pub async fn upload(
     chunk: u64,
     progress: ProgressFn,
     on_commit: &(dyn Fn(u64) + Send + Sync),
+    md5: bool,
 ) -> Result<Outcome> {
     let chunk = chunk_size(chunk)?;
     let total = session.total;
@@ -153,7 +169,8 @@ pub async fn upload(
         return Err(Error::FileChanged { path: path.to_owned(), expected: total, actual: size });
     }
     // The committed prefix is hashed from disk, not sent again.
-    let mut hasher = Sha256Stream::default();
+    let fresh = || Sha256Stream::with_md5(md5);
+    let mut hasher = fresh();
     let mut offset = from.min(total);
     hash_prefix(&mut file, path, offset, &mut hasher).await?;
     let mut wire = 0u64;
@@ -182,8 +199,12 @@ pub async fn upload(
             .await;
         wire += buffer.len() as u64;
         // The new committed offset, from the answer or, after any failure, from a status query.
+        let mut answer = String::new();
         let status = match sent {
-            Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::CREATED) => Status::Complete,
+            Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::CREATED) => {
+                answer = r.text().await.unwrap_or_default();
+                Status::Complete
+            }
             Ok(r) if r.status().as_u16() == 308 => Status::Committed(committed(&r)?),
             Ok(r) if matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::GONE) => Status::Gone,
             other => {
@@ -203,6 +224,7 @@ pub async fn upload(
                 }
             }
         };
+        let status = confirm_backwards(http, &session.uri, &session.total.to_string(), offset, status).await;
         match status {
             Status::Complete => {
                 // Everything is in: hash what the server took beyond the last confirmed offset.
@@ -210,14 +232,16 @@ pub async fn upload(
                 hash_rest(&mut file, path, end, total, &mut hasher).await?;
                 progress(total);
                 on_commit(total);
-                return Ok(Outcome { sent: Sent { sha256: hasher.finish_hex(), size: total }, bytes_on_wire: wire });
+                let sent = Sent::from_hasher(hasher);
+                sent.verify_md5(&path.display().to_string(), &answer)?;
+                return Ok(Outcome { sent, bytes_on_wire: wire });
             }
             Status::Gone => return Err(Error::NotUploaded(format!("resumable session at byte {offset}"))),
             Status::Committed(now) => {
                 if now < offset || now > end {
                     // The server forgot bytes it had confirmed, or claims more than was sent:
                     // re-hash from its word rather than trust ours.
-                    hasher = Sha256Stream::default();
+                    hasher = fresh();
                     hash_prefix(&mut file, path, now.min(total), &mut hasher).await?;
                 } else {
                     hasher.update(&buffer[..(now - offset) as usize]);
@@ -230,6 +254,17 @@ pub async fn upload(
                 on_commit(offset);
             }
         }
+    }
+}
+
+/// A 308 that puts the committed offset below what the server confirmed before (a missing
+/// Range reads as 0) is asked about once more before anything is sent again: GCS may drop the
+/// Range of one answer while it still holds the bytes, and re-sending them would cost a chunk
+/// or more. A status query that agrees is believed.
+async fn confirm_backwards(http: &reqwest::Client, uri: &str, total: &str, confirmed: u64, status: Status) -> Status {
+    match status {
+        Status::Committed(now) if now < confirmed => query_range(http, uri, total).await.unwrap_or(status),
+        other => other,
     }
 }
 
@@ -269,6 +304,7 @@ pub async fn push(
     path: &Path,
     chunk: u64,
     progress: ProgressFn,
+    md5: bool,
 ) -> Result<(Outcome, u64)> {
     use crate::journal::ResumableRecord;
     let meta = std::fs::metadata(path).map_err(|e| Error::file(path, e))?;
@@ -289,34 +325,146 @@ pub async fn push(
         h.update(path.to_string_lossy().as_bytes());
         h.finish_hex()
     };
-    let known = journal.resumable_get(&key)?.filter(|r| r.size == meta.len() && r.mtime_ns == mtime_ns);
-    let mut resumed = None;
-    if let Some(record) = known {
-        let session = Session { uri: record.session_uri.clone(), total: record.size };
-        match query(http, &session).await? {
-            Status::Committed(n) => resumed = Some((session, n)),
-            // Done before the restart, or gone: either way this session is over.
-            Status::Complete | Status::Gone => journal.resumable_forget(&key)?,
-        }
-    }
-    let (session, from) = match resumed {
-        Some(s) => s,
-        None => {
-            let session = initiate(http, initiate_url, meta.len()).await?;
-            // Intent before effect: the session is on record before its first byte.
-            let record = ResumableRecord { size: meta.len(), mtime_ns, session_uri: session.uri.clone(), committed: 0 };
-            journal.resumable_put(&key, path, &record)?;
-            (session, 0)
-        }
-    };
     let on_commit = |offset: u64| {
         if let Err(e) = journal.resumable_commit(&key, offset) {
             tracing::error!("journal: {e}");
         }
     };
-    let outcome = upload(http, &session, path, from, chunk, progress, &on_commit).await?;
-    journal.resumable_forget(&key)?;
-    Ok((outcome, from))
+    let mut known = journal.resumable_get(&key)?.filter(|r| r.size == meta.len() && r.mtime_ns == mtime_ns);
+    // A session that expires under us is replaced by a new one, a few times at most.
+    for _ in 0..3 {
+        let mut resumed = None;
+        if let Some(record) = known.take() {
+            let session = Session { uri: record.session_uri.clone(), total: record.size };
+            match query(http, &session).await? {
+                Status::Committed(n) => resumed = Some((session, n)),
+                // Done before the restart, or gone: either way this session is over.
+                Status::Complete | Status::Gone => journal.resumable_forget(&key)?,
+            }
+        }
+        let (session, from) = match resumed {
+            Some(s) => s,
+            None => {
+                let session = initiate(http, initiate_url, meta.len()).await?;
+                // Intent before effect: the session is on record before its first byte.
+                let record =
+                    ResumableRecord { size: meta.len(), mtime_ns, session_uri: session.uri.clone(), committed: 0 };
+                journal.resumable_put(&key, path, &record)?;
+                (session, 0)
+            }
+        };
+        match upload(http, &session, path, from, chunk, progress.clone(), &on_commit, md5).await {
+            Err(Error::NotUploaded(_)) => {
+                tracing::warn!("resumable session for {} is gone; starting a new one", path.display());
+                journal.resumable_forget(&key)?;
+            }
+            other => {
+                // Finished, or failed for good: a verified mismatch must not be resumed either.
+                if other.is_ok() || matches!(other, Err(Error::ChecksumMismatch { .. })) {
+                    journal.resumable_forget(&key)?;
+                }
+                return other.map(|outcome| (outcome, from));
+            }
+        }
+    }
+    Err(Error::NotUploaded(format!("{}: the server kept losing the resumable session", path.display())))
+}
+
+/// Send a stream of unknown length (`Content-Range: bytes S-E/*` until the end shows). Only the
+/// chunk in hand can be sent again, so a server that forgets confirmed bytes ends the upload.
+pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
+    http: &reqwest::Client,
+    initiate_url: &str,
+    mut reader: R,
+    chunk: u64,
+    progress: ProgressFn,
+) -> Result<Outcome> {
+    let chunk = chunk_size(chunk)?;
+    let response = http
+        .post(initiate_url)
+        .header("x-goog-resumable", "start")
+        .header(CONTENT_LENGTH, 0)
+        .send()
+        .await
+        .map_err(|e| network_error(redact_query(initiate_url), e))?;
+    if !response.status().is_success() {
+        return Err(server_error(response.status(), response).await);
+    }
+    let uri = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::BadResponse("resumable initiation without a Location".into()))?
+        .to_owned();
+    let mut hasher = Sha256Stream::default();
+    let (mut offset, mut wire) = (0u64, 0u64);
+    loop {
+        let mut buffer = Vec::with_capacity(chunk as usize);
+        (&mut reader).take(chunk).read_to_end(&mut buffer).await.map_err(|e| Error::Input(format!("stdin: {e}")))?;
+        let last = (buffer.len() as u64) < chunk;
+        let buffer = bytes::Bytes::from(buffer);
+        // `start` is where this chunk begins; the server may have taken part of it already.
+        let start = offset;
+        let end = start + buffer.len() as u64;
+        let mut failures = 0;
+        while offset < end || (last && offset == end) {
+            let piece = buffer.slice((offset - start) as usize..);
+            let range = match (piece.is_empty(), last) {
+                (true, _) => format!("bytes */{end}"),
+                (false, true) => format!("bytes {offset}-{}/{end}", end - 1),
+                (false, false) => format!("bytes {offset}-{}/*", end - 1),
+            };
+            wire += piece.len() as u64;
+            let sent = http
+                .put(&uri)
+                .header(CONTENT_RANGE, range)
+                .header(CONTENT_LENGTH, piece.len())
+                .body(piece)
+                .send()
+                .await;
+            let status = match sent {
+                Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::CREATED) => Status::Complete,
+                Ok(r) if r.status().as_u16() == 308 => Status::Committed(committed(&r)?),
+                other => {
+                    failures += 1;
+                    let error = match other {
+                        Ok(r) => server_error(r.status(), r).await,
+                        Err(e) => network_error(redact_query(&uri), e),
+                    };
+                    if failures >= ATTEMPTS || !(error.retryable() || matches!(error, Error::UploadRejected { .. })) {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100 << failures.min(6))).await;
+                    let total = if last { end.to_string() } else { "*".to_owned() };
+                    match query_range(http, &uri, &total).await {
+                        Ok(status) => status,
+                        Err(e) if e.retryable() => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            let total = if last { end.to_string() } else { "*".to_owned() };
+            let status = confirm_backwards(http, &uri, &total, offset, status).await;
+            match status {
+                Status::Complete if last => {
+                    hasher.update(&buffer[..]);
+                    progress(end);
+                    return Ok(Outcome { sent: Sent::from_hasher(hasher), bytes_on_wire: wire });
+                }
+                Status::Committed(now) if (start..=end).contains(&now) => {
+                    offset = now;
+                    progress(offset);
+                }
+                Status::Complete | Status::Committed(_) => {
+                    return Err(Error::BadResponse(format!(
+                        "the server's offset left the chunk in hand ({start}..{end}); a stream cannot go back"
+                    )))
+                }
+                Status::Gone => return Err(Error::NotUploaded(format!("resumable session at byte {offset}"))),
+            }
+        }
+        hasher.update(&buffer[..]);
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+mod resumable;
+pub use resumable::ResumableRecord;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
@@ -101,6 +104,10 @@ pub struct Job {
     pub description: Option<String>,
     pub on_conflict: String,
     pub updated_at: f64,
+    /// How the bytes go when the service offers a choice (`put` or `resumable`).
+    pub transfer: Option<String>,
+    /// Base64 MD5 of what was uploaded, for services that verify with it.
+    pub md5: Option<String>,
 }
 
 /// What a new job needs.
@@ -115,6 +122,15 @@ pub struct NewJob<'a> {
     pub storage_class: &'a str,
     pub description: Option<&'a str>,
     pub on_conflict: &'a str,
+}
+
+/// Where a job's bytes go, as the journal keeps it. The URL is a bearer credential.
+#[derive(Clone)]
+pub struct Target<'a> {
+    pub handler: &'a str,
+    pub url: &'a str,
+    pub valid_until: f64,
+    pub transfer: Option<&'a str>,
 }
 
 pub struct Journal {
@@ -164,10 +180,25 @@ CREATE TABLE IF NOT EXISTS resumable (
 
 const COLUMNS: &str = "id, base_url, twin, path, doc_name, size, mtime_ns, state, sha256, handler, upload_url, \
     url_valid_until, attach_sent, doc_status, error_code, error_message, attempts, storage_class, description, \
-    on_conflict, updated_at";
+    on_conflict, updated_at, transfer, md5";
 
 fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Columns added after the first release, for journals created before them.
+fn migrate(conn: &Connection) -> Result<()> {
+    let has = |column: &str| -> Result<bool> {
+        conn.prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?1")
+            .and_then(|mut st| st.exists([column]))
+            .map_err(db)
+    };
+    for column in ["transfer", "md5"] {
+        if !has(column)? {
+            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} TEXT")).map_err(db)?;
+        }
+    }
+    Ok(())
 }
 
 fn db(e: rusqlite::Error) -> Error {
@@ -199,6 +230,8 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
         description: r.get(18)?,
         on_conflict: r.get(19)?,
         updated_at: r.get(20)?,
+        transfer: r.get(21)?,
+        md5: r.get(22)?,
     })
 }
 
@@ -223,6 +256,7 @@ impl Journal {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        migrate(&conn)?;
         Ok(Journal { conn: Mutex::new(conn), path: path.to_owned(), _lock: lock })
     }
 
@@ -359,24 +393,46 @@ impl Journal {
     }
 
     /// Intent: the PUT is about to go to this URL.
-    pub fn record_target(&self, id: u64, handler: &str, url: &str, valid_until: f64) -> Result<()> {
+    pub fn record_target(&self, id: u64, target: &Target<'_>) -> Result<()> {
+        self.record_targets(&[(id, target.clone())])
+    }
+
+    /// Upload targets for many jobs in one commit (a service that hands them out in batches).
+    pub fn record_targets(&self, targets: &[(u64, Target<'_>)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE jobs SET handler = ?2, upload_url = ?3, url_valid_until = ?4, transfer = ?5, \
+                     updated_at = ?6 WHERE id = ?1",
+                )
+                .map_err(db)?;
+            for (id, t) in targets {
+                st.execute(params![*id as i64, t.handler, t.url, t.valid_until, t.transfer, now()]).map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
+    /// The job's target is of no more use (expired, or its bytes lost): the next upload asks
+    /// for a new one.
+    pub fn forget_target(&self, id: u64) -> Result<()> {
         self.update(
             id,
-            "handler = ?2, upload_url = ?3, url_valid_until = ?4",
-            params![id as i64, handler, url, valid_until],
+            "handler = NULL, upload_url = NULL, url_valid_until = NULL, transfer = NULL",
+            params![id as i64],
         )
     }
 
-    /// Result: the bytes are at the URL; next comes the attach.
-    pub fn record_uploaded(&self, id: u64, sha256: &str, size: u64) -> Result<()> {
+    pub fn record_uploaded(&self, id: u64, sha256: &str, size: u64, md5: Option<&str>) -> Result<()> {
         self.update(
             id,
-            "sha256 = ?2, size = ?3, state = 'attaching', attach_sent = 0",
-            params![id as i64, sha256, size as i64],
+            "sha256 = ?2, size = ?3, md5 = ?4, state = 'attaching', attach_sent = 0",
+            params![id as i64, sha256, size as i64, md5],
         )
     }
 
-    /// Intent, for a whole attach batch in one transaction: these attaches are about to be sent.
     pub fn mark_attach_sent(&self, ids: &[u64]) -> Result<()> {
         self.batch("UPDATE jobs SET attach_sent = 1, updated_at = ?2 WHERE id = ?1", ids, |_| None)
     }
@@ -473,72 +529,6 @@ impl Journal {
     }
 }
 
-/// An open resumable session for a file: recorded before its first byte goes out, its committed
-/// offset after each chunk the server confirms, so a restart carries on inside the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumableRecord {
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub session_uri: String,
-    pub committed: u64,
-}
-
-impl Journal {
-    pub fn resumable_get(&self, key: &str) -> Result<Option<ResumableRecord>> {
-        self.conn()
-            .prepare_cached("SELECT size, mtime_ns, session_uri, committed FROM resumable WHERE key = ?1")
-            .and_then(|mut st| {
-                st.query_row([key], |r| {
-                    Ok(ResumableRecord {
-                        size: r.get::<_, i64>(0)? as u64,
-                        mtime_ns: r.get(1)?,
-                        session_uri: r.get(2)?,
-                        committed: r.get::<_, i64>(3)? as u64,
-                    })
-                })
-                .optional()
-            })
-            .map_err(db)
-    }
-
-    pub fn resumable_put(&self, key: &str, path: &Path, record: &ResumableRecord) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO resumable (key, path, size, mtime_ns, session_uri, committed, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    key,
-                    path.to_string_lossy(),
-                    record.size as i64,
-                    record.mtime_ns,
-                    record.session_uri,
-                    record.committed as i64,
-                    now()
-                ])
-            })
-            .map(|_| ())
-            .map_err(db)
-    }
-
-    pub fn resumable_commit(&self, key: &str, committed: u64) -> Result<()> {
-        self.conn()
-            .prepare_cached("UPDATE resumable SET committed = ?2, updated_at = ?3 WHERE key = ?1")
-            .and_then(|mut st| st.execute(params![key, committed as i64, now()]))
-            .map(|_| ())
-            .map_err(db)
-    }
-
-    pub fn resumable_forget(&self, key: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached("DELETE FROM resumable WHERE key = ?1")
-            .and_then(|mut st| st.execute([key]))
-            .map(|_| ())
-            .map_err(db)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,8 +560,9 @@ mod tests {
             let claimed = j.claim_next("http://h").unwrap().unwrap();
             assert_eq!((claimed.id, claimed.state, claimed.attempts), (a, JobState::Uploading, 1));
             assert!(j.claim_next("http://other").unwrap().is_none());
-            j.record_target(a, "h1", "http://h/upload/x", 99.5).unwrap();
-            j.record_uploaded(a, "abc", 5).unwrap();
+            let target = Target { handler: "h1", url: "http://h/upload/x", valid_until: 99.5, transfer: Some("put") };
+            j.record_target(a, &target).unwrap();
+            j.record_uploaded(a, "abc", 5, Some("md5")).unwrap();
             j.mark_attach_sent(&[a]).unwrap();
             j.claim_next("http://h").unwrap().unwrap();
             assert_eq!(j.get(b).unwrap().state, JobState::Uploading);
@@ -584,6 +575,7 @@ mod tests {
         assert!(jobs[0].attach_sent);
         assert_eq!(jobs[0].handler.as_deref(), Some("h1"));
         assert_eq!(jobs[0].sha256.as_deref(), Some("abc"));
+        assert_eq!((jobs[0].transfer.as_deref(), jobs[0].md5.as_deref()), (Some("put"), Some("md5")));
         assert_eq!(jobs[1].state, JobState::Queued);
         assert_eq!(j.latest_for_path("http://h", "t", &file).unwrap().unwrap().id, jobs[1].id);
 
