@@ -122,3 +122,49 @@ async fn with_gcp_storage_emulator_as_the_data_plane() {
     assert_eq!(files[0]["md5Hash"], md5_b64(&data).as_str(), "the object gcp-storage-emulator holds");
     eprintln!("killed with {at_kill} bytes committed at gcp-storage-emulator; the object matches");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_reads_a_stream_of_unknown_length_from_stdin() {
+    use std::io::Write;
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let api = format!("{}/api/v1/tables/{}", em.base_url(), TABLE.replace(':', "%3A"));
+    let http = reqwest::Client::new();
+    let data: Vec<u8> = (0..(5u64 << 20) + 12345).map(|i| (i % 241) as u8).collect();
+    let body = json!({ "tempUploads": [{ "name": "stdin.bin", "size": data.len(), "resumable": true }] });
+    let v: Value = http
+        .post(format!("{api}/tempUploads"))
+        .bearer_auth(SECRET)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, url) = (v["results"][0]["id"].as_str().unwrap(), v["results"][0]["url"].as_str().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twindrop"))
+        .args(["push", "--json", "--chunk-size", "1M", "--resumable", url, "-"])
+        .env("TWINDROP_CONFIG_DIR", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["size"], data.len() as u64);
+    let body = json!({ "files": [{ "name": "stdin.bin", "tempUploadId": id }] });
+    let v: Value = http
+        .post(format!("{api}/rawFiles"))
+        .bearer_auth(SECRET)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["results"][0]["md5Hash"], md5_b64(&data).as_str(), "{v}");
+}

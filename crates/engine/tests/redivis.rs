@@ -274,3 +274,33 @@ async fn a_wrong_token_is_auth_unauthorized() {
     let err = queue.enqueue(&TableRef::parse(TABLE).unwrap(), &files, &sink).await.unwrap_err();
     assert_eq!(err.code(), "auth.unauthorized");
 }
+
+/// A stream of unknown length (`bytes S-E/*`) through a resumable temp upload, under a short
+/// commit and a 503: only (part of) the chunk in hand is ever sent again.
+#[tokio::test]
+async fn a_stream_of_unknown_length_rides_out_short_commits_and_503s() {
+    use twindrop_engine::service::redivis::NewTempUpload;
+    use twindrop_engine::transfer::resumable;
+    let w = world().await;
+    w.em.set_faults(
+        serde_json::from_value(json!({ "rules": [
+            { "route": "redivis.chunk", "nth": [2], "short_commit": true },
+            { "route": "redivis.chunk", "nth": [4], "status": 503 }
+        ] }))
+        .unwrap(),
+    );
+    let table = TableRef::parse(TABLE).unwrap();
+    for (name, size) in [("odd.bin", 3 * CHUNK as usize + 4321), ("even.bin", 3 * CHUNK as usize)] {
+        let bytes: Vec<u8> = (0..size).map(|b| (b % 253) as u8).collect();
+        let wanted = NewTempUpload { name: name.into(), size: size as u64, resumable: true };
+        let target = w.redivis.create_temp_uploads(&table, &[wanted]).await.unwrap().remove(0);
+        let http = reqwest::Client::new();
+        let outcome = resumable::upload_stream(&http, &target.url, &bytes[..], CHUNK, Arc::new(|_| {})).await.unwrap();
+        assert_eq!(outcome.sent.size, size as u64);
+        let files = w.redivis.raw_files(&table, &[(name.into(), target.id.clone())]).await.unwrap();
+        assert_eq!(files[0].md5_hash.as_deref(), Some(md5_b64(&bytes).as_str()), "{name}");
+        // Half a chunk again after the short commit, the whole chunk the 503 refused.
+        let again = outcome.bytes_on_wire - size as u64;
+        assert!(again <= CHUNK + CHUNK / 2, "{name}: {again} bytes sent again");
+    }
+}
