@@ -22,7 +22,8 @@ pub async fn login(
 }
 
 /// [`login`] for any service. Redivis has no "who am I" call a token of any scope may make, so
-/// its token is stored unverified; the first upload tells.
+/// its token is stored unverified (the first upload tells), and its profile does not become the
+/// app's active one.
 pub async fn login_service(
     settings: &SettingsFile,
     profile: &str,
@@ -46,7 +47,10 @@ pub async fn login_service(
         if entry.base_url != base_url || entry.service != kind {
             *entry = Profile { base_url, service: kind, recent_twins: vec![] };
         }
-        s.active = Some(profile.to_owned());
+        // The app opens on the active profile, and it speaks only Trusted Twin so far.
+        if kind == ServiceKind::TrustedTwin {
+            s.active = Some(profile.to_owned());
+        }
         Ok(())
     })?;
     Ok(account)

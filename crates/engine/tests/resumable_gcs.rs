@@ -65,6 +65,8 @@ async fn cut_off_mid_way_it_resumes_at_the_committed_offset() {
     let http = reqwest::Client::new();
     let initiate = format!("{base}/upload/storage/v1/b/peertest/o?uploadType=resumable&name=big.bin");
     let session = resumable::initiate(&http, &initiate, total).await.unwrap();
+    // Before any byte this peer answers `Range: bytes=0-0`; read literally that is one byte.
+    assert_eq!(resumable::query(&http, &session).await.unwrap(), Status::Committed(0));
 
     // First attempt: dropped (as a killed process would be) once three chunks are committed.
     let committed = Arc::new(AtomicU64::new(0));

@@ -480,6 +480,15 @@ mod tests {
     }
 
     #[test]
+    fn ranges_read_as_committed_bytes() {
+        assert_eq!(parse_range("bytes=0-524287").unwrap(), 524288);
+        assert_eq!(parse_range(" bytes=0-0").unwrap(), 0, "gcp-storage-emulator's answer before any byte");
+        for bad in ["bytes=5-9", "bytes 0-9", "bytes=0-x", ""] {
+            assert_eq!(parse_range(bad).unwrap_err().code(), "server.bad_response", "{bad:?}");
+        }
+    }
+
+    #[test]
     fn session_uris_never_print_their_query() {
         let s = Session { uri: "http://h/upload?upload_id=SECRETID".into(), total: 1 };
         assert!(!format!("{s:?}").contains("SECRETID"));
