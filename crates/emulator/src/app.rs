@@ -19,9 +19,12 @@ use crate::clock::Clock;
 use crate::docs::{self, DownloadGrant};
 use crate::error::ApiError;
 use crate::faults::{self, Injector};
+use crate::hbr::Hbr;
+use crate::inspect::Inspect;
+use crate::oss::Oss;
 use crate::redivis::Redivis;
 use crate::store::Store;
-use crate::{control, redivis, twins, upload, Config};
+use crate::{control, hbr, inspect, oss, redivis, twins, upload, Config};
 
 pub(crate) struct App {
     pub(crate) base_url: String,
@@ -35,6 +38,10 @@ pub(crate) struct App {
     pub(crate) store: Store,
     /// The Redivis API's shared runtime (its model lives in `store`).
     pub(crate) redivis: Redivis,
+    /// Inspect's, HBR's and OSS's runtimes (their models live in `store`).
+    pub(crate) inspect: Inspect,
+    pub(crate) hbr: Hbr,
+    pub(crate) oss: Oss,
     /// Download links handed out by `get_twin_doc?download=true`, by token. Not persisted: like
     /// presigned URLs they are short-lived, and a restart simply invalidates them.
     pub(crate) downloads: Mutex<HashMap<String, DownloadGrant>>,
@@ -65,6 +72,9 @@ impl App {
             .map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, format!("emulator users: {why}")))?;
         config.faults.validate().map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why.to_string()))?;
         let redivis = Redivis::open(&config, &store)?;
+        let inspect = Inspect::open(&config, &store)?;
+        let oss = Oss::open(&config, &store)?;
+        let hbr = Hbr::new(&config);
         Ok(Arc::new(App {
             base_url,
             copy_delay: config.copy_delay,
@@ -75,6 +85,9 @@ impl App {
             users,
             store,
             redivis,
+            inspect,
+            hbr,
+            oss,
             downloads: Mutex::new(HashMap::new()),
             copies: Mutex::new(JoinSet::new()),
         }))
@@ -123,6 +136,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/download/{token}", get(docs::download))
         .merge(redivis::router(app.clone()))
+        .merge(inspect::router(app.clone()))
+        .merge(hbr::router())
+        .merge(oss::router())
         // Counts and breaks API requests only; the control endpoints are merged in after it.
         .layer(middleware::from_fn_with_state(app.clone(), faults::layer::inject));
     api.merge(control::router()).fallback(not_found).layer(middleware::from_fn(log_request)).with_state(app)

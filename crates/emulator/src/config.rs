@@ -11,6 +11,13 @@ use crate::faults::FaultPlan;
 /// The largest single PUT S3 accepts (5 GiB), the default upload size limit.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
+/// The largest file Inspect hands out a presigned URL for by default (5 GiB, decision D-S5).
+pub const DEFAULT_INSPECT_MAX_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The upper bound of the `content-length-range` in the policies HBR signs by default (100 MiB,
+/// decision D-H3).
+pub const DEFAULT_OSS_MAX_SIZE: u64 = 100 * 1024 * 1024;
+
 /// How the emulator behaves. Build it with [`Config::new`], then set fields or chain the
 /// `with_*` setters.
 #[derive(Clone)]
@@ -39,6 +46,50 @@ pub struct Config {
     /// Where Redivis temp uploads send their bytes. `None` (the default): the emulator's own data
     /// plane, `/__tempUploads/...`.
     pub redivis_data_plane: Option<RedivisDataPlane>,
+    /// Inspect refuses to hand out a presigned URL for a larger `size` (400).
+    pub inspect_max_size: u64,
+    /// Where Inspect's presigned URLs point. `None` (the default): the emulator's own
+    /// `/__presigned/{id}`.
+    pub inspect_data_plane: Option<InspectDataPlane>,
+    /// The upper bound of `content-length-range` in the OSS policies HBR hands out.
+    pub oss_max_size: u64,
+    /// The OSS AccessKeyId and secret that sign HBR's policies and that PostObject accepts.
+    /// `None`: a random pair per emulator (kept in the state directory, if there is one).
+    pub oss_access_key: Option<AccessKey>,
+    /// HBR AccessKeyIds pinned to a secret. Any other AccessKeyId is accepted with any of the
+    /// emulator's secrets.
+    pub hbr_access_keys: Vec<AccessKey>,
+    /// Where HBR's form target points. `None` (the default): the emulator's own OSS,
+    /// `/__oss/hbr-temp-bucket`.
+    pub hbr_form_target: Option<HbrFormTarget>,
+}
+
+/// An external S3-compatible server that receives the bytes of Inspect uploads through SigV2
+/// presigned PUT URLs (s3rver checks their signature, expiry and Content-Type); Complete then
+/// reads the object there (`inspect/<file id>` in `bucket`) to check its size and SHA-256.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InspectDataPlane {
+    /// E.g. `http://127.0.0.1:4568` (a trailing slash is ignored).
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+/// An external server with an S3 browser-form POST (moto, s3rver) that HBR's form target points
+/// at, path style: the answer's `Endpoint` is `{base_url}/{bucket}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HbrFormTarget {
+    /// E.g. `http://127.0.0.1:5000` (a trailing slash is ignored).
+    pub base_url: String,
+    pub bucket: String,
+}
+
+/// An access key id with its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
 }
 
 /// An external GCS-compatible server (e.g. gcp-storage-emulator) that receives the bytes of
@@ -65,6 +116,12 @@ impl Config {
             control_token: None,
             redivis_rate_limit: None,
             redivis_data_plane: None,
+            inspect_max_size: DEFAULT_INSPECT_MAX_SIZE,
+            inspect_data_plane: None,
+            oss_max_size: DEFAULT_OSS_MAX_SIZE,
+            oss_access_key: None,
+            hbr_access_keys: Vec::new(),
+            hbr_form_target: None,
         }
     }
 
@@ -118,6 +175,73 @@ impl Config {
         self.redivis_data_plane = Some(RedivisDataPlane { base_url, bucket: bucket.into() });
         self
     }
+
+    /// The largest `size` Inspect accepts (default 5 GiB).
+    pub fn inspect_max_size(mut self, bytes: u64) -> Self {
+        self.inspect_max_size = bytes;
+        self
+    }
+
+    /// Mints Inspect's presigned URLs as SigV2 URLs of an external S3 server such as s3rver (whose
+    /// credentials are always `S3RVER`/`S3RVER`); see [`InspectDataPlane`].
+    pub fn inspect_data_plane(
+        mut self,
+        endpoint: impl Into<String>,
+        bucket: impl Into<String>,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.inspect_data_plane = Some(InspectDataPlane {
+            endpoint: endpoint.into().trim_end_matches('/').to_owned(),
+            bucket: bucket.into(),
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+        });
+        self
+    }
+
+    /// The upper bound of `content-length-range` in HBR's policies (default 100 MiB).
+    pub fn oss_max_size(mut self, bytes: u64) -> Self {
+        self.oss_max_size = bytes;
+        self
+    }
+
+    /// Uses this OSS AccessKeyId and secret instead of a random pair.
+    pub fn oss_access_key(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.oss_access_key = Some(AccessKey { id: id.into(), secret: secret.into() });
+        self
+    }
+
+    /// Pins an HBR AccessKeyId to a secret: requests signed with that id must use it.
+    pub fn hbr_access_key(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.hbr_access_keys.push(AccessKey { id: id.into(), secret: secret.into() });
+        self
+    }
+
+    /// Points HBR's form target at an external server's bucket, path style (see
+    /// [`HbrFormTarget`]).
+    pub fn hbr_form_target(mut self, base_url: impl Into<String>, bucket: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        self.hbr_form_target = Some(HbrFormTarget { base_url, bucket: bucket.into() });
+        self
+    }
+}
+
+impl fmt::Debug for InspectDataPlane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InspectDataPlane")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"redacted")
+            .finish()
+    }
+}
+
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKey").field("id", &self.id).field("secret", &"redacted").finish()
+    }
 }
 
 // Hand-written so that a `{:?}` in a log line can never print a secret or the control token.
@@ -133,6 +257,12 @@ impl fmt::Debug for Config {
             .field("control_token", &self.control_token.as_ref().map(|_| "redacted"))
             .field("redivis_rate_limit", &self.redivis_rate_limit)
             .field("redivis_data_plane", &self.redivis_data_plane)
+            .field("inspect_max_size", &self.inspect_max_size)
+            .field("inspect_data_plane", &self.inspect_data_plane)
+            .field("oss_max_size", &self.oss_max_size)
+            .field("oss_access_key", &self.oss_access_key)
+            .field("hbr_access_keys", &self.hbr_access_keys)
+            .field("hbr_form_target", &self.hbr_form_target)
             .finish()
     }
 }
@@ -207,9 +337,16 @@ mod tests {
     fn debug_never_shows_secrets() {
         let config = Config::new("top-secret")
             .with_user(UserSpec::allowed("also-secret", &["who_am_i"]))
-            .with_control_token("tok3n");
+            .with_control_token("tok3n")
+            .inspect_data_plane("http://s3", "b", "AK", "s3-secret")
+            .oss_access_key("OSSID", "oss-secret")
+            .hbr_access_key("HBRID", "hbr-secret");
         let shown = format!("{config:?}");
         assert!(!shown.contains("top-secret") && !shown.contains("also-secret") && !shown.contains("tok3n"));
+        for secret in ["s3-secret", "oss-secret", "hbr-secret"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert!(shown.contains("OSSID") && shown.contains("HBRID"));
         assert!(shown.contains("who_am_i"));
     }
 

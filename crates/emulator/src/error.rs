@@ -104,6 +104,23 @@ pub(crate) struct S3Error {
 }
 
 impl S3Error {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        S3Error { status, code: code.into(), message: message.into() }
+    }
+
+    pub(crate) fn signature_does_not_match() -> Self {
+        S3Error::new(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. \
+             Check your key and signing method.",
+        )
+    }
+
+    pub(crate) fn bad_digest(message: impl Into<String>) -> Self {
+        S3Error::new(StatusCode::BAD_REQUEST, "BadDigest", message)
+    }
+
     pub(crate) fn access_denied(message: impl Into<String>) -> Self {
         S3Error { status: StatusCode::FORBIDDEN, code: "AccessDenied".into(), message: message.into() }
     }
@@ -181,7 +198,7 @@ impl IntoResponse for S3Error {
     }
 }
 
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -1,10 +1,14 @@
-//! A local HTTP server that emulates the Trusted Twin REST API and the Redivis upload API.
+//! A local HTTP server that emulates the Trusted Twin REST API and the upload APIs of Redivis,
+//! Screening Eagle Inspect and Alibaba Cloud Backup (HBR) with OSS PostObject.
 //!
 //! It speaks the wire format of the real service closely enough that the official Python client
 //! and the Twindrop engine can run their whole upload flow against it: upload URL, a plain PUT of
 //! the bytes, attach to a Twin, poll until the asynchronous copy is done. On the same port it
-//! serves Redivis (`/api/v1`: temp uploads, a GCS-style resumable data plane, raw files). What it
-//! emulates and where it had to choose is written down in `docs/emulator.md`.
+//! serves Redivis (`/api/v1`: temp uploads, a GCS-style resumable data plane, raw files), Inspect
+//! (`/api/inspect/v1`: presigned URL, the checked PUT, Complete), HBR (`/hbr/`: signed RPC calls
+//! answering OSS form credentials) and OSS (`/__oss/{bucket}`: PostObject with its policy checked,
+//! signed GETs). What it emulates and where it had to choose is written down in
+//! `docs/emulator.md`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -41,6 +45,10 @@
 //! - `redivis`: the Redivis API and its data plane, one file per concept (access, tables, temp
 //!   uploads, the resumable session, raw files, the delegated data plane, ...); its model is part
 //!   of `store`'s state, its bytes live under `blobs`.
+//! - `inspect`: Inspect's API and its presigned PUT (or SigV2 URLs of an external s3rver).
+//! - `hbr`: HBR's signed RPC endpoint (`CreateTempFileUploadUrl`, `GetTempFileDownloadLink`).
+//! - `oss`: OSS PostObject (the policy, its signature and conditions) and signed GETs.
+//! - `signing`: HMACs, base64, percent-encoding and SigV2 URLs those three share.
 
 mod app;
 mod auth;
@@ -53,8 +61,12 @@ mod docs;
 mod error;
 mod extract;
 mod faults;
+mod hbr;
+mod inspect;
 mod naming;
+mod oss;
 mod redivis;
+mod signing;
 mod store;
 mod twins;
 mod upload;
@@ -67,7 +79,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use config::{Config, RedivisDataPlane, UserSpec, DEFAULT_MAX_UPLOAD_BYTES};
+pub use config::{
+    AccessKey, Config, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec, DEFAULT_INSPECT_MAX_SIZE,
+    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_OSS_MAX_SIZE,
+};
 pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Route, RouteMatch};
 
 /// The header the control endpoints (`/_emulator/...`) require, with [`Emulator::control_token`]
@@ -107,7 +122,7 @@ impl Emulator {
                 tracing::error!(%err, "emulator server stopped with an error");
             }
         });
-        tracing::info!(url = %app.base_url, "Trusted Twin and Redivis emulator listening");
+        tracing::info!(url = %app.base_url, "emulator listening (Trusted Twin, Redivis, Inspect, HBR, OSS)");
         Ok(Emulator { app, control_token, stop, server })
     }
 
@@ -184,6 +199,23 @@ impl Emulator {
     /// test compares with the size of a file to see how much a client sent again.
     pub fn redivis_bytes_received(&self) -> u64 {
         self.app.redivis.bytes_received()
+    }
+
+    /// Body bytes received by Inspect's presigned PUT (`/__presigned/...`) since the start,
+    /// refused ones included.
+    pub fn inspect_bytes_received(&self) -> u64 {
+        self.app.inspect.bytes_received()
+    }
+
+    /// Body bytes received by OSS PostObject (`/__oss/...`) since the start (the whole form,
+    /// refused ones included).
+    pub fn oss_bytes_received(&self) -> u64 {
+        self.app.oss.bytes_received()
+    }
+
+    /// The OSS AccessKeyId the emulator hands out in HBR answers and PostObject accepts.
+    pub fn oss_access_key_id(&self) -> &str {
+        &self.app.oss.access_key.id
     }
 
     /// Stops accepting connections, lets requests in flight finish, cancels pending copies (a

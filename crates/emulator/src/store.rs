@@ -21,7 +21,9 @@ use uuid::Uuid;
 
 use crate::blobs::Blobs;
 use crate::clock::Timestamp;
+use crate::inspect::InspectState;
 use crate::naming::StorageClass;
+use crate::oss::OssState;
 use crate::redivis::RedivisState;
 
 const STATE_FILE: &str = "state.json";
@@ -47,6 +49,12 @@ pub(crate) struct State {
     /// The Redivis tables, temp uploads, sessions and raw files (absent from older state files).
     #[serde(default)]
     pub(crate) redivis: RedivisState,
+    /// Inspect's files and URL key (absent from older state files).
+    #[serde(default)]
+    pub(crate) inspect: InspectState,
+    /// OSS's objects and the emulator's OSS access key (absent from older state files).
+    #[serde(default)]
+    pub(crate) oss: OssState,
     /// Upload token → handler; rebuilt on load.
     #[serde(skip)]
     tokens: HashMap<String, String>,
@@ -137,6 +145,8 @@ impl State {
             uploads: BTreeMap::new(),
             attached: BTreeMap::new(),
             redivis: RedivisState::default(),
+            inspect: InspectState::default(),
+            oss: OssState::default(),
             tokens: HashMap::new(),
             next_sweep: None,
         }

@@ -5,10 +5,11 @@
 //! session faults through a request extension), then `commit_then_status` replaces its answer,
 //! then the body is slowed.
 //!
-//! Two Redivis twists: every body byte of a data-plane request is counted (whoever reads it, so
-//! bytes thrown away count too), and a reset on `redivis.chunk` runs the handler on the bytes that
-//! arrived before the cut, because a GCS-style session keeps what it received (rounded down to
-//! 256 KiB); everywhere else a reset request is not run at all.
+//! Two data-plane twists: every body byte of a data-plane request (Redivis, `inspect.put`,
+//! `oss.post`) is counted (whoever reads it, so bytes thrown away count too), and a reset on
+//! `redivis.chunk` runs the handler on the bytes that arrived before the cut, because a GCS-style
+//! session keeps what it received (rounded down to 256 KiB); everywhere else a reset request is
+//! not run at all.
 
 use std::convert::Infallible;
 use std::io;
@@ -26,21 +27,24 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::injector::{HandlerFaults, Injected};
-use super::route::Route;
+use super::route::{Plane, Route};
 use crate::app::App;
 use crate::conn::Peer;
 use crate::error::{ApiError, S3Error};
+use crate::hbr::HbrError;
+use crate::inspect::InspectError;
+use crate::oss::OssError;
 use crate::redivis::RedivisError;
 
 /// Pieces per second of a slowed body: small enough to look smooth, large enough to be cheap.
 const SLOW_PIECES_PER_SEC: u64 = 10;
 
 pub(crate) async fn inject(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
-    let Some(route) = Route::classify(request.method(), request.uri().path(), request.headers()) else {
+    let Some(route) = Route::classify(request.method(), request.uri(), request.headers()) else {
         return next.run(request).await;
     };
-    if route.is_redivis_data_plane() {
-        request = counted(&app, request);
+    if let Some(plane) = route.data_plane() {
+        request = counted(&app, plane, request);
     }
     let effects = app.faults.decide(route);
     if effects.is_none() {
@@ -56,7 +60,7 @@ pub(crate) async fn inject(State(app): State<Arc<App>>, mut request: Request, ne
         return reset_after(request, limit).await;
     }
     if let Some(injected) = effects.status {
-        if route.is_redivis_data_plane() {
+        if route.data_plane().is_some() {
             // Received in full first, as a server answering after the body would.
             drain(request.into_body()).await;
         }
@@ -74,13 +78,18 @@ pub(crate) async fn inject(State(app): State<Arc<App>>, mut request: Request, ne
     response
 }
 
-/// Counts the request's body bytes as they are read (`Emulator::redivis_bytes_received`).
-fn counted(app: &Arc<App>, request: Request) -> Request {
+/// Counts the request's body bytes as they are read (`Emulator::redivis_bytes_received`, ...).
+fn counted(app: &Arc<App>, plane: Plane, request: Request) -> Request {
     let app = app.clone();
     request.map(|body| {
-        Body::from_stream(
-            body.into_data_stream().inspect_ok(move |chunk| app.redivis.count_received(chunk.len() as u64)),
-        )
+        Body::from_stream(body.into_data_stream().inspect_ok(move |chunk| {
+            let bytes = chunk.len() as u64;
+            match plane {
+                Plane::Redivis => app.redivis.count_received(bytes),
+                Plane::Inspect => app.inspect.count_received(bytes),
+                Plane::Oss => app.oss.count_received(bytes),
+            }
+        }))
     })
 }
 
@@ -168,14 +177,18 @@ fn cut(body: Body, limit: u64) -> impl futures_util::Stream<Item = io::Result<By
     })
 }
 
-/// The injected error, in the dialect of the route: S3 XML on the upload and download URLs,
-/// Redivis' `{"status", "error", "error_description"}` on its API and data plane, the Trusted
-/// Twin JSON body elsewhere, or an API-gateway style `{"message"}` for a status the Trusted Twin
-/// subcodes do not cover (429, 504, ...).
+/// The injected error, in the dialect of the route: S3 XML on the upload and download URLs and
+/// Inspect's presigned URL, Redivis' `{"status", "error", "error_description"}` on its API and
+/// data plane, Inspect's `{"error", "errorDescription"}`, HBR's `{"RequestId", "Code", "Message",
+/// "HostId"}`, OSS's XML, the Trusted Twin JSON body elsewhere, or an API-gateway style
+/// `{"message"}` for a status the Trusted Twin subcodes do not cover (429, 504, ...).
 fn error_answer(route: Route, injected: Injected) -> Response {
     let status = StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = match route {
-        Route::Upload | Route::Download => S3Error::injected(status).into_response(),
+        Route::Upload | Route::Download | Route::InspectPut => S3Error::injected(status).into_response(),
+        Route::InspectPresigned | Route::InspectComplete => InspectError::injected(status).into_response(),
+        Route::HbrCreateUrl | Route::HbrDownloadLink => HbrError::injected(status).into_response(),
+        Route::OssPost | Route::OssGet => OssError::injected(status).into_response(),
         _ if route.is_redivis_api() || route.is_redivis_data_plane() => RedivisError::injected(status).into_response(),
         _ => match injected.subcode.or_else(|| default_subcode(injected.status)) {
             Some(subcode) => ApiError::injected(subcode, "Injected fault.").into_response(),
@@ -244,5 +257,15 @@ mod tests {
         let response = error_answer(Route::RedivisChunk, Injected { status: 503, subcode: None, retry_after: None });
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()["content-type"], "application/json");
+        for (route, content_type) in [
+            (Route::InspectPut, "application/xml"),
+            (Route::InspectComplete, "application/json"),
+            (Route::HbrCreateUrl, "application/json"),
+            (Route::OssPost, "application/xml"),
+        ] {
+            let response = error_answer(route, Injected { status: 503, subcode: None, retry_after: None });
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{route:?}");
+            assert_eq!(response.headers()["content-type"], content_type, "{route:?}");
+        }
     }
 }

@@ -117,7 +117,8 @@ pub struct FaultRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_after_bytes: Option<u64>,
     /// `cache`: the new upload URL is already expired. `upload`: the URL expires now, before this
-    /// PUT is looked at.
+    /// PUT is looked at. `inspect.presigned`: the presigned URL is minted already expired.
+    /// `hbr.create_url`: the policy is already expired (`ExpireTime` in the past).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expire_now: bool,
     /// `attach`: the copies started by this request take this long.
@@ -242,8 +243,10 @@ impl FaultRule {
         if self.retry_after.is_some() && answered.is_none() {
             return Err("retry_after needs status or commit_then_status".into());
         }
-        if self.expire_now && !self.route.allows(&[Route::Cache, Route::Upload]) {
-            return Err("expire_now applies to the cache and upload routes".into());
+        if self.expire_now
+            && !self.route.allows(&[Route::Cache, Route::Upload, Route::InspectPresigned, Route::HbrCreateUrl])
+        {
+            return Err("expire_now applies to the cache, upload, inspect.presigned and hbr.create_url routes".into());
         }
         if (self.copy_ms.is_some() || self.copy_outcome.is_some()) && !self.route.allows(&[Route::Attach]) {
             return Err("copy_ms and copy_outcome apply to the attach route".into());
@@ -303,11 +306,14 @@ mod tests {
             {"route": "redivis.chunk", "probability": 0.5, "short_commit": true},
             {"route": "redivis.status", "times": 1, "expire_session": true},
             {"route": "redivis.chunk", "nth": [4], "status": 503},
-            {"route": "redivis.chunk", "times": 1, "reset_after_bytes": 300000}
+            {"route": "redivis.chunk", "times": 1, "reset_after_bytes": 300000},
+            {"route": "inspect.presigned", "times": 1, "expire_now": true},
+            {"route": "hbr.create_url", "nth": [1], "expire_now": true},
+            {"route": "oss.post", "nth": [1], "status": 503}
         ]}))
         .unwrap();
         assert_eq!(plan.seed, 7);
-        assert_eq!(plan.rules.len(), 15);
+        assert_eq!(plan.rules.len(), 18);
         assert_eq!(plan.rules[10].route, RouteMatch::One(Route::RedivisChunk));
         assert_eq!(plan.rules[0].route, RouteMatch::One(Route::Attach));
         assert_eq!(plan.rules[9].route, RouteMatch::Any);
@@ -334,6 +340,7 @@ mod tests {
             (json!({"rules": [{"route": "attach", "status": 503, "subcode": 500000}]}), "does not belong"),
             (json!({"rules": [{"route": "attach", "retry_after": 1, "latency_ms": 1}]}), "retry_after needs"),
             (json!({"rules": [{"route": "get_doc", "expire_now": true}]}), "expire_now"),
+            (json!({"rules": [{"route": "oss.post", "expire_now": true}]}), "expire_now"),
             (json!({"rules": [{"route": "cache", "copy_ms": 5}]}), "copy_ms"),
             (json!({"rules": [{"route": "attach", "status": 500, "commit_then_status": 500}]}), "exclude"),
             (json!({"seed": 1, "rulez": []}), "unknown field"),

@@ -1,9 +1,9 @@
 //! The emulator's routes by name, as fault rules and call counts refer to them.
 
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, Uri};
 
 /// One API operation (or the upload/download URL) of the emulator. The Redivis ones are named
-/// `redivis.*`.
+/// `redivis.*`, the Inspect ones `inspect.*`, HBR's `hbr.*` and OSS's `oss.*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Route {
     /// `GET /whoami`
@@ -51,10 +51,32 @@ pub enum Route {
     RedivisListRawFiles,
     /// Redivis `GET /api/v1/rawFiles/{id}` (with `alt=media`: the bytes)
     RedivisGetRawFile,
+    /// Inspect `POST /api/inspect/v1/file/upload/presigned`
+    InspectPresigned,
+    /// Inspect data plane: `PUT /__presigned/{id}` (the presigned URL)
+    InspectPut,
+    /// Inspect `POST /api/inspect/v1/file/{id}/upload/complete`
+    InspectComplete,
+    /// HBR `POST /hbr/` with action `CreateTempFileUploadUrl`
+    HbrCreateUrl,
+    /// HBR `POST /hbr/` with action `GetTempFileDownloadLink`
+    HbrDownloadLink,
+    /// OSS `POST /__oss/{bucket}` (PostObject, the form upload)
+    OssPost,
+    /// OSS `GET /__oss/{bucket}/{key}` (a signed download URL)
+    OssGet,
+}
+
+/// A data plane whose request body bytes are counted (`/_emulator/stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plane {
+    Redivis,
+    Inspect,
+    Oss,
 }
 
 impl Route {
-    pub const ALL: [Route; 22] = [
+    pub const ALL: [Route; 29] = [
         Route::Whoami,
         Route::Cache,
         Route::CacheDelete,
@@ -77,6 +99,13 @@ impl Route {
         Route::RedivisRawFiles,
         Route::RedivisListRawFiles,
         Route::RedivisGetRawFile,
+        Route::InspectPresigned,
+        Route::InspectPut,
+        Route::InspectComplete,
+        Route::HbrCreateUrl,
+        Route::HbrDownloadLink,
+        Route::OssPost,
+        Route::OssGet,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +132,13 @@ impl Route {
             Route::RedivisRawFiles => "redivis.raw_files",
             Route::RedivisListRawFiles => "redivis.list_raw_files",
             Route::RedivisGetRawFile => "redivis.get_raw_file",
+            Route::InspectPresigned => "inspect.presigned",
+            Route::InspectPut => "inspect.put",
+            Route::InspectComplete => "inspect.complete",
+            Route::HbrCreateUrl => "hbr.create_url",
+            Route::HbrDownloadLink => "hbr.download_link",
+            Route::OssPost => "oss.post",
+            Route::OssGet => "oss.get",
         }
     }
 
@@ -135,11 +171,22 @@ impl Route {
         matches!(self, Route::RedivisInitiate | Route::RedivisChunk | Route::RedivisStatus | Route::RedivisCancel)
     }
 
+    /// Whose body bytes this route's requests carry, if a data plane's.
+    pub(crate) fn data_plane(self) -> Option<Plane> {
+        match self {
+            _ if self.is_redivis_data_plane() => Some(Plane::Redivis),
+            Route::InspectPut => Some(Plane::Inspect),
+            Route::OssPost => Some(Plane::Oss),
+            _ => None,
+        }
+    }
+
     /// Which route a request is for, from its method, raw path and (for the Redivis session PUTs,
-    /// where a status query and a chunk share method and path) its `Content-Range`, before
-    /// routing. `None` for the control endpoints and for anything the emulator does not serve.
-    pub(crate) fn classify(method: &Method, path: &str, headers: &HeaderMap) -> Option<Route> {
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    /// where a status query and a chunk share method and path) its `Content-Range`, or (for HBR's
+    /// RPC endpoint) its action, before routing. `None` for the control endpoints and for anything
+    /// the emulator does not serve.
+    pub(crate) fn classify(method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Route> {
+        let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
         let route = match (method.as_str(), segments.as_slice()) {
             ("GET", ["whoami"]) => Route::Whoami,
             ("POST", ["cache"]) => Route::Cache,
@@ -181,10 +228,31 @@ impl Route {
                 }
             }
             ("DELETE", ["__tempUploads", _, "session", session]) if !session.is_empty() => Route::RedivisCancel,
+            ("POST", ["api", "inspect", "v1", "file", "upload", "presigned"]) => Route::InspectPresigned,
+            ("POST", ["api", "inspect", "v1", "file", id, "upload", "complete"]) if !id.is_empty() => {
+                Route::InspectComplete
+            }
+            ("PUT", ["__presigned", id]) if !id.is_empty() => Route::InspectPut,
+            ("POST", ["hbr"] | ["hbr", ""]) => match hbr_action(uri, headers)?.as_str() {
+                "CreateTempFileUploadUrl" => Route::HbrCreateUrl,
+                "GetTempFileDownloadLink" => Route::HbrDownloadLink,
+                _ => return None,
+            },
+            ("POST", ["__oss", bucket] | ["__oss", bucket, ""]) if !bucket.is_empty() => Route::OssPost,
+            ("GET" | "HEAD", ["__oss", bucket, key, ..]) if !bucket.is_empty() && !key.is_empty() => Route::OssGet,
             _ => return None,
         };
         Some(route)
     }
+}
+
+/// HBR's action: the `x-acs-action` header (V3 signing), or the `Action` query parameter (V2).
+fn hbr_action(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    if let Some(action) = headers.get("x-acs-action").and_then(|value| value.to_str().ok()) {
+        return Some(action.trim().to_owned());
+    }
+    let pairs = crate::signing::query_pairs(uri.query());
+    crate::signing::query_value(&pairs, "Action").map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -231,12 +299,29 @@ mod tests {
             ("PUT", "/__tempUploads/u/session/s", Some(Route::RedivisChunk)),
             ("DELETE", "/__tempUploads/u/session/s", Some(Route::RedivisCancel)),
             ("GET", "/__tempUploads/u", None),
+            ("POST", "/api/inspect/v1/file/upload/presigned", Some(Route::InspectPresigned)),
+            ("POST", "/api/inspect/v1/file/f/upload/complete", Some(Route::InspectComplete)),
+            ("GET", "/api/inspect/v1/assets/a/files", None),
+            ("PUT", "/__presigned/f", Some(Route::InspectPut)),
+            ("POST", "/hbr/?Action=CreateTempFileUploadUrl&FileName=a", Some(Route::HbrCreateUrl)),
+            ("POST", "/hbr?Action=GetTempFileDownloadLink", Some(Route::HbrDownloadLink)),
+            ("POST", "/hbr/?Action=DescribeVaults", None),
+            ("POST", "/hbr/", None),
+            ("POST", "/__oss/hbr-temp-bucket", Some(Route::OssPost)),
+            ("POST", "/__oss/hbr-temp-bucket/", Some(Route::OssPost)),
+            ("GET", "/__oss/hbr-temp-bucket/temp/1/a.txt", Some(Route::OssGet)),
+            ("GET", "/__oss/hbr-temp-bucket/", None),
         ];
         let none = HeaderMap::new();
         for (method, path, expected) in cases {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
-            assert_eq!(Route::classify(&method, path, &none), expected, "{method} {path}");
+            let uri: Uri = path.parse().unwrap();
+            assert_eq!(Route::classify(&method, &uri, &none), expected, "{method} {path}");
         }
+        let mut headers = HeaderMap::new();
+        headers.insert("x-acs-action", "GetTempFileDownloadLink".parse().unwrap());
+        let uri: Uri = "/hbr/?TempFileKey=k".parse().unwrap();
+        assert_eq!(Route::classify(&Method::POST, &uri, &headers), Some(Route::HbrDownloadLink));
         let session = "/__tempUploads/u/session/s";
         for (range, expected) in [
             ("bytes */1000", Route::RedivisStatus),
@@ -246,7 +331,8 @@ mod tests {
         ] {
             let mut headers = HeaderMap::new();
             headers.insert("content-range", range.parse().unwrap());
-            assert_eq!(Route::classify(&Method::PUT, session, &headers), Some(expected), "{range}");
+            let uri: Uri = session.parse().unwrap();
+            assert_eq!(Route::classify(&Method::PUT, &uri, &headers), Some(expected), "{range}");
         }
     }
 }

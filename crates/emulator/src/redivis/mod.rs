@@ -52,6 +52,7 @@ use crate::clock::Timestamp;
 use crate::store::Store;
 use crate::Config;
 
+pub(crate) use body::drain;
 pub(crate) use error::RedivisError;
 pub(crate) use model::RedivisState;
 
