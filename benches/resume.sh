@@ -39,19 +39,18 @@ results=()
 for run in $(seq 1 "$runs"); do
   journal="$work/journal-$run.sqlite"
   cp "$f" "$work/run$run.bin"
-  upload() {
-    "$bin" upload --json --journal "$journal" --service redivis --base-url "$url/api/v1" \
-      --table demo.sandbox:v1.files --chunk-size "${chunk_mb}M" --resumable-above 1M "$work/run$run.bin" > /dev/null
-  }
+  upload=("$bin" upload --json --journal "$journal" --service redivis --base-url "$url/api/v1"
+    --table demo.sandbox:v1.files --chunk-size "${chunk_mb}M" --resumable-above 1M "$work/run$run.bin")
   before=$(received)
   # Kill past a random committed offset in [10%, 90%) of the file, then a random 0-0.2 s later.
   target=$(python3 -c "import random; print(int($size * random.uniform(0.1, 0.9)))")
-  upload & pid=$!
+  "${upload[@]}" > /dev/null & pid=$!
   while [ "$(committed "$journal")" -lt "$target" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
   sleep "$(python3 -c 'import random; print(round(random.uniform(0, 0.2), 3))')"
   killed_at=$(committed "$journal")
-  kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
-  upload
+  kill -0 $pid 2>/dev/null || { echo "run $run: the upload ended before the kill; use a larger file" >&2; exit 1; }
+  kill -9 $pid; wait $pid 2>/dev/null || true
+  "${upload[@]}" > /dev/null
   resent=$(( $(received) - before - size ))
   results+=("$resent")
   awk -v r="$run" -v k="$killed_at" -v s="$resent" -v c="$chunk" 'BEGIN { printf "%4d %16d %14d %8.2f\n", r, k, s, s / c }'

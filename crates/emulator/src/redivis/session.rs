@@ -318,7 +318,9 @@ impl Target {
         }
         file.flush().await.map_err(RedivisError::internal)?;
 
-        let (outcome, committed) = if cut {
+        // A body that stops short was cut off, whether by a reset or by a client that died and
+        // whose socket the kernel closed cleanly: GCS keeps what it persisted either way.
+        let (outcome, committed) = if cut || received < length {
             (Outcome::Cut, start + round_down(written))
         } else if received != length {
             (Outcome::WrongLength(received), start)
