@@ -77,12 +77,27 @@ pub struct InspectDataPlane {
 }
 
 /// An external server with an S3 browser-form POST (moto, s3rver) that HBR's form target points
-/// at, path style: the answer's `Endpoint` is `{base_url}/{bucket}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// at, path style: the answer's `Endpoint` is `{base_url}/{bucket}`, and `GetTempFileDownloadLink`
+/// answers a SigV2 presigned GET URL of the object there, signed with `access_key`/`secret_key`
+/// (s3rver checks it, moto only wants one to be there; both default to s3rver's `S3RVER`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct HbrFormTarget {
     /// E.g. `http://127.0.0.1:5000` (a trailing slash is ignored).
     pub base_url: String,
     pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl fmt::Debug for HbrFormTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HbrFormTarget")
+            .field("base_url", &self.base_url)
+            .field("bucket", &self.bucket)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"redacted")
+            .finish()
+    }
 }
 
 /// An access key id with its secret.
@@ -219,10 +234,16 @@ impl Config {
     }
 
     /// Points HBR's form target at an external server's bucket, path style (see
-    /// [`HbrFormTarget`]).
+    /// [`HbrFormTarget`]); its download links are signed with s3rver's `S3RVER`/`S3RVER` (set the
+    /// fields to change that).
     pub fn hbr_form_target(mut self, base_url: impl Into<String>, bucket: impl Into<String>) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        self.hbr_form_target = Some(HbrFormTarget { base_url, bucket: bucket.into() });
+        self.hbr_form_target = Some(HbrFormTarget {
+            base_url,
+            bucket: bucket.into(),
+            access_key: "S3RVER".into(),
+            secret_key: "S3RVER".into(),
+        });
         self
     }
 }

@@ -12,13 +12,15 @@
 //!   (or `{base_url}/{bucket}` of `Config::hbr_form_target`).
 //! - `GetTempFileDownloadLink` (query `TempFileKey`, required: else 400 `MissingTempFileKey`): 200
 //!   `{"Code": "200", "Message": "successful", "RequestId", "Success": true, "Url"}`, a signed GET
-//!   URL of the object valid 3600 s (a plain `{base_url}/{bucket}/{key}` with a form target).
+//!   URL of the object valid 3600 s (with a form target: a SigV2 presigned GET URL of the object
+//!   there, `{base_url}/{bucket}/{key}?AWSAccessKeyId=..&Expires=..&Signature=..`, valid 3600 s by
+//!   the real clock, which is the external server's).
 //!
 //! `x-acs-version` (or `Version`) must be `2017-09-08` (400 `InvalidVersion`); another action is
 //! 400 `UnsupportedAction`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -33,7 +35,7 @@ use super::signature::{self, Signed};
 use crate::app::App;
 use crate::faults::Faults;
 use crate::oss::BUCKET;
-use crate::signing::{base64, percent_encode_path, query_value};
+use crate::signing::{base64, query_value, PresignedUrl};
 
 const VERSION: &str = "2017-09-08";
 
@@ -112,7 +114,22 @@ fn get_temp_file_download_link(app: &App, signed: &Signed) -> Result<Json<Value>
     let key = parameter(signed, "TempFileKey")
         .ok_or_else(|| HbrError::bad_request("MissingTempFileKey", "TempFileKey is mandatory for this action."))?;
     let url = match &app.hbr.form_target {
-        Some(target) => format!("{}/{}/{}", target.base_url, target.bucket, percent_encode_path(key)),
+        // moto refuses an anonymous GET but takes any signature; s3rver checks SigV2.
+        Some(target) => {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            PresignedUrl {
+                endpoint: &target.base_url,
+                bucket: &target.bucket,
+                key,
+                access_key_param: "AWSAccessKeyId",
+                access_key: &target.access_key,
+                secret: &target.secret_key,
+                method: "GET",
+                content_type: "",
+                expires: (now + VALIDITY).as_secs(),
+            }
+            .to_url()
+        }
         None => app.oss.download_url(&app.base_url, key, app.clock.now().plus(VALIDITY).as_secs()),
     };
     Ok(Json(json!({
