@@ -80,3 +80,11 @@ export TWINDROP_PYTHON="$root/.peers/venv-tt3/bin/python"
 # against our own emulator (../shared/spec/peers.md).
 peer_venv "$root/.peers/venv-gcs" "import gcp_storage_emulator" 'gcp-storage-emulator==2026.7.19'
 export TWINDROP_GCS_EMULATOR="$root/.peers/venv-gcs/bin/gcp-storage-emulator"
+# S3-compatible peers: moto (form POSTs to a bucket) and s3rver (checks SigV2 presigned URLs).
+peer_venv "$root/.peers/venv-moto" "import moto, flask" 'moto[server]==5.2.5'
+export TWINDROP_MOTO="$root/.peers/venv-moto/bin/moto_server"
+if [ ! -x "$root/.peers/npm/node_modules/.bin/s3rver" ]; then
+  say "npm: installing s3rver 3.7.1"
+  npm install --prefix "$root/.peers/npm" --no-audit --no-fund --silent 's3rver@3.7.1'
+fi
+export TWINDROP_S3RVER="node $root/.peers/npm/node_modules/s3rver/bin/s3rver.js"
