@@ -1,4 +1,5 @@
-//! `twindrop emulator`: the local Trusted Twin in its own process.
+//! `twindrop emulator`: the local Trusted Twin (with Redivis, Inspect and HBR/OSS) in its own
+//! process.
 //!
 //! The first stdout line is the base URL (scripts and tests read it); the control token for
 //! `/_emulator/...` goes to stderr, never stdout, so it does not end up in captured output by
@@ -48,6 +49,32 @@ pub struct EmulatorArgs {
     /// The bucket on --redivis-data-plane that receives them (objects redivis/<temp upload id>).
     #[arg(long, value_name = "NAME", requires = "redivis_data_plane")]
     redivis_bucket: Option<String>,
+    /// Inspect: refuse a presigned URL for a larger size (400).
+    #[arg(long, value_name = "BYTES", default_value_t = twindrop_emulator::DEFAULT_INSPECT_MAX_SIZE)]
+    inspect_max_size: u64,
+    /// Inspect: mint presigned URLs as SigV2 URLs of this S3 server (e.g. s3rver) instead of the
+    /// emulator's own; Complete reads the object back there. Needs --inspect-bucket.
+    #[arg(long, value_name = "URL", requires = "inspect_bucket")]
+    inspect_s3: Option<String>,
+    /// The bucket on --inspect-s3 that receives the bytes (objects inspect/<file id>).
+    #[arg(long, value_name = "NAME", requires = "inspect_s3")]
+    inspect_bucket: Option<String>,
+    /// The access key that signs the --inspect-s3 URLs (s3rver's is always S3RVER).
+    #[arg(long, value_name = "AK", default_value = "S3RVER")]
+    inspect_access_key: String,
+    /// The secret key that signs the --inspect-s3 URLs (s3rver's is always S3RVER).
+    #[arg(long, value_name = "SK", default_value = "S3RVER", hide_default_value = true)]
+    inspect_secret_key: String,
+    /// HBR: point the OSS form target at this server (e.g. moto or s3rver), path style
+    /// ({URL}/{bucket}), instead of the emulator's own OSS. Needs --hbr-bucket.
+    #[arg(long, value_name = "URL", requires = "hbr_bucket")]
+    hbr_form_target: Option<String>,
+    /// The bucket on --hbr-form-target that receives the forms.
+    #[arg(long, value_name = "NAME", requires = "hbr_form_target")]
+    hbr_bucket: Option<String>,
+    /// HBR/OSS: the upper bound of content-length-range in the policies HBR signs.
+    #[arg(long, value_name = "BYTES", default_value_t = twindrop_emulator::DEFAULT_OSS_MAX_SIZE)]
+    oss_max_size: u64,
 }
 
 pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
@@ -76,6 +103,13 @@ pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
     config.control_token = args.control_token;
     if let (Some(url), Some(bucket)) = (args.redivis_data_plane, args.redivis_bucket) {
         config = config.redivis_data_plane(url, bucket);
+    }
+    config = config.inspect_max_size(args.inspect_max_size).oss_max_size(args.oss_max_size);
+    if let (Some(url), Some(bucket)) = (args.inspect_s3, args.inspect_bucket) {
+        config = config.inspect_data_plane(url, bucket, args.inspect_access_key, args.inspect_secret_key);
+    }
+    if let (Some(url), Some(bucket)) = (args.hbr_form_target, args.hbr_bucket) {
+        config = config.hbr_form_target(url, bucket);
     }
 
     let addr = args.addr;
