@@ -38,9 +38,12 @@ pub struct Connection {
     /// Service base URL (default: the profile's).
     #[arg(long)]
     base_url: Option<String>,
-    /// trusted-twin or redivis (default: the profile's service).
+    /// trusted-twin, redivis, inspect or hbr (default: the profile's service).
     #[arg(long)]
     service: Option<String>,
+    /// Inspect: the path of the "complete" call, with `{id}` for the file id.
+    #[arg(long)]
+    complete_path: Option<String>,
     /// Stored profile whose secret is in the OS keyring. `TWINDROP_SECRET` overrides the keyring.
     #[arg(long)]
     profile: Option<String>,
@@ -52,10 +55,10 @@ enum Command {
     Login {
         #[arg(long, default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
         profile: String,
-        /// trusted-twin, or redivis (an API token).
+        /// trusted-twin; redivis or inspect (an API token); hbr (ACCESS_KEY_ID:ACCESS_KEY_SECRET).
         #[arg(long, default_value = "trusted-twin")]
         service: String,
-        /// Default: the service's public API.
+        /// Default: the service's public API (Inspect has none: give it).
         #[arg(long)]
         base_url: Option<String>,
         /// Store without checking the secret against the server first.
@@ -154,6 +157,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Login { profile, service, base_url, no_verify } => {
             let kind = ServiceKind::parse(&service)?;
             let base_url = base_url.unwrap_or_else(|| kind.default_base_url().to_owned());
+            if base_url.is_empty() {
+                return Err(Error::Input(format!("--base-url is needed for {service}")));
+            }
             let mut input = String::new();
             std::io::stdin()
                 .read_to_string(&mut input)
@@ -262,7 +268,17 @@ pub async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twind
 
 pub async fn connect_service(settings: &SettingsFile, conn: &Connection) -> Result<Service, Error> {
     let kind = conn.service.as_deref().map(ServiceKind::parse).transpose()?;
-    account::connect_service(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret(), kind).await
+    let (kind, base_url, secret) =
+        account::resolve(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret(), kind).await?;
+    match (kind, &conn.complete_path) {
+        (ServiceKind::Inspect, Some(path)) => {
+            let inspect =
+                twindrop_engine::service::inspect::Inspect::new(&base_url, secret)?.with_complete_path(path)?;
+            Ok(Service::Inspect(Arc::new(inspect)))
+        }
+        (_, Some(_)) => Err(Error::Input("--complete-path is for Inspect only".into())),
+        (kind, None) => kind.connect(&base_url, secret),
+    }
 }
 
 /// `8M`, `256k`, `1048576`: binary suffixes.

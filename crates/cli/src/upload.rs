@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use twindrop_engine::bandwidth::{Limiter, Timetable};
 use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{self, ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
+use twindrop_engine::service::inspect::AssetId;
 use twindrop_engine::service::redivis::TableRef;
 use twindrop_engine::service::trusted_twin::StorageClass;
 use twindrop_engine::service::{Destination, Service};
@@ -37,11 +38,14 @@ pub struct UploadArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// The Twin the Docs go to (Trusted Twin).
-    #[arg(long, required_unless_present = "table", conflicts_with = "table")]
+    #[arg(long, conflicts_with_all = ["table", "asset"])]
     twin: Option<String>,
     /// The file-index table the files go to (Redivis), e.g. `user.dataset:v1.files`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "asset")]
     table: Option<String>,
+    /// The asset (UUID) the files go to (Inspect).
+    #[arg(long)]
+    asset: Option<String>,
     /// Files larger than this go by a resumable session (Redivis), e.g. `50M`.
     #[arg(long, value_parser = crate::parse_size)]
     resumable_above: Option<u64>,
@@ -96,12 +100,23 @@ fn description(entries: &[String]) -> Result<Option<Value>, Error> {
 }
 
 pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
-    let dest = match (&service, &args.twin, &args.table) {
-        (Service::TrustedTwin(_), Some(twin), None) => Destination::Twin(TwinId::parse(twin)?),
-        (Service::Redivis(_), None, Some(table)) => Destination::Table(TableRef::parse(table)?),
-        (Service::TrustedTwin(_), _, _) => return Err(Error::Input("Trusted Twin uploads need --twin".into())),
-        (Service::Redivis(_), _, _) => return Err(Error::Input("Redivis uploads need --table".into())),
+    let given = |flag: &Option<String>| flag.as_deref().map(str::to_owned);
+    let dest = match &service {
+        Service::TrustedTwin(_) => {
+            Destination::Twin(TwinId::parse(&given(&args.twin).ok_or_else(|| needs("--twin"))?)?)
+        }
+        Service::Redivis(_) => {
+            Destination::Table(TableRef::parse(&given(&args.table).ok_or_else(|| needs("--table"))?)?)
+        }
+        Service::Inspect(_) => {
+            Destination::Asset(AssetId::parse(&given(&args.asset).ok_or_else(|| needs("--asset"))?)?)
+        }
+        Service::Hbr(_) => Destination::TempFiles,
     };
+    let flags = [&args.twin, &args.table, &args.asset].iter().filter(|f| f.is_some()).count();
+    if flags > usize::from(dest != Destination::TempFiles) {
+        return Err(Error::Input(format!("{:?} uploads take only their own destination flag", service.kind())));
+    }
     let mut opts = options(&args.run)?;
     opts.on_conflict = ConflictPolicy::parse(&args.on_conflict)?;
     opts.storage_class = StorageClass::parse(&args.storage_class)?;
@@ -133,6 +148,10 @@ pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: 
         })
     });
     Ok(if all_good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn needs(flag: &str) -> Error {
+    Error::Input(format!("this service's uploads need {flag}"))
 }
 
 pub async fn retry(service: Service, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {

@@ -4,10 +4,8 @@
 use crate::credentials::{self, Secret};
 use crate::error::{Error, Result};
 use crate::profile::{self, Profile, SettingsFile, DEFAULT_PROFILE};
-use crate::service::redivis::Redivis;
 use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
 use crate::service::{Service, ServiceKind};
-use std::sync::Arc;
 
 /// Verify the secret against the server (unless `verify` is off), then store it in the keyring
 /// and remember the profile as the active one. Returns the account UUID when verified.
@@ -21,9 +19,9 @@ pub async fn login(
     login_service(settings, profile, ServiceKind::TrustedTwin, base_url, secret, verify).await
 }
 
-/// [`login`] for any service. Redivis has no "who am I" call a token of any scope may make, so
-/// its token is stored unverified (the first upload tells), and its profile does not become the
-/// app's active one.
+/// [`login`] for any service. The others have no "who am I" call a secret of any scope may
+/// make, so their secret is stored unverified (the first upload tells), and their profile does
+/// not become the app's active one.
 pub async fn login_service(
     settings: &SettingsFile,
     profile: &str,
@@ -33,14 +31,12 @@ pub async fn login_service(
     verify: bool,
 ) -> Result<Option<String>> {
     profile::validate_name(profile)?;
-    let (base_url, account) = match kind {
-        ServiceKind::TrustedTwin => {
-            let tt = TrustedTwin::new(base_url, secret.clone())?;
-            let account = if verify { Some(tt.whoami().await?) } else { None };
-            (tt.base_url().to_owned(), account)
-        }
-        ServiceKind::Redivis => (Redivis::new(base_url, secret.clone())?.base_url().to_owned(), None),
+    let service = kind.connect(base_url, secret.clone())?;
+    let account = match &service {
+        Service::TrustedTwin(tt) if verify => Some(tt.whoami().await?),
+        _ => None,
     };
+    let base_url = service.base_url().to_owned();
     credentials::save_secret(profile, &secret).await?;
     settings.update(|s| {
         let entry = s.profiles.entry(profile.to_owned()).or_default();
@@ -88,15 +84,12 @@ pub async fn connect_service(
     kind: Option<ServiceKind>,
 ) -> Result<Service> {
     let (kind, base_url, secret) = resolve(settings, profile, base_url, secret, kind).await?;
-    Ok(match kind {
-        ServiceKind::TrustedTwin => Service::TrustedTwin(Arc::new(TrustedTwin::new(&base_url, secret)?)),
-        ServiceKind::Redivis => Service::Redivis(Arc::new(Redivis::new(&base_url, secret)?)),
-    })
+    kind.connect(&base_url, secret)
 }
 
 /// Which service, where, and with what secret. Asking for one service with another's profile
 /// is an error that says so.
-async fn resolve(
+pub async fn resolve(
     settings: &SettingsFile,
     profile: Option<&str>,
     base_url: Option<&str>,

@@ -5,9 +5,11 @@
 //!
 //! # Layout
 //! - [`naming`]: `DocName`, valid by construction; names derived from file names.
-//! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin).
-//! - [`transfer`]: how bytes move (a single streamed PUT for now).
-//! - [`service`]: one module per upload API; [`service::trusted_twin`] first.
+//! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin), MD5 where a service wants it.
+//! - [`media_type`]: a file's MIME type, from its content first, then its extension.
+//! - [`transfer`]: how bytes move: one streamed PUT, a resumable session, a form POST.
+//! - [`service`]: one module per upload API (Trusted Twin, Redivis, Inspect, HBR) and the
+//!   [`service::Service`] the queue drives.
 //! - [`journal`]: SQLite (WAL) record of every job; intent before effect, so a kill loses nothing.
 //! - [`queue`]: the scheduler over the journal: parallel uploads, batched attach and polling,
 //!   conflicts, pause/resume/cancel; reports [`queue::QueueEvent`]s.
@@ -25,6 +27,7 @@ pub mod credentials;
 pub mod error;
 pub mod hash;
 pub mod journal;
+pub mod media_type;
 pub mod naming;
 pub mod profile;
 pub mod progress;

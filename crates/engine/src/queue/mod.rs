@@ -9,10 +9,13 @@
 //! - `attach`: batched attach, reading back Docs whose attach is in doubt, conflicts.
 //! - `poll`: batched status polling.
 //! - `raw_files`: Redivis's finalize stage in place of attach and poll (rawFiles answers at once).
+//! - `complete`: Inspect's complete call; HBR, which has nothing to finalize.
 //!
-//! Trusted Twin jobs go worker → attacher → poller; Redivis jobs go worker → `raw_files`.
+//! Trusted Twin jobs go worker → attacher → poller; Redivis jobs go worker → `raw_files`;
+//! Inspect and HBR jobs go worker → `complete`.
 
 mod attach;
+mod complete;
 mod plan;
 mod poll;
 mod raw_files;
@@ -300,6 +303,7 @@ impl Queue {
         let attacher = match &self.service {
             Service::TrustedTwin(_) => tokio::spawn(self.clone().attacher(attach_rx, poll_tx.clone(), sink.clone())),
             Service::Redivis(r) => tokio::spawn(self.clone().finalizer(r.clone(), attach_rx, sink.clone())),
+            Service::Inspect(_) | Service::Hbr(_) => tokio::spawn(self.clone().completer(attach_rx, sink.clone())),
         };
         let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
         drop(poll_tx);

@@ -97,8 +97,8 @@ impl Queue {
                         && job.size == size
                         && job.mtime_ns == mtime =>
                 {
-                    // Trusted Twin lists a Twin's Docs; Redivis has no listing, so the journal's
-                    // word that it finished is taken.
+                    // Trusted Twin lists a Twin's Docs; the other services have no listing, so
+                    // the journal's word that it finished is taken.
                     let on_server = match dest {
                         Destination::Twin(twin) => {
                             if listing.is_none() {
@@ -106,7 +106,7 @@ impl Queue {
                             }
                             listing.as_ref().and_then(|l| l.get(&job.doc_name)) == Some(&size)
                         }
-                        Destination::Table(_) => true,
+                        _ => true,
                     };
                     item.doc_name = Some(job.doc_name.clone());
                     if on_server {
@@ -125,11 +125,11 @@ impl Queue {
     }
 
     /// The name a file gets on the server: a valid Doc name for Trusted Twin; the file's own
-    /// name for Redivis, which takes any.
+    /// name for the others, which take any.
     pub(super) fn name_for(&self, path: &std::path::Path) -> Result<String> {
         match &self.service {
             Service::TrustedTwin(_) => DocName::from_file_name(path).map(|n| n.to_string()),
-            Service::Redivis(_) => path
+            _ => path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .filter(|n| !n.is_empty())

@@ -8,12 +8,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::{EventSink, Queue, QueueEvent, Stage};
 use crate::error::{Error, Result};
 use crate::journal::{Job, JobState, Target};
+use crate::media_type;
+use crate::service::hbr::FormTarget;
+use crate::service::inspect::{self, AssetId, FileFacts, Presigned};
 use crate::service::redivis::{NewTempUpload, TableRef, TempUpload, TARGET_LIFETIME};
 use crate::service::trusted_twin::UploadTarget;
 use crate::service::Service;
+use crate::transfer::Sent;
 
 /// A URL this close to its expiry is not worth starting a PUT on.
 const URL_MARGIN: Duration = Duration::from_secs(300);
+/// The `transfer` of a job whose bytes the server already had (Inspect's 200).
+pub(super) const ALREADY_THERE: &str = "none";
 
 pub(super) fn epoch_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
@@ -69,7 +75,7 @@ impl Queue {
         }
     }
 
-    async fn upload_once(&self, job: &mut Job, total: u64, sink: &EventSink) -> Result<crate::transfer::Sent> {
+    async fn upload_once(&self, job: &mut Job, total: u64, sink: &EventSink) -> Result<Sent> {
         let id = job.id;
         // About one event per percent: enough for a smooth bar, few enough for a 100 GB file.
         let step = (total / 100).max(1);
@@ -123,6 +129,52 @@ impl Queue {
                 };
                 r.upload(&target, &job.path, &self.journal, on_bytes, self.opts.bwlimit.clone(), self.opts.chunk_size)
                     .await
+            }
+            Service::Inspect(inspect) => {
+                // The URL is signed for this exact media type, found the same way every time.
+                let content_type = media_type::detect(&job.path)?;
+                let (url, asked_with) = match (&job.upload_url, &job.handler) {
+                    (Some(url), Some(_)) if live(job.url_valid_until) => (url.clone(), None),
+                    _ => {
+                        // The ask names the hash, so the file is read once before it is sent.
+                        let (sha256, size) = crate::hash::sha256_file(&job.path).await?;
+                        let asset = AssetId::parse(&job.twin)?;
+                        let facts =
+                            FileFacts { name: &job.doc_name, size, content_type: &content_type, sha256: &sha256 };
+                        match inspect.presign(&asset, &facts).await? {
+                            Presigned::AlreadyUploaded { id } => {
+                                // The asset has these bytes: nothing to send, nothing to complete.
+                                self.remember_target(job, &id, "", 0.0, Some(ALREADY_THERE))?;
+                                return Ok(Sent { sha256, size, md5: None });
+                            }
+                            Presigned::Upload { id, url } => {
+                                let until = epoch_now() + inspect::URL_LIFETIME.as_secs_f64();
+                                self.remember_target(job, &id, &url, until, Some("put"))?;
+                                (url, Some(sha256))
+                            }
+                        }
+                    }
+                };
+                let sent = inspect.put(&url, &job.path, &content_type, on_bytes, self.opts.bwlimit.clone()).await?;
+                match asked_with {
+                    Some(asked) if asked != sent.sha256 => {
+                        Err(Error::FileChanged { path: job.path.clone(), expected: total, actual: sent.size })
+                    }
+                    _ => Ok(sent),
+                }
+            }
+            Service::Hbr(hbr) => {
+                let target = match job.handler.as_deref().and_then(FormTarget::from_journal) {
+                    Some(t) if job.upload_url.is_some() && live(job.url_valid_until) => t,
+                    _ => {
+                        let target = hbr.create_temp_file_upload_url(&job.doc_name).await?;
+                        let (journal, url) = (target.to_journal(), target.url());
+                        self.remember_target(job, &journal, &url, target.expire_time as f64, Some("form"))?;
+                        target
+                    }
+                };
+                let content_type = media_type::detect(&job.path)?;
+                hbr.upload(&target, &job.path, &content_type, on_bytes, self.opts.bwlimit.clone()).await
             }
         }
     }

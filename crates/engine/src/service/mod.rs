@@ -2,15 +2,45 @@
 //! bytes, and how to finalize and read back status. [`Service`] is the one the queue drives;
 //! [`Destination`] is where in it the files go.
 
+pub mod hbr;
+pub mod inspect;
 pub mod redivis;
 pub mod trusted_twin;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
 
 use crate::error::{Error, Result};
+use hbr::Hbr;
+use inspect::{AssetId, Inspect};
 use redivis::{Redivis, TableRef};
 use trusted_twin::{TrustedTwin, TwinId};
+
+/// A `Retry-After` in seconds, as the APIs send it.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// The engine error for an API's refusal, by HTTP status.
+pub(crate) fn status_error(status: StatusCode, detail: String, retry_after: Option<Duration>) -> Error {
+    match status.as_u16() {
+        401 => Error::Unauthorized(detail),
+        403 => Error::Forbidden(detail),
+        404 => Error::NotFound(detail),
+        429 => Error::RateLimited { message: detail, retry_after },
+        s if s >= 500 => Error::Server { status: s, message: detail, retry_after },
+        s => Error::Rejected { status: s, subcode: None, message: detail },
+    }
+}
 
 /// Which API a profile speaks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -19,6 +49,8 @@ pub enum ServiceKind {
     #[default]
     TrustedTwin,
     Redivis,
+    Inspect,
+    Hbr,
 }
 
 impl ServiceKind {
@@ -26,7 +58,9 @@ impl ServiceKind {
         match s.replace('-', "_").as_str() {
             "trusted_twin" | "tt" => Ok(ServiceKind::TrustedTwin),
             "redivis" => Ok(ServiceKind::Redivis),
-            _ => Err(Error::Input(format!("service {s:?}: use trusted-twin or redivis"))),
+            "inspect" => Ok(ServiceKind::Inspect),
+            "hbr" => Ok(ServiceKind::Hbr),
+            _ => Err(Error::Input(format!("service {s:?}: use trusted-twin, redivis, inspect or hbr"))),
         }
     }
 
@@ -34,7 +68,20 @@ impl ServiceKind {
         match self {
             ServiceKind::TrustedTwin => trusted_twin::DEFAULT_BASE_URL,
             ServiceKind::Redivis => redivis::DEFAULT_BASE_URL,
+            // Inspect's hosts are regional and not published: no default.
+            ServiceKind::Inspect => "",
+            ServiceKind::Hbr => hbr::DEFAULT_BASE_URL,
         }
+    }
+
+    /// A client for this service.
+    pub fn connect(self, base_url: &str, secret: crate::credentials::Secret) -> Result<Service> {
+        Ok(match self {
+            ServiceKind::TrustedTwin => Service::TrustedTwin(Arc::new(TrustedTwin::new(base_url, secret)?)),
+            ServiceKind::Redivis => Service::Redivis(Arc::new(Redivis::new(base_url, secret)?)),
+            ServiceKind::Inspect => Service::Inspect(Arc::new(Inspect::new(base_url, secret)?)),
+            ServiceKind::Hbr => Service::Hbr(Arc::new(Hbr::new(base_url, secret)?)),
+        })
     }
 }
 
@@ -42,6 +89,8 @@ impl ServiceKind {
 pub enum Service {
     TrustedTwin(Arc<TrustedTwin>),
     Redivis(Arc<Redivis>),
+    Inspect(Arc<Inspect>),
+    Hbr(Arc<Hbr>),
 }
 
 impl Service {
@@ -49,6 +98,8 @@ impl Service {
         match self {
             Service::TrustedTwin(tt) => tt.base_url(),
             Service::Redivis(r) => r.base_url(),
+            Service::Inspect(i) => i.base_url(),
+            Service::Hbr(h) => h.base_url(),
         }
     }
 
@@ -56,6 +107,8 @@ impl Service {
         match self {
             Service::TrustedTwin(_) => ServiceKind::TrustedTwin,
             Service::Redivis(_) => ServiceKind::Redivis,
+            Service::Inspect(_) => ServiceKind::Inspect,
+            Service::Hbr(_) => ServiceKind::Hbr,
         }
     }
 
@@ -79,11 +132,26 @@ impl From<Arc<Redivis>> for Service {
     }
 }
 
-/// Where files go: a Twin (Trusted Twin) or a file-index table (Redivis).
+impl From<Arc<Inspect>> for Service {
+    fn from(i: Arc<Inspect>) -> Self {
+        Service::Inspect(i)
+    }
+}
+
+impl From<Arc<Hbr>> for Service {
+    fn from(h: Arc<Hbr>) -> Self {
+        Service::Hbr(h)
+    }
+}
+
+/// Where files go: a Twin (Trusted Twin), a file-index table (Redivis), an asset (Inspect), or
+/// HBR's temporary files (which have no container: the server names each key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     Twin(TwinId),
     Table(TableRef),
+    Asset(AssetId),
+    TempFiles,
 }
 
 impl Destination {
@@ -92,6 +160,8 @@ impl Destination {
         match self {
             Destination::Twin(t) => t.as_str(),
             Destination::Table(t) => t.as_str(),
+            Destination::Asset(a) => a.as_str(),
+            Destination::TempFiles => "hbr-temp",
         }
     }
 
@@ -100,6 +170,8 @@ impl Destination {
         Ok(match service {
             Service::TrustedTwin(_) => Destination::Twin(TwinId::parse(s)?),
             Service::Redivis(_) => Destination::Table(TableRef::parse(s)?),
+            Service::Inspect(_) => Destination::Asset(AssetId::parse(s)?),
+            Service::Hbr(_) => Destination::TempFiles,
         })
     }
 }
@@ -125,5 +197,11 @@ impl From<TwinId> for Destination {
 impl From<&TableRef> for Destination {
     fn from(t: &TableRef) -> Self {
         Destination::Table(t.clone())
+    }
+}
+
+impl From<&AssetId> for Destination {
+    fn from(a: &AssetId) -> Self {
+        Destination::Asset(a.clone())
     }
 }

@@ -196,13 +196,7 @@ impl Redivis {
             .await
             .map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+        let retry_after = super::retry_after(response.headers());
         let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|_| {
@@ -262,7 +256,8 @@ impl Redivis {
             tracing::debug!(id = %target.id, from, wire = outcome.bytes_on_wire, "resumable upload done");
             Ok(outcome.sent)
         } else {
-            transfer::put_file(http, &target.url, path, progress, limiter, true).await
+            let opts = transfer::PutOptions { md5: true, content_type: None };
+            transfer::put_file(http, &target.url, path, progress, limiter, opts).await
         }
     }
 
@@ -311,14 +306,7 @@ fn api_error(shown: &str, status: StatusCode, retry_after: Option<Duration>, bod
         (true, false) => description,
         (false, false) => format!("{code}: {description}"),
     };
-    match status.as_u16() {
-        401 => Error::Unauthorized(detail),
-        403 => Error::Forbidden(detail),
-        404 => Error::NotFound(detail),
-        429 => Error::RateLimited { message: detail, retry_after },
-        s if s >= 500 => Error::Server { status: s, message: detail, retry_after },
-        s => Error::Rejected { status: s, subcode: None, message: detail },
-    }
+    super::status_error(status, detail, retry_after)
 }
 
 /// Whether an error is a Redivis 400 with this `error` code.

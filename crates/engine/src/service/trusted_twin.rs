@@ -230,13 +230,7 @@ impl TrustedTwin {
         };
         let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+        let retry_after = super::retry_after(response.headers());
         let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let value: Value = if text.trim().is_empty() {
             Value::Null
@@ -254,13 +248,9 @@ impl TrustedTwin {
         let description = value.get("description").and_then(Value::as_str).unwrap_or("").to_owned();
         let subcode = value.get("subcode").and_then(Value::as_u64);
         let detail = if description.is_empty() { format!("{shown}: HTTP {status}") } else { description.clone() };
-        Err(match status.as_u16() {
-            401 => Error::Unauthorized(detail),
-            403 => Error::Forbidden(detail),
-            404 => Error::NotFound(detail),
-            429 => Error::RateLimited { message: detail, retry_after },
-            s if s >= 500 => Error::Server { status: s, message: detail, retry_after },
-            s => Error::Rejected { status: s, subcode, message: detail },
+        Err(match super::status_error(status, detail, retry_after) {
+            Error::Rejected { status, message, .. } => Error::Rejected { status, subcode, message },
+            other => other,
         })
     }
 
@@ -302,7 +292,7 @@ impl TrustedTwin {
         progress: ProgressFn,
         limiter: Option<Arc<Limiter>>,
     ) -> Result<Sent> {
-        transfer::put_file(&self.http, &target.url, path, progress, limiter, false).await
+        transfer::put_file(&self.http, &target.url, path, progress, limiter, Default::default()).await
     }
 
     /// Attach one uploaded file as a Doc.

@@ -1,7 +1,9 @@
 //! How bytes move: one plain PUT of a whole file to a pre-authorised URL, streamed from disk in
-//! `CHUNK`-sized reads and hashed on the way out, so a file is read exactly once; or a
-//! [`resumable`] session (the GCS protocol) that can carry on inside a file.
+//! `CHUNK`-sized reads and hashed on the way out, so a file is read exactly once; a
+//! [`resumable`] session (the GCS protocol) that can carry on inside a file; or a browser-style
+//! [`form`] POST (OSS PostObject).
 
+pub mod form;
 pub mod resumable;
 
 use std::path::Path;
@@ -54,18 +56,57 @@ struct Tally {
     read_error: Option<std::io::Error>,
 }
 
+/// What a PUT adds to the bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PutOptions<'a> {
+    /// Also compute the MD5, and check it against an `md5Hash` in the answer.
+    pub md5: bool,
+    /// The Content-Type a presigned URL was signed for (none: no header).
+    pub content_type: Option<&'a str>,
+}
+
 /// PUT the file at `path` to `url`. The request carries Content-Length (never chunked encoding)
 /// and no Authorization unless `http` adds it: the URL alone authorises it, and storage
-/// backends refuse two auths. `md5` also computes the MD5 and checks it against an `md5Hash`
-/// in the answer.
+/// backends refuse two auths.
 pub async fn put_file(
     http: &reqwest::Client,
     url: &str,
     path: &Path,
     progress: ProgressFn,
     limiter: Option<Arc<Limiter>>,
-    md5: bool,
+    opts: PutOptions<'_>,
 ) -> Result<Sent> {
+    let put = || {
+        let request = http.put(url);
+        match opts.content_type {
+            Some(ct) => request.header(reqwest::header::CONTENT_TYPE, ct),
+            None => request,
+        }
+    };
+    let (sent, answer) = send_file(put, url, path, progress, limiter, opts.md5, None).await?;
+    sent.verify_md5(&path.display().to_string(), &answer.body)?;
+    Ok(sent)
+}
+
+/// A successful upload request's answer (it may carry a checksum).
+pub(crate) struct Answer {
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+/// Send the file at `path` as the body of `request()`, hashing it on the way, between the
+/// bytes of `envelope` (a form's fields before, its closing boundary after) if given.
+pub(crate) async fn send_file(
+    request: impl Fn() -> reqwest::RequestBuilder,
+    url: &str,
+    path: &Path,
+    progress: ProgressFn,
+    limiter: Option<Arc<Limiter>>,
+    md5: bool,
+    envelope: Option<(bytes::Bytes, bytes::Bytes)>,
+) -> Result<(Sent, Answer)> {
+    let (before, after) = envelope.unwrap_or_default();
+    let extra = (before.len() + after.len()) as u64;
     // A file that fits in one chunk is read, stat'ed and hashed in a single trip to the blocking
     // pool: for many small files the hops, not the bytes, are the cost. Memory is the same
     // one-chunk buffer a streamed file uses.
@@ -82,12 +123,11 @@ pub async fn put_file(
         }
         let mut hasher = Sha256Stream::with_md5(md5);
         hasher.update(&bytes);
-        let response = http.put(url).header(CONTENT_LENGTH, size).body(bytes).send().await;
+        let body = if extra == 0 { bytes } else { [&before[..], &bytes, &after[..]].concat() };
+        let response = request().header(CONTENT_LENGTH, size + extra).body(body).send().await;
         let answer = check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
         progress(size);
-        let sent = Sent::from_hasher(hasher);
-        sent.verify_md5(&path.display().to_string(), &answer)?;
-        return Ok(sent);
+        return Ok((Sent::from_hasher(hasher), answer));
     }
     let file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
     let meta = file.metadata().await.map_err(|e| Error::file(path, e))?;
@@ -115,7 +155,13 @@ pub async fn put_file(
             chunk
         }
     });
-    let response = http.put(url).header(CONTENT_LENGTH, size).body(reqwest::Body::wrap_stream(stream)).send().await;
+    let body = if extra == 0 {
+        reqwest::Body::wrap_stream(stream)
+    } else {
+        let edge = |b: bytes::Bytes| futures_util::stream::once(async move { Ok::<_, std::io::Error>(b) });
+        reqwest::Body::wrap_stream(edge(before).chain(stream).chain(edge(after)))
+    };
+    let response = request().header(CONTENT_LENGTH, size + extra).body(body).send().await;
     let mut tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
     if let Some(e) = tally.read_error.take() {
         return Err(Error::file(path, e));
@@ -124,9 +170,7 @@ pub async fn put_file(
     if tally.hasher.len() != size {
         return Err(Error::FileChanged { path: path.to_owned(), expected: size, actual: tally.hasher.len() });
     }
-    let sent = Sent::from_hasher(tally.hasher);
-    sent.verify_md5(&path.display().to_string(), &answer)?;
-    Ok(sent)
+    Ok((Sent::from_hasher(tally.hasher), answer))
 }
 
 /// The whole file if it is a regular file of at most one chunk; `None` for a larger one.
@@ -149,12 +193,13 @@ fn read_if_small(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
-/// The answer's body on success (it may carry a checksum), the storage error otherwise.
-async fn check(response: reqwest::Response) -> Result<String> {
+/// The answer on success, the storage error otherwise.
+async fn check(response: reqwest::Response) -> Result<Answer> {
     let status = response.status();
+    let headers = response.headers().clone();
     let body = response.text().await.unwrap_or_default();
     if status.is_success() {
-        return Ok(body);
+        return Ok(Answer { headers, body });
     }
     Err(Error::UploadRejected { status: status.as_u16(), message: storage_error_message(&body) })
 }

@@ -1,0 +1,224 @@
+//! Screening Eagle Inspect (`../shared/spec/other-apis.md` §2): ask for a presigned URL with the
+//! file's name, size, media type and SHA-256 (base64 of the raw digest), PUT the bytes with
+//! exactly that Content-Type within 15 minutes, then mark the file complete. A 200 to the ask
+//! means the asset already holds these bytes: nothing is sent.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::trusted_twin::parse_base_url;
+use crate::bandwidth::Limiter;
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+use crate::transfer::{self, network_error, ProgressFn, PutOptions, Sent};
+
+/// The complete call's path when none is configured (decision D-S3); `{id}` is the file id.
+pub const DEFAULT_COMPLETE_PATH: &str = "/api/inspect/v1/file/{id}/upload/complete";
+/// A presigned URL's lifetime (documented).
+pub const URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// An asset's UUID: where the files go.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AssetId(String);
+
+impl AssetId {
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        uuid::Uuid::parse_str(s).map_err(|_| Error::Input(format!("{s:?} is not an asset UUID")))?;
+        Ok(AssetId(s.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AssetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the ask for a presigned URL answered.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Presigned {
+    /// 200: the asset has these bytes already (as file `id`).
+    AlreadyUploaded { id: String },
+    /// 201: PUT the bytes to `url`, then complete `id`. The URL is a credential: never log it.
+    Upload { id: String, url: String },
+}
+
+impl fmt::Debug for Presigned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Presigned::AlreadyUploaded { id } => write!(f, "AlreadyUploaded({id})"),
+            Presigned::Upload { id, .. } => write!(f, "Upload({id}, …)"),
+        }
+    }
+}
+
+/// What a file is, as the ask describes it.
+#[derive(Debug, Clone)]
+pub struct FileFacts<'a> {
+    pub name: &'a str,
+    pub size: u64,
+    pub content_type: &'a str,
+    /// Lowercase hex SHA-256.
+    pub sha256: &'a str,
+}
+
+pub struct Inspect {
+    base: Url,
+    /// Carries the bearer token; presigned URLs go through `data`, which carries none.
+    api: reqwest::Client,
+    data: reqwest::Client,
+    complete_path: String,
+}
+
+impl fmt::Debug for Inspect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inspect").field("base", &self.base.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl Inspect {
+    pub fn new(base_url: &str, token: Secret) -> Result<Self> {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| Error::Input("the token has characters a header cannot carry".into()))?;
+        bearer.set_sensitive(true);
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(15))
+                .read_timeout(Duration::from_secs(120))
+                .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
+        };
+        let http_error = |e: reqwest::Error| Error::Input(format!("HTTP client: {e}"));
+        let api =
+            builder().default_headers(HeaderMap::from_iter([(AUTHORIZATION, bearer)])).build().map_err(http_error)?;
+        let data = builder().build().map_err(http_error)?;
+        Ok(Inspect { base: parse_base_url(base_url)?, api, data, complete_path: DEFAULT_COMPLETE_PATH.to_owned() })
+    }
+
+    /// The complete call's path, with `{id}` where the file id goes (the docs do not give it).
+    pub fn with_complete_path(mut self, path: &str) -> Result<Self> {
+        if !path.starts_with('/') || !path.contains("{id}") {
+            return Err(Error::Input(format!("complete path {path:?}: start with / and contain {{id}}")));
+        }
+        self.complete_path = path.to_owned();
+        Ok(self)
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url())
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<(StatusCode, Value)> {
+        let shown = format!("{method} {path}");
+        let request = self.api.request(method, self.url(path));
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request.header(reqwest::header::CONTENT_LENGTH, 0),
+        };
+        let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let status = response.status();
+        let retry_after = super::retry_after(response.headers());
+        let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok((status, value));
+        }
+        let word = value.get("error").and_then(Value::as_str).unwrap_or("");
+        let text = value.get("errorDescription").and_then(Value::as_str).unwrap_or("");
+        let detail = match (word.is_empty(), text.is_empty()) {
+            (true, true) => format!("{shown}: HTTP {status}"),
+            (_, true) => format!("{word}: {shown}"),
+            (true, false) => text.to_owned(),
+            (false, false) => format!("{word}: {text}"),
+        };
+        Err(super::status_error(status, detail, retry_after))
+    }
+
+    /// Ask for a presigned URL for `file` in `asset`.
+    pub async fn presign(&self, asset: &AssetId, file: &FileFacts<'_>) -> Result<Presigned> {
+        let raw =
+            hex::decode(file.sha256).map_err(|_| Error::Input(format!("{:?} is not a hex SHA-256", file.sha256)))?;
+        let body = json!({
+            "assetID": asset.as_str(),
+            "contentType": file.content_type,
+            "hash": base64::engine::general_purpose::STANDARD.encode(raw),
+            "name": file.name,
+            "size": file.size,
+        });
+        let (status, v) = self.call(Method::POST, "/api/inspect/v1/file/upload/presigned", Some(body)).await?;
+        let id = v.pointer("/data/id").and_then(Value::as_str).map(str::to_owned);
+        let url = v.pointer("/data/presignedURL").and_then(Value::as_str).map(str::to_owned);
+        match (status, id, url) {
+            (StatusCode::OK, Some(id), _) => Ok(Presigned::AlreadyUploaded { id }),
+            (StatusCode::CREATED, Some(id), Some(url)) => Ok(Presigned::Upload { id, url }),
+            (status, _, _) => {
+                Err(Error::BadResponse(format!("presigned upload answered {status} without data.id/presignedURL")))
+            }
+        }
+    }
+
+    /// PUT the file with exactly the Content-Type the URL was signed for. A storage answer
+    /// that the bytes do not match the declared hash becomes `verify.checksum_mismatch` (the
+    /// file changed since it was hashed: hash again and ask again).
+    pub async fn put(
+        &self,
+        url: &str,
+        path: &Path,
+        content_type: &str,
+        progress: ProgressFn,
+        limiter: Option<Arc<Limiter>>,
+    ) -> Result<Sent> {
+        let opts = PutOptions { md5: false, content_type: Some(content_type) };
+        match transfer::put_file(&self.data, url, path, progress, limiter, opts).await {
+            Err(Error::UploadRejected { status: 400, message }) if message.starts_with("BadDigest") => {
+                Err(Error::ChecksumMismatch {
+                    what: path.display().to_string(),
+                    ours: "the hash asked with".into(),
+                    theirs: message,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Mark file `id` as fully uploaded. Idempotent, so a repeat after a lost answer is safe.
+    pub async fn complete(&self, id: &str) -> Result<()> {
+        let segment: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        self.call(Method::POST, &self.complete_path.replace("{id}", &segment), None).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_ids_are_uuids_and_complete_paths_name_the_id() {
+        assert_eq!(
+            AssetId::parse(" 3FA85F64-5717-4562-B3FC-2C963F66AFA6 ").unwrap().as_str(),
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+        );
+        assert_eq!(AssetId::parse("nope").unwrap_err().code(), "input.invalid");
+        let i = Inspect::new("http://h:1/", Secret::new("t")).unwrap();
+        assert_eq!(i.complete_path, DEFAULT_COMPLETE_PATH);
+        assert!(Inspect::new("http://h:1/", Secret::new("t")).unwrap().with_complete_path("/files/complete").is_err());
+        let i = i.with_complete_path("/api/v2/files/{id}/done").unwrap();
+        assert_eq!(i.url(&i.complete_path.replace("{id}", "x")), "http://h:1/api/v2/files/x/done");
+    }
+}

@@ -1,0 +1,85 @@
+//! A browser-style form upload (OSS PostObject, S3 POST): `multipart/form-data` with the
+//! fields in the order given and the file as the LAST part, as the storage requires. The body
+//! is streamed (fields, then the file from disk, then the closing boundary) with an exact
+//! Content-Length, and the file is hashed on the way like any other upload.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{send_file, Answer, ProgressFn, Sent};
+use crate::bandwidth::Limiter;
+use crate::error::{Error, Result};
+
+/// The file part.
+#[derive(Debug, Clone, Copy)]
+pub struct FilePart<'a> {
+    /// The name the browser would send (`filename=`).
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+}
+
+/// POST `fields` and then the file at `path` to `url`. Returns what was sent (with its MD5)
+/// and the ETag the storage answered with, if any.
+pub async fn post_file(
+    http: &reqwest::Client,
+    url: &str,
+    fields: &[(&str, &str)],
+    part: FilePart<'_>,
+    path: &Path,
+    progress: ProgressFn,
+    limiter: Option<Arc<Limiter>>,
+) -> Result<(Sent, Option<String>)> {
+    let boundary = format!("twindrop-{}", uuid::Uuid::new_v4().simple());
+    let (before, after) = envelope(&boundary, fields, part)?;
+    let post =
+        || http.post(url).header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+    let (sent, Answer { headers, .. }) =
+        send_file(post, url, path, progress, limiter, true, Some((before.into(), after.into()))).await?;
+    let etag = headers.get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_owned());
+    Ok((sent, etag))
+}
+
+/// The bytes before the file's content (every field, then the file part's headers) and after
+/// it (the closing boundary).
+fn envelope(boundary: &str, fields: &[(&str, &str)], part: FilePart<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
+    // Quotes and line breaks cannot be escaped portably in a part header: refuse them.
+    let plain = |s: &str| !s.contains(['"', '\r', '\n']);
+    if !fields.iter().all(|(k, v)| plain(k) && !v.contains(['\r', '\n'])) || !plain(part.file_name) {
+        return Err(Error::Input(format!("{:?}: a form field or file name has quotes or line breaks", part.file_name)));
+    }
+    let mut before = Vec::new();
+    for (name, value) in fields {
+        before.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    before.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+            part.file_name, part.content_type
+        )
+        .as_bytes(),
+    );
+    Ok((before, format!("\r\n--{boundary}--\r\n").into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_come_in_order_and_the_file_last() {
+        let part = FilePart { file_name: "a b.txt", content_type: "text/plain" };
+        let (before, after) = envelope("B", &[("key", "temp/x"), ("policy", "eyJ9")], part).unwrap();
+        let before = String::from_utf8(before).unwrap();
+        assert_eq!(
+            before,
+            "--B\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\ntemp/x\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\neyJ9\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a b.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+        );
+        assert_eq!(after, b"\r\n--B--\r\n");
+        let bad = FilePart { file_name: "a\"b", content_type: "text/plain" };
+        assert_eq!(envelope("B", &[], bad).unwrap_err().code(), "input.invalid");
+    }
+}
