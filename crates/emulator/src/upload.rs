@@ -23,7 +23,7 @@ use crate::app::App;
 use crate::auth::{Caller, Operation};
 use crate::error::{ApiError, S3Error};
 use crate::extract::ApiPath;
-use crate::faults::Faults;
+use crate::faults::{Corrupter, Faults};
 use crate::store::{Upload, UploadContent};
 
 /// "The upload URL expires 60 minutes after its creation" (create_upload_url docs).
@@ -82,7 +82,8 @@ pub(crate) async fn invalidate_upload_url(
 }
 
 /// `PUT /upload/{token}`: streams the body to disk, hashing as it goes; memory use does not
-/// depend on the size of the body.
+/// depend on the size of the body. With the `corrupt` fault the stored bytes (and so the ETag and
+/// the SHA-256 an attach compares with the client's `hash`) have their first byte flipped.
 pub(crate) async fn put_upload(
     State(app): State<Arc<App>>,
     ApiPath(token): ApiPath<String>,
@@ -120,12 +121,14 @@ pub(crate) async fn put_upload(
     }
 
     let mut writer = app.store.blobs.incoming().map_err(S3Error::internal)?;
+    let mut corrupter = Corrupter::new(faults.corrupt);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| {
             tracing::info!(%err, "upload body cut off");
             S3Error::incomplete_body()
         })?;
+        let chunk = corrupter.pass(chunk);
         writer.write(&chunk).await.map_err(S3Error::internal)?;
     }
     if writer.size() != declared {

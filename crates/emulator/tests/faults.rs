@@ -215,3 +215,45 @@ async fn call_count_refuses_a_typo() {
     let h = Harness::start().await;
     h.emulator.call_count("atach");
 }
+
+#[tokio::test]
+async fn corrupt_upload_stores_a_flipped_byte_and_the_attach_ends_hash_mismatch() {
+    use md5::Digest;
+    let h = Harness::start().await;
+    let cache = h.upload_url().await;
+    let (url, handler) = (cache["url"].as_str().unwrap(), cache["handler"].as_str().unwrap());
+    h.emulator.set_faults(plan(json!({"rules": [{"route": "upload", "nth": [1], "corrupt": true}]})));
+    let bytes = b"bytes on their way to storage".to_vec();
+    let mut flipped = bytes.clone();
+    flipped[0] ^= 0xFF;
+    let put = || h.client.put(url).body(bytes.clone()).send();
+
+    let response = put().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "read and answered as usual");
+    assert_eq!(response.headers()["etag"], format!("\"{}\"", hex::encode(md5::Md5::digest(&flipped))));
+    let twin = h.create_twin().await;
+    let hash = common::sha256_hex(&bytes);
+    let (_, body) = h.attach(&twin, json!({"docs": {"checked.bin": {"handler": handler, "hash": hash}}})).await;
+    assert_eq!(body["docs"]["checked.bin"]["status"], "copying", "{body}");
+    assert_eq!(h.settled(&twin, "checked.bin").await["status"], "hash_mismatch", "the client's SHA-256 catches it");
+    h.attach_one(&twin, "unchecked.bin", handler).await;
+    assert_eq!(h.settled(&twin, "unchecked.bin").await["status"], "ok", "without a hash nothing notices");
+    let download = |name: &'static str| {
+        let (h, twin) = (&h, &twin);
+        async move {
+            let (_, doc) = h.get(&format!("/twins/{twin}/docs/{name}?download=True")).await;
+            let link = doc["download"]["url"].as_str().expect("a download link").to_owned();
+            h.client.get(link).send().await.unwrap().bytes().await.unwrap().to_vec()
+        }
+    };
+    assert_eq!(download("unchecked.bin").await, flipped, "the stored bytes are the corrupted ones");
+
+    // The next PUT, without the fault, stores the bytes intact.
+    let response = put().await.unwrap();
+    assert_eq!(response.headers()["etag"], format!("\"{}\"", hex::encode(md5::Md5::digest(&bytes))));
+    let (_, body) = h.attach(&twin, json!({"docs": {"intact.bin": {"handler": handler, "hash": hash}}})).await;
+    assert_eq!(body["docs"]["intact.bin"]["status"], "copying", "{body}");
+    assert_eq!(h.settled(&twin, "intact.bin").await["status"], "ok");
+    assert_eq!(download("intact.bin").await, bytes);
+    assert_eq!(h.emulator.call_count("upload"), 2);
+}

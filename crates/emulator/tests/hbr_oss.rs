@@ -649,6 +649,38 @@ async fn faults_on_hbr_and_oss_routes() {
 }
 
 #[tokio::test]
+async fn a_corrupt_post_stores_a_flipped_object_that_its_etag_and_crc_describe() {
+    let h = Harness::start().await;
+    let answer = create_url(&h, "damaged.bin").await;
+    let (key, target) = (answer["TempFileKey"].as_str().unwrap(), answer["Endpoint"].as_str().unwrap());
+    let bytes = data(100_000);
+    let mut flipped = bytes.clone();
+    flipped[0] ^= 0xFF;
+    let etag = |bytes: &[u8]| format!("\"{}\"", hex::encode_upper(md5::Md5::digest(bytes)));
+    h.emulator.set_faults(plan(json!({"rules": [{"route": "oss.post", "nth": [1], "corrupt": true}]})));
+
+    let response =
+        Form::from_hbr(&answer).field("success_action_status", "201").file("file", &bytes).post(&h, target).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "answered as usual");
+    assert_eq!(response.headers()["etag"], etag(&flipped), "the ETag of the stored bytes");
+    assert_ne!(response.headers()["etag"], etag(&bytes), "so the client's MD5 differs");
+    assert_eq!(response.headers()["x-oss-hash-crc64ecma"], crc64_xz(&flipped).to_string());
+    let xml = response.text().await.unwrap();
+    assert!(xml.contains(&format!("<ETag>{}</ETag>", etag(&flipped).replace('"', "&quot;"))), "{xml}");
+    let url = download_link(&h, key).await;
+    let response = h.client.get(&url).send().await.unwrap();
+    assert_eq!(response.headers()["etag"], etag(&flipped));
+    assert_eq!(response.bytes().await.unwrap().to_vec(), flipped, "the object is stored corrupted");
+
+    // The next POST, without the fault, stores the bytes intact.
+    let response = Form::from_hbr(&answer).file("file", &bytes).post(&h, target).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()["etag"], etag(&bytes));
+    assert_eq!(response.headers()["x-oss-hash-crc64ecma"], crc64_xz(&bytes).to_string());
+    assert_eq!(h.client.get(&url).send().await.unwrap().bytes().await.unwrap().to_vec(), bytes);
+}
+
+#[tokio::test]
 async fn objects_and_the_oss_key_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let config = || Config::new(SECRET).with_state_dir(dir.path());

@@ -116,8 +116,11 @@ async fn presigned_put_complete_then_the_same_file_is_already_uploaded() {
 
     let files = h.files(ASSET).await;
     assert_eq!(files.len(), 2);
+    // Looked up by id: the two were asked for within a millisecond or so, and files created in
+    // the same millisecond are listed in id order.
+    let file = |files: &[Value]| files.iter().find(|file| file["id"] == id.as_str()).cloned().unwrap();
     assert_eq!(
-        files[0],
+        file(&files),
         json!({"id": id, "name": "photo.png", "size": bytes.len(), "hash": hash_b64(&bytes),
                "contentType": "image/png", "completed": false})
     );
@@ -127,7 +130,7 @@ async fn presigned_put_complete_then_the_same_file_is_already_uploaded() {
     assert_eq!(done, json!({"data": {"id": id}}));
     let (status, done) = h.complete(&id).await;
     assert_eq!((status, done), (StatusCode::OK, json!({"data": {"id": id}})), "idempotent");
-    assert_eq!(h.files(ASSET).await[0]["completed"], true);
+    assert_eq!(file(&h.files(ASSET).await)["completed"], true);
 
     let (status, dedupe) = h.presigned(request(&bytes, "image/png")).await;
     assert_eq!(status, StatusCode::OK, "{dedupe}");
@@ -299,6 +302,30 @@ async fn faults_expire_urls_and_fail_calls_in_inspect_s_dialects() {
     assert_eq!(json_of(response).await["error"], "TooManyRequests");
     assert_eq!(h.complete(&id).await.0, StatusCode::OK);
     assert_eq!(h.emulator.inspect_bytes_received(), 9, "the faulted PUT's body was read too");
+}
+
+#[tokio::test]
+async fn a_corrupt_put_fails_its_own_digest_check_and_keeps_nothing() {
+    let h = Harness::start().await;
+    let bytes = b"\x89PNG bytes that get damaged".to_vec();
+    let (_, body) = h.presigned(request(&bytes, "image/png")).await;
+    let (url, id) = url_and_id(&body);
+    h.emulator.set_faults(plan(json!({"rules": [{"route": "inspect.put", "nth": [1], "corrupt": true}]})));
+    let response = h.put(&url, Some("image/png"), &bytes).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "the SHA-256 of what would be stored differs");
+    assert_eq!(s3_code(response).await, "BadDigest");
+    let (status, error) = h.complete(&id).await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing was kept: {error}");
+    assert_eq!(h.files(ASSET).await[0]["completed"], false);
+
+    // The next PUT, without the fault, is stored intact.
+    let response = h.put(&url, Some("image/png"), &bytes).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], format!("\"{}\"", hex::encode(md5::Md5::digest(&bytes))));
+    assert_eq!(h.complete(&id).await.0, StatusCode::OK);
+    let content = h.client.get(h.url(&format!("{API}/file/{id}/content"))).bearer_auth(SECRET).send().await.unwrap();
+    assert_eq!(content.bytes().await.unwrap().to_vec(), bytes);
+    assert_eq!(h.emulator.inspect_bytes_received(), 2 * bytes.len() as u64, "the corrupted PUT was read whole");
 }
 
 #[tokio::test]

@@ -349,6 +349,53 @@ async fn no_range_and_short_commit_faults_make_the_client_follow_the_server() {
 }
 
 #[tokio::test]
+async fn a_corrupt_chunk_is_committed_flipped_and_the_md5_says_so() {
+    let h = start().await;
+    let flip = |bytes: &[u8]| {
+        let mut flipped = bytes.to_vec();
+        flipped[0] ^= 0xFF;
+        flipped
+    };
+    // A session: the first chunk is corrupted, the second (no fault) arrives intact.
+    let size = Q + 100;
+    let bytes = data(size);
+    let total = size.to_string();
+    let (session_upload, session) = new_session(&h, size).await;
+    h.emulator.set_faults(plan(json!({"rules": [{"route": "redivis.chunk", "nth": [1], "corrupt": true}]})));
+    assert_eq!(committed(&h.chunk(&session, &bytes[..Q as usize], 0, &total).await), Q, "answered as usual");
+    let response = h.chunk(&session, &bytes[Q as usize..], Q, &total).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let done = json_of(response).await;
+    assert_eq!(done["md5Hash"], md5_b64(&flip(&bytes)), "the MD5 of the stored object: {done}");
+    assert_ne!(done["md5Hash"], md5_b64(&bytes), "so the client's MD5 differs");
+
+    // A non-resumable PUT: the first is stored flipped, the next one (no fault) intact.
+    let plain = &h.temp_uploads(json!([{"size": 1000, "name": "plain.bin"}])).await[0];
+    let url = plain["url"].as_str().unwrap();
+    let whole = data(1000);
+    h.emulator.set_faults(plan(json!({"rules": [{"route": "redivis.chunk", "nth": [1], "corrupt": true}]})));
+    let done = json_of(h.client.put(url).body(whole.clone()).send().await.unwrap()).await;
+    assert_eq!(done["md5Hash"], md5_b64(&flip(&whole)), "{done}");
+    let done = json_of(h.client.put(url).body(whole.clone()).send().await.unwrap()).await;
+    assert_eq!(done["md5Hash"], md5_b64(&whole), "replaced by intact bytes: {done}");
+
+    let (status, body) = h
+        .raw_files(json!([
+            {"name": "session.bin", "resumableUploadId": session_upload},
+            {"name": "plain.bin", "tempUploadId": plain["id"]}
+        ]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (corrupted, intact) = (&body["results"][0], &body["results"][1]);
+    assert_eq!(corrupted["md5Hash"], md5_b64(&flip(&bytes)), "rawFiles reports the stored object's MD5");
+    assert_eq!(intact["md5Hash"], md5_b64(&whole));
+    for (file, expected) in [(corrupted, flip(&bytes)), (intact, whole)] {
+        let response = h.client.get(file["url"].as_str().unwrap()).bearer_auth(SECRET).send().await.unwrap();
+        assert_eq!(response.bytes().await.unwrap(), expected, "{file}");
+    }
+}
+
+#[tokio::test]
 async fn an_expired_session_is_404_and_a_new_one_starts_at_zero() {
     let h = start().await;
     let size = 2 * Q;

@@ -40,6 +40,9 @@ pub(crate) struct HandlerFaults {
     pub(crate) no_range: bool,
     pub(crate) short_commit: bool,
     pub(crate) expire_session: bool,
+    /// The data planes (`upload`, `redivis.chunk`, `inspect.put`, `oss.post`): store the bytes
+    /// with their first byte flipped (see [`super::Corrupter`]).
+    pub(crate) corrupt: bool,
 }
 
 impl Effects {
@@ -61,6 +64,7 @@ impl Effects {
         self.handler.no_range |= rule.no_range;
         self.handler.short_commit |= rule.short_commit;
         self.handler.expire_session |= rule.expire_session;
+        self.handler.corrupt |= rule.corrupt;
     }
 }
 

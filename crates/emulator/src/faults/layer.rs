@@ -1,9 +1,9 @@
 //! The middleware that counts every request by route and applies the faults decided for it.
 //!
 //! Order for one request: latency, then a connection reset, then an injected status (the request
-//! is not run), otherwise the handler runs (seeing `expire_now`, the copy faults and the Redivis
-//! session faults through a request extension), then `commit_then_status` replaces its answer,
-//! then the body is slowed.
+//! is not run), otherwise the handler runs (seeing `expire_now`, the copy faults, the Redivis
+//! session faults and `corrupt` through a request extension), then `commit_then_status` replaces
+//! its answer, then the body is slowed.
 //!
 //! Two data-plane twists: every body byte of a data-plane request (Redivis, `inspect.put`,
 //! `oss.post`) is counted (whoever reads it, so bytes thrown away count too), and a reset on

@@ -142,6 +142,13 @@ pub struct FaultRule {
     /// (404 now and later), as if it had expired.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expire_session: bool,
+    /// `upload`, `redivis.chunk`, `inspect.put`, `oss.post`: the request is read and answered as
+    /// usual, but the bytes stored have their first byte flipped (XOR 0xFF), as if they were
+    /// damaged between the client and storage. Every hash the emulator computes or reports for
+    /// them (ETag, `md5Hash`, CRC-64, the SHA-256 an attach or a presigned PUT checks) is of the
+    /// stored bytes. A 0-byte body has nothing to flip: no effect.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub corrupt: bool,
 }
 
 /// The whole plan. `FaultPlan::default()` injects nothing.
@@ -172,6 +179,9 @@ impl<'de> Deserialize<'de> for FaultPlan {
         Ok(plan)
     }
 }
+
+/// The routes whose requests carry bytes the emulator stores: where `corrupt` applies.
+const CORRUPTIBLE: [Route; 4] = [Route::Upload, Route::RedivisChunk, Route::InspectPut, Route::OssPost];
 
 /// Why a plan was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +267,9 @@ impl FaultRule {
         if self.expire_session && !self.route.allows(&[Route::RedivisChunk, Route::RedivisStatus]) {
             return Err("expire_session applies to the redivis.chunk and redivis.status routes".into());
         }
+        if self.corrupt && !self.route.allows(&CORRUPTIBLE) {
+            return Err("corrupt applies to the upload, redivis.chunk, inspect.put and oss.post routes".into());
+        }
         if [self.no_range, self.short_commit, self.expire_session].into_iter().filter(|&on| on).count() > 1 {
             return Err("no_range, short_commit and expire_session exclude each other".into());
         }
@@ -272,7 +285,8 @@ impl FaultRule {
             || self.slow_body_bytes_per_sec.is_some()
             || self.no_range
             || self.short_commit
-            || self.expire_session;
+            || self.expire_session
+            || self.corrupt;
         if !has_effect {
             return Err("the rule has no effect".into());
         }
@@ -309,11 +323,16 @@ mod tests {
             {"route": "redivis.chunk", "times": 1, "reset_after_bytes": 300000},
             {"route": "inspect.presigned", "times": 1, "expire_now": true},
             {"route": "hbr.create_url", "nth": [1], "expire_now": true},
-            {"route": "oss.post", "nth": [1], "status": 503}
+            {"route": "oss.post", "nth": [1], "status": 503},
+            {"route": "upload", "nth": [1], "corrupt": true},
+            {"route": "redivis.chunk", "nth": [1], "corrupt": true},
+            {"route": "inspect.put", "nth": [1], "corrupt": true},
+            {"route": "oss.post", "nth": [1], "corrupt": true}
         ]}))
         .unwrap();
         assert_eq!(plan.seed, 7);
-        assert_eq!(plan.rules.len(), 18);
+        assert_eq!(plan.rules.len(), 22);
+        assert!(plan.rules[21].corrupt);
         assert_eq!(plan.rules[10].route, RouteMatch::One(Route::RedivisChunk));
         assert_eq!(plan.rules[0].route, RouteMatch::One(Route::Attach));
         assert_eq!(plan.rules[9].route, RouteMatch::Any);
@@ -348,6 +367,10 @@ mod tests {
             (json!({"rules": [{"route": "upload", "short_commit": true}]}), "no_range and short_commit"),
             (json!({"rules": [{"route": "redivis.initiate", "expire_session": true}]}), "expire_session applies"),
             (json!({"rules": [{"route": "redivis.chunk", "no_range": true, "short_commit": true}]}), "exclude"),
+            (json!({"rules": [{"route": "attach", "corrupt": true}]}), "corrupt applies"),
+            (json!({"rules": [{"route": "redivis.status", "corrupt": true}]}), "corrupt applies"),
+            (json!({"rules": [{"route": "oss.get", "corrupt": true}]}), "corrupt applies"),
+            (json!({"rules": [{"route": "download", "corrupt": true}]}), "corrupt applies"),
         ] {
             let err = parse(value.clone()).unwrap_err();
             assert!(err.contains(why), "{value}: {err}");

@@ -8,6 +8,9 @@
 //! `MissingContentLength`), the length against the declared size (400 `IncompleteBody`), the
 //! SHA-256 against the declared hash (400 `BadDigest`). The body is streamed to disk in constant
 //! memory; success is 200 with `ETag: "<md5 hex>"`, and a later PUT replaces the bytes.
+//!
+//! The `corrupt` fault flips the first byte on its way to disk, before it is hashed: the SHA-256
+//! check then sees what would be stored, so the PUT is refused with `BadDigest` and nothing kept.
 
 use std::sync::Arc;
 
@@ -22,12 +25,14 @@ use super::model::Uploaded;
 use super::presign;
 use crate::app::App;
 use crate::error::S3Error;
+use crate::faults::{Corrupter, Faults};
 use crate::redivis::drain;
 use crate::signing::{base64_decode, query_pairs, query_value};
 
 pub(crate) async fn put(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
+    Faults(faults): Faults,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -42,12 +47,14 @@ pub(crate) async fn put(
     let (size, hash) = declared;
 
     let mut writer = app.store.blobs.incoming().map_err(S3Error::internal)?;
+    let mut corrupter = Corrupter::new(faults.corrupt);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| {
             tracing::info!(%err, "Inspect PUT body cut off; nothing kept");
             S3Error::incomplete_body()
         })?;
+        let chunk = corrupter.pass(chunk);
         writer.write(&chunk).await.map_err(S3Error::internal)?;
     }
     if writer.size() != size {

@@ -22,6 +22,9 @@
 //! `success_action_status` 200 → 200, 201 → 201 with the `PostResponse` XML, anything else 204.
 //! Headers `ETag: "<MD5 upper hex>"`, `x-oss-hash-crc64ecma: <decimal>`, `x-oss-request-id`,
 //! `Server: AliyunOSS`.
+//!
+//! The `corrupt` fault flips the file's first byte on its way to disk, before the MD5 and CRC-64
+//! are computed: the object is stored damaged and its `ETag` and CRC-64 describe the damage.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +43,7 @@ use super::policy::{self, Policy};
 use super::{common_headers, request_id, BUCKET, CRC64, MAX_OBJECT};
 use crate::app::App;
 use crate::error::xml_escape;
+use crate::faults::{Corrupter, Faults};
 use crate::redivis::drain;
 use crate::signing::{percent_encode, percent_encode_path, same};
 
@@ -52,6 +56,7 @@ const MAX_KEY_BYTES: usize = 1023;
 pub(crate) async fn post_object(
     State(app): State<Arc<App>>,
     Path(bucket): Path<String>,
+    Faults(faults): Faults,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -65,7 +70,7 @@ pub(crate) async fn post_object(
         return OssError::no_such_bucket().into_response();
     }
     let mut form = Multipart::new(body.into_data_stream(), boundary);
-    let result = receive(&app, &bucket, &mut form).await;
+    let result = receive(&app, &bucket, &mut form, Corrupter::new(faults.corrupt)).await;
     // Whatever follows (fields after `file`, or the rest of a refused form) is read and ignored.
     while let Ok(Some(field)) = form.next_field().await {
         drop(field);
@@ -93,7 +98,12 @@ struct Accepted {
     range: Option<(u64, u64)>,
 }
 
-async fn receive(app: &App, bucket: &str, form: &mut Multipart<'_>) -> Result<Response, OssError> {
+async fn receive(
+    app: &App,
+    bucket: &str,
+    form: &mut Multipart<'_>,
+    corrupter: Corrupter,
+) -> Result<Response, OssError> {
     let mut fields = Fields(BTreeMap::new());
     let mut total = 0usize;
     loop {
@@ -103,7 +113,7 @@ async fn receive(app: &App, bucket: &str, form: &mut Multipart<'_>) -> Result<Re
         let name = field.name().ok_or_else(OssError::malformed)?.to_ascii_lowercase();
         if name == "file" {
             let accepted = check(app, bucket, &fields, &field)?;
-            return store(app, bucket, &fields, accepted, field).await;
+            return store(app, bucket, &fields, accepted, field, corrupter).await;
         }
         let value = field.bytes().await.map_err(|_| OssError::malformed())?;
         total += name.len() + value.len();
@@ -174,6 +184,7 @@ async fn store(
     fields: &Fields,
     accepted: Accepted,
     mut file: Field<'_>,
+    mut corrupter: Corrupter,
 ) -> Result<Response, OssError> {
     let (min, max) = accepted.range.unwrap_or((0, MAX_OBJECT));
     let max = max.min(MAX_OBJECT);
@@ -184,6 +195,7 @@ async fn store(
         size += chunk.len() as u64;
         // Past the limit the bytes are only counted: the answer will be EntityTooLarge.
         if size <= max {
+            let chunk = corrupter.pass(chunk);
             crc.update(&chunk);
             writer.write(&chunk).await.map_err(OssError::internal)?;
         }

@@ -43,7 +43,7 @@ use super::storage::{finish_md5, open_at};
 use super::temp_uploads::check_writable;
 use super::{Hashing, QUANTUM};
 use crate::app::App;
-use crate::faults::Faults;
+use crate::faults::{Corrupter, Faults};
 
 /// Large enough that a big chunk is not one blocking-pool round trip per network frame.
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -132,8 +132,15 @@ pub(crate) async fn put(
         ContentRange::Query { total } => target.query(total, body).await,
         ContentRange::Chunk { start, end, total } => {
             let declared_length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse().ok());
-            let chunk =
-                Chunk { start, end, total, declared_length, no_range: faults.no_range, short: faults.short_commit };
+            let chunk = Chunk {
+                start,
+                end,
+                total,
+                declared_length,
+                no_range: faults.no_range,
+                short: faults.short_commit,
+                corrupt: faults.corrupt,
+            };
             target.chunk(chunk, body).await
         }
     }
@@ -175,6 +182,8 @@ struct Chunk {
     declared_length: Option<u64>,
     no_range: bool,
     short: bool,
+    /// The `corrupt` fault: the chunk's first byte is stored flipped.
+    corrupt: bool,
 }
 
 impl Chunk {
@@ -298,6 +307,7 @@ impl Target {
         let mut file =
             BufWriter::with_capacity(WRITE_BUFFER, open_at(&path, start).await.map_err(RedivisError::internal)?);
         let mut hasher = (hashing.hashed == start).then(|| hashing.md5.clone());
+        let mut corrupter = Corrupter::new(chunk.corrupt);
         // `received` counts what arrived, `written` what went to the file (not past the range).
         let (mut received, mut written, mut cut) = (0u64, 0u64, false);
         let mut stream = body.into_data_stream();
@@ -310,6 +320,7 @@ impl Target {
             if received > length {
                 continue; // too long: read on (it is counted), keep nothing more
             }
+            let piece = corrupter.pass(piece);
             file.write_all(&piece).await.map_err(RedivisError::internal)?;
             written += piece.len() as u64;
             if let Some(hasher) = &mut hasher {
@@ -439,7 +450,7 @@ mod tests {
     }
 
     fn chunk(start: u64, end: u64, total: Option<u64>) -> Chunk {
-        Chunk { start, end, total, declared_length: None, no_range: false, short: false }
+        Chunk { start, end, total, declared_length: None, no_range: false, short: false, corrupt: false }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::error::RedivisError;
 use super::model::{Content, TempUpload};
 use super::storage::md5_hex_to_base64;
 use crate::app::App;
+use crate::faults::{Corrupter, Faults};
 
 /// The client sends at most this many per call, and so does the emulator accept (D-R7).
 pub(crate) const MAX_ITEMS: usize = 1000;
@@ -105,9 +106,11 @@ pub(crate) async fn create(
 
 /// `PUT /__tempUploads/{id}`: the whole body of a non-resumable temp upload, streamed to disk
 /// with its MD5 computed on the way. A later PUT replaces the bytes (until rawFiles used them).
+/// With the `corrupt` fault the first stored byte is flipped (and the MD5 is of what is stored).
 pub(crate) async fn put_whole(
     State(app): State<Arc<App>>,
     ApiPath(id): ApiPath<String>,
+    Faults(faults): Faults,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, RedivisError> {
@@ -129,12 +132,14 @@ pub(crate) async fn put_whole(
     }
 
     let mut writer = app.store.blobs.incoming().map_err(RedivisError::internal)?;
+    let mut corrupter = Corrupter::new(faults.corrupt);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| {
             tracing::info!(%err, "temp upload body cut off; nothing kept");
             RedivisError::invalid("The body was cut off.")
         })?;
+        let chunk = corrupter.pass(chunk);
         writer.write(&chunk).await.map_err(RedivisError::internal)?;
     }
     if writer.size() != upload.size {
