@@ -112,10 +112,7 @@ impl fmt::Debug for Hbr {
 
 impl Hbr {
     pub fn new(base_url: &str, secret: Secret) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
+        let http = super::http_builder(Duration::from_secs(120))
             .build()
             .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
         Ok(Hbr { base: parse_base_url(base_url)?, key: AccessKey::parse(&secret)?, http })

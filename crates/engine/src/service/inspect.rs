@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use url::Url;
@@ -91,19 +90,7 @@ impl fmt::Debug for Inspect {
 
 impl Inspect {
     pub fn new(base_url: &str, token: Secret) -> Result<Self> {
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| Error::Input("the token has characters a header cannot carry".into()))?;
-        bearer.set_sensitive(true);
-        let builder = || {
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(15))
-                .read_timeout(Duration::from_secs(120))
-                .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
-        };
-        let http_error = |e: reqwest::Error| Error::Input(format!("HTTP client: {e}"));
-        let api =
-            builder().default_headers(HeaderMap::from_iter([(AUTHORIZATION, bearer)])).build().map_err(http_error)?;
-        let data = builder().build().map_err(http_error)?;
+        let (api, data) = super::bearer_clients(&token, Duration::from_secs(120))?;
         Ok(Inspect { base: parse_base_url(base_url)?, api, data, complete_path: DEFAULT_COMPLETE_PATH.to_owned() })
     }
 

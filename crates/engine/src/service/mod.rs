@@ -20,6 +20,33 @@ use inspect::{AssetId, Inspect};
 use redivis::{Redivis, TableRef};
 use trusted_twin::{TrustedTwin, TwinId};
 
+/// The HTTP client settings every service shares.
+pub(crate) fn http_builder(read_timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .read_timeout(read_timeout)
+        .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Two clients for a bearer-token API: one that sends `Authorization: Bearer <token>` on every
+/// request (the API, and upload URLs on its own origin), one that never does (storage anywhere
+/// else must never see the token).
+pub(crate) fn bearer_clients(
+    token: &crate::credentials::Secret,
+    read_timeout: Duration,
+) -> Result<(reqwest::Client, reqwest::Client)> {
+    use reqwest::header::{HeaderValue, AUTHORIZATION};
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| Error::Input("the token has characters a header cannot carry".into()))?;
+    bearer.set_sensitive(true);
+    let http_error = |e: reqwest::Error| Error::Input(format!("HTTP client: {e}"));
+    let api = http_builder(read_timeout)
+        .default_headers(HeaderMap::from_iter([(AUTHORIZATION, bearer)]))
+        .build()
+        .map_err(http_error)?;
+    Ok((api, http_builder(read_timeout).build().map_err(http_error)?))
+}
+
 /// A `Retry-After` in seconds, as the APIs send it.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -149,19 +148,8 @@ impl fmt::Debug for Redivis {
 
 impl Redivis {
     pub fn new(base_url: &str, token: Secret) -> Result<Self> {
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| Error::Input("the Redivis token has characters a header cannot carry".into()))?;
-        bearer.set_sensitive(true);
-        let builder = || {
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(15))
-                .read_timeout(Duration::from_secs(125))
-                .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
-        };
-        let http_error = |e: reqwest::Error| Error::Input(format!("HTTP client: {e}"));
-        let api =
-            builder().default_headers(HeaderMap::from_iter([(AUTHORIZATION, bearer)])).build().map_err(http_error)?;
-        let data = builder().build().map_err(http_error)?;
+        // The official client waits 125 s for an answer.
+        let (api, data) = super::bearer_clients(&token, Duration::from_secs(125))?;
         Ok(Redivis { base: parse_base_url(base_url)?, api, data })
     }
 

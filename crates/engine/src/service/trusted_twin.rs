@@ -195,10 +195,7 @@ pub fn parse_base_url(s: &str) -> Result<Url> {
 
 impl TrustedTwin {
     pub fn new(base_url: &str, secret: Secret) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
+        let http = super::http_builder(Duration::from_secs(120))
             .build()
             .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
         Ok(TrustedTwin { http, base: parse_base_url(base_url)?, secret, shape: AttachShape::default() })
