@@ -5,6 +5,7 @@
 //! - `emulator`: `twindrop emulator`.
 
 mod emulator;
+mod sync;
 mod upload;
 
 use std::io::Read;
@@ -33,7 +34,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Connection {
     /// Service base URL (default: the profile's).
     #[arg(long)]
@@ -73,6 +74,11 @@ enum Command {
     /// Upload files as Docs of a Twin (and carry on with unfinished jobs from an earlier run);
     /// exits non-zero unless every file ends `ok` or skipped.
     Upload(upload::UploadArgs),
+    /// Keep a folder in step with a Twin: files are sent once they stop changing; changed
+    /// files replace their Doc. Runs until Ctrl-C (or, with --once, until what is there is sent).
+    Sync(sync::SyncArgs),
+    /// Print the Doc name each path would get (relative paths keep their folders).
+    Name(sync::NameArgs),
     /// Put failed jobs back in the queue and run them.
     Retry(upload::RunArgs),
     /// The journal: every job, its state and its last error.
@@ -199,6 +205,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let service = connect_service(&settings, &args.run.conn).await?;
             upload::upload(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
         }
+        Command::Sync(args) => sync::sync(&settings, cli.journal.as_ref(), args, cli.json).await,
+        Command::Name(args) => sync::name(args, cli.json),
         Command::Retry(args) => {
             let service = connect_service(&settings, &args.conn).await?;
             upload::retry(service, open_journal(cli.journal.as_ref())?, args, cli.json).await

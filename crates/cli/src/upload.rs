@@ -33,10 +33,9 @@ pub struct RunArgs {
     bwlimit: Option<String>,
 }
 
+/// Where the files go; which flag depends on the service.
 #[derive(clap::Args)]
-pub struct UploadArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
+pub struct DestArgs {
     /// The Twin the Docs go to (Trusted Twin).
     #[arg(long, conflicts_with_all = ["table", "asset"])]
     twin: Option<String>,
@@ -46,6 +45,37 @@ pub struct UploadArgs {
     /// The asset (UUID) the files go to (Inspect).
     #[arg(long)]
     asset: Option<String>,
+}
+
+impl DestArgs {
+    pub fn destination(&self, service: &Service) -> Result<Destination, Error> {
+        let needs = |flag: &str| Error::Input(format!("this service's uploads need {flag}"));
+        let dest = match service {
+            Service::TrustedTwin(_) => {
+                Destination::Twin(TwinId::parse(self.twin.as_deref().ok_or_else(|| needs("--twin"))?)?)
+            }
+            Service::Redivis(_) => {
+                Destination::Table(TableRef::parse(self.table.as_deref().ok_or_else(|| needs("--table"))?)?)
+            }
+            Service::Inspect(_) => {
+                Destination::Asset(AssetId::parse(self.asset.as_deref().ok_or_else(|| needs("--asset"))?)?)
+            }
+            Service::Hbr(_) => Destination::TempFiles,
+        };
+        let flags = [&self.twin, &self.table, &self.asset].iter().filter(|f| f.is_some()).count();
+        if flags > usize::from(dest != Destination::TempFiles) {
+            return Err(Error::Input(format!("{:?} uploads take only their own destination flag", service.kind())));
+        }
+        Ok(dest)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    dest: DestArgs,
     /// Files larger than this go by a resumable session (Redivis), e.g. `50M`.
     #[arg(long, value_parser = crate::parse_size)]
     resumable_above: Option<u64>,
@@ -67,7 +97,7 @@ pub struct UploadArgs {
     files: Vec<PathBuf>,
 }
 
-fn options(run: &RunArgs) -> Result<Options, Error> {
+pub fn options(run: &RunArgs) -> Result<Options, Error> {
     let mut opts = Options { parallel: run.parallel.max(1), ..Options::default() };
     if let Some(spec) = &run.bwlimit {
         opts.bwlimit = Some(Arc::new(Limiter::new(Timetable::parse(spec)?)));
@@ -75,7 +105,7 @@ fn options(run: &RunArgs) -> Result<Options, Error> {
     Ok(opts)
 }
 
-fn description(entries: &[String]) -> Result<Option<Value>, Error> {
+pub fn description(entries: &[String]) -> Result<Option<Value>, Error> {
     if entries.is_empty() {
         return Ok(None);
     }
@@ -100,23 +130,7 @@ fn description(entries: &[String]) -> Result<Option<Value>, Error> {
 }
 
 pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
-    let given = |flag: &Option<String>| flag.as_deref().map(str::to_owned);
-    let dest = match &service {
-        Service::TrustedTwin(_) => {
-            Destination::Twin(TwinId::parse(&given(&args.twin).ok_or_else(|| needs("--twin"))?)?)
-        }
-        Service::Redivis(_) => {
-            Destination::Table(TableRef::parse(&given(&args.table).ok_or_else(|| needs("--table"))?)?)
-        }
-        Service::Inspect(_) => {
-            Destination::Asset(AssetId::parse(&given(&args.asset).ok_or_else(|| needs("--asset"))?)?)
-        }
-        Service::Hbr(_) => Destination::TempFiles,
-    };
-    let flags = [&args.twin, &args.table, &args.asset].iter().filter(|f| f.is_some()).count();
-    if flags > usize::from(dest != Destination::TempFiles) {
-        return Err(Error::Input(format!("{:?} uploads take only their own destination flag", service.kind())));
-    }
+    let dest = args.dest.destination(&service)?;
     let mut opts = options(&args.run)?;
     opts.on_conflict = ConflictPolicy::parse(&args.on_conflict)?;
     opts.storage_class = StorageClass::parse(&args.storage_class)?;
@@ -148,10 +162,6 @@ pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: 
         })
     });
     Ok(if all_good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-fn needs(flag: &str) -> Error {
-    Error::Input(format!("this service's uploads need {flag}"))
 }
 
 pub async fn retry(service: Service, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {
@@ -220,7 +230,7 @@ pub async fn docs(tt: &TrustedTwin, twin: &TwinId, json: bool) -> Result<(), Err
 
 /// Turns queue events into output. On a terminal: a bar per active file plus a total bar;
 /// otherwise (or with `--json`) one line per file as it ends.
-struct Printer {
+pub struct Printer {
     json: bool,
     bars: Option<(MultiProgress, ProgressBar)>,
     state: Arc<Mutex<HashMap<u64, Item>>>,
@@ -239,7 +249,7 @@ fn settle(state: &mut HashMap<u64, Item>, id: u64) -> String {
 }
 
 impl Printer {
-    fn new(json: bool) -> Self {
+    pub fn new(json: bool) -> Self {
         let bars = (!json && std::io::stderr().is_terminal()).then(|| {
             let multi = MultiProgress::new();
             let total = multi.add(ProgressBar::new(0));
@@ -254,7 +264,7 @@ impl Printer {
         Printer { json, bars, state: Arc::default() }
     }
 
-    fn sink(&self) -> EventSink {
+    pub fn sink(&self) -> EventSink {
         let json = self.json;
         let bars = self.bars.clone();
         let state = self.state.clone();
@@ -346,7 +356,7 @@ impl Printer {
         })
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some((_, total)) = &self.bars {
             total.finish_and_clear();
         }

@@ -131,7 +131,7 @@ impl Error {
         ErrorInfo { code: self.code().to_owned(), message: self.to_string(), retryable: self.retryable() }
     }
 
-    pub(crate) fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::File { path: path.into(), source }
     }
 }

@@ -4,7 +4,8 @@
 //! (`crates/cli`) are thin layers over this crate.
 //!
 //! # Layout
-//! - [`naming`]: `DocName`, valid by construction; names derived from file names.
+//! - [`naming`]: `DocName`, valid by construction; the rules by name (`check`), a path sanitizer,
+//!   templates and collision resolution.
 //! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin), MD5 where a service wants it.
 //! - [`media_type`]: a file's MIME type, from its content first, then its extension.
 //! - [`transfer`]: how bytes move: one streamed PUT, a resumable session, a form POST.
@@ -16,6 +17,9 @@
 //! - [`retry`]: the one retry policy (exponential backoff, full jitter, Retry-After).
 //! - [`bandwidth`]: token-bucket limit with a weekly timetable.
 //! - [`progress`]: throughput (EMA) and ETA.
+//! - [`watch`]: notify + debouncer: a folder's changes, or "rescan" when some may be lost.
+//! - [`sync`]: a watched folder kept in step: stability gate, ignore patterns, journal-aware
+//!   scans, renames and deletes.
 //! - [`credentials`]: secrets in the OS keyring, nowhere else.
 //! - [`account`]: login / connect, shared by the CLI and the app.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
@@ -34,7 +38,9 @@ pub mod progress;
 pub mod queue;
 pub mod retry;
 pub mod service;
+pub mod sync;
 pub mod transfer;
+pub mod watch;
 
 pub use credentials::Secret;
 pub use error::{Error, ErrorInfo, Result};

@@ -21,6 +21,29 @@ pub struct Profile {
     pub recent_twins: Vec<String>,
 }
 
+/// A folder kept in step with a destination, with its own naming, filters and Doc settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchedFolder {
+    pub path: PathBuf,
+    /// The profile it uploads with (`None`: the default profile).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// The Twin (or table, or asset) it goes to.
+    pub destination: String,
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    #[serde(default)]
+    pub description: Option<serde_json::Value>,
+    #[serde(default)]
+    pub delete: crate::sync::DeletePolicy,
+    #[serde(default)]
+    pub paused: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     #[serde(default)]
@@ -30,9 +53,17 @@ pub struct Settings {
     pub active: Option<String>,
     #[serde(default)]
     pub sandbox_twins: Vec<String>,
+    #[serde(default)]
+    pub watched: Vec<WatchedFolder>,
 }
 
 impl Settings {
+    /// Add a watched folder, or replace the one at the same path.
+    pub fn watch(&mut self, folder: WatchedFolder) {
+        self.watched.retain(|w| w.path != folder.path);
+        self.watched.push(folder);
+    }
+
     pub fn profile(&self, name: &str) -> Result<&Profile> {
         self.profiles.get(name).ok_or_else(|| Error::ProfileNotFound(name.to_owned()))
     }

@@ -186,6 +186,11 @@ fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+/// A file's mtime as the journal keeps it: nanoseconds since the epoch (0 if unknown).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
 /// Columns added after the first release, for journals created before them.
 fn migrate(conn: &Connection) -> Result<()> {
     let has = |column: &str| -> Result<bool> {
@@ -327,6 +332,35 @@ impl Journal {
             ))
             .and_then(|mut st| st.query_row(params![base_url, twin, path.to_string_lossy()], row_to_job).optional())
             .map_err(db)
+    }
+
+    /// Every file of `twin` on `base_url` whose latest job finished `ok`, with the size and
+    /// mtime it had then: what a folder scan compares against, in one query.
+    pub fn finished_files(&self, base_url: &str, twin: &str) -> Result<std::collections::HashMap<PathBuf, (u64, i64)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT path, size, mtime_ns, state, doc_status FROM jobs WHERE base_url = ?1 AND twin = ?2 \
+                 AND state IN ('done', 'skipped', 'failed', 'cancelled') ORDER BY id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![base_url, twin], |r| {
+                let ok = r.get::<_, String>(3)? == "done" && r.get::<_, Option<String>>(4)?.as_deref() == Some("ok");
+                Ok((PathBuf::from(r.get::<_, String>(0)?), r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, ok))
+            })
+            .map_err(db)?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (path, size, mtime, ok) = row.map_err(db)?;
+            // The latest job decides; a skip means "unchanged", so it keeps what was there.
+            if ok {
+                out.insert(path, (size, mtime));
+            } else if out.get(&path).is_some_and(|&(s, m)| (s, m) != (size, mtime)) {
+                out.remove(&path);
+            }
+        }
+        Ok(out)
     }
 
     /// Jobs of a server, optionally only those in `states`, oldest first.

@@ -38,7 +38,7 @@ use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
-use crate::service::Service;
+use crate::service::{Destination, Service};
 
 /// What to do when a Doc of the same name but other content is already on the Twin.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -467,6 +467,33 @@ impl Queue {
             sink(QueueEvent::State { id, state: JobState::Cancelled });
         }
         Ok(cancelled)
+    }
+
+    /// Nothing queued, nothing moving.
+    pub fn is_idle(&self) -> Result<bool> {
+        Ok(self.control.in_pipeline.load(Ordering::SeqCst) == 0
+            && self.journal.list(Some(self.base_url()), &[JobState::Queued, JobState::Uploading])?.is_empty())
+    }
+
+    /// The file at `path` is gone: delete the Doc it became (a mirrored folder). Only Trusted
+    /// Twin can delete; elsewhere this is a no-op that says so.
+    pub async fn forget_remote(&self, dest: &Destination, path: &std::path::Path, sink: &EventSink) -> Result<()> {
+        let Some(job) = self.journal.latest_for_path(self.base_url(), dest.as_str(), path)? else { return Ok(()) };
+        if job.state != JobState::Done || job.doc_status.as_deref() != Some("ok") {
+            return Ok(());
+        }
+        let (Service::TrustedTwin(tt), Destination::Twin(twin)) = (&self.service, dest) else {
+            tracing::info!("{}: deleted locally; this service cannot delete files, so it stays", path.display());
+            return Ok(());
+        };
+        let name = crate::naming::DocName::parse(&job.doc_name)?;
+        match crate::retry::retry(&self.opts.retry, || tt.delete_doc(twin, &name), |_, _| {}).await {
+            Ok(()) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.journal.record_done(job.id, "deleted")?;
+        sink(QueueEvent::State { id: job.id, state: JobState::Cancelled });
+        Ok(())
     }
 
     /// Put failed jobs back in the queue (`twindrop retry`).

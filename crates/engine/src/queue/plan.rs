@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{added, EventSink, Queue, QueueEvent};
 use crate::error::{Error, ErrorInfo, Result};
-use crate::journal::{JobState, NewJob};
+use crate::journal::{mtime_ns, JobState, NewJob};
 use crate::naming::DocName;
 use crate::service::redivis::NewTempUpload;
 use crate::service::{Destination, Service};
@@ -42,38 +42,41 @@ pub struct PlanItem {
     pub action: PlanAction,
 }
 
-fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
 impl Queue {
     /// What `enqueue` would do with `paths`. Reads the Twin's listing once, and only when some
     /// file may be skippable.
     pub async fn plan(&self, dest: &Destination, paths: &[PathBuf]) -> Result<Vec<PlanItem>> {
+        self.plan_named(dest, paths, None).await
+    }
+
+    /// [`plan`](Self::plan) with the server names chosen by the caller (a watched folder's
+    /// template), one per path; an `Err` refuses that file with its reason.
+    async fn plan_named(
+        &self,
+        dest: &Destination,
+        paths: &[PathBuf],
+        names: Option<&[std::result::Result<String, ErrorInfo>]>,
+    ) -> Result<Vec<PlanItem>> {
         let base = self.base_url();
         let mut listing: Option<BTreeMap<String, u64>> = None;
         let mut out = Vec::with_capacity(paths.len());
-        for path in paths {
+        for (index, path) in paths.iter().enumerate() {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            let refuse = |e: Error, name: Option<String>| PlanItem {
+            let refuse = |error: ErrorInfo, name: Option<String>| PlanItem {
                 path: path.clone(),
                 doc_name: name,
                 size: None,
                 mtime_ns: 0,
-                action: PlanAction::Refuse { error: e.info() },
+                action: PlanAction::Refuse { error },
             };
             let meta = match std::fs::metadata(&path) {
                 Ok(m) if m.is_file() => m,
                 Ok(_) => {
-                    out.push(refuse(Error::NotAFile { path: path.clone() }, None));
+                    out.push(refuse(Error::NotAFile { path: path.clone() }.info(), None));
                     continue;
                 }
                 Err(e) => {
-                    out.push(refuse(Error::file(&path, e), None));
+                    out.push(refuse(Error::file(&path, e).info(), None));
                     continue;
                 }
             };
@@ -114,9 +117,16 @@ impl Queue {
                             PlanAction::Skip { reason: format!("unchanged since it was uploaded as {}", job.doc_name) };
                     }
                 }
-                _ => match self.name_for(&path) {
-                    Ok(name) => item.doc_name = Some(name),
-                    Err(e) => item = refuse(e, None),
+                _ => match names.map(|n| n[index].clone()) {
+                    Some(Ok(name)) => match self.check_name(&name) {
+                        Ok(()) => item.doc_name = Some(name),
+                        Err(e) => item = refuse(e.info(), Some(name)),
+                    },
+                    Some(Err(error)) => item = refuse(error, None),
+                    None => match self.name_for(&path) {
+                        Ok(name) => item.doc_name = Some(name),
+                        Err(e) => item = refuse(e.info(), None),
+                    },
                 },
             }
             out.push(item);
@@ -138,12 +148,31 @@ impl Queue {
         }
     }
 
+    /// A name given by the caller must be one the service takes.
+    fn check_name(&self, name: &str) -> Result<()> {
+        match &self.service {
+            Service::TrustedTwin(_) => DocName::parse(name).map(|_| ()),
+            _ if name.is_empty() => Err(Error::Input("an empty name".into())),
+            _ => Ok(()),
+        }
+    }
+
     /// Put `paths` in the journal as jobs (or find their unfinished jobs) and wake the workers.
     /// Returns the job ids, in the order of `paths`. Refused and skipped files get a finished
     /// job too, so `twindrop status` shows them.
     pub async fn enqueue(&self, dest: impl Into<Destination>, paths: &[PathBuf], sink: &EventSink) -> Result<Vec<u64>> {
-        let dest = dest.into();
-        let plan = self.plan(&dest, paths).await?;
+        self.enqueue_named(dest.into(), paths, None, sink).await
+    }
+
+    /// [`enqueue`](Self::enqueue) with names chosen by the caller (see `plan_named`).
+    pub async fn enqueue_named(
+        &self,
+        dest: Destination,
+        paths: &[PathBuf],
+        names: Option<&[std::result::Result<String, ErrorInfo>]>,
+        sink: &EventSink,
+    ) -> Result<Vec<u64>> {
+        let plan = self.plan_named(&dest, paths, names).await?;
         let targets = self.prefetch_targets(&dest, &plan).await?;
         let description = self.opts.description.as_ref().map(|d| d.to_string());
         fn new_job<'a>(

@@ -21,6 +21,17 @@ const URL_MARGIN: Duration = Duration::from_secs(300);
 /// The `transfer` of a job whose bytes the server already had (Inspect's 200).
 pub(super) const ALREADY_THERE: &str = "none";
 
+/// The file must still be as it was planned: a file written to during its upload (or since it
+/// passed a watched folder's gate) is not finished, and what was sent is not what it will be.
+fn unchanged(job: &Job, sent: Sent) -> Result<Sent> {
+    let meta = std::fs::metadata(&job.path).map_err(|e| Error::file(&job.path, e))?;
+    let (size, mtime) = (meta.len(), crate::journal::mtime_ns(&meta));
+    if size != sent.size || (job.mtime_ns != 0 && mtime != job.mtime_ns) {
+        return Err(Error::FileChanged { path: job.path.clone(), expected: sent.size, actual: size });
+    }
+    Ok(sent)
+}
+
 pub(super) fn epoch_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
@@ -33,7 +44,7 @@ impl Queue {
         sink(QueueEvent::Progress { id, stage: Stage::Uploading, bytes_done: 0, bytes_total: total });
         let mut failures = 0;
         loop {
-            match self.upload_once(&mut job, total, sink).await {
+            match self.upload_once(&mut job, total, sink).await.and_then(|sent| unchanged(&job, sent)) {
                 Ok(sent) => {
                     self.journal.record_uploaded(id, &sent.sha256, sent.size, sent.md5.as_deref())?;
                     job.sha256 = Some(sent.sha256);

@@ -1,0 +1,192 @@
+//! `twindrop sync` (watched folders) and `twindrop name` (the Doc name a path would get).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use twindrop_engine::naming::{sanitize_path, Template};
+use twindrop_engine::profile::{SettingsFile, WatchedFolder};
+use twindrop_engine::queue::{ConflictPolicy, Options};
+use twindrop_engine::retry::RetryPolicy;
+use twindrop_engine::service::trusted_twin::StorageClass;
+use twindrop_engine::sync::{namer, DeletePolicy, SyncOptions, Syncer};
+use twindrop_engine::{Error, Queue};
+
+use crate::upload::{description, options, DestArgs, Printer, RunArgs};
+
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    dest: DestArgs,
+    /// The folder to keep in step (omit it with --saved).
+    #[arg(required_unless_present = "saved")]
+    dir: Option<PathBuf>,
+    /// Run every folder saved with --save instead, each with its own settings.
+    #[arg(long, conflicts_with = "dir")]
+    saved: bool,
+    /// Send what is there (and changed since the last run), then stop.
+    #[arg(long)]
+    once: bool,
+    /// Doc names from a template, e.g. `{dir}/{stem}.{ext}`, `{date:%Y-%m}/{name}`, `{hash8}`.
+    #[arg(long)]
+    template: Option<String>,
+    /// A gitignore-style pattern to leave out (repeatable), on top of the defaults.
+    #[arg(long)]
+    ignore: Vec<String>,
+    /// How long (ms) a file must stay unchanged before it is sent.
+    #[arg(long, default_value_t = 2000)]
+    gate_ms: u64,
+    /// What a deleted file does to its Doc: ignore (keep it) or mirror (delete it).
+    #[arg(long, default_value = "ignore")]
+    delete: String,
+    #[arg(long, default_value = "access_optimized")]
+    storage_class: String,
+    /// Description entry `key=value` (repeatable).
+    #[arg(long = "description", value_name = "KEY=VALUE")]
+    description: Vec<String>,
+    /// Remember this folder and its settings in the config (run them all with --saved).
+    #[arg(long)]
+    save: bool,
+}
+
+#[derive(clap::Args)]
+pub struct NameArgs {
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// A name template (see `twindrop sync --help`).
+    #[arg(long)]
+    template: Option<String>,
+}
+
+pub async fn sync(
+    settings: &SettingsFile,
+    journal: Option<&PathBuf>,
+    args: SyncArgs,
+    json: bool,
+) -> Result<ExitCode, Error> {
+    let folders = match &args.dir {
+        Some(dir) => {
+            let folder = WatchedFolder {
+                path: std::fs::canonicalize(dir).map_err(|e| Error::file(dir, e))?,
+                profile: args.run.conn.profile.clone(),
+                destination: String::new(),
+                template: args.template.clone(),
+                ignore: args.ignore.clone(),
+                storage_class: Some(args.storage_class.clone()),
+                description: description(&args.description)?,
+                delete: DeletePolicy::parse(&args.delete)?,
+                paused: false,
+            };
+            vec![folder]
+        }
+        None => settings.load()?.watched.into_iter().filter(|w| !w.paused).collect(),
+    };
+    if folders.is_empty() {
+        return Err(Error::Input("no saved folders: add one with `twindrop sync DIR --twin T --save`".into()));
+    }
+    let journal = Arc::new(crate::open_journal(journal)?);
+    let stop = CancellationToken::new();
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
+        });
+    }
+    let printer = Printer::new(json);
+    let mut runs = Vec::new();
+    for mut folder in folders {
+        let mut conn = args.run.conn.clone();
+        conn.profile = folder.profile.clone().or(conn.profile);
+        let service = crate::connect_service(settings, &conn).await?;
+        let dest = if args.dir.is_some() {
+            args.dest.destination(&service)?
+        } else {
+            twindrop_engine::service::Destination::parse_for(&service, &folder.destination)?
+        };
+        folder.destination = dest.as_str().to_owned();
+        if args.save {
+            settings.update(|s| {
+                s.watch(folder.clone());
+                Ok(())
+            })?;
+        }
+        let mut opts = Options {
+            // A sync never gives up on a server that is away: jobs wait and try again.
+            retry: RetryPolicy { max_attempts: u32::MAX, cap: Duration::from_secs(60), ..RetryPolicy::default() },
+            // A file that changed replaces the Doc it became.
+            on_conflict: ConflictPolicy::Replace,
+            description: folder.description.clone(),
+            ..options(&args.run)?
+        };
+        if let Some(class) = &folder.storage_class {
+            opts.storage_class = StorageClass::parse(class)?;
+        }
+        let queue = Queue::new(service, journal.clone(), opts);
+        let template = folder.template.as_deref().map(Template::parse).transpose()?;
+        let sync_opts = SyncOptions {
+            gate: Duration::from_millis(args.gate_ms),
+            ignore: folder.ignore.clone(),
+            delete: folder.delete,
+            ..SyncOptions::default()
+        };
+        let syncer = Syncer::new(queue, &folder.path, dest, namer(template, folder.path.clone()), sync_opts)?;
+        if !json {
+            eprintln!("watching {} (Ctrl-C to stop)", folder.path.display());
+        }
+        runs.push(tokio::spawn(syncer.run(printer.sink(), args.once, stop.clone())));
+    }
+    let mut outcome = Ok(ExitCode::SUCCESS);
+    for run in runs {
+        if let Err(e) = run.await.map_err(|e| Error::Input(format!("sync task: {e}"))).and_then(|r| r) {
+            outcome = Err(e);
+        }
+    }
+    printer.finish();
+    outcome
+}
+
+pub fn name(args: NameArgs, json: bool) -> Result<ExitCode, Error> {
+    let template = args.template.as_deref().map(Template::parse).transpose()?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut all_named = true;
+    for path in &args.paths {
+        let relative = relative_to(&cwd, path);
+        let named = match &template {
+            None => sanitize_path(&relative).map(|n| n.to_string()),
+            Some(t) => std::fs::metadata(path)
+                .map_err(|e| Error::file(path, e))
+                .and_then(|meta| namer(Some(t.clone()), cwd.clone())(&relative, &meta)),
+        };
+        match (named, json) {
+            (Ok(name), true) => println!("{}", json!({ "path": path.display().to_string(), "doc_name": name })),
+            (Ok(name), false) => println!("{name}  {}", path.display()),
+            (Err(e), true) => {
+                all_named = false;
+                println!("{}", json!({ "path": path.display().to_string(), "error": e.info() }))
+            }
+            (Err(e), false) => {
+                all_named = false;
+                eprintln!("error [{}]: {}: {e}", e.code(), path.display())
+            }
+        }
+    }
+    Ok(if all_named { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A path as the user means it: relative as given, or relative to the current folder when it
+/// is inside it; otherwise just its file name.
+fn relative_to(cwd: &Path, path: &Path) -> PathBuf {
+    if path.is_relative() {
+        return path.to_owned();
+    }
+    match path.strip_prefix(cwd) {
+        Ok(rel) => rel.to_owned(),
+        Err(_) => path.file_name().map(PathBuf::from).unwrap_or_else(|| path.to_owned()),
+    }
+}

@@ -1,0 +1,68 @@
+//! `twindrop sync` and `twindrop name` as a user runs them: a folder with nested files goes up
+//! with names from its paths; a saved folder runs again with `--saved` and sends only what is
+//! new; `name` prints valid Doc names.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use twindrop_emulator::{Config, Emulator};
+use twindrop_engine::{DocName, Secret, TrustedTwin};
+
+const SECRET: &str = "sync-cli-secret";
+
+fn twindrop(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twindrop"))
+        .args(args)
+        .env("TWINDROP_SECRET", SECRET)
+        .env("TWINDROP_CONFIG_DIR", config)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_syncs_once_then_as_a_saved_folder() {
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let tt = TrustedTwin::new(em.base_url(), Secret::new(SECRET)).unwrap();
+    let twin = tt.create_twin().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (root, config) = (dir.path().join("photos"), dir.path().join("config"));
+    std::fs::create_dir_all(root.join("2024/Été")).unwrap();
+    std::fs::write(root.join("2024/Été/IMG 001.JPG"), b"jpeg bytes").unwrap();
+    std::fs::write(root.join("notes.txt"), b"notes").unwrap();
+    std::fs::write(root.join("scratch.tmp"), b"ignored by default").unwrap();
+    let journal = dir.path().join("journal.sqlite");
+    let (root_s, journal_s) = (root.to_str().unwrap(), journal.to_str().unwrap());
+    let args = ["--journal", journal_s, "sync", "--once", "--gate-ms", "100", "--base-url", em.base_url()];
+    let mut first = args.to_vec();
+    first.extend(["--twin", twin.as_str(), "--save", root_s]);
+    let out = twindrop(&config, &first);
+    assert!(out.status.success(), "{out:?}");
+    let docs: Vec<String> = tt.list_docs(&twin).await.unwrap().into_keys().collect();
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    assert!(docs.iter().any(|d| d == "notes.txt"), "{docs:?}");
+    assert!(docs.iter().any(|d| d.starts_with("2024/Ete/") && d.ends_with(".JPG")), "{docs:?}");
+
+    std::fs::write(root.join("new.txt"), b"new").unwrap();
+    let mut saved = args.to_vec();
+    saved.push("--saved");
+    let out = twindrop(&config, &saved);
+    assert!(out.status.success(), "{out:?}");
+    let docs = tt.list_docs(&twin).await.unwrap();
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert_eq!(em.attach_count(twin.as_str(), "notes.txt"), 1, "an unchanged file went up again");
+}
+
+#[test]
+fn name_prints_valid_doc_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = twindrop(dir.path(), &["--json", "name", "photos/Été 2024/IMG 001.JPG", "a.tar.gz", ".env"]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let name = line["doc_name"].as_str().unwrap();
+        assert!(DocName::parse(name).is_ok(), "{name}");
+    }
+    assert!(lines[0]["doc_name"].as_str().unwrap().starts_with("photos/Ete_2024/"), "{lines:?}");
+}

@@ -1,0 +1,347 @@
+//! Keeping a Twin in step with a watched folder. A file goes to the queue only once it has
+//! stopped changing (the stability gate: size and mtime the same for `gate`), so a file still
+//! being written is never sent; the upload stage checks it once more after sending, and a file
+//! that changed meanwhile fails that job and comes back through the gate.
+//!
+//! On start, and whenever the watcher may have missed events (and every `rescan_every`), the
+//! tree is walked and reconciled with the journal: a file whose size and mtime match a finished
+//! job is left alone without being read. Ignore patterns are gitignore-style (`ignore` crate),
+//! with defaults for the debris editors and browsers leave behind.
+//!
+//! While the server is unreachable, jobs wait in the journal and retry (the queue's policy with
+//! no attempt limit for network errors): nothing is lost, and a restart carries on.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::naming::{self, Template, TemplateInput};
+use crate::queue::{EventSink, Queue, RunMode};
+use crate::service::Destination;
+use crate::watch::{Change, FolderWatcher};
+
+/// Ignored unless the user says otherwise: OS and editor debris, partial downloads.
+pub const DEFAULT_IGNORES: [&str; 6] = [".DS_Store", "*.tmp", "~$*", ".git/", "*.part", "*.crdownload"];
+
+/// What happens to a Doc when its file is deleted from the folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletePolicy {
+    /// Keep the Doc (the folder is a way in, not a mirror).
+    #[default]
+    Ignore,
+    /// Delete the Doc too.
+    Mirror,
+}
+
+impl DeletePolicy {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "ignore" => Ok(DeletePolicy::Ignore),
+            "mirror" => Ok(DeletePolicy::Mirror),
+            _ => Err(Error::Input(format!("delete policy {s:?}: use ignore or mirror"))),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SyncOptions {
+    /// How long a file's size and mtime must stay the same before it is sent.
+    pub gate: Duration,
+    /// A full walk this often, whatever the watcher says.
+    pub rescan_every: Duration,
+    /// Gitignore-style patterns, on top of [`DEFAULT_IGNORES`].
+    pub ignore: Vec<String>,
+    pub delete: DeletePolicy,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            gate: Duration::from_secs(2),
+            rescan_every: Duration::from_secs(300),
+            ignore: vec![],
+            delete: DeletePolicy::Ignore,
+        }
+    }
+}
+
+/// The name a file under the root gets on the server, from its path relative to the root.
+pub type Namer = Arc<dyn Fn(&Path, &std::fs::Metadata) -> Result<String> + Send + Sync>;
+
+/// Names from a template, or the sanitized relative path without one. `root` is where the
+/// relative paths start (a template's `{hash8}` reads the file).
+pub fn namer(template: Option<Template>, root: PathBuf) -> Namer {
+    Arc::new(move |relative, meta| {
+        let Some(template) = &template else { return naming::sanitize_path(relative).map(|n| n.to_string()) };
+        let sha256 =
+            if template.as_str().contains("{hash8}") { sha256_now(&root.join(relative))? } else { String::new() };
+        let modified: chrono::DateTime<chrono::Local> =
+            meta.modified().map(Into::into).unwrap_or_else(|_| chrono::Local::now());
+        let input = TemplateInput { relative_path: relative, modified: modified.fixed_offset(), sha256: &sha256 };
+        template.render(&input).map(|n| n.to_string())
+    })
+}
+
+/// A blocking SHA-256, for the one template placeholder that needs it while naming.
+fn sha256_now(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::file(path, e))?;
+    let mut hasher = crate::hash::Sha256Stream::default();
+    let mut buf = vec![0u8; crate::hash::CHUNK];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::file(path, e))?;
+        if n == 0 {
+            return Ok(hasher.finish_hex());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// A file waiting at the gate.
+struct Waiting {
+    size: u64,
+    mtime_ns: i64,
+    /// When it last changed: its mtime (so the gate counts from the last write, not from when
+    /// the event arrived), or when we saw it change, whichever is later.
+    steady_since: Instant,
+    /// Seen again unchanged at least once: a file is never sent on a single look.
+    confirmed: bool,
+}
+
+impl Waiting {
+    fn new(size: u64, mtime_ns: i64) -> Self {
+        let age = SystemTime::now()
+            .duration_since(UNIX_EPOCH + Duration::from_nanos(mtime_ns.max(0) as u64))
+            .unwrap_or(Duration::ZERO);
+        let now = Instant::now();
+        Waiting { size, mtime_ns, steady_since: now.checked_sub(age).unwrap_or(now), confirmed: false }
+    }
+}
+
+pub struct Syncer {
+    queue: Arc<Queue>,
+    root: PathBuf,
+    dest: Destination,
+    namer: Namer,
+    opts: SyncOptions,
+    ignore: Gitignore,
+}
+
+impl Syncer {
+    pub fn new(queue: Arc<Queue>, root: &Path, dest: Destination, namer: Namer, opts: SyncOptions) -> Result<Self> {
+        let root = std::fs::canonicalize(root).map_err(|e| Error::file(root, e))?;
+        if !root.is_dir() {
+            return Err(Error::Input(format!("{}: not a folder", root.display())));
+        }
+        let mut builder = GitignoreBuilder::new(&root);
+        for pattern in DEFAULT_IGNORES.iter().copied().chain(opts.ignore.iter().map(String::as_str)) {
+            builder.add_line(None, pattern).map_err(|e| Error::Input(format!("ignore pattern {pattern:?}: {e}")))?;
+        }
+        let ignore = builder.build().map_err(|e| Error::Input(format!("ignore patterns: {e}")))?;
+        Ok(Syncer { queue, root, dest, namer, opts, ignore })
+    }
+
+    fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+        path.strip_prefix(&self.root).is_err() || self.ignore.matched_path_or_any_parents(path, is_dir).is_ignore()
+    }
+
+    /// Every file under the root that is not ignored, with its metadata.
+    fn walk(&self) -> Vec<(PathBuf, std::fs::Metadata)> {
+        self.walk_from(&self.root)
+    }
+
+    fn walk_from(&self, top: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
+        let mut out = Vec::new();
+        let walker = ignore::WalkBuilder::new(top)
+            .standard_filters(false)
+            .follow_links(false)
+            .filter_entry({
+                let ignore = self.ignore.clone();
+                move |e| !ignore.matched(e.path(), e.file_type().is_some_and(|t| t.is_dir())).is_ignore()
+            })
+            .build();
+        for entry in walker.flatten() {
+            if entry.file_type().is_some_and(|t| t.is_file()) {
+                if let Ok(meta) = entry.metadata() {
+                    out.push((entry.into_path(), meta));
+                }
+            }
+        }
+        out
+    }
+
+    /// Files that differ from what the journal says was sent (new, changed, or never finished).
+    fn changed_files(&self) -> Result<Vec<(PathBuf, u64, i64)>> {
+        let sent = self.queue.journal().finished_files(self.queue.service().base_url(), self.dest.as_str())?;
+        Ok(self
+            .walk()
+            .into_iter()
+            .map(|(path, meta)| {
+                let (size, mtime) = (meta.len(), crate::journal::mtime_ns(&meta));
+                (path, size, mtime)
+            })
+            .filter(|(path, size, mtime)| sent.get(path) != Some(&(*size, *mtime)))
+            .collect())
+    }
+
+    /// Watch and sync until `stop` fires (or, with `once`, until everything present at the
+    /// start has been sent and nothing else is moving).
+    pub async fn run(self, sink: EventSink, once: bool, stop: tokio_util::sync::CancellationToken) -> Result<()> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Started before the first walk, so nothing written during the walk is missed.
+        let _watcher =
+            if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
+        let runner = {
+            let (queue, sink) = (self.queue.clone(), sink.clone());
+            tokio::spawn(async move { queue.run(sink, RunMode::Forever).await })
+        };
+        let _stop_runner = AbortOnDrop(runner.abort_handle());
+        let mut waiting: HashMap<PathBuf, Waiting> = HashMap::new();
+        let mut last_walk = Instant::now();
+        for (path, size, mtime_ns) in self.changed_files()? {
+            waiting.insert(path, Waiting::new(size, mtime_ns));
+        }
+        // How often waiting files are looked at: a small part of the gate, so a file goes up
+        // soon after its gate ends.
+        let tick = (self.opts.gate / 20).clamp(Duration::from_millis(20), Duration::from_millis(100));
+        let mut last_look = Instant::now();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                change = rx.recv() => match change {
+                    Some(change) => {
+                        // A burst comes as many events: take them all before looking at files.
+                        self.on_change(change, &mut waiting, &sink).await?;
+                        while let Ok(change) = rx.try_recv() {
+                            self.on_change(change, &mut waiting, &sink).await?;
+                        }
+                    }
+                    None => tokio::time::sleep(tick).await,
+                },
+                _ = tokio::time::sleep(tick) => {}
+            }
+            if last_walk.elapsed() >= self.opts.rescan_every {
+                self.rescan(&mut waiting)?;
+                last_walk = Instant::now();
+            }
+            if last_look.elapsed() < tick {
+                continue;
+            }
+            last_look = Instant::now();
+            let ready = self.through_the_gate(&mut waiting);
+            if !ready.is_empty() {
+                self.send(ready, &sink).await?;
+            }
+            if once && waiting.is_empty() && self.queue.is_idle()? {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_change(&self, change: Change, waiting: &mut HashMap<PathBuf, Waiting>, sink: &EventSink) -> Result<()> {
+        match change {
+            Change::Touched(path) => self.consider(path, waiting),
+            Change::Removed(path) => {
+                waiting.remove(&path);
+                if self.opts.delete == DeletePolicy::Mirror && !self.ignored(&path, false) {
+                    self.queue.forget_remote(&self.dest, &path, sink).await?;
+                }
+            }
+            Change::Renamed { from, to } => {
+                waiting.remove(&from);
+                if self.opts.delete == DeletePolicy::Mirror {
+                    self.queue.forget_remote(&self.dest, &from, sink).await?;
+                }
+                if to.is_dir() {
+                    // A folder moved in: everything under it is new here.
+                    self.rescan(waiting)?;
+                } else {
+                    self.consider(to, waiting);
+                }
+            }
+            Change::Rescan => self.rescan(waiting)?,
+        }
+        Ok(())
+    }
+
+    /// Put a file at the gate (or reset its clock if it is there and changed). A new folder's
+    /// files are walked: they may have been written before its watch was in place.
+    fn consider(&self, path: PathBuf, waiting: &mut HashMap<PathBuf, Waiting>) {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { return };
+        if meta.is_dir() && !self.ignored(&path, true) {
+            for (file, meta) in self.walk_from(&path) {
+                waiting.entry(file).or_insert_with(|| Waiting::new(meta.len(), crate::journal::mtime_ns(&meta)));
+            }
+            return;
+        }
+        if !meta.is_file() || self.ignored(&path, false) {
+            return;
+        }
+        let (size, mtime_ns) = (meta.len(), crate::journal::mtime_ns(&meta));
+        let entry = waiting.entry(path).or_insert_with(|| Waiting::new(size, mtime_ns));
+        if (entry.size, entry.mtime_ns) != (size, mtime_ns) {
+            *entry = Waiting::new(size, mtime_ns);
+        }
+    }
+
+    fn rescan(&self, waiting: &mut HashMap<PathBuf, Waiting>) -> Result<()> {
+        for (path, size, mtime_ns) in self.changed_files()? {
+            waiting.entry(path).or_insert_with(|| Waiting::new(size, mtime_ns));
+        }
+        Ok(())
+    }
+
+    /// The files that have been steady for the whole gate; the others' clocks restart if
+    /// they changed.
+    fn through_the_gate(&self, waiting: &mut HashMap<PathBuf, Waiting>) -> Vec<PathBuf> {
+        let mut ready = Vec::new();
+        waiting.retain(|path, w| {
+            let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+            let now = (meta.len(), crate::journal::mtime_ns(&meta));
+            if now != (w.size, w.mtime_ns) {
+                // Changed without an mtime to show it (or with one set back): count from now.
+                *w = Waiting { steady_since: Instant::now(), ..Waiting::new(now.0, now.1) };
+                return true;
+            }
+            if !w.confirmed {
+                w.confirmed = true;
+                return true;
+            }
+            if w.steady_since.elapsed() >= self.opts.gate {
+                ready.push(path.clone());
+                return false;
+            }
+            true
+        });
+        ready.sort();
+        ready
+    }
+
+    async fn send(&self, paths: Vec<PathBuf>, sink: &EventSink) -> Result<()> {
+        let mut names = Vec::with_capacity(paths.len());
+        let mut present = Vec::with_capacity(paths.len());
+        for path in paths {
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let relative = path.strip_prefix(&self.root).unwrap_or(&path).to_owned();
+            // A name that cannot be made is the file's refusal, with its reason, like any bad file.
+            names.push((self.namer)(&relative, &meta).map_err(|e| e.info()));
+            present.push(path);
+        }
+        self.queue.enqueue_named(self.dest.clone(), &present, Some(&names), sink).await.map(|_| ())
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
