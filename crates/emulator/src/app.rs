@@ -45,6 +45,8 @@ pub(crate) struct App {
     /// Download links handed out by `get_twin_doc?download=true`, by token. Not persisted: like
     /// presigned URLs they are short-lived, and a restart simply invalidates them.
     pub(crate) downloads: Mutex<HashMap<String, DownloadGrant>>,
+    /// Requests refused because a secret was in their URL (path segment or query value).
+    pub(crate) secrets_on_urls: std::sync::atomic::AtomicU64,
     /// The pending asynchronous copies, so that shutdown can stop them before the state file is
     /// written for the last time (a copy finishing later would overwrite a restarted emulator's
     /// state).
@@ -89,6 +91,7 @@ impl App {
             hbr,
             oss,
             downloads: Mutex::new(HashMap::new()),
+            secrets_on_urls: Default::default(),
             copies: Mutex::new(JoinSet::new()),
         }))
     }
@@ -141,7 +144,69 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .merge(oss::router())
         // Counts and breaks API requests only; the control endpoints are merged in after it.
         .layer(middleware::from_fn_with_state(app.clone(), faults::layer::inject));
-    api.merge(control::router()).fallback(not_found).layer(middleware::from_fn(log_request)).with_state(app)
+    api.merge(control::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), refuse_secrets_in_urls))
+        .layer(middleware::from_fn(log_request))
+        .with_state(app)
+}
+
+/// A secret belongs in a header, never in a URL (URLs end up in logs, proxies and histories):
+/// a request with one in a path segment or a query value is refused and counted, so tests can
+/// assert that no client ever does it.
+async fn refuse_secrets_in_urls(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let uri = request.uri();
+    let decode = |s: &str| percent_decode(s);
+    let mut parts = uri.path().split('/').map(decode).collect::<Vec<_>>();
+    if let Some(query) = uri.query() {
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            parts.push(decode(key));
+            parts.push(decode(value));
+        }
+    }
+    // HBR's access key secret travels as `id:secret` in the client's store; check both halves.
+    let leaked = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .any(|p| app.users.accepts(p) || p.split_once(':').is_some_and(|(_, secret)| app.users.accepts(secret)));
+    if leaked {
+        app.secrets_on_urls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(path = %uri.path(), "refused: a secret was sent in the URL");
+        return ApiError::request_format("A secret was sent in the URL; send it in the Authorization header.")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (
+            bytes[i],
+            bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()),
+        ) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn not_found() -> ApiError {

@@ -76,7 +76,8 @@ async fn clear_faults(_: Controller, State(app): State<Arc<App>>) -> Json<FaultP
 }
 
 /// `{"calls": {route: n}, "fired": [n per rule], "attached": {twin: {doc_name: n}},
-/// "redivis_bytes_received": n, "inspect_bytes_received": n, "oss_bytes_received": n}`.
+/// "redivis_bytes_received": n, "inspect_bytes_received": n, "oss_bytes_received": n,
+/// "secrets_on_urls": n}`.
 async fn stats(_: Controller, State(app): State<Arc<App>>) -> Json<Value> {
     let calls: BTreeMap<&str, u64> =
         Route::ALL.into_iter().map(|route| (route.name(), app.faults.call_count(route))).collect();
@@ -88,6 +89,7 @@ async fn stats(_: Controller, State(app): State<Arc<App>>) -> Json<Value> {
         "redivis_bytes_received": app.redivis.bytes_received(),
         "inspect_bytes_received": app.inspect.bytes_received(),
         "oss_bytes_received": app.oss.bytes_received(),
+        "secrets_on_urls": app.secrets_on_urls.load(std::sync::atomic::Ordering::Relaxed),
     }))
 }
 

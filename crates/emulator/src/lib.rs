@@ -201,6 +201,11 @@ impl Emulator {
         self.app.redivis.bytes_received()
     }
 
+    /// Requests refused because a secret was in their URL (a client bug: it must be 0).
+    pub fn secrets_on_urls(&self) -> u64 {
+        self.app.secrets_on_urls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Body bytes received by Inspect's presigned PUT (`/__presigned/...`) since the start,
     /// refused ones included.
     pub fn inspect_bytes_received(&self) -> u64 {

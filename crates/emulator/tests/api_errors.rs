@@ -175,3 +175,27 @@ async fn unknown_route_is_a_json_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, 404653);
 }
+
+#[tokio::test]
+async fn a_secret_in_a_url_is_refused_and_counted() {
+    let emulator = twindrop_emulator::Emulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        twindrop_emulator::Config::new("url-secret"),
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    for url in [
+        format!("{}/twins/url-secret", emulator.base_url()),
+        format!("{}/whoami?token=url-secret", emulator.base_url()),
+        format!("{}/hbr/?AccessKey=id%3Aurl-secret", emulator.base_url()),
+    ] {
+        let response = http.get(&url).header("Authorization", "url-secret").send().await.unwrap();
+        assert_eq!(response.status(), 400, "{url}");
+    }
+    assert_eq!(emulator.secrets_on_urls(), 3);
+    let fine =
+        http.get(format!("{}/whoami", emulator.base_url())).header("Authorization", "url-secret").send().await.unwrap();
+    assert!(fine.status().is_success());
+    assert_eq!(emulator.secrets_on_urls(), 3);
+}

@@ -36,6 +36,8 @@ pub enum Error {
     Server { status: u16, message: String, retry_after: Option<Duration> },
     #[error("unexpected answer from the server: {0}")]
     BadResponse(String),
+    #[error("{0}: plain HTTP is refused except to this machine; use https")]
+    Insecure(String),
     #[error("cannot reach {url}: {message}")]
     Unreachable { url: String, message: String },
     #[error("the request timed out: {0}")]
@@ -87,6 +89,7 @@ impl Error {
             RateLimited { .. } => "server.rate_limited",
             Server { .. } => "server.error",
             BadResponse(_) => "server.bad_response",
+            Insecure(_) => "network.insecure",
             Unreachable { .. } => "network.unreachable",
             Timeout(_) => "network.timeout",
             UploadRejected { .. } => "upload.rejected",

@@ -212,6 +212,7 @@ impl World {
                 job.state,
                 job.error_message
             );
+            assert_eq!(self.em.secrets_on_urls(), 0, "{:?}: a secret went into a URL", self.kind);
             let held = self.read_back(&job).await;
             assert!(held == std::fs::read(path).unwrap(), "{:?}: {} differs on the server", self.kind, path.display());
         }

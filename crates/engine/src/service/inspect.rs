@@ -202,10 +202,10 @@ mod tests {
             "3fa85f64-5717-4562-b3fc-2c963f66afa6"
         );
         assert_eq!(AssetId::parse("nope").unwrap_err().code(), "input.invalid");
-        let i = Inspect::new("http://h:1/", Secret::new("t")).unwrap();
+        let i = Inspect::new("https://h:1/", Secret::new("t")).unwrap();
         assert_eq!(i.complete_path, DEFAULT_COMPLETE_PATH);
-        assert!(Inspect::new("http://h:1/", Secret::new("t")).unwrap().with_complete_path("/files/complete").is_err());
+        assert!(Inspect::new("https://h:1/", Secret::new("t")).unwrap().with_complete_path("/files/complete").is_err());
         let i = i.with_complete_path("/api/v2/files/{id}/done").unwrap();
-        assert_eq!(i.url(&i.complete_path.replace("{id}", "x")), "http://h:1/api/v2/files/x/done");
+        assert_eq!(i.url(&i.complete_path.replace("{id}", "x")), "https://h:1/api/v2/files/x/done");
     }
 }

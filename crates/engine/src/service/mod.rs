@@ -20,6 +20,40 @@ use inspect::{AssetId, Inspect};
 use redivis::{Redivis, TableRef};
 use trusted_twin::{TrustedTwin, TwinId};
 
+/// Parse and normalise a service base URL: http(s), no query, no trailing slash, and plain HTTP
+/// only to this machine.
+pub fn parse_base_url(s: &str) -> Result<url::Url> {
+    let url = url::Url::parse(s.trim()).map_err(|e| Error::Input(format!("{s:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::Input(format!("{s:?} must be an http(s) URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Input(format!("{s:?} must not carry a query or fragment")));
+    }
+    require_tls_off_loopback(&url)?;
+    let mut url = url;
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+/// Secrets, signed URLs and the bytes themselves never cross a network in clear: plain HTTP is
+/// for this machine only (the sandbox, local test servers).
+pub(crate) fn require_tls_off_loopback(url: &url::Url) -> Result<()> {
+    use url::Host;
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(Error::Insecure(crate::transfer::redact_query(url.as_str()))),
+    }
+}
+
 /// The HTTP client settings every service shares.
 pub(crate) fn http_builder(read_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()

@@ -317,7 +317,7 @@ mod tests {
         for bad in ["", "nodots", "a.b/c", "a .b"] {
             assert_eq!(TableRef::parse(bad).unwrap_err().code(), "input.invalid", "{bad:?}");
         }
-        let r = Redivis::new("http://h:1/api/v1/", Secret::new("t")).unwrap();
+        let r = Redivis::new("https://h:1/api/v1/", Secret::new("t")).unwrap();
         assert_eq!(r.url(&["tables", t.as_str(), "rawFiles"]).path(), "/api/v1/tables/user.dataset:v1.table/rawFiles");
     }
 

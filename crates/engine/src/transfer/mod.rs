@@ -105,6 +105,7 @@ pub(crate) async fn send_file(
     md5: bool,
     envelope: Option<(bytes::Bytes, bytes::Bytes)>,
 ) -> Result<(Sent, Answer)> {
+    check_url(url)?;
     let (before, after) = envelope.unwrap_or_default();
     let extra = (before.len() + after.len()) as u64;
     // A file that fits in one chunk is read, stat'ed and hashed in a single trip to the blocking
@@ -218,6 +219,14 @@ pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
     Error::Unreachable { url, message }
 }
 
+/// An upload target a server handed out must be as safe as its API: no plain HTTP off this
+/// machine, whatever the server says.
+pub(crate) fn check_url(url: &str) -> Result<()> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| Error::BadResponse(format!("upload URL {}: {e}", redact_query(url))))?;
+    crate::service::require_tls_off_loopback(&parsed)
+}
+
 /// Upload URLs may carry signatures in their query; never show those.
 pub(crate) fn redact_query(url: &str) -> String {
     match url.split_once('?') {
@@ -259,5 +268,7 @@ mod tests {
     fn signatures_never_reach_messages() {
         assert_eq!(redact_query("https://h/b/k?Signature=abc"), "https://h/b/k?…");
         assert_eq!(redact_query("http://h/upload/1"), "http://h/upload/1");
+        assert_eq!(check_url("http://example.com/upload/1").unwrap_err().code(), "network.insecure");
+        assert!(check_url("http://127.0.0.1:9/upload/1").is_ok() && check_url("https://h/u?sig=x").is_ok());
     }
 }

@@ -57,6 +57,7 @@ pub fn chunk_size(requested: u64) -> Result<u64> {
 
 /// Start a session for `total` bytes at a resumable initiation URL.
 pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<Session> {
+    super::check_url(url)?;
     let response = http
         .post(url)
         .header("x-goog-resumable", "start")
@@ -75,6 +76,8 @@ pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<S
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::BadResponse("resumable initiation without a Location".into()))?;
+    // The session URI is where the bytes go: it must be as safe as the URL that made it.
+    super::check_url(uri)?;
     Ok(Session { uri: uri.to_owned(), total })
 }
 
@@ -380,6 +383,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
     progress: ProgressFn,
 ) -> Result<Outcome> {
     let chunk = chunk_size(chunk)?;
+    super::check_url(initiate_url)?;
     let response = http
         .post(initiate_url)
         .header("x-goog-resumable", "start")
@@ -396,6 +400,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::BadResponse("resumable initiation without a Location".into()))?
         .to_owned();
+    super::check_url(&uri)?;
     let mut hasher = Sha256Stream::default();
     let (mut offset, mut wire) = (0u64, 0u64);
     loop {
