@@ -201,6 +201,11 @@ impl Emulator {
         self.app.redivis.bytes_received()
     }
 
+    /// How many times any fault rule fired since the plan was set.
+    pub fn fired_total(&self) -> u64 {
+        self.app.faults.fired().iter().sum()
+    }
+
     /// Requests refused because a secret was in their URL (a client bug: it must be 0).
     pub fn secrets_on_urls(&self) -> u64 {
         self.app.secrets_on_urls.load(std::sync::atomic::Ordering::Relaxed)

@@ -202,6 +202,10 @@ async fn check(response: reqwest::Response) -> Result<Answer> {
     if status.is_success() {
         return Ok(Answer { headers, body });
     }
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = crate::service::retry_after(&headers);
+        return Err(Error::RateLimited { message: storage_error_message(&body), retry_after });
+    }
     Err(Error::UploadRejected { status: status.as_u16(), message: storage_error_message(&body) })
 }
 

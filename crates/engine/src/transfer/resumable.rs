@@ -68,8 +68,7 @@ pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<S
         .map_err(|e| network_error(redact_query(url), e))?;
     let status = response.status();
     if !status.is_success() {
-        let body = response.text().await.unwrap_or_default();
-        return Err(Error::UploadRejected { status: status.as_u16(), message: body.chars().take(200).collect() });
+        return Err(server_error(status, response).await);
     }
     let uri = response
         .headers()
@@ -122,12 +121,13 @@ async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<S
 }
 
 async fn server_error(status: StatusCode, response: reqwest::Response) -> Error {
+    let retry_after = crate::service::retry_after(response.headers());
     let body = response.text().await.unwrap_or_default();
     let message = body.chars().take(200).collect();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        Error::Server { status: status.as_u16(), message, retry_after: None }
-    } else {
-        Error::UploadRejected { status: status.as_u16(), message }
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { message, retry_after },
+        s if s.is_server_error() => Error::Server { status: s.as_u16(), message, retry_after },
+        s => Error::UploadRejected { status: s.as_u16(), message },
     }
 }
 
