@@ -140,7 +140,7 @@ impl Hbr {
             ("x-acs-version", VERSION),
         ];
         let authorization = authorization(&self.key, "POST", query, &headers);
-        let mut request = self.http.request(Method::POST, &url).query(query);
+        let mut request = self.http.request(Method::POST, &url).query(query).timeout(super::API_TIMEOUT);
         for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
             request = request.header(*name, *value);
         }
@@ -153,7 +153,7 @@ impl Hbr {
             .map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
-        let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let text = super::read_body(response, super::ANSWER_LIMIT, self.base_url()).await?;
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let field =
             |a: &str, b: &str| value.get(a).or_else(|| value.get(b)).and_then(Value::as_str).unwrap_or("").to_owned();

@@ -113,7 +113,7 @@ impl Inspect {
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<(StatusCode, Value)> {
         let shown = format!("{method} {path}");
-        let request = self.api.request(method, self.url(path));
+        let request = self.api.request(method, self.url(path)).timeout(super::API_TIMEOUT);
         let request = match body {
             Some(body) => request.json(&body),
             None => request.header(reqwest::header::CONTENT_LENGTH, 0),
@@ -121,7 +121,7 @@ impl Inspect {
         let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
-        let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let text = super::read_body(response, super::ANSWER_LIMIT, self.base_url()).await?;
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok((status, value));

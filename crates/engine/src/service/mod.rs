@@ -54,12 +54,34 @@ pub(crate) fn require_tls_off_loopback(url: &url::Url) -> Result<()> {
     }
 }
 
-/// The HTTP client settings every service shares.
+/// The HTTP client settings every service shares. Redirects are not followed: no API here
+/// uses them, and following one could carry a request (and its credentials) to another host.
 pub(crate) fn http_builder(read_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .read_timeout(read_timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The longest an API call may take, answer included: a server that drips its answer a byte at
+/// a time (slowloris) is given up on, as one that stops altogether is by the read timeout.
+pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The most an API answer may hold. A larger one is broken or hostile, and is not read into
+/// memory.
+pub(crate) const ANSWER_LIMIT: usize = 32 << 20;
+
+/// Read an answer's body, at most `limit` bytes; more is `server.bad_response`.
+pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize, shown: &str) -> Result<String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| crate::transfer::network_error(shown.to_owned(), e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(Error::BadResponse(format!("{shown}: an answer larger than {} KiB", limit >> 10)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Two clients for a bearer-token API: one that sends `Authorization: Bearer <token>` on every

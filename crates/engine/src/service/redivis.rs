@@ -179,13 +179,14 @@ impl Redivis {
         let response = self
             .api
             .request(method, url)
+            .timeout(super::API_TIMEOUT)
             .json(&body)
             .send()
             .await
             .map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
-        let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let text = super::read_body(response, super::ANSWER_LIMIT, self.base_url()).await?;
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|_| {
                 Error::BadResponse(format!(

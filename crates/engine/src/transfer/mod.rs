@@ -198,7 +198,8 @@ fn read_if_small(path: &Path) -> Result<Option<Vec<u8>>> {
 async fn check(response: reqwest::Response) -> Result<Answer> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
+    // An upload's answer is small (a checksum, an error): more is not read.
+    let body = crate::service::read_body(response, 1 << 20, "upload answer").await.unwrap_or_default();
     if status.is_success() {
         return Ok(Answer { headers, body });
     }

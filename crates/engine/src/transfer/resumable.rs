@@ -122,7 +122,7 @@ async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<S
 
 async fn server_error(status: StatusCode, response: reqwest::Response) -> Error {
     let retry_after = crate::service::retry_after(response.headers());
-    let body = response.text().await.unwrap_or_default();
+    let body = crate::service::read_body(response, 1 << 20, "upload answer").await.unwrap_or_default();
     let message = body.chars().take(200).collect();
     match status {
         StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { message, retry_after },
@@ -205,7 +205,7 @@ pub async fn upload(
         let mut answer = String::new();
         let status = match sent {
             Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::CREATED) => {
-                answer = r.text().await.unwrap_or_default();
+                answer = crate::service::read_body(r, 1 << 20, "upload answer").await.unwrap_or_default();
                 Status::Complete
             }
             Ok(r) if r.status().as_u16() == 308 => Status::Committed(committed(&r)?),
@@ -240,10 +240,16 @@ pub async fn upload(
                 return Ok(Outcome { sent, bytes_on_wire: wire });
             }
             Status::Gone => return Err(Error::NotUploaded(format!("resumable session at byte {offset}"))),
+            Status::Committed(now) if now > end => {
+                // More than was ever sent: the server is confused or lying, and nothing it says
+                // about this session can be trusted.
+                return Err(Error::BadResponse(format!(
+                    "the server says {now} bytes are committed, but only {end} were sent"
+                )));
+            }
             Status::Committed(now) => {
-                if now < offset || now > end {
-                    // The server forgot bytes it had confirmed, or claims more than was sent:
-                    // re-hash from its word rather than trust ours.
+                if now < offset {
+                    // The server forgot bytes it had confirmed: re-hash from its word.
                     hasher = fresh();
                     hash_prefix(&mut file, path, now.min(total), &mut hasher).await?;
                 } else {
