@@ -26,8 +26,8 @@ const RENAME_TRIES: u32 = 200;
 /// What became of one job's rawFiles request.
 enum Outcome {
     Settled,
-    /// Renamed: send it again at once.
-    Renamed(Job),
+    /// Send it in the next round (renamed, or left out of this round's request).
+    Later(Job),
     /// The request failed in a way worth retrying, after a wait (the error goes to the round's
     /// `last_error`).
     Retry(Job),
@@ -71,7 +71,7 @@ impl Queue {
                 {
                     batch.push(job);
                 } else {
-                    outcomes.push(Outcome::Renamed(job));
+                    outcomes.push(Outcome::Later(job));
                 }
             }
             if !batch.is_empty() {
@@ -82,7 +82,7 @@ impl Queue {
             for outcome in outcomes {
                 match outcome {
                     Outcome::Settled => {}
-                    Outcome::Renamed(job) | Outcome::Retry(job) => pending.push_back(job),
+                    Outcome::Later(job) | Outcome::Retry(job) => pending.push_back(job),
                 }
             }
             let Some(error) = error else {
@@ -258,7 +258,7 @@ impl Queue {
                 self.in_doubt(&mut job)?;
                 job.doc_name = name.clone();
                 sink(QueueEvent::Renamed { id: job.id, doc_name: name });
-                Ok(Outcome::Renamed(job))
+                Ok(Outcome::Later(job))
             }
         }
     }
