@@ -1,0 +1,268 @@
+"""Runs every benchmark pair and writes bench/REPORT.md. Called by benches/report.sh, which
+installs what is needed and builds the release binary (TWINDROP_BIN)."""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BIN = os.environ["TWINDROP_BIN"]
+MOTO = os.environ["TWINDROP_MOTO"]
+MIB = 1 << 20
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def timed(cmd, env=None):
+    """Wall seconds and peak RSS (MiB) of one command."""
+    with tempfile.NamedTemporaryFile("r") as t:
+        start = time.monotonic()
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", t.name, *cmd], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        secs = time.monotonic() - start
+        rss = int(t.read().strip().splitlines()[-1]) / 1024
+    return secs, rss
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([BIN, "emulator", "--secret", "bench", "--copy-delay-ms", "0",
+                                     "--max-upload-bytes", str(16 << 30), *args],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.proc.stdout.readline().strip()
+
+    def twin(self):
+        return run([BIN, "twin", "create", "--base-url", self.url], env=ENV).stdout.strip()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+ROWS = []
+
+
+def row(case, ours, anchor, ratio, goal, met):
+    ROWS.append((case, ours, anchor, ratio, goal, "met" if met else "**missed**"))
+    print(f"{case}: {ours} | {anchor} | {ratio} | {goal}: {'met' if met else 'MISSED'}", flush=True)
+
+
+def bench_hash(work, runs):
+    f = work / "1g.bin"
+    speed = {}
+    for name, cmd in [("twindrop", [BIN, "hash", str(f)]), ("openssl", ["openssl", "dgst", "-sha256", str(f)]),
+                      ("sha256sum", ["sha256sum", str(f)])]:
+        speed[name] = median([1024 / timed(cmd)[0] for _ in range(runs)])
+    r = speed["twindrop"] / speed["openssl"]
+    row("SHA-256 of 1 GiB (MiB/s)", f"{speed['twindrop']:.0f}",
+        f"openssl {speed['openssl']:.0f}, sha256sum {speed['sha256sum']:.0f}",
+        f"{r:.2f}x openssl, {speed['twindrop'] / speed['sha256sum']:.2f}x sha256sum", ">= 0.9x openssl (issue 4)", r >= 0.9)
+
+
+def bench_upload(work, em, runs):
+    f = work / "1g.bin"
+    ours, curl = [], []
+    for i in range(runs):
+        ours.append(timed([BIN, "upload", "--base-url", em.url, "--twin", em.twin(), "--journal",
+                           str(work / f"u{i}.sqlite"), str(f)], env=ENV)[0])
+        req = urllib.request.Request(f"{em.url}/cache", method="POST", headers={"Authorization": "bench"})
+        target = json.load(urllib.request.urlopen(req))["url"]
+        curl.append(timed(["curl", "-s", "-f", "-T", str(f), target, "-o", "/dev/null"])[0])
+    r = median(ours) / median(curl)
+    row("1 GiB upload + hash + attach vs `curl -T` (s)", f"{median(ours):.2f}", f"curl {median(curl):.2f}",
+        f"{r:.2f}x curl's time", "<= 1.15x (issue 4)", r <= 1.15)
+
+
+def small_files(top, n, size=4096):
+    top.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (top / f"f{i:05d}.dat").write_bytes(os.urandom(size))
+    return sorted(str(p) for p in top.iterdir())
+
+
+def bench_small(work, em, runs):
+    files = small_files(work / "small", 10_000)
+    rates = []
+    for i in range(runs):
+        secs, _ = timed([BIN, "upload", "--parallel", "16", "--base-url", em.url, "--twin", em.twin(),
+                         "--journal", str(work / f"s{i}.sqlite"), *files], env=ENV)
+        rates.append(10_000 / secs)
+    row("10,000 x 4 KiB end to end, --parallel 16 (files/s)", f"{median(rates):.0f}", "-", "-",
+        ">= 2,000 (issue 4)", median(rates) >= 2000)
+
+
+def bench_memory(work, em):
+    for i in range(4):
+        with open(work / f"2g-{i}.bin", "wb") as f:
+            f.truncate(2 << 30)
+    with open(work / "8g.bin", "wb") as f:
+        f.truncate(8 << 30)
+
+    def rss(*files, parallel="4"):
+        return timed([BIN, "upload", "--parallel", parallel, "--base-url", em.url, "--twin", em.twin(), "--journal",
+                      str(work / f"m{time.monotonic_ns()}.sqlite"), *map(str, files)], env=ENV)[1]
+
+    r4 = rss(*(work / f"2g-{i}.bin" for i in range(4)))
+    r1 = rss(work / "1g.bin")
+    r8 = rss(work / "8g.bin")
+    row("Peak RSS: 1 GiB vs 8 GiB file (MiB)", f"{r1:.0f} vs {r8:.0f}", "-", f"{r8 - r1:+.0f} MiB",
+        "within 8 MiB (issue 4)", abs(r8 - r1) <= 8)
+    row("Peak RSS: 4 parallel x 2 GiB (MiB)", f"{r4:.0f}", "-", "-", "<= 64 MiB (issue 4)", r4 <= 64)
+
+
+def bench_script(root, name, args, pattern):
+    out = run([str(root / "benches" / name), *args], env=ENV).stdout
+    m = re.search(pattern, out)
+    if not m:
+        sys.exit(f"{name}: no figures in its output:\n{out}")
+    return m, out
+
+
+def bench_resume(root, runs):
+    m, _ = bench_script(root, "resume.sh", [str(max(runs, 3)), "1024", "16"],
+                        r"re-sent median (\d+) bytes \(([\d.]+) chunks\), max (\d+) bytes \(([\d.]+) chunks\)")
+    row("Bytes re-sent after kill -9 in a 1 GiB resumable upload (16 MiB chunks)",
+        f"median {int(m[1]):,}, max {int(m[3]):,}", "-", f"max {float(m[4]):.2f} chunks", "<= 1 chunk (issue 5)",
+        float(m[4]) <= 1)
+
+
+def bench_sync(root, runs):
+    _, out = bench_script(root, "sync.sh", ["100000", str(max(runs, 3))], r"restart over")
+    lat = re.search(r"median ([\d.]+) s, max ([\d.]+) s", out)
+    rst = re.search(r"restart over (\d+) unchanged files: ([\d.]+) s.*files opened (\d+), jobs (\d+)", out)
+    row("Watched folder: last write -> Doc ok, 2 s gate (s)", f"median {lat[1]}, max {lat[2]}", "-", "-",
+        "<= gate + 0.3 s (issue 7)", float(lat[2]) <= 2.3)
+    row("Watched folder: restart over 100,000 unchanged files (s)", f"{float(rst[2]):.2f}, {rst[3]} files opened",
+        "-", "-", "<= 1 s, zero re-hash (issue 7)", float(rst[2]) <= 1 and rst[3] == "0")
+
+
+def bench_rclone(work, runs):
+    """Both to the same S3-compatible server (moto): rclone's S3 PUTs; Twindrop's HBR form posts,
+    which the emulator points at moto (plus one signed HBR call per file to the emulator)."""
+    port = free_port()
+    moto = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/peertest", method="PUT"))
+            break
+        except OSError:
+            time.sleep(0.1)
+    em = Emulator("--hbr-form-target", base, "--hbr-bucket", "peertest")
+    env = dict(ENV, TWINDROP_SECRET="key:bench", RCLONE_CONFIG_S_TYPE="s3", RCLONE_CONFIG_S_PROVIDER="Other",
+               RCLONE_CONFIG_S_ENDPOINT=base, RCLONE_CONFIG_S_ACCESS_KEY_ID="x", RCLONE_CONFIG_S_SECRET_ACCESS_KEY="y")
+    big = work / "256m.bin"
+    with open(work / "1g.bin", "rb") as src, open(big, "wb") as dst:
+        dst.write(src.read(256 * MIB))
+    small = small_files(work / "small1k", 1000)
+    try:
+        for label, ours_cmd, theirs_cmd, unit in [
+            ("256 MiB file", lambda i: [BIN, "upload", "--service", "hbr", "--base-url", f"{em.url}/hbr", "--journal",
+                                        str(work / f"h{i}.sqlite"), str(big)],
+             lambda i: ["rclone", "copyto", str(big), f"s:peertest/r{i}/256m.bin"], "MiB/s"),
+            ("1,000 x 4 KiB files", lambda i: [BIN, "upload", "--service", "hbr", "--parallel", "16", "--base-url",
+                                               f"{em.url}/hbr", "--journal", str(work / f"hs{i}.sqlite"), *small],
+             lambda i: ["rclone", "copy", "--transfers", "16", str(work / "small1k"), f"s:peertest/rs{i}/"], "files/s"),
+        ]:
+            ours, theirs = [], []
+            for i in range(runs):
+                ours.append(timed(ours_cmd(i), env=env))
+                theirs.append(timed(theirs_cmd(i), env=env))
+            amount = 256 if unit == "MiB/s" else 1000
+            o_rate, t_rate = amount / median([s for s, _ in ours]), amount / median([s for s, _ in theirs])
+            o_rss, t_rss = median([r for _, r in ours]), median([r for _, r in theirs])
+            row(f"vs rclone {rclone_version()}, {label} to moto ({unit}; peak RSS MiB)",
+                f"{o_rate:.1f}; {o_rss:.0f} MiB", f"rclone {t_rate:.1f}; {t_rss:.0f} MiB",
+                f"{o_rate / t_rate:.2f}x rclone's speed, {o_rss / t_rss:.2f}x its memory", "report only (issue 9)", True)
+    finally:
+        em.stop()
+        moto.kill()
+
+
+def rclone_version():
+    return run(["rclone", "version"]).stdout.split()[1]
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.platform()}"
+
+
+def main():
+    global ENV
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--root", type=Path, required=True)
+    a = ap.parse_args()
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="twindrop-report."))
+    ENV = dict(os.environ, TWINDROP_CONFIG_DIR=str(work / "config"), TWINDROP_DATA_DIR=str(work / "data"),
+               TWINDROP_SECRET="bench")
+    try:
+        with open(work / "1g.bin", "wb") as f:
+            for _ in range(1024):
+                f.write(os.urandom(MIB))
+        em = Emulator()
+        try:
+            bench_hash(work, a.runs)
+            bench_upload(work, em, a.runs)
+            bench_small(work, em, a.runs)
+            bench_memory(work, em)
+        finally:
+            em.stop()
+        bench_resume(a.root, a.runs)
+        bench_sync(a.root, a.runs)
+        bench_rclone(work, a.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    commit = run(["git", "-C", str(a.root), "rev-parse", "--short", "HEAD"]).stdout.strip()
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Written by `benches/report.sh {a.runs}` at commit `{commit}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, in {(time.monotonic() - started) / 60:.1f} min.",
+        f"Machine: {machine()}.",
+        "",
+        f"Each figure is the median of {a.runs} runs (the resume and latency figures give their own spread); "
+        "release builds; every server on loopback, started by the run. The machine is shared by the client and "
+        "the server it talks to, so absolute figures are lower than on two machines; the ratios are what compare.",
+        "",
+        "| case | Twindrop | anchor | ratio | goal | |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in ROWS],
+        "",
+        "Not measured yet: the app's launch to interactive (issue 8 has no benchmark for it yet).",
+        "",
+    ]
+    out = a.root / "bench" / "REPORT.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
