@@ -280,7 +280,7 @@ impl Redivis {
 /// Map a Redivis error answer (D-R1: `{"status", "error", "error_description"}`; older servers
 /// `{"error": {"message"}}`) to an engine error. The Redivis code stays in the message and,
 /// for 400s, in `Rejected::message` prefixed as `code: `, where callers look for it.
-fn api_error(shown: &str, status: StatusCode, retry_after: Option<Duration>, body: &str) -> Error {
+pub(crate) fn api_error(shown: &str, status: StatusCode, retry_after: Option<Duration>, body: &str) -> Error {
     let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let code = value.get("error").and_then(Value::as_str).unwrap_or("").to_owned();
     let description = value

@@ -241,7 +241,7 @@ pub(crate) fn redact_query(url: &str) -> String {
 }
 
 /// Storage backends answer with an S3-style XML body; show its Code and Message.
-fn storage_error_message(body: &str) -> String {
+pub(crate) fn storage_error_message(body: &str) -> String {
     let tag = |name: &str| {
         let open = format!("<{name}>");
         let start = body.find(&open)? + open.len();

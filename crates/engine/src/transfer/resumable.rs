@@ -89,11 +89,12 @@ fn committed(response: &reqwest::Response) -> Result<u64> {
 /// `bytes=0-N` → N + 1 committed bytes. `bytes=0-0` is read as nothing: gcp-storage-emulator
 /// answers it before any byte has arrived (real GCS sends no Range then), and a commit of
 /// exactly one byte cannot happen on GCS, which commits in 256 KiB steps or the whole file.
-fn parse_range(text: &str) -> Result<u64> {
+pub(crate) fn parse_range(text: &str) -> Result<u64> {
     let end = text
         .trim()
         .strip_prefix("bytes=0-")
         .and_then(|n| n.trim().parse::<u64>().ok())
+        .filter(|&end| end < u64::MAX)
         .ok_or_else(|| Error::BadResponse(format!("unreadable Range {text:?} in a 308")))?;
     Ok(if end == 0 { 0 } else { end + 1 })
 }
@@ -494,7 +495,7 @@ mod tests {
     fn ranges_read_as_committed_bytes() {
         assert_eq!(parse_range("bytes=0-524287").unwrap(), 524288);
         assert_eq!(parse_range(" bytes=0-0").unwrap(), 0, "gcp-storage-emulator's answer before any byte");
-        for bad in ["bytes=5-9", "bytes 0-9", "bytes=0-x", ""] {
+        for bad in ["bytes=5-9", "bytes 0-9", "bytes=0-x", "", "bytes=0-18446744073709551615"] {
             assert_eq!(parse_range(bad).unwrap_err().code(), "server.bad_response", "{bad:?}");
         }
     }
