@@ -112,6 +112,42 @@ pub struct Doc {
     pub creation_certificate: Option<CreationCertificate>,
     #[serde(default)]
     pub storage_class: Option<String>,
+    #[serde(default)]
+    pub updated_ts: Option<f64>,
+    #[serde(default)]
+    pub description: Option<Value>,
+}
+
+/// One Doc of a Twin with everything a details view shows: its name from the listing and the
+/// rest read back from the Doc itself (the listing carries no status).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocEntry {
+    pub name: String,
+    pub status: DocStatus,
+    pub size: Option<u64>,
+    /// The SHA-256 recorded at attach (hex), if one was sent.
+    pub sha256: Option<String>,
+    pub storage_class: Option<String>,
+    pub description: Option<Value>,
+    pub created_ts: Option<f64>,
+    pub updated_ts: Option<f64>,
+}
+
+impl DocEntry {
+    pub fn new(name: impl Into<String>, doc: Doc) -> Self {
+        let cert = doc.creation_certificate.unwrap_or(CreationCertificate { size: None, hash: None, created_ts: None });
+        DocEntry {
+            name: name.into(),
+            status: doc.status,
+            size: cert.size,
+            sha256: cert.hash,
+            storage_class: doc.storage_class,
+            description: doc.description,
+            created_ts: cert.created_ts,
+            updated_ts: doc.updated_ts,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,6 +413,36 @@ impl TrustedTwin {
             .ok_or_else(|| Error::BadResponse(format!("listing without docs: {}", snippet(&v.to_string()))))?;
         Ok(docs.iter().map(|(k, row)| (k.clone(), row.get(2).and_then(Value::as_u64).unwrap_or(0))).collect())
     }
+
+    /// Every Doc of the Twin with its status and details, sorted by name: the listing, then
+    /// each Doc read back (a few reads in flight at once). A Doc deleted between the two is
+    /// left out.
+    pub async fn list_docs_detailed(&self, twin: &TwinId) -> Result<Vec<DocEntry>> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        const READS_IN_FLIGHT: usize = 16;
+        let names = match self.list_docs(twin).await {
+            Err(Error::NotFound(_)) => return Err(Error::TwinNotFound(twin.to_string())),
+            other => other?,
+        };
+        let entries: Vec<Option<DocEntry>> = stream::iter(names.into_keys())
+            .map(|name| async move {
+                // Read by the name as listed: a name this client could not have made still shows.
+                match self.get_doc_by_listed_name(twin, &name).await {
+                    Ok(doc) => Ok(Some(DocEntry::new(name, doc))),
+                    Err(Error::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffered(READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(entries.into_iter().flatten().collect())
+    }
+
+    async fn get_doc_by_listed_name(&self, twin: &TwinId, name: &str) -> Result<Doc> {
+        let (_, v) = self.call(Method::GET, &["twins", twin.as_str(), "docs", name], None).await?;
+        serde_json::from_value(v).map_err(|e| Error::BadResponse(format!("GET doc {name:?}: {e}")))
+    }
 }
 
 fn per_doc(name: &DocName, answer: Value) -> Result<Doc> {
@@ -443,5 +509,63 @@ mod tests {
         let s: DocStatus = serde_json::from_value(json!("archived")).unwrap();
         assert_eq!(s, DocStatus::Other("archived".into()));
         assert!(s.is_terminal() && !DocStatus::Copying.is_terminal());
+    }
+
+    /// The detailed listing against the emulator: each Doc's status (ok and hash_mismatch side
+    /// by side), size, hash, storage class, description and timestamps; a missing Twin says so.
+    #[tokio::test]
+    async fn detailed_listing_reads_every_doc_back() {
+        let mut config = twindrop_emulator::Config::new("listing-secret");
+        config.copy_delay = Duration::from_millis(20);
+        let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+        let tt = TrustedTwin::new(em.base_url(), Secret::new("listing-secret")).unwrap();
+        let twin = tt.create_twin().await.unwrap();
+        assert!(tt.list_docs_detailed(&twin).await.unwrap().is_empty());
+
+        let bytes = b"twelve bytes".to_vec();
+        let target = tt.create_upload_url().await.unwrap();
+        let put = reqwest::Client::new().put(&target.url).body(bytes.clone()).send().await.unwrap();
+        assert!(put.status().is_success(), "{}", put.status());
+        let right = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let item = |name: &str, hash: &str, class, description| AttachItem {
+            name: DocName::parse(name).unwrap(),
+            handler: target.handler.clone(),
+            sha256: Some(hash.to_owned()),
+            storage_class: class,
+            description,
+        };
+        let items = [
+            item("b/good.txt", &right, StorageClass::CostOptimized, Some(json!({"origin": "scanner"}))),
+            item("a-bad.txt", &"0".repeat(64), StorageClass::AccessOptimized, None),
+        ];
+        for result in tt.attach_many(&twin, &items).await.unwrap() {
+            result.unwrap();
+        }
+        for i in &items {
+            tt.wait_terminal(&twin, &i.name, Duration::from_secs(10)).await.unwrap();
+        }
+
+        let docs = tt.list_docs_detailed(&twin).await.unwrap();
+        let names: Vec<&str> = docs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a-bad.txt", "b/good.txt"]);
+        let (bad, good) = (&docs[0], &docs[1]);
+        assert_eq!(good.status, DocStatus::Ok);
+        assert_eq!(good.size, Some(12));
+        assert_eq!(good.sha256.as_deref(), Some(right.as_str()));
+        assert_eq!(good.storage_class.as_deref(), Some("cost_optimized"));
+        assert_eq!(good.description, Some(json!({"origin": "scanner"})));
+        let (created, updated) = (good.created_ts.unwrap(), good.updated_ts.unwrap());
+        assert!(created > 1.6e9 && updated >= created, "{created} {updated}");
+        assert_eq!(bad.status, DocStatus::HashMismatch);
+        assert_eq!(bad.storage_class.as_deref(), Some("access_optimized"));
+        assert_eq!(bad.description, None);
+        let wire = serde_json::to_value(good).unwrap();
+        assert_eq!(wire["status"], "ok");
+        assert_eq!(wire["storageClass"], "cost_optimized");
+        assert!(wire["createdTs"].is_number() && wire["updatedTs"].is_number(), "{wire}");
+
+        let gone = TwinId::parse("0f8fad5b-d9cb-469f-a165-70867728950e").unwrap();
+        assert_eq!(tt.list_docs_detailed(&gone).await.unwrap_err().code(), "twin.not_found");
+        em.shutdown().await;
     }
 }
