@@ -496,6 +496,28 @@ impl Queue {
         Ok(())
     }
 
+    /// Put one failed job back in the queue. A job whose attach may have committed is left to
+    /// [`retry_failed`](Self::retry_failed) and a restart, which read its Doc back first.
+    pub fn retry(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let job = self.journal.get(id)?;
+        if job.state != JobState::Failed {
+            return Ok(false);
+        }
+        if job.attach_sent {
+            return Err(Error::Input(format!(
+                "the attach of {:?} may have reached the server; Retry failed (or a restart) reads it back first",
+                job.doc_name
+            )));
+        }
+        let retried = self.journal.set_state_if(id, &[JobState::Failed], JobState::Queued)?;
+        if retried {
+            self.control.bytes_planned.fetch_add(job.size, Ordering::Relaxed);
+            sink(QueueEvent::State { id, state: JobState::Queued });
+            self.control.wake.notify_waiters();
+        }
+        Ok(retried)
+    }
+
     /// Put failed jobs back in the queue (`twindrop retry`).
     pub fn retry_failed(&self) -> Result<usize> {
         let n = self.journal.requeue_failed(self.base_url())?;
@@ -571,6 +593,72 @@ mod tests {
         journal.record_failed(other, &Error::Unauthorized("no".into())).unwrap();
         let event = journal.get(other).unwrap().settled_event().unwrap();
         assert!(matches!(&event, QueueEvent::Failed { error, .. } if error.code == "auth.unauthorized"), "{event:?}");
+    }
+
+    /// One failed job goes back to the queue on its own and ends ok; a job that is not failed,
+    /// or whose attach is in doubt, is not touched.
+    #[tokio::test]
+    async fn one_failed_job_is_retried_alone() {
+        let em = twindrop_emulator::Emulator::start(
+            "127.0.0.1:0".parse().unwrap(),
+            twindrop_emulator::Config::new("retry-secret").with_copy_delay(Duration::from_millis(20)),
+        )
+        .await
+        .unwrap();
+        let tt = TrustedTwin::new(em.base_url(), crate::Secret::new("retry-secret")).unwrap();
+        let twin = tt.create_twin().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::open(&dir.path().join("j.sqlite")).unwrap());
+        let queue = Queue::new(
+            Arc::new(tt),
+            journal.clone(),
+            Options { poll_interval: Duration::from_millis(20), ..Options::default() },
+        );
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink: EventSink = {
+            let events = events.clone();
+            Arc::new(move |e: QueueEvent| events.lock().unwrap().push(e))
+        };
+        em.set_faults(
+            serde_json::from_value(serde_json::json!({"rules": [{"route": "cache", "nth": [1], "status": 403}]}))
+                .unwrap(),
+        );
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "again").unwrap();
+        let id = queue.enqueue(&twin, std::slice::from_ref(&file), &sink).await.unwrap()[0];
+        let runner = tokio::spawn({
+            let (queue, sink) = (queue.clone(), sink.clone());
+            async move { queue.run(sink, RunMode::Forever).await }
+        });
+        let settled = |state| {
+            let journal = journal.clone();
+            async move {
+                for _ in 0..500 {
+                    if journal.get(id).unwrap().state == state {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                panic!("job never reached {state:?}");
+            }
+        };
+        settled(JobState::Failed).await;
+        assert_eq!(journal.get(id).unwrap().error_code.as_deref(), Some("auth.forbidden"));
+        assert!(!queue.retry(id + 1000, &sink).is_ok_and(|r| r), "an unknown job is not retried");
+
+        assert!(queue.retry(id, &sink).unwrap());
+        assert!(events.lock().unwrap().contains(&QueueEvent::State { id, state: JobState::Queued }));
+        settled(JobState::Done).await;
+        let job = journal.get(id).unwrap();
+        assert_eq!((job.doc_status.as_deref(), job.error_code), (Some("ok"), None));
+        assert!(!queue.retry(id, &sink).unwrap(), "a done job is not retried");
+
+        // An attach in doubt is left to retry_failed, which reads the Doc back first.
+        journal.set_state(id, JobState::Failed).unwrap();
+        journal.mark_attach_sent(&[id]).unwrap();
+        assert_eq!(queue.retry(id, &sink).unwrap_err().code(), "input.invalid");
+        runner.abort();
+        em.shutdown().await;
     }
 
     #[test]
