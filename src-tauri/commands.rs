@@ -4,10 +4,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::atomic::Ordering;
+
 use tauri::ipc::Channel;
 use tauri::State;
+use twindrop_engine::journal::JobState;
 use twindrop_engine::queue::EventSink;
-use twindrop_engine::{Error, ErrorInfo, Queue, QueueEvent, Secret, TwinId};
+use twindrop_engine::service::trusted_twin::DocEntry;
+use twindrop_engine::service::Destination;
+use twindrop_engine::{DocName, DocStatus, Error, ErrorInfo, Queue, QueueEvent, Secret, TwinId};
 
 use crate::session::{route_events, settings, AppState, Inner, SessionInfo};
 
@@ -18,6 +23,13 @@ async fn current(state: &State<'_, AppState>) -> Reply<(Arc<Queue>, Option<Strin
     let inner = state.inner.lock().await;
     let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
     Ok((session.queue.clone(), session.info.profile.clone()))
+}
+
+/// The open session's queue and the sink that routes its events to the window.
+async fn queue_and_sink(state: &State<'_, AppState>) -> Reply<(Arc<Queue>, EventSink)> {
+    let inner = state.inner.lock().await;
+    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    Ok((session.queue.clone(), route_events(session.routes.clone())))
 }
 
 fn session_info(inner: &Inner) -> Reply<SessionInfo> {
@@ -104,7 +116,7 @@ pub async fn upload_paths(
     let forward = route_events(routes.clone());
     let sink: EventSink = Arc::new(move |event: QueueEvent| {
         if let QueueEvent::Added { id, .. } = &event {
-            routes.lock().expect("routes").insert(*id, events.clone());
+            routes.route(*id, events.clone());
         }
         forward(event);
     });
@@ -125,4 +137,147 @@ pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<V
         }
     }
     Ok(events)
+}
+
+/// The window's own channel: the queue's `stats` (speed, ETA) and the events of jobs no drop
+/// listens to. Returns whether the queue is paused as a whole.
+#[tauri::command]
+pub async fn queue_watch(state: State<'_, AppState>, events: Channel<QueueEvent>) -> Reply<bool> {
+    let inner = state.inner.lock().await;
+    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    session.routes.watch(events);
+    Ok(session.paused.load(Ordering::SeqCst))
+}
+
+/// Pause one job (queued or uploading). `false`: it is past the upload, or already settled.
+#[tauri::command]
+pub async fn queue_pause(state: State<'_, AppState>, id: u64) -> Reply<bool> {
+    let (queue, sink) = queue_and_sink(&state).await?;
+    Ok(queue.pause(id, &sink)?)
+}
+
+#[tauri::command]
+pub async fn queue_resume(state: State<'_, AppState>, id: u64) -> Reply<bool> {
+    let (queue, sink) = queue_and_sink(&state).await?;
+    Ok(queue.resume(id, &sink)?)
+}
+
+/// Cancel one job that has not reached the attach.
+#[tauri::command]
+pub async fn queue_cancel(state: State<'_, AppState>, id: u64) -> Reply<bool> {
+    let (queue, sink) = queue_and_sink(&state).await?;
+    Ok(queue.cancel(id, &sink)?)
+}
+
+/// Put one failed job back in the queue.
+#[tauri::command]
+pub async fn queue_retry(state: State<'_, AppState>, id: u64) -> Reply<bool> {
+    let (queue, sink) = queue_and_sink(&state).await?;
+    Ok(queue.retry(id, &sink)?)
+}
+
+/// Stop taking jobs and stop the bytes in flight. The interrupted jobs go back to the queue,
+/// and the window hears so.
+#[tauri::command]
+pub async fn queue_pause_all(state: State<'_, AppState>) -> Reply<()> {
+    let (queue, sink) = queue_and_sink(&state).await?;
+    let base = queue.service().base_url().to_owned();
+    let moving = queue.journal().list(Some(&base), &[JobState::Uploading])?;
+    queue.pause_all()?;
+    set_paused(&state, true).await;
+    for job in moving {
+        if queue.journal().get(job.id)?.state == JobState::Queued {
+            sink(QueueEvent::State { id: job.id, state: JobState::Queued });
+        }
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn queue_resume_all(state: State<'_, AppState>) -> Reply<()> {
+    let (queue, _) = queue_and_sink(&state).await?;
+    queue.resume_all();
+    set_paused(&state, false).await;
+    Ok(())
+}
+
+async fn set_paused(state: &State<'_, AppState>, paused: bool) {
+    if let Some(session) = state.inner.lock().await.session.as_ref() {
+        session.paused.store(paused, Ordering::SeqCst);
+    }
+}
+
+/// Put every failed job of this server back in the queue; returns how many. The window hears
+/// each one go back to `queued` on its own channel.
+#[tauri::command]
+pub async fn queue_retry_failed(state: State<'_, AppState>) -> Reply<usize> {
+    let (queue, sink) = queue_and_sink(&state).await?;
+    let base = queue.service().base_url().to_owned();
+    let failed = queue.journal().list(Some(&base), &[JobState::Failed])?;
+    let n = queue.retry_failed()?;
+    for job in failed {
+        // A job whose attach is in doubt goes to `attaching`, not `queued`: it is resolved
+        // when the queue next starts, and the window keeps showing it failed until then.
+        if queue.journal().get(job.id)?.state == JobState::Queued {
+            sink(QueueEvent::State { id: job.id, state: JobState::Queued });
+        }
+    }
+    Ok(n)
+}
+
+/// Every Doc of the Twin with its server status and details.
+#[tauri::command]
+pub async fn docs_list(state: State<'_, AppState>, twin: String) -> Reply<Vec<DocEntry>> {
+    let twin = TwinId::parse(&twin)?;
+    let (queue, _) = current(&state).await?;
+    Ok(queue.service().trusted_twin()?.list_docs_detailed(&twin).await?)
+}
+
+#[tauri::command]
+pub async fn doc_delete(state: State<'_, AppState>, twin: String, name: String) -> Reply<()> {
+    let twin = TwinId::parse(&twin)?;
+    let name = DocName::parse(&name)?;
+    let (queue, _) = current(&state).await?;
+    Ok(queue.service().trusted_twin()?.delete_doc(&twin, &name).await?)
+}
+
+/// Send a Doc whose copy ended `hash_mismatch` (or `error`) again: find the file it came from
+/// in the journal, check that the file is still there, delete the Doc, and queue the file under
+/// the same name. Returns the new job's id; its events go to the window's channel.
+#[tauri::command]
+pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -> Reply<Vec<u64>> {
+    let twin = TwinId::parse(&twin)?;
+    let doc_name = DocName::parse(&name)?;
+    let (queue, sink) = queue_and_sink(&state).await?;
+    let tt = queue.service().trusted_twin()?.clone();
+    let doc = tt.get_doc(&twin, &doc_name).await?;
+    if !matches!(doc.status, DocStatus::HashMismatch | DocStatus::Error) {
+        let status = doc.status.as_str();
+        return Err(
+            Error::Input(format!("Doc {name:?} is {status}: only a hash_mismatch or error Doc is sent again")).info()
+        );
+    }
+    let base = queue.service().base_url().to_owned();
+    let settled = [JobState::Done, JobState::Failed, JobState::Skipped, JobState::Cancelled];
+    let source = queue
+        .journal()
+        .list(Some(&base), &settled)?
+        .into_iter()
+        .filter(|job| job.twin == twin.as_str() && job.doc_name == name)
+        .max_by_key(|job| job.id)
+        .ok_or_else(|| {
+            Error::Input(format!("Twindrop has no record of the file behind Doc {name:?}, so it cannot send it again"))
+        })?;
+    // The file first: a Doc is only deleted when its file can take its place.
+    match std::fs::metadata(&source.path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Err(Error::NotAFile { path: source.path }.info()),
+        Err(e) => return Err(Error::file(&source.path, e).info()),
+    }
+    match tt.delete_doc(&twin, &doc_name).await {
+        Ok(()) | Err(Error::NotFound(_)) => {}
+        Err(e) => return Err(e.info()),
+    }
+    let names = [Ok(name)];
+    Ok(queue.enqueue_named(Destination::Twin(twin), &[source.path], Some(&names), &sink).await?)
 }

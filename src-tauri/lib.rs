@@ -27,6 +27,17 @@ pub fn run() {
             commands::twin_select,
             commands::upload_paths,
             commands::queue_settled,
+            commands::queue_watch,
+            commands::queue_pause,
+            commands::queue_resume,
+            commands::queue_cancel,
+            commands::queue_retry,
+            commands::queue_pause_all,
+            commands::queue_resume_all,
+            commands::queue_retry_failed,
+            commands::docs_list,
+            commands::doc_delete,
+            commands::doc_retry,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Twindrop window");

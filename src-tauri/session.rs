@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -24,13 +25,37 @@ pub struct SessionInfo {
     pub profile: Option<String>,
 }
 
-/// Which window channel hears about which job: each drop brings its own channel.
-pub type Routes = Arc<std::sync::Mutex<HashMap<u64, Channel<QueueEvent>>>>;
+/// Which window channel hears about which job. Each drop brings its own channel for its jobs;
+/// the window's own channel (`queue_watch`) hears the queue's `stats` and every job that has no
+/// channel of its own (a failed job put back in the queue, a Doc sent again).
+#[derive(Clone, Default)]
+pub struct Routes {
+    jobs: Arc<std::sync::Mutex<HashMap<u64, Channel<QueueEvent>>>>,
+    window: Arc<std::sync::Mutex<Option<Channel<QueueEvent>>>>,
+}
+
+impl Routes {
+    /// This job's events go to `channel` until its final one.
+    pub fn route(&self, id: u64, channel: Channel<QueueEvent>) {
+        self.jobs.lock().expect("routes").insert(id, channel);
+    }
+
+    /// The window's channel, replacing any earlier one (a reloaded window).
+    pub fn watch(&self, channel: Channel<QueueEvent>) {
+        *self.window.lock().expect("routes") = Some(channel);
+    }
+
+    fn window(&self) -> Option<Channel<QueueEvent>> {
+        self.window.lock().expect("routes").clone()
+    }
+}
 
 pub struct Session {
     pub info: SessionInfo,
     pub queue: Arc<Queue>,
     pub routes: Routes,
+    /// Set by "Pause all", cleared by "Resume all" (the queue itself does not say).
+    pub paused: AtomicBool,
     runner: tauri::async_runtime::JoinHandle<()>,
 }
 
@@ -68,25 +93,33 @@ impl Session {
                 }
             })
         };
-        Ok(Session { info, queue, routes, runner })
+        Ok(Session { info, queue, routes, paused: AtomicBool::new(false), runner })
     }
 }
 
-/// Deliver each job's events to the channel of the drop that queued it.
+/// Deliver each job's events to the channel of the drop that queued it, and the rest (the
+/// queue's `stats`, jobs without a drop of their own) to the window's channel.
 pub fn route_events(routes: Routes) -> EventSink {
     Arc::new(move |event: QueueEvent| {
-        let Some(id) = event.job_id() else { return };
-        // A job's final event is its last: its route goes, and when a drop's last job is done
-        // its channel is released (the window's catch-up covers anything said afterwards).
-        let last =
-            matches!(event, QueueEvent::Finished { .. } | QueueEvent::Failed { .. } | QueueEvent::Skipped { .. })
-                || matches!(event, QueueEvent::State { state: JobState::Cancelled, .. });
-        let channel = {
-            let mut routes = routes.lock().expect("routes");
-            if last {
-                routes.remove(&id)
-            } else {
-                routes.get(&id).cloned()
+        let channel = match event.job_id() {
+            None => routes.window(),
+            Some(id) => {
+                // A job's final event is its last: its route goes, and when a drop's last job is
+                // done its channel is released (the window's catch-up covers anything said
+                // afterwards, and a job that moves again is heard on the window's channel).
+                let last = matches!(
+                    event,
+                    QueueEvent::Finished { .. } | QueueEvent::Failed { .. } | QueueEvent::Skipped { .. }
+                ) || matches!(event, QueueEvent::State { state: JobState::Cancelled, .. });
+                let own = {
+                    let mut jobs = routes.jobs.lock().expect("routes");
+                    if last {
+                        jobs.remove(&id)
+                    } else {
+                        jobs.get(&id).cloned()
+                    }
+                };
+                own.or_else(|| routes.window())
             }
         };
         if let Some(channel) = channel {
@@ -146,6 +179,11 @@ impl Inner {
             let secret = Secret::new(format!("sandbox-{}", uuid::Uuid::new_v4()));
             let mut config = Config::new(secret.expose());
             config.state_dir = Some(state_dir);
+            // A test seam: with this set, tests reach the sandbox's fault injection
+            // (`/_emulator/faults`); otherwise its control token is random and never shown.
+            if let Ok(token) = std::env::var("TWINDROP_SANDBOX_CONTROL_TOKEN") {
+                config.control_token = Some(token);
+            }
             let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await
                 .map_err(|e| twindrop_engine::Error::Input(format!("cannot start the local sandbox: {e}")))?;
@@ -173,6 +211,44 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A channel that keeps what it is sent (the `type` and `id` of each event).
+    fn recorder() -> (Channel<QueueEvent>, Arc<std::sync::Mutex<Vec<String>>>) {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let channel = Channel::new(move |body| {
+            let tauri::ipc::InvokeResponseBody::Json(json) = body else { panic!("not JSON") };
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            keep.lock().unwrap().push(format!("{} {}", v["type"].as_str().unwrap(), v["id"]));
+            Ok(())
+        });
+        (channel, seen)
+    }
+
+    /// A drop's jobs go to the drop's channel until their final event; the queue's stats, and a
+    /// job after its final event (put back in the queue), go to the window's channel.
+    #[test]
+    fn events_go_to_their_drop_and_the_rest_to_the_window() {
+        let routes = Routes::default();
+        let sink = route_events(routes.clone());
+        let stats =
+            || QueueEvent::Stats { bytes_per_sec: 1.0, eta_secs: None, bytes_done: 0, bytes_total: 0, active: 1 };
+        sink(stats()); // nobody listens yet: dropped quietly
+        let (window, window_seen) = recorder();
+        let (drop, drop_seen) = recorder();
+        routes.watch(window);
+        routes.route(7, drop);
+        sink(QueueEvent::State { id: 7, state: JobState::Paused });
+        sink(stats());
+        sink(QueueEvent::Failed {
+            id: 7,
+            error: twindrop_engine::ErrorInfo { code: "x.y".into(), message: "m".into(), retryable: false },
+        });
+        sink(QueueEvent::State { id: 7, state: JobState::Queued });
+        sink(QueueEvent::State { id: 8, state: JobState::Queued });
+        assert_eq!(*drop_seen.lock().unwrap(), ["state 7", "failed 7"]);
+        assert_eq!(*window_seen.lock().unwrap(), ["stats null", "state 7", "state 8"]);
+    }
 
     /// The start-up rule, without a window: no account configured → the sandbox opens, and its
     /// Twins outlive the process because the emulator keeps its state in the data dir.
