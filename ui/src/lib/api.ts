@@ -2,14 +2,12 @@
 //
 // Every wrapper rejects with an ApiError ({code, message, retryable}); callers
 // branch on `code` only. Outside Tauri (plain browser, e.g. `vite preview`)
-// nothing crashes: every command rejects with code "tauri.unavailable", unless
-// the page was opened with `#mock` / `#mock-demo`, which loads an in-memory
-// emulation used only to look at the layout (see mock.ts).
+// nothing crashes: every command rejects with code "tauri.unavailable".
 
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { ApiError, QueueEvent, Session } from "./types";
+import type { ApiError, DocEntry, QueueEvent, Session } from "./types";
 
-export type { ApiError, QueueEvent, Session } from "./types";
+export type { ApiError, DocEntry, QueueEvent, Session } from "./types";
 
 /** Payload of the webview's drag-and-drop event (same shape as Tauri's). */
 export type DropEvent =
@@ -20,7 +18,8 @@ export type DropEvent =
 
 export interface Backend {
   call<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
-  upload(twin: string, paths: string[], onEvent: (ev: QueueEvent) => void): Promise<number[]>;
+  /** A command that takes an `events` Channel of QueueEvents. */
+  stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (ev: QueueEvent) => void): Promise<T>;
   onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void>;
 }
 
@@ -75,9 +74,9 @@ const tauriBackend: Backend = {
   call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
     return invoke<T>(cmd, args);
   },
-  upload(twin, paths, onEvent) {
+  stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (ev: QueueEvent) => void): Promise<T> {
     const events = new Channel<QueueEvent>(onEvent);
-    return invoke<number[]>("upload_paths", { twin, paths, events });
+    return invoke<T>(cmd, { ...args, events });
   },
   async onDragDrop(handler) {
     const { getCurrentWebview } = await import("@tauri-apps/api/webview");
@@ -105,7 +104,7 @@ const unavailableBackend: Backend = {
   call() {
     return Promise.reject({ ...UNAVAILABLE });
   },
-  upload() {
+  stream() {
     return Promise.reject({ ...UNAVAILABLE });
   },
   onDragDrop() {
@@ -154,18 +153,69 @@ export function twinSelect(twin: string): Promise<string> {
   return call<string>("twin_select", { twin });
 }
 
-/** upload_paths with a Channel; `onEvent` receives every QueueEvent of this batch. */
-export async function uploadPaths(
-  twin: string,
-  paths: string[],
-  onEvent: (ev: QueueEvent) => void,
-): Promise<number[]> {
+async function stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (ev: QueueEvent) => void): Promise<T> {
   const b = backend();
   try {
-    return await b.upload(twin, paths, onEvent);
+    return await b.stream<T>(cmd, args, onEvent);
   } catch (e) {
     throw normaliseError(e);
   }
+}
+
+/** upload_paths with a Channel; `onEvent` receives every QueueEvent of this batch. */
+export function uploadPaths(twin: string, paths: string[], onEvent: (ev: QueueEvent) => void): Promise<number[]> {
+  return stream<number[]>("upload_paths", { twin, paths }, onEvent);
+}
+
+/**
+ * The window's own channel: the queue's `stats` and the events of jobs that no drop listens to
+ * (retried jobs, Docs sent again). Resolves to whether the queue is paused as a whole.
+ */
+export function queueWatch(onEvent: (ev: QueueEvent) => void): Promise<boolean> {
+  return stream<boolean>("queue_watch", {}, onEvent);
+}
+
+/** Each resolves to false when the job was not in a state that allows it. */
+export function queuePause(id: number): Promise<boolean> {
+  return call<boolean>("queue_pause", { id });
+}
+
+export function queueResume(id: number): Promise<boolean> {
+  return call<boolean>("queue_resume", { id });
+}
+
+export function queueCancel(id: number): Promise<boolean> {
+  return call<boolean>("queue_cancel", { id });
+}
+
+export function queueRetry(id: number): Promise<boolean> {
+  return call<boolean>("queue_retry", { id });
+}
+
+export function queuePauseAll(): Promise<null> {
+  return call<null>("queue_pause_all");
+}
+
+export function queueResumeAll(): Promise<null> {
+  return call<null>("queue_resume_all");
+}
+
+/** Resolves to how many failed jobs went back to the queue. */
+export function queueRetryFailed(): Promise<number> {
+  return call<number>("queue_retry_failed");
+}
+
+export function docsList(twin: string): Promise<DocEntry[]> {
+  return call<DocEntry[]>("docs_list", { twin });
+}
+
+export function docDelete(twin: string, name: string): Promise<null> {
+  return call<null>("doc_delete", { twin, name });
+}
+
+/** Deletes a hash_mismatch/error Doc and queues its file again; resolves to the new job ids. */
+export function docRetry(twin: string, name: string): Promise<number[]> {
+  return call<number[]>("doc_retry", { twin, name });
 }
 
 /** The final event of each of these jobs that has settled (the journal's view). */

@@ -56,6 +56,10 @@ describe("applyEvent: added", () => {
       sha256: null,
       error: null,
       note: null,
+      speed: null,
+      sampleAt: null,
+      sampleBytes: 0,
+      resent: false,
     });
   });
 

@@ -45,6 +45,13 @@ export type QueueItem = {
   error: ApiError | null;
   /** Why it was skipped, or the retry in progress. */
   note: string | null;
+  /** This item's own throughput in bytes/s (smoothed), while it moves bytes. */
+  speed: number | null;
+  /** The last progress sample (ms, bytes) the speed was measured from. */
+  sampleAt: number | null;
+  sampleBytes: number;
+  /** A bad copy (hash_mismatch, error) whose file has since been sent again as a new job. */
+  resent: boolean;
 };
 
 export type BadgeTone = "pending" | "active" | "ok" | "bad";
@@ -60,6 +67,95 @@ export function isActive(status: ItemStatus): boolean {
   return ACTIVE.has(status);
 }
 
+/** Weight of the newest sample in an item's smoothed speed. */
+const SPEED_WEIGHT = 0.3;
+
+function freshItem(ev: Extract<QueueEvent, { type: "added" }>, twin: string | null): QueueItem {
+  return {
+    id: ev.id,
+    twin,
+    path: ev.path,
+    fileName: ev.fileName || baseName(ev.path),
+    docName: ev.docName,
+    size: ev.size,
+    status: "queued",
+    bytesDone: 0,
+    bytesTotal: ev.size ?? 0,
+    sha256: null,
+    error: null,
+    note: null,
+    speed: null,
+    sampleAt: null,
+    sampleBytes: 0,
+    resent: false,
+  };
+}
+
+/** The item after one event about it, or `cur` itself when the event changes nothing. */
+function nextItem(cur: QueueItem, ev: Exclude<QueueEvent, { type: "added" } | { type: "stats" }>, now: number): QueueItem {
+  switch (ev.type) {
+    case "progress": {
+      if (isTerminal(cur.status)) return cur;
+      let speed = cur.speed;
+      let sampleAt = cur.sampleAt;
+      let sampleBytes = cur.sampleBytes;
+      if (ev.stage !== "uploading" && ev.stage !== "hashing") {
+        speed = null;
+        sampleAt = null;
+      } else if (sampleAt === null || ev.bytesDone < sampleBytes || cur.status !== ev.stage) {
+        // First sample of this stage (or the bytes went back: a resend): measure from here.
+        sampleAt = now;
+        sampleBytes = ev.bytesDone;
+      } else if (now - sampleAt >= 200) {
+        const instant = ((ev.bytesDone - sampleBytes) * 1000) / (now - sampleAt);
+        speed = speed === null ? instant : speed + SPEED_WEIGHT * (instant - speed);
+        sampleAt = now;
+        sampleBytes = ev.bytesDone;
+      }
+      return {
+        ...cur,
+        status: ev.stage,
+        bytesDone: ev.bytesDone,
+        bytesTotal: ev.bytesTotal,
+        note: null,
+        speed,
+        sampleAt,
+        sampleBytes,
+      };
+    }
+    case "finished": {
+      const total = cur.bytesTotal || cur.size || 0;
+      return {
+        ...cur,
+        status: ev.status,
+        docName: ev.docName,
+        sha256: ev.sha256 || null,
+        bytesTotal: total,
+        bytesDone: ev.status === "ok" ? total : cur.bytesDone,
+        speed: null,
+        sampleAt: null,
+      };
+    }
+    case "failed":
+      return { ...cur, status: "failed", error: ev.error, note: null, speed: null, sampleAt: null };
+    case "skipped":
+      return { ...cur, status: "skipped", docName: ev.docName, note: ev.reason, speed: null, sampleAt: null };
+    case "renamed":
+      return { ...cur, docName: ev.docName, note: "the name was taken by a different Doc" };
+    case "retrying":
+      if (isTerminal(cur.status)) return cur;
+      return { ...cur, note: `retrying in ${Math.ceil(ev.waitMs / 1000)} s: ${ev.error.code}` };
+    case "state":
+      // A failed item put back in the queue (Retry) moves again; other final items stay final.
+      if (cur.status === "failed" && ev.state === "queued") {
+        return { ...cur, status: "queued", error: null, note: null, bytesDone: 0, speed: null, sampleAt: null };
+      }
+      if (isTerminal(cur.status)) return cur;
+      // Out of the upload (paused, or back in the queue): its next upload starts from zero.
+      return { ...cur, status: ev.state, bytesDone: 0, speed: null, sampleAt: null };
+  }
+}
+
 /**
  * Applies one event to the list (newest first) and returns a new list; the
  * input is never mutated. Events for unknown ids (other than "added") are
@@ -69,96 +165,58 @@ export function applyEvent(
   items: readonly QueueItem[],
   ev: QueueEvent,
   twin: string | null = null,
+  now: number = Date.now(),
 ): QueueItem[] {
-  if (ev.type === "added") {
-    const fresh: QueueItem = {
-      id: ev.id,
-      twin,
-      path: ev.path,
-      fileName: ev.fileName || baseName(ev.path),
-      docName: ev.docName,
-      size: ev.size,
-      status: "queued",
-      bytesDone: 0,
-      bytesTotal: ev.size ?? 0,
-      sha256: null,
-      error: null,
-      note: null,
-    };
-    const idx = items.findIndex((it) => it.id === ev.id);
-    if (idx >= 0) {
-      // Duplicate "added": refresh the item in place rather than listing it twice.
-      const copy = items.slice();
-      copy[idx] = { ...fresh, twin: twin ?? items[idx].twin };
-      return copy;
-    }
-    return [fresh, ...items];
-  }
-
-  if (ev.type === "stats") return items.slice();
-  const idx = items.findIndex((it) => it.id === ev.id);
-  if (idx < 0) return items.slice();
-  const cur = items[idx];
-  let next: QueueItem;
-
-  switch (ev.type) {
-    case "progress":
-      if (isTerminal(cur.status)) return items.slice();
-      next = {
-        ...cur,
-        status: ev.stage,
-        bytesDone: ev.bytesDone,
-        bytesTotal: ev.bytesTotal,
-        note: null,
-      };
-      break;
-    case "finished": {
-      const total = cur.bytesTotal || cur.size || 0;
-      next = {
-        ...cur,
-        status: ev.status,
-        docName: ev.docName,
-        sha256: ev.sha256 || null,
-        bytesTotal: total,
-        bytesDone: ev.status === "ok" ? total : cur.bytesDone,
-      };
-      break;
-    }
-    case "failed":
-      next = { ...cur, status: "failed", error: ev.error, note: null };
-      break;
-    case "skipped":
-      next = { ...cur, status: "skipped", docName: ev.docName, note: ev.reason };
-      break;
-    case "renamed":
-      next = { ...cur, docName: ev.docName, note: "the name was taken by a different Doc" };
-      break;
-    case "retrying":
-      if (isTerminal(cur.status)) return items.slice();
-      next = { ...cur, note: `retrying in ${Math.ceil(ev.waitMs / 1000)} s: ${ev.error.code}` };
-      break;
-    case "state":
-      if (isTerminal(cur.status)) return items.slice();
-      next = { ...cur, status: ev.state };
-      break;
-    default:
-      return items.slice();
-  }
-
-  const copy = items.slice();
-  copy[idx] = next;
-  return copy;
+  return applyEvents(items, [ev], twin, now);
 }
 
-/** Applies several events in order. */
+/**
+ * Applies several events in order, in one pass: the list is copied once and items are found
+ * through an index, so a batch costs O(list + events) whatever its size (10,000 items and
+ * thousands of events per second stay cheap).
+ */
 export function applyEvents(
   items: readonly QueueItem[],
   events: readonly QueueEvent[],
   twin: string | null = null,
+  now: number = Date.now(),
 ): QueueItem[] {
-  let out = items.slice();
-  for (const ev of events) out = applyEvent(out, ev, twin);
-  return out;
+  const out = items.slice();
+  // New items in arrival order; they go on top, newest first, at the end.
+  const fresh: QueueItem[] = [];
+  // id → index in `out` (>= 0) or in `fresh` (encoded as -1 - index).
+  let index: Map<number, number> | null = null;
+  const find = (id: number): number | undefined => {
+    if (index === null) {
+      index = new Map();
+      for (let i = 0; i < out.length; i++) index.set(out[i].id, i);
+    }
+    return index.get(id);
+  };
+  for (const ev of events) {
+    if (ev.type === "stats") continue;
+    const at = find(ev.id);
+    if (ev.type === "added") {
+      const item = freshItem(ev, twin);
+      if (at === undefined) {
+        fresh.push(item);
+        index!.set(ev.id, -1 - (fresh.length - 1));
+      } else if (at >= 0) {
+        // Duplicate "added": refresh the item in place rather than listing it twice.
+        out[at] = { ...item, twin: twin ?? out[at].twin };
+      } else {
+        const f = -1 - at;
+        fresh[f] = { ...item, twin: twin ?? fresh[f].twin };
+      }
+      continue;
+    }
+    if (at === undefined) continue;
+    if (at >= 0) out[at] = nextItem(out[at], ev, now);
+    else fresh[-1 - at] = nextItem(fresh[-1 - at], ev, now);
+  }
+  if (fresh.length === 0) return out;
+  fresh.reverse();
+  return fresh.concat(out);
 }
 
 /** Removes items with a final status (ok, hash_mismatch, error, failed). */
@@ -283,4 +341,195 @@ export function baseName(path: string): string {
 export function shortId(id: string, head = 8, tail = 4): string {
   if (id.length <= head + tail + 1) return id;
   return `${id.slice(0, head)}…${id.slice(-tail)}`;
+}
+
+// ---- Controls: which buttons an item offers, by status --------------------------------------
+
+/** Queued or still sending bytes: the engine can pause it (attaching and later cannot). */
+export function canPause(status: ItemStatus): boolean {
+  return status === "queued" || status === "hashing" || status === "uploading";
+}
+
+export function canResume(status: ItemStatus): boolean {
+  return status === "paused";
+}
+
+/** Not yet at the attach: once a Doc may exist, the job runs to its end. */
+export function canCancel(status: ItemStatus): boolean {
+  return canPause(status) || status === "paused";
+}
+
+/** A failed job goes back to the queue as it is. */
+export function canRetry(status: ItemStatus): boolean {
+  return status === "failed";
+}
+
+/** A Doc whose copy ended badly is deleted and its file sent again (once: then a new job does). */
+export function canResend(status: ItemStatus, resent = false): boolean {
+  return (status === "hash_mismatch" || status === "error") && !resent;
+}
+
+// ---- Filters ---------------------------------------------------------------------------------
+
+export type QueueFilter = "all" | "active" | "done" | "failed" | "paused";
+
+export const QUEUE_FILTERS: readonly QueueFilter[] = ["all", "active", "done", "failed", "paused"];
+
+export function filterLabel(f: QueueFilter): string {
+  return { all: "All", active: "Active", done: "Done", failed: "Failed", paused: "Paused" }[f];
+}
+
+/**
+ * The one filter (besides "all") an item falls under. Cancelled items, and bad copies already
+ * sent again (a newer row carries on), only show under "all".
+ */
+export function filterOf(status: ItemStatus, resent = false): QueueFilter | null {
+  if (resent) return null;
+  if (isActive(status)) return "active";
+  if (status === "paused") return "paused";
+  if (status === "ok" || status === "skipped") return "done";
+  if (status === "cancelled") return null;
+  return "failed";
+}
+
+export function filterItems(items: readonly QueueItem[], f: QueueFilter): readonly QueueItem[] {
+  return f === "all" ? items : items.filter((it) => filterOf(it.status, it.resent) === f);
+}
+
+export function countByFilter(items: readonly QueueItem[]): Record<QueueFilter, number> {
+  const n: Record<QueueFilter, number> = { all: items.length, active: 0, done: 0, failed: 0, paused: 0 };
+  for (const it of items) {
+    const f = filterOf(it.status, it.resent);
+    if (f) n[f]++;
+  }
+  return n;
+}
+
+// ---- Virtual window: which rows of a long list are in the DOM -------------------------------
+
+export type RowRange = { start: number; end: number };
+
+/**
+ * The rows to render for a list of `count` rows of `rowHeight` px scrolled to `scrollTop` in a
+ * viewport `viewport` px high, with `overscan` extra rows on each side. `end` is exclusive. The
+ * number of rows is bounded by the viewport, never by `count`.
+ */
+export function visibleRange(
+  scrollTop: number,
+  viewport: number,
+  rowHeight: number,
+  count: number,
+  overscan = 4,
+): RowRange {
+  if (count <= 0 || !(rowHeight > 0)) return { start: 0, end: 0 };
+  const top = Math.max(0, Number.isFinite(scrollTop) ? scrollTop : 0);
+  const height = Math.max(0, Number.isFinite(viewport) ? viewport : 0);
+  const first = Math.min(count - 1, Math.floor(top / rowHeight));
+  const last = Math.min(count, Math.ceil((top + height) / rowHeight));
+  return { start: Math.max(0, first - overscan), end: Math.min(count, Math.max(last, first + 1) + overscan) };
+}
+
+/** The scrollTop that brings row `index` fully into view (unchanged when it already is). */
+export function scrollToRow(index: number, scrollTop: number, viewport: number, rowHeight: number): number {
+  const top = index * rowHeight;
+  if (top < scrollTop) return top;
+  if (top + rowHeight > scrollTop + viewport) return Math.max(0, top + rowHeight - viewport);
+  return scrollTop;
+}
+
+// ---- Speed and time left ---------------------------------------------------------------------
+
+/** "2.4 MB/s"; nothing measured yet → "—". */
+export function formatRate(bytesPerSec: number | null | undefined): string {
+  if (bytesPerSec === null || bytesPerSec === undefined || !Number.isFinite(bytesPerSec) || bytesPerSec < 0) return "—";
+  return `${formatBytes(bytesPerSec)}/s`;
+}
+
+/** "0:42", "12:05", "1:02:03"; unknown → "—". */
+export function formatEta(secs: number | null | undefined): string {
+  if (secs === null || secs === undefined || !Number.isFinite(secs) || secs < 0) return "—";
+  const total = Math.ceil(secs);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** Seconds left for one item at its own speed; null when unknown. */
+export function itemEta(item: Pick<QueueItem, "bytesDone" | "bytesTotal" | "speed">): number | null {
+  if (item.speed === null || !(item.speed > 0) || !(item.bytesTotal > 0)) return null;
+  return Math.max(0, item.bytesTotal - item.bytesDone) / item.speed;
+}
+
+/** The queue as a whole, from the engine's `stats` events. */
+export type QueueStats = Omit<Extract<QueueEvent, { type: "stats" }>, "type">;
+
+/** The last `stats` event of a batch, if any. */
+export function latestStats(events: readonly QueueEvent[]): QueueStats | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i];
+    if (ev.type === "stats") {
+      const { type: _type, ...stats } = ev;
+      return stats;
+    }
+  }
+  return null;
+}
+
+/** "2.4 MB/s · 0:42 left", or "Idle" when nothing moves. */
+export function statsText(stats: QueueStats | null, paused: boolean): string {
+  if (paused) return "Paused";
+  if (!stats || stats.active === 0) return "Idle";
+  const eta = stats.etaSecs === null ? "" : ` · ${formatEta(stats.etaSecs)} left`;
+  return `${formatRate(stats.bytesPerSec)}${eta}`;
+}
+
+/** Jobs heard on the window's channel carry no Twin: set it once the caller knows it. */
+export function assignTwin(items: readonly QueueItem[], ids: readonly number[], twin: string): QueueItem[] {
+  const wanted = new Set(ids);
+  return items.map((it) => (wanted.has(it.id) && it.twin === null ? { ...it, twin } : it));
+}
+
+/** Whether a batch settled an upload to `twin` (its Docs list is then out of date). */
+export function settlesTwin(events: readonly QueueEvent[], items: readonly QueueItem[], twin: string | null): boolean {
+  if (!twin) return false;
+  const ids = new Set<number>();
+  for (const ev of events) if (ev.type === "finished" || ev.type === "skipped") ids.add(ev.id);
+  if (ids.size === 0) return false;
+  return items.some((it) => ids.has(it.id) && (it.twin === twin || it.twin === null));
+}
+
+/** The bad copies of `docName` on `twin` were sent again: their rows stop offering it. */
+export function markResent(items: readonly QueueItem[], twin: string, docName: string): QueueItem[] {
+  return items.map((it) =>
+    canResend(it.status, it.resent) && it.docName === docName && (it.twin === twin || it.twin === null)
+      ? { ...it, resent: true, note: "Sent again as a new upload" }
+      : it,
+  );
+}
+
+/** What "Retry failed" acts on: failed jobs (back to the queue) and bad copies (sent again). */
+export function retryTargets(items: readonly QueueItem[]): { failed: number; resend: QueueItem[] } {
+  let failed = 0;
+  const resend: QueueItem[] = [];
+  for (const it of items) {
+    if (canRetry(it.status)) failed++;
+    else if (canResend(it.status, it.resent) && it.docName) resend.push(it);
+  }
+  return { failed, resend };
+}
+
+/**
+ * The ids the window asks the journal about this round: items still moving, at most `max` at a
+ * time, taking turns (`round` counts up), so 10,000 queued items never make one huge request.
+ */
+export function catchUpIds(items: readonly QueueItem[], round: number, max = 500): number[] {
+  const moving: number[] = [];
+  for (const it of items) if (!isTerminal(it.status)) moving.push(it.id);
+  if (moving.length <= max) return moving;
+  const start = (round * max) % moving.length;
+  const out = moving.slice(start, start + max);
+  if (out.length < max) out.push(...moving.slice(0, max - out.length));
+  return out;
 }

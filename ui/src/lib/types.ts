@@ -56,3 +56,18 @@ export type QueueEvent =
       bytesTotal: number;
       active: number;
     };
+
+/** A Doc's status on the server. The server may add others; they show as they are. */
+export type DocStatus = "copying" | "ok" | "hash_mismatch" | "error" | (string & {});
+
+/** One Doc of a Twin, as docs_list returns it (timestamps are epoch seconds). */
+export type DocEntry = {
+  name: string;
+  status: DocStatus;
+  size: number | null;
+  sha256: string | null;
+  storageClass: string | null;
+  description: unknown;
+  createdTs: number | null;
+  updatedTs: number | null;
+};
