@@ -19,15 +19,141 @@ pub fn app_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("TWINDROP_APP_BIN") {
         return p.into();
     }
+    let bin = target_dir().join("debug/twindrop-app");
+    assert!(bin.exists(), "{} missing: build the app first (cargo build -p twindrop)", bin.display());
+    bin
+}
+
+/// The target directory cargo reports (it honours `CARGO_TARGET_DIR` and config files alike).
+pub fn target_dir() -> PathBuf {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(workspace_root())
         .output()
         .expect("cargo metadata");
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
-    let bin = Path::new(meta["target_directory"].as_str().unwrap()).join("debug/twindrop-app");
-    assert!(bin.exists(), "{} missing: build the app first (cargo build -p twindrop)", bin.display());
-    bin
+    PathBuf::from(meta["target_directory"].as_str().unwrap())
+}
+
+/// Where screenshots go: `TWINDROP_ARTIFACTS`, else `twindrop-artifacts` in the target directory.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("TWINDROP_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("twindrop-artifacts"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Save a WebDriver screenshot of the window as `name` and check that it is not blank: the
+/// standard deviation of its pixels (ImageMagick) must be above that of a plain page.
+pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    // Let the last changes paint.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let path = artifacts_dir().join(name);
+    std::fs::write(&path, client.screenshot().await.unwrap()).unwrap();
+    let out = Command::new("convert")
+        .arg(&path)
+        .args(["-format", "%[fx:standard_deviation]", "info:"])
+        .output()
+        .expect("ImageMagick convert");
+    let sd: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
+    assert!(sd > 0.05, "{} looks blank (standard deviation {sd})", path.display());
+    eprintln!("screenshot {} (standard deviation {sd:.3})", path.display());
+    path
+}
+
+/// Install a fault plan on the sandbox (the app started with `TWINDROP_SANDBOX_CONTROL_TOKEN`).
+pub async fn set_faults(base_url: &str, token: &str, plan: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{base_url}/_emulator/faults"))
+        .header("X-Emulator-Control", token)
+        .json(&plan)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "faults refused: {}", response.text().await.unwrap_or_default());
+}
+
+/// How many requests the sandbox has answered on `route` since its fault plan was installed.
+pub async fn calls(base_url: &str, token: &str, route: &str) -> u64 {
+    let stats: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base_url}/_emulator/stats"))
+        .header("X-Emulator-Control", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["calls"][route].as_u64().unwrap_or(0)
+}
+
+/// The Uploads list as rendered: (id, doc name, status) of each row in the DOM, top first.
+pub async fn queue_rows(client: &Client) -> Vec<(u64, String, String)> {
+    let rows = client
+        .execute(
+            "return [...document.querySelectorAll('#queue [role=row]')]\
+               .sort((a, b) => a.offsetTop - b.offsetTop)\
+               .map(r => [Number(r.dataset.id), r.dataset.docName, r.dataset.status]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(rows).unwrap()
+}
+
+/// Wait until `check` holds for the Uploads rows; returns them.
+pub async fn wait_rows(
+    client: &Client,
+    secs: u64,
+    what: &str,
+    check: impl Fn(&[(u64, String, String)]) -> bool,
+) -> Vec<(u64, String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let rows = queue_rows(client).await;
+        if check(&rows) {
+            return rows;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {secs} s; rows {rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Wait until the element `css` exists and its `attr` equals `value`.
+pub async fn wait_attr(client: &Client, css: &str, attr: &str, value: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = match client.find(Locator::Css(css)).await {
+            Ok(el) => el.attr(attr).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if now.as_deref() == Some(value) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{css}[{attr}] is {now:?}, not {value:?}, after {secs} s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Click the element `css`.
+pub async fn click(client: &Client, css: &str) {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+/// Create a Twin with the New Twin button; returns its id.
+pub async fn new_twin(client: &Client) -> String {
+    let before = text(client, "#twin-current").await.trim().to_owned();
+    click(client, "#twin-create").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = text(client, "#twin-current").await.trim().to_owned();
+        if t.len() == 36 && t != before {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "no new Twin shown after New Twin: {t:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Tests need a display; without one they fail under `E2E_REQUIRED=1` and are skipped otherwise.
@@ -134,10 +260,18 @@ fn xdotool(args: &[String]) {
 /// X pointer. The source window sits right of the 1100 px wide app window.
 pub async fn drag_files_onto(client: &Client, css: &str, files: &[PathBuf]) {
     let (sx, sy) = (1110i64, 560i64);
+    // Many files go through a list file: a command line holds only so much.
+    let list = tempfile::NamedTempFile::new().unwrap();
+    let mut args: Vec<std::ffi::OsString> = files.iter().map(|f| f.as_os_str().to_owned()).collect();
+    if files.len() > 100 {
+        let lines: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        std::fs::write(list.path(), lines.join("\n")).unwrap();
+        args = vec![format!("@{}", list.path().display()).into()];
+    }
     let mut source = Command::new("/usr/bin/python3")
         .arg(workspace_root().join("tests/e2e/drag_source.py"))
         .args([sx.to_string(), sy.to_string()])
-        .args(files)
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 with GTK (python3-gi, gir1.2-gtk-3.0)");

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use twindrop_e2e::{drag_files_onto, skip_without_display, text, wait_css, Driver};
+use twindrop_e2e::{drag_files_onto, screenshot, skip_without_display, text, wait_css, Driver};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
@@ -52,7 +52,7 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let statuses = loop {
         let mut seen = Vec::new();
-        for li in client.find_all(Locator::Css("#queue li")).await.unwrap() {
+        for li in client.find_all(Locator::Css("#queue [role=row]")).await.unwrap() {
             let name = li.attr("data-doc-name").await.unwrap().unwrap_or_default();
             let status = li.attr("data-status").await.unwrap().unwrap_or_default();
             seen.push((name, status));
@@ -72,9 +72,9 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
     drag_files_onto(&client, "#drop-zone", &[a.clone(), files_dir.clone()]).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let (skipped, codes) = loop {
-        let skipped = client.find_all(Locator::Css("#queue li[data-status='skipped']")).await.unwrap().len();
+        let skipped = client.find_all(Locator::Css("#queue [data-status='skipped']")).await.unwrap().len();
         let mut codes = Vec::new();
-        for li in client.find_all(Locator::Css("#queue li[data-status='failed']")).await.unwrap() {
+        for li in client.find_all(Locator::Css("#queue [data-status='failed']")).await.unwrap() {
             let code = li.find(Locator::Css(".error-code")).await.unwrap().prop("textContent").await.unwrap();
             codes.push(code.unwrap_or_default().trim().to_owned());
         }
@@ -85,12 +85,9 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!((skipped, codes), (1, vec!["file.not_a_file".to_owned()]));
-    assert_eq!(client.find_all(Locator::Css("#queue li[data-status='ok']")).await.unwrap().len(), 2);
+    assert_eq!(client.find_all(Locator::Css("#queue [data-status='ok']")).await.unwrap().len(), 2);
 
-    let shot = client.screenshot().await.unwrap();
-    let out = std::env::var_os("TWINDROP_ARTIFACTS").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("e2e-after-drop.png"), shot).unwrap();
+    screenshot(&client, "e2e-after-drop.png").await;
     client.close().await.unwrap();
     drop(driver);
 
@@ -146,6 +143,7 @@ async fn trusted_twin_login_is_remembered_through_the_keyring() {
         wait_css(&client, "#login-error", 15).await;
         let shown = text(&client, "#login-error").await;
         assert!(shown.contains("auth.unauthorized"), "login error shows {shown:?}");
+        screenshot(&client, "e2e-login-error.png").await;
 
         secret.clear().await.unwrap();
         secret.send_keys(SECRET).await.unwrap();
