@@ -244,7 +244,12 @@ async fn a_5xx_on_the_bytes_then_success() {
         let (ids, events) = w.upload(&files).await;
         w.assert_intact(&ids, &files).await;
         assert!(w.em.call_count(kind.data_route()) > 0);
-        let fired = retried(&events, "upload.rejected") + retried(&events, "server.error");
+        // The 503 may reach the client as itself, or as a broken pipe when the server answers
+        // before it has read the body.
+        let fired = ["upload.rejected", "server.error", "network.unreachable"]
+            .iter()
+            .map(|c| retried(&events, c))
+            .sum::<usize>();
         // Redivis rides a 503 out inside its resumable session, without a queue-level retry.
         assert!(fired >= 1 || kind == Kind::Redivis, "{kind:?}: the 503 was not seen: {events:?}");
         eprintln!("matrix: 5xx then success × {kind:?}: ok");
