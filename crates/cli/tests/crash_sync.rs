@@ -46,20 +46,13 @@ fn server(addr: &str, state: &Path, faults: &Path) -> Server {
     Server { child }
 }
 
-/// Ignored for now: about one run in four, the final `sync --once` did not finish within
-/// minutes (issue 10, open; the 30-file upload crash loop in crash.rs runs in CI). Run it with
-/// `--ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
 async fn killed_syncs_lose_nothing_and_attach_nothing_twice() {
     crash_loop(false).await;
 }
 
-/// The same with the emulator process killed and restarted mid-way. Ignored for now: in one CI
-/// run under load, 5 Docs attached in the batch in flight at the server's kill stayed `copying`
-/// until the client's 600 s verify limit (issue 10, open). Run it with `--ignored`.
+/// The same with the emulator process killed and restarted mid-way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
 async fn killed_syncs_and_a_restarted_server_lose_nothing_and_attach_nothing_twice() {
     crash_loop(true).await;
 }

@@ -142,7 +142,7 @@ impl Entry {
 }
 
 enum Outcome {
-    Attached { body: Map<String, Value>, doc: Uuid },
+    Attached { body: Map<String, Value> },
     Failed(String),
 }
 
@@ -213,8 +213,12 @@ pub(crate) async fn attach_docs(
                     has_blob,
                     fail_copy,
                 };
-                outcomes.push(Outcome::Attached { body: doc_json(&doc), doc: id });
+                outcomes.push(Outcome::Attached { body: doc_json(&doc) });
                 twin.docs.insert(entry.name.as_str().to_owned(), doc);
+                // Scheduled here, with the Doc, not after the write: a client that hangs up
+                // drops this handler at its next await, and a Doc without its copy would stay
+                // `copying` forever.
+                schedule_copy(&app, uuid, entry.name.as_str().to_owned(), id, copy_delay);
                 created.push(entry.name.as_str());
             }
             for name in created {
@@ -229,10 +233,7 @@ pub(crate) async fn attach_docs(
     let mut listed = Vec::new();
     for (entry, outcome) in request.entries.into_iter().zip(outcomes) {
         let mut item = match outcome {
-            Outcome::Attached { body, doc } => {
-                schedule_copy(&app, uuid, entry.name.as_str().to_owned(), doc, copy_delay);
-                body
-            }
+            Outcome::Attached { body } => body,
             Outcome::Failed(error) => {
                 tracing::info!(doc = %entry.name, %error, "Doc not attached");
                 let mut item = Map::new();
