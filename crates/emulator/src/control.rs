@@ -77,7 +77,7 @@ async fn clear_faults(_: Controller, State(app): State<Arc<App>>) -> Json<FaultP
 
 /// `{"calls": {route: n}, "fired": [n per rule], "attached": {twin: {doc_name: n}},
 /// "redivis_bytes_received": n, "inspect_bytes_received": n, "oss_bytes_received": n,
-/// "secrets_on_urls": n}`.
+/// "secrets_on_urls": n, "redirect_visits": n}`.
 async fn stats(_: Controller, State(app): State<Arc<App>>) -> Json<Value> {
     let calls: BTreeMap<&str, u64> =
         Route::ALL.into_iter().map(|route| (route.name(), app.faults.call_count(route))).collect();
@@ -90,6 +90,7 @@ async fn stats(_: Controller, State(app): State<Arc<App>>) -> Json<Value> {
         "inspect_bytes_received": app.inspect.bytes_received(),
         "oss_bytes_received": app.oss.bytes_received(),
         "secrets_on_urls": app.secrets_on_urls.load(std::sync::atomic::Ordering::Relaxed),
+        "redirect_visits": app.faults.redirect_target().map_or(0, |target| target.visits()),
     }))
 }
 

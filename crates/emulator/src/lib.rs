@@ -83,7 +83,7 @@ pub use config::{
     AccessKey, Config, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec, DEFAULT_INSPECT_MAX_SIZE,
     DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_OSS_MAX_SIZE,
 };
-pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Route, RouteMatch};
+pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Hostile, Route, RouteMatch, HUGE_BODY_BYTES};
 
 /// The header the control endpoints (`/_emulator/...`) require, with [`Emulator::control_token`]
 /// as its value.
@@ -96,6 +96,8 @@ pub struct Emulator {
     control_token: String,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
+    /// The second origin `hostile: redirect` points at.
+    redirect_target: JoinHandle<()>,
 }
 
 impl Emulator {
@@ -108,6 +110,10 @@ impl Emulator {
         let control_token = config.control_token.clone().unwrap_or_else(|| Uuid::new_v4().simple().to_string());
         let app = app::App::open(config, base_url, &control_token).await?;
         docs::resume_copies(&app);
+        // Same address, another port: another origin, so following the redirect would carry a
+        // request (and its credentials) somewhere else.
+        let (target, redirect_target) = faults::RedirectTarget::start(reachable(local).ip()).await?;
+        app.faults.set_redirect_target(target);
         let router = app::router(app.clone()).into_make_service_with_connect_info::<conn::Peer>();
         let listener = conn::Listener(listener);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -123,7 +129,7 @@ impl Emulator {
             }
         });
         tracing::info!(url = %app.base_url, "emulator listening (Trusted Twin, Redivis, Inspect, HBR, OSS)");
-        Ok(Emulator { app, control_token, stop, server })
+        Ok(Emulator { app, control_token, stop, server, redirect_target })
     }
 
     /// The URL clients should use as the API base, e.g. `http://127.0.0.1:40123` (no trailing
@@ -201,6 +207,17 @@ impl Emulator {
         self.app.redivis.bytes_received()
     }
 
+    /// Requests the redirect target (where `hostile: redirect` points) received since the start:
+    /// a client that follows a redirect to another origin shows up here, so it must stay 0.
+    pub fn redirect_visits(&self) -> u64 {
+        self.app.faults.redirect_target().map_or(0, |target| target.visits())
+    }
+
+    /// The base URL of the redirect target, e.g. `http://127.0.0.1:40124`.
+    pub fn redirect_target_url(&self) -> &str {
+        self.app.faults.redirect_target().map_or("", |target| target.base_url())
+    }
+
     /// How many times any fault rule fired since the plan was set.
     pub fn fired_total(&self) -> u64 {
         self.app.faults.fired().iter().sum()
@@ -232,6 +249,7 @@ impl Emulator {
     /// restart on the same state directory resumes them) and writes the state one last time.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
+        self.redirect_target.abort();
         if let Err(err) = self.server.await {
             tracing::error!(%err, "emulator server task failed");
         }

@@ -20,7 +20,9 @@ async fn official_python_client_runs_the_whole_flow() {
         eprintln!("skipped: set TWINDROP_PYTHON to a Python with the trustedtwin client");
         return;
     };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/official_client.py");
+    let script =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()))
+            .join("../../tests/python/official_client.py");
     assert!(script.is_file(), "missing {}", script.display());
 
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.expect("emulator starts");

@@ -68,6 +68,10 @@ pub enum Error {
     JournalLocked(String),
     #[error("cancelled")]
     Cancelled,
+    #[error("{0}")]
+    QueueStopped(String),
+    #[error("cannot change start at login: {0}")]
+    Autostart(String),
 }
 
 impl Error {
@@ -105,6 +109,8 @@ impl Error {
             Journal(_) => "journal.failed",
             JournalLocked(_) => "journal.locked",
             Cancelled => "job.cancelled",
+            QueueStopped(_) => "queue.stopped",
+            Autostart(_) => "autostart.failed",
         }
     }
 
@@ -120,6 +126,13 @@ impl Error {
                 | VerifyTimeout { .. }
                 | ChecksumMismatch { .. }
         ) || matches!(self, UploadRejected { status, .. } if *status >= 500)
+    }
+
+    /// After a request whose effect cannot be seen otherwise (an attach, a rawFiles call):
+    /// whether the server may have acted on it. Then it is retried and its files read back,
+    /// not failed: an answer we could not read says nothing about what the server did.
+    pub fn in_doubt(&self) -> bool {
+        self.retryable() || matches!(self, Error::BadResponse(_))
     }
 
     /// What the server asked us to wait, if it said.

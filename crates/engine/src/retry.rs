@@ -45,6 +45,20 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// [`delay`](Self::delay) for a request that may have taken effect ([`Error::in_doubt`]):
+    /// an unreadable answer gets the same budget as a 5xx.
+    pub fn delay_in_doubt(&self, error: &Error, failures: u32, unit: f64) -> Option<Duration> {
+        match error {
+            Error::BadResponse(message) => {
+                let as_5xx = Error::Server { status: 502, message: message.clone(), retry_after: None };
+                self.delay(&as_5xx, failures, unit)
+            }
+            other => self.delay(other, failures, unit),
+        }
+    }
+}
+
 /// Run `op` until it succeeds, fails for good, or the policy gives up. `on_retry` hears about
 /// every wait (for logs and the UI).
 pub async fn retry<T, F, Fut>(policy: &RetryPolicy, mut op: F, mut on_retry: impl FnMut(&Error, Duration)) -> Result<T>
@@ -72,6 +86,18 @@ mod tests {
 
     fn server() -> Error {
         Error::Server { status: 503, message: "busy".into(), retry_after: None }
+    }
+
+    #[test]
+    fn an_unreadable_answer_to_a_request_in_doubt_is_retried_like_a_5xx() {
+        let p = RetryPolicy::default();
+        let garbled = Error::BadResponse("not JSON".into());
+        assert!(garbled.in_doubt() && !garbled.retryable());
+        assert_eq!(p.delay(&garbled, 1, 1.0), None, "elsewhere it is final");
+        assert_eq!(p.delay_in_doubt(&garbled, 1, 1.0), p.delay(&server(), 1, 1.0));
+        assert_eq!(p.delay_in_doubt(&garbled, p.max_attempts, 1.0), None, "within the same budget");
+        let refused = Error::Unauthorized("no".into());
+        assert_eq!(p.delay_in_doubt(&refused, 1, 1.0), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A server that misbehaves on purpose (raw sockets, so it can do what no well-behaved HTTP
 //! library would): malformed JSON, a huge body, a redirect to another host, a Range beyond what
-//! was sent. Each is a clear error with a stable code; nothing panics, nothing reads a huge body
+//! was sent, an answer that drips forever. The same kinds, for every service through the queue,
+//! are in `hostile_emulator.rs`. Each is a clear error with a stable code; nothing panics, nothing reads a huge body
 //! into memory, and no request follows a redirect.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +40,12 @@ async fn serve(answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> (Str
                 if reply.starts_with(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000") {
                     let junk = vec![b'x'; 64 * 1024];
                     while socket.write_all(&junk).await.is_ok() {}
+                }
+                // For the slowloris: a byte every 100 ms, faster than any read timeout, forever.
+                if reply.starts_with(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n") {
+                    while socket.write_all(b" ").await.is_ok() {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                 }
             });
         }
@@ -81,7 +88,8 @@ async fn a_redirect_to_another_host_is_not_followed() {
     })
     .await;
     let e = ask(&redivis(&base)).await;
-    assert_eq!(e.code(), "request.rejected", "{e}");
+    assert_eq!(e.code(), "server.bad_response", "{e}");
+    assert!(e.to_string().contains("not followed"), "{e}");
     assert_eq!(visits.load(Ordering::SeqCst), 0, "the redirect was followed (with the token)");
 }
 
@@ -105,4 +113,13 @@ async fn a_range_beyond_what_was_sent_ends_the_upload() {
     let e =
         resumable::upload(&http, &session, &path, 0, 256 * 1024, Arc::new(|_| {}), &|_| {}, false).await.unwrap_err();
     assert_eq!(e.code(), "server.bad_response", "{e}");
+}
+
+#[tokio::test]
+async fn an_answer_that_drips_forever_ends_at_the_clients_timeout() {
+    let (base, _) = serve(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n{".to_vec()).await;
+    let started = std::time::Instant::now();
+    let e = ask(&redivis(&base).with_timeout(Duration::from_secs(1))).await;
+    assert_eq!(e.code(), "network.timeout", "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5), "given up after {:?}", started.elapsed());
 }

@@ -5,9 +5,10 @@
 //! given order of requests always give the same faults.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
+use super::hostile::{HostileAnswer, RedirectTarget};
 use super::plan::{CopyOutcome, FaultPlan, FaultRule, RouteMatch};
 use super::route::Route;
 
@@ -19,6 +20,7 @@ pub(crate) struct Effects {
     pub(crate) latency: Option<Duration>,
     pub(crate) reset_after_bytes: Option<u64>,
     pub(crate) slow_body_bytes_per_sec: Option<u64>,
+    pub(crate) hostile: Option<HostileAnswer>,
     pub(crate) handler: HandlerFaults,
 }
 
@@ -58,6 +60,7 @@ impl Effects {
         self.latency = self.latency.or(rule.latency_ms.map(Duration::from_millis));
         self.reset_after_bytes = self.reset_after_bytes.or(rule.reset_after_bytes);
         self.slow_body_bytes_per_sec = self.slow_body_bytes_per_sec.or(rule.slow_body_bytes_per_sec);
+        self.hostile = self.hostile.or(rule.hostile.map(|kind| HostileAnswer { kind, drip: rule.slowloris_every() }));
         self.handler.expire_now |= rule.expire_now;
         self.handler.copy_delay = self.handler.copy_delay.or(rule.copy_ms.map(Duration::from_millis));
         self.handler.copy_outcome = self.handler.copy_outcome.or(rule.copy_outcome);
@@ -111,11 +114,23 @@ impl Installed {
 pub(crate) struct Injector {
     installed: Mutex<Installed>,
     total: [AtomicU64; Route::ALL.len()],
+    /// Where `hostile: redirect` points; set once the emulator has started it.
+    redirect: OnceLock<RedirectTarget>,
 }
 
 impl Injector {
     pub(crate) fn new(plan: FaultPlan) -> Injector {
-        Injector { installed: Mutex::new(Installed::new(plan)), total: Default::default() }
+        Injector { installed: Mutex::new(Installed::new(plan)), total: Default::default(), redirect: OnceLock::new() }
+    }
+
+    pub(crate) fn set_redirect_target(&self, target: RedirectTarget) {
+        if self.redirect.set(target).is_err() {
+            tracing::warn!("a redirect target was already set");
+        }
+    }
+
+    pub(crate) fn redirect_target(&self) -> Option<&RedirectTarget> {
+        self.redirect.get()
     }
 
     fn lock(&self) -> MutexGuard<'_, Installed> {

@@ -1,9 +1,9 @@
 //! The middleware that counts every request by route and applies the faults decided for it.
 //!
-//! Order for one request: latency, then a connection reset, then an injected status (the request
-//! is not run), otherwise the handler runs (seeing `expire_now`, the copy faults, the Redivis
-//! session faults and `corrupt` through a request extension), then `commit_then_status` replaces
-//! its answer, then the body is slowed.
+//! Order for one request: latency, then a connection reset, then an injected status, then a
+//! hostile answer (for these three the request is not run), otherwise the handler runs (seeing
+//! `expire_now`, the copy faults, the Redivis session faults and `corrupt` through a request
+//! extension), then `commit_then_status` replaces its answer, then the body is slowed.
 //!
 //! Two data-plane twists: every body byte of a data-plane request (Redivis, `inspect.put`,
 //! `oss.post`) is counted (whoever reads it, so bytes thrown away count too), and a reset on
@@ -65,6 +65,17 @@ pub(crate) async fn inject(State(app): State<Arc<App>>, mut request: Request, ne
             drain(request.into_body()).await;
         }
         return with_rate_limit(&app, route, error_answer(route, injected));
+    }
+    if let Some(hostile) = effects.hostile {
+        let (parts, body) = request.into_parts();
+        let target = app.faults.redirect_target();
+        if let Some(answer) = super::hostile::answer(hostile, &parts.uri, &parts.headers, target) {
+            tracing::info!(route = route.name(), hostile = hostile.kind.name(), "hostile answer");
+            // Received in full first, so the client does see the answer rather than a broken pipe.
+            drain(body).await;
+            return with_rate_limit(&app, route, answer);
+        }
+        request = Request::from_parts(parts, body);
     }
     request.extensions_mut().insert(effects.handler);
     let mut response = next.run(request).await;

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::hostile::{Hostile, DEFAULT_SLOWLORIS_MS};
 use super::route::Route;
 
 /// Which requests a rule looks at: one route, or every route (`"*"`).
@@ -149,6 +150,21 @@ pub struct FaultRule {
     /// stored bytes. A 0-byte body has nothing to flip: no effect.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub corrupt: bool,
+    /// Answer with something no honest server sends instead of running the request (see
+    /// [`Hostile`]): `malformed_json`, `huge_body`, `redirect`, `slowloris` (any route) or
+    /// `wrong_range` (`redivis.chunk` of a session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostile: Option<Hostile>,
+    /// `hostile: slowloris`: the pause between two bytes of the body (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowloris_ms: Option<u64>,
+}
+
+impl FaultRule {
+    /// The pause between two bytes of a `slowloris` body.
+    pub(crate) fn slowloris_every(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.slowloris_ms.unwrap_or(DEFAULT_SLOWLORIS_MS))
+    }
 }
 
 /// The whole plan. `FaultPlan::default()` injects nothing.
@@ -273,6 +289,18 @@ impl FaultRule {
         if [self.no_range, self.short_commit, self.expire_session].into_iter().filter(|&on| on).count() > 1 {
             return Err("no_range, short_commit and expire_session exclude each other".into());
         }
+        if self.hostile.is_some() && (answered.is_some() || self.reset_after_bytes.is_some()) {
+            return Err("hostile excludes status, commit_then_status and reset_after_bytes".into());
+        }
+        if self.hostile == Some(Hostile::WrongRange) && !self.route.allows(&[Route::RedivisChunk]) {
+            return Err("hostile wrong_range applies to the redivis.chunk route".into());
+        }
+        if self.slowloris_ms.is_some() && self.hostile != Some(Hostile::Slowloris) {
+            return Err("slowloris_ms needs hostile slowloris".into());
+        }
+        if self.slowloris_ms == Some(0) {
+            return Err("slowloris_ms must be at least 1".into());
+        }
         if self.slow_body_bytes_per_sec == Some(0) {
             return Err("slow_body_bytes_per_sec must be at least 1".into());
         }
@@ -286,7 +314,8 @@ impl FaultRule {
             || self.no_range
             || self.short_commit
             || self.expire_session
-            || self.corrupt;
+            || self.corrupt
+            || self.hostile.is_some();
         if !has_effect {
             return Err("the rule has no effect".into());
         }
@@ -325,14 +354,23 @@ mod tests {
             {"route": "hbr.create_url", "nth": [1], "expire_now": true},
             {"route": "oss.post", "nth": [1], "status": 503},
             {"route": "upload", "nth": [1], "corrupt": true},
+            {"route": "attach", "nth": [1], "hostile": "malformed_json"},
+            {"route": "cache", "times": 1, "hostile": "huge_body"},
+            {"route": "*", "probability": 0.1, "hostile": "redirect"},
+            {"route": "inspect.complete", "nth": [2], "hostile": "slowloris", "slowloris_ms": 250},
+            {"route": "redivis.chunk", "nth": [2], "hostile": "wrong_range"},
             {"route": "redivis.chunk", "nth": [1], "corrupt": true},
             {"route": "inspect.put", "nth": [1], "corrupt": true},
             {"route": "oss.post", "nth": [1], "corrupt": true}
         ]}))
         .unwrap();
         assert_eq!(plan.seed, 7);
-        assert_eq!(plan.rules.len(), 22);
-        assert!(plan.rules[21].corrupt);
+        assert_eq!(plan.rules.len(), 27);
+        assert!(plan.rules[26].corrupt);
+        assert_eq!(plan.rules[19].hostile, Some(Hostile::MalformedJson));
+        assert_eq!(plan.rules[22].slowloris_every(), std::time::Duration::from_millis(250));
+        assert_eq!(plan.rules[20].slowloris_every(), std::time::Duration::from_secs(1), "the default");
+        assert_eq!(plan.rules[23].hostile, Some(Hostile::WrongRange));
         assert_eq!(plan.rules[10].route, RouteMatch::One(Route::RedivisChunk));
         assert_eq!(plan.rules[0].route, RouteMatch::One(Route::Attach));
         assert_eq!(plan.rules[9].route, RouteMatch::Any);
@@ -371,6 +409,19 @@ mod tests {
             (json!({"rules": [{"route": "redivis.status", "corrupt": true}]}), "corrupt applies"),
             (json!({"rules": [{"route": "oss.get", "corrupt": true}]}), "corrupt applies"),
             (json!({"rules": [{"route": "download", "corrupt": true}]}), "corrupt applies"),
+            (json!({"rules": [{"route": "attach", "hostile": "rude"}]}), "unknown variant"),
+            (json!({"rules": [{"route": "upload", "hostile": "wrong_range"}]}), "wrong_range applies"),
+            (json!({"rules": [{"route": "attach", "hostile": "redirect", "status": 500}]}), "hostile excludes"),
+            (
+                json!({"rules": [{"route": "upload", "hostile": "huge_body", "reset_after_bytes": 1}]}),
+                "hostile excludes",
+            ),
+            (
+                json!({"rules": [{"route": "cache", "hostile": "redirect", "slowloris_ms": 5}]}),
+                "needs hostile slowloris",
+            ),
+            (json!({"rules": [{"route": "cache", "slowloris_ms": 5}]}), "needs hostile slowloris"),
+            (json!({"rules": [{"route": "cache", "hostile": "slowloris", "slowloris_ms": 0}]}), "at least 1"),
         ] {
             let err = parse(value.clone()).unwrap_err();
             assert!(err.contains(why), "{value}: {err}");

@@ -90,7 +90,7 @@ impl Queue {
                 Err(e) => {
                     // Nobody knows which of these Docs were attached: read each back next round.
                     failures += 1;
-                    match self.opts.retry.delay(&e, failures, fastrand::f64()) {
+                    match self.opts.retry.delay_in_doubt(&e, failures, fastrand::f64()) {
                         Some(wait) => {
                             for job in &batch {
                                 sink(QueueEvent::Retrying {
@@ -146,7 +146,7 @@ impl Queue {
         }
         let results = match self.tt()?.attach_many(&twin_id, &items).await {
             Ok(results) => results,
-            Err(e) if e.retryable() => {
+            Err(e) if e.in_doubt() => {
                 *batch = ready;
                 return Err(e);
             }

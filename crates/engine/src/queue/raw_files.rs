@@ -90,7 +90,7 @@ impl Queue {
                 continue;
             };
             failures += 1;
-            match self.opts.retry.delay(&error, failures, fastrand::f64()) {
+            match self.opts.retry.delay_in_doubt(&error, failures, fastrand::f64()) {
                 Some(wait) => {
                     for job in pending.iter().filter(|j| j.attach_sent) {
                         sink(QueueEvent::Retrying {
@@ -162,7 +162,7 @@ impl Queue {
                 }
                 outcomes
             }
-            Err(e) if e.retryable() => {
+            Err(e) if e.in_doubt() => {
                 *last_error = Some(e);
                 batch.into_iter().map(Outcome::Retry).collect()
             }
@@ -211,7 +211,7 @@ impl Queue {
                 self.done(&job, DocStatus::Ok, sink).map(|_| Outcome::Settled)
             }
             Err(e) if is_code(&e, codes::NAME_CONFLICT) => self.name_taken(job.clone(), sink),
-            Err(e) if e.retryable() => {
+            Err(e) if e.in_doubt() => {
                 *last_error = Some(e);
                 Ok(Outcome::Retry(job.clone()))
             }

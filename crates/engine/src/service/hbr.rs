@@ -102,6 +102,7 @@ pub struct Hbr {
     base: Url,
     key: AccessKey,
     http: reqwest::Client,
+    timeout: Duration,
 }
 
 impl fmt::Debug for Hbr {
@@ -115,7 +116,13 @@ impl Hbr {
         let http = super::http_builder(Duration::from_secs(120))
             .build()
             .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
-        Ok(Hbr { base: parse_base_url(base_url)?, key: AccessKey::parse(&secret)?, http })
+        Ok(Hbr { base: parse_base_url(base_url)?, key: AccessKey::parse(&secret)?, http, timeout: super::API_TIMEOUT })
+    }
+
+    /// The longest one API call may take, answer included (default [`super::API_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -140,7 +147,7 @@ impl Hbr {
             ("x-acs-version", VERSION),
         ];
         let authorization = authorization(&self.key, "POST", query, &headers);
-        let mut request = self.http.request(Method::POST, &url).query(query).timeout(super::API_TIMEOUT);
+        let mut request = self.http.request(Method::POST, &url).query(query).timeout(self.timeout);
         for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
             request = request.header(*name, *value);
         }
@@ -164,6 +171,11 @@ impl Hbr {
         let detail = format!("{action}: {} {}", if code.is_empty() { status.to_string() } else { code }, message);
         let status = if status.is_success() { StatusCode::BAD_REQUEST } else { status };
         Err(super::status_error(status, detail.trim().to_owned(), retry_after))
+    }
+
+    /// Who signs: the AccessKey ID (not secret; Alibaba's consoles show it).
+    pub fn access_key_id(&self) -> &str {
+        &self.key.id
     }
 
     /// A form target for one file.

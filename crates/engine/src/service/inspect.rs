@@ -80,6 +80,7 @@ pub struct Inspect {
     api: reqwest::Client,
     data: reqwest::Client,
     complete_path: String,
+    timeout: Duration,
 }
 
 impl fmt::Debug for Inspect {
@@ -91,7 +92,19 @@ impl fmt::Debug for Inspect {
 impl Inspect {
     pub fn new(base_url: &str, token: Secret) -> Result<Self> {
         let (api, data) = super::bearer_clients(&token, Duration::from_secs(120))?;
-        Ok(Inspect { base: parse_base_url(base_url)?, api, data, complete_path: DEFAULT_COMPLETE_PATH.to_owned() })
+        Ok(Inspect {
+            base: parse_base_url(base_url)?,
+            api,
+            data,
+            complete_path: DEFAULT_COMPLETE_PATH.to_owned(),
+            timeout: super::API_TIMEOUT,
+        })
+    }
+
+    /// The longest one API call may take, answer included (default [`super::API_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The complete call's path, with `{id}` where the file id goes (the docs do not give it).
@@ -113,7 +126,7 @@ impl Inspect {
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<(StatusCode, Value)> {
         let shown = format!("{method} {path}");
-        let request = self.api.request(method, self.url(path)).timeout(super::API_TIMEOUT);
+        let request = self.api.request(method, self.url(path)).timeout(self.timeout);
         let request = match body {
             Some(body) => request.json(&body),
             None => request.header(reqwest::header::CONTENT_LENGTH, 0),
@@ -122,10 +135,17 @@ impl Inspect {
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
         let text = super::read_body(response, super::ANSWER_LIMIT, self.base_url()).await?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let parsed = serde_json::from_str::<Value>(&text);
         if status.is_success() {
-            return Ok((status, value));
+            // An empty success is taken (the docs do not show every answer); a garbled one is not,
+            // since it may stand for a request that never ran.
+            return match parsed {
+                Ok(value) => Ok((status, value)),
+                Err(_) if text.trim().is_empty() => Ok((status, Value::Null)),
+                Err(_) => Err(Error::BadResponse(format!("{shown} answered {status} with a body that is not JSON"))),
+            };
         }
+        let value = parsed.unwrap_or(Value::Null);
         let word = value.get("error").and_then(Value::as_str).unwrap_or("");
         let text = value.get("errorDescription").and_then(Value::as_str).unwrap_or("");
         let detail = match (word.is_empty(), text.is_empty()) {
@@ -135,6 +155,13 @@ impl Inspect {
             (false, false) => format!("{word}: {text}"),
         };
         Err(super::status_error(status, detail, retry_after))
+    }
+
+    /// The asset's files: the login check (Inspect has no "who am I"), and proof that the
+    /// token may see this asset.
+    pub async fn asset_files(&self, asset: &AssetId) -> Result<Value> {
+        let (_, v) = self.call(Method::GET, &format!("/api/inspect/v1/assets/{}/files", asset.as_str()), None).await?;
+        Ok(v)
     }
 
     /// Ask for a presigned URL for `file` in `asset`.
@@ -171,7 +198,7 @@ impl Inspect {
         progress: ProgressFn,
         limiter: Option<Arc<Limiter>>,
     ) -> Result<Sent> {
-        let opts = PutOptions { md5: false, content_type: Some(content_type) };
+        let opts = PutOptions { md5: false, content_type: Some(content_type), require_etag: true };
         match transfer::put_file(&self.data, url, path, progress, limiter, opts).await {
             Err(Error::UploadRejected { status: 400, message }) if message.starts_with("BadDigest") => {
                 Err(Error::ChecksumMismatch {

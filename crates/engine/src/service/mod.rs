@@ -64,9 +64,10 @@ pub(crate) fn http_builder(read_timeout: Duration) -> reqwest::ClientBuilder {
         .user_agent(concat!("twindrop/", env!("CARGO_PKG_VERSION")))
 }
 
-/// The longest an API call may take, answer included: a server that drips its answer a byte at
-/// a time (slowloris) is given up on, as one that stops altogether is by the read timeout.
-pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(180);
+/// The longest an API call may take by default, answer included: a server that drips its answer
+/// a byte at a time (slowloris) is given up on, as one that stops altogether is by the read
+/// timeout. Each client's `with_timeout` changes it (tests use seconds).
+pub const API_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The most an API answer may hold. A larger one is broken or hostile, and is not read into
 /// memory.
@@ -113,9 +114,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
-/// The engine error for an API's refusal, by HTTP status.
+/// The engine error for an API's refusal, by HTTP status. No API here redirects, and redirects
+/// are not followed (`http_builder`): one is a server misbehaving, not a refusal of ours.
 pub(crate) fn status_error(status: StatusCode, detail: String, retry_after: Option<Duration>) -> Error {
     match status.as_u16() {
+        300..=399 => Error::BadResponse(format!("{detail} (a redirect, not followed)")),
         401 => Error::Unauthorized(detail),
         403 => Error::Forbidden(detail),
         404 => Error::NotFound(detail),
@@ -192,6 +195,32 @@ impl Service {
             Service::Redivis(_) => ServiceKind::Redivis,
             Service::Inspect(_) => ServiceKind::Inspect,
             Service::Hbr(_) => ServiceKind::Hbr,
+        }
+    }
+
+    /// Prove the secret works with the nearest each service has to "who am I", and return
+    /// who we are to show. Trusted Twin has `whoami`; Redivis and Inspect tokens may be scoped
+    /// to what they can see, so they are checked by reading the destination (which they need
+    /// for that); HBR is checked by signing a harmless CreateTempFileUploadUrl.
+    pub async fn verify(&self, destination: Option<&Destination>) -> Result<String> {
+        match (self, destination) {
+            (Service::TrustedTwin(tt), _) => tt.whoami().await,
+            (Service::Redivis(r), Some(Destination::Table(t))) => {
+                r.get_table(t).await?;
+                Ok(format!("table {t}"))
+            }
+            (Service::Inspect(i), Some(Destination::Asset(a))) => {
+                i.asset_files(a).await?;
+                Ok(format!("asset {a}"))
+            }
+            (Service::Hbr(h), _) => {
+                h.create_temp_file_upload_url("twindrop-login-check").await?;
+                Ok(format!("AccessKey {}", h.access_key_id()))
+            }
+            (Service::Redivis(_), _) => {
+                Err(Error::Input("a Redivis login needs the table reference to check it".into()))
+            }
+            (Service::Inspect(_), _) => Err(Error::Input("an Inspect login needs the asset ID to check it".into())),
         }
     }
 

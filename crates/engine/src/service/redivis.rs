@@ -138,6 +138,7 @@ pub struct Redivis {
     api: reqwest::Client,
     /// No token: for upload URLs anywhere else (a storage host must never see it).
     data: reqwest::Client,
+    timeout: Duration,
 }
 
 impl fmt::Debug for Redivis {
@@ -150,7 +151,13 @@ impl Redivis {
     pub fn new(base_url: &str, token: Secret) -> Result<Self> {
         // The official client waits 125 s for an answer.
         let (api, data) = super::bearer_clients(&token, Duration::from_secs(125))?;
-        Ok(Redivis { base: parse_base_url(base_url)?, api, data })
+        Ok(Redivis { base: parse_base_url(base_url)?, api, data, timeout: super::API_TIMEOUT })
+    }
+
+    /// The longest one API call may take, answer included (default [`super::API_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -176,14 +183,9 @@ impl Redivis {
     async fn call(&self, method: Method, segments: &[&str], body: Value) -> Result<Value> {
         let url = self.url(segments);
         let shown = format!("{method} {}", url.path());
-        let response = self
-            .api
-            .request(method, url)
-            .timeout(super::API_TIMEOUT)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let request = self.api.request(method, url).timeout(self.timeout);
+        let request = if body.is_null() { request } else { request.json(&body) };
+        let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
         let text = super::read_body(response, super::ANSWER_LIMIT, self.base_url()).await?;
@@ -196,6 +198,12 @@ impl Redivis {
             });
         }
         Err(api_error(&shown, status, retry_after, &text))
+    }
+
+    /// The table as the server shows it to this token: Redivis has no "who am I" that a token
+    /// of any scope may call, so being able to read the target table is the login check.
+    pub async fn get_table(&self, table: &TableRef) -> Result<Value> {
+        self.call(Method::GET, &["tables", table.as_str()], Value::Null).await
     }
 
     /// Ask for upload targets, in request order, `BATCH_LIMIT` per call.
@@ -245,7 +253,7 @@ impl Redivis {
             tracing::debug!(id = %target.id, from, wire = outcome.bytes_on_wire, "resumable upload done");
             Ok(outcome.sent)
         } else {
-            let opts = transfer::PutOptions { md5: true, content_type: None };
+            let opts = transfer::PutOptions { md5: true, content_type: None, require_etag: false };
             transfer::put_file(http, &target.url, path, progress, limiter, opts).await
         }
     }

@@ -29,7 +29,7 @@ pub struct TwinId(String);
 
 impl TwinId {
     pub fn parse(s: &str) -> Result<Self> {
-        let id = uuid_like(s.trim()).ok_or_else(|| Error::Input(format!("{s:?} is not a Twin UUID")))?;
+        let id = uuid_like(s.trim()).ok_or_else(|| Error::Input(format!("{:?} is not a Twin UUID", snippet(s))))?;
         Ok(TwinId(id))
     }
 
@@ -207,6 +207,7 @@ pub struct TrustedTwin {
     base: Url,
     secret: Secret,
     shape: AttachShape,
+    timeout: Duration,
 }
 
 impl fmt::Debug for TrustedTwin {
@@ -220,7 +221,19 @@ impl TrustedTwin {
         let http = super::http_builder(Duration::from_secs(120))
             .build()
             .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
-        Ok(TrustedTwin { http, base: parse_base_url(base_url)?, secret, shape: AttachShape::default() })
+        Ok(TrustedTwin {
+            http,
+            base: parse_base_url(base_url)?,
+            secret,
+            shape: AttachShape::default(),
+            timeout: super::API_TIMEOUT,
+        })
+    }
+
+    /// The longest one API call may take, answer included (default [`super::API_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub fn with_attach_shape(mut self, shape: AttachShape) -> Self {
@@ -242,7 +255,8 @@ impl TrustedTwin {
     async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<(StatusCode, Value)> {
         let url = self.url(segments);
         let shown = format!("{} {}", method, url.path());
-        let mut request = self.http.request(method, url).header("Authorization", self.secret.expose());
+        let mut request =
+            self.http.request(method, url).header("Authorization", self.secret.expose()).timeout(self.timeout);
         request = match body {
             Some(body) => request.json(&body),
             None => request.header(reqwest::header::CONTENT_LENGTH, 0),
@@ -250,7 +264,7 @@ impl TrustedTwin {
         let response = request.send().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
-        let text = response.text().await.map_err(|e| network_error(self.base_url().to_owned(), e))?;
+        let text = super::read_body(response, super::ANSWER_LIMIT, self.base_url()).await?;
         let value: Value = if text.trim().is_empty() {
             Value::Null
         } else {

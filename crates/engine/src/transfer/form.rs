@@ -33,9 +33,19 @@ pub async fn post_file(
     let (before, after) = envelope(&boundary, fields, part)?;
     let post =
         || http.post(url).header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
-    let (sent, Answer { headers, .. }) =
+    let (sent, Answer { headers, body }) =
         send_file(post, url, path, progress, limiter, true, Some((before.into(), after.into()))).await?;
     let etag = headers.get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_owned());
+    // Asked for `success_action_status` 200 or 204, OSS and S3 answer an empty document, with the
+    // object's ETag (some S3 look-alikes leave the ETag out). Content without an ETag is no answer
+    // a store gives, so it confirms nothing: the bytes may never have been stored.
+    if etag.is_none() && !body.trim().is_empty() {
+        let shown: String = body.chars().take(80).collect();
+        return Err(Error::BadResponse(format!(
+            "{}: a success without an ETag but with a body: {shown:?}",
+            super::redact_query(url)
+        )));
+    }
     Ok((sent, etag))
 }
 

@@ -8,6 +8,7 @@ pub mod resumable;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::header::CONTENT_LENGTH;
@@ -37,10 +38,15 @@ impl Sent {
     }
 
     /// Compare with the `md5Hash` a GCS-style server put in its final answer, if it gave one.
+    /// An answer that is there but not JSON is no confirmation: GCS answers with the object's
+    /// JSON, so a garbled one means the server cannot be believed about the bytes either.
     pub(crate) fn verify_md5(&self, what: &str, answer: &str) -> Result<()> {
-        let theirs = serde_json::from_str::<serde_json::Value>(answer)
-            .ok()
-            .and_then(|v| v.get("md5Hash").and_then(|m| m.as_str()).map(str::to_owned));
+        let parsed = serde_json::from_str::<serde_json::Value>(answer);
+        if self.md5.is_some() && !answer.trim().is_empty() && parsed.is_err() {
+            let shown: String = answer.chars().take(80).collect();
+            return Err(Error::BadResponse(format!("{what}: the storage's final answer is not JSON: {shown:?}")));
+        }
+        let theirs = parsed.ok().and_then(|v| v.get("md5Hash").and_then(|m| m.as_str()).map(str::to_owned));
         match (&self.md5, theirs) {
             (Some(ours), Some(theirs)) if !crate::hash::same_md5(ours, &theirs) => {
                 Err(Error::ChecksumMismatch { what: what.to_owned(), ours: ours.clone(), theirs })
@@ -63,6 +69,9 @@ pub struct PutOptions<'a> {
     pub md5: bool,
     /// The Content-Type a presigned URL was signed for (none: no header).
     pub content_type: Option<&'a str>,
+    /// A success must carry an ETag, as every S3-style store's does: a 200 without one did
+    /// not confirm that anything was stored.
+    pub require_etag: bool,
 }
 
 /// PUT the file at `path` to `url`. The request carries Content-Length (never chunked encoding)
@@ -84,6 +93,12 @@ pub async fn put_file(
         }
     };
     let (sent, answer) = send_file(put, url, path, progress, limiter, opts.md5, None).await?;
+    if opts.require_etag && !answer.headers.contains_key(reqwest::header::ETAG) {
+        return Err(Error::BadResponse(format!(
+            "{}: the storage answered without an ETag, so it did not confirm the bytes",
+            redact_query(url)
+        )));
+    }
     sent.verify_md5(&path.display().to_string(), &answer.body)?;
     Ok(sent)
 }
@@ -126,7 +141,7 @@ pub(crate) async fn send_file(
         hasher.update(&bytes);
         let body = if extra == 0 { bytes } else { [&before[..], &bytes, &after[..]].concat() };
         let response = request().header(CONTENT_LENGTH, size + extra).body(body).send().await;
-        let answer = check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
+        let answer = check(response.map_err(|e| network_error(redact_query(url), e))?, url).await?;
         progress(size);
         return Ok((Sent::from_hasher(hasher), answer));
     }
@@ -167,7 +182,7 @@ pub(crate) async fn send_file(
     if let Some(e) = tally.read_error.take() {
         return Err(Error::file(path, e));
     }
-    let answer = check(response.map_err(|e| network_error(redact_query(url), e))?).await?;
+    let answer = check(response.map_err(|e| network_error(redact_query(url), e))?, url).await?;
     if tally.hasher.len() != size {
         return Err(Error::FileChanged { path: path.to_owned(), expected: size, actual: tally.hasher.len() });
     }
@@ -194,14 +209,35 @@ fn read_if_small(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
+/// How long an upload's answer may take to arrive whole once its headers are in. It is small (a
+/// checksum, an error), so a server still sending it after this is stalling on purpose
+/// (slowloris). The request body has no such limit: a large file takes what it takes, and a
+/// server that goes silent meanwhile is caught by the clients' read timeout.
+pub(crate) const ANSWER_WAIT: Duration = Duration::from_secs(10);
+
+/// An upload's answer body: at most 1 MiB (more is `server.bad_response`), whole within
+/// [`ANSWER_WAIT`] (or `network.timeout`).
+pub(crate) async fn read_answer(response: reqwest::Response, url: &str) -> Result<String> {
+    let read = crate::service::read_body(response, 1 << 20, "upload answer");
+    match tokio::time::timeout(ANSWER_WAIT, read).await {
+        Ok(body) => body,
+        Err(_) => Err(Error::Timeout(format!("{} (its answer kept dripping)", redact_query(url)))),
+    }
+}
+
 /// The answer on success, the storage error otherwise.
-async fn check(response: reqwest::Response) -> Result<Answer> {
+async fn check(response: reqwest::Response, url: &str) -> Result<Answer> {
     let status = response.status();
     let headers = response.headers().clone();
-    // An upload's answer is small (a checksum, an error): more is not read.
-    let body = crate::service::read_body(response, 1 << 20, "upload answer").await.unwrap_or_default();
+    let body = read_answer(response, url).await;
     if status.is_success() {
-        return Ok(Answer { headers, body });
+        // A success whose answer cannot be read whole is no success we can vouch for.
+        return Ok(Answer { headers, body: body? });
+    }
+    let body = body.unwrap_or_default();
+    if status.is_redirection() {
+        // Never followed (`http_builder`): the bytes and any credential stay where they were sent.
+        return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_query(url))));
     }
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         let retry_after = crate::service::retry_after(&headers);

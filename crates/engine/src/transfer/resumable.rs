@@ -67,8 +67,12 @@ pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<S
         .await
         .map_err(|e| network_error(redact_query(url), e))?;
     let status = response.status();
+    if status.is_redirection() {
+        // Never followed: the session would start somewhere the URL did not name.
+        return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_query(url))));
+    }
     if !status.is_success() {
-        return Err(server_error(status, response).await);
+        return Err(server_error(status, response, url).await);
     }
     let uri = response
         .headers()
@@ -117,13 +121,13 @@ async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<S
         StatusCode::OK | StatusCode::CREATED => Ok(Status::Complete),
         StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Status::Gone),
         s if s.as_u16() == 308 => Ok(Status::Committed(committed(&response)?)),
-        s => Err(server_error(s, response).await),
+        s => Err(server_error(s, response, uri).await),
     }
 }
 
-async fn server_error(status: StatusCode, response: reqwest::Response) -> Error {
+async fn server_error(status: StatusCode, response: reqwest::Response, url: &str) -> Error {
     let retry_after = crate::service::retry_after(response.headers());
-    let body = crate::service::read_body(response, 1 << 20, "upload answer").await.unwrap_or_default();
+    let body = super::read_answer(response, url).await.unwrap_or_default();
     let message = body.chars().take(200).collect();
     match status {
         StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { message, retry_after },
@@ -137,7 +141,9 @@ pub async fn cancel(http: &reqwest::Client, session: &Session) -> Result<()> {
     let response = http.delete(&session.uri).send().await.map_err(|e| network_error(redact_query(&session.uri), e))?;
     match response.status().as_u16() {
         200..=299 | 404 | 410 | 499 => Ok(()),
-        s => Err(server_error(StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY), response).await),
+        s => {
+            Err(server_error(StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY), response, &session.uri).await)
+        }
     }
 }
 
@@ -179,8 +185,11 @@ pub async fn upload(
     hash_prefix(&mut file, path, offset, &mut hasher).await?;
     let mut wire = 0u64;
     let mut failures = 0;
+    // The furthest byte sent (or committed before): a server cannot hold the whole file before it.
+    let mut furthest = offset;
     loop {
         let end = (offset + chunk).min(total);
+        furthest = furthest.max(end);
         // One chunk in memory at a time; `Bytes` lets the request and the hasher share it.
         let mut buffer = Vec::with_capacity((end - offset) as usize);
         file.seek(SeekFrom::Start(offset)).await.map_err(|e| Error::file(path, e))?;
@@ -206,7 +215,9 @@ pub async fn upload(
         let mut answer = String::new();
         let status = match sent {
             Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::CREATED) => {
-                answer = crate::service::read_body(r, 1 << 20, "upload answer").await.unwrap_or_default();
+                // An unreadable final answer leaves the session's state unknown: the caller's
+                // retry asks the server where it stands.
+                answer = super::read_answer(r, &session.uri).await?;
                 Status::Complete
             }
             Ok(r) if r.status().as_u16() == 308 => Status::Committed(committed(&r)?),
@@ -214,7 +225,7 @@ pub async fn upload(
             other => {
                 failures += 1;
                 let error = match other {
-                    Ok(r) => server_error(r.status(), r).await,
+                    Ok(r) => server_error(r.status(), r, &session.uri).await,
                     Err(e) => network_error(redact_query(&session.uri), e),
                 };
                 if failures >= ATTEMPTS || !(error.retryable() || matches!(error, Error::UploadRejected { .. })) {
@@ -230,6 +241,11 @@ pub async fn upload(
         };
         let status = confirm_backwards(http, &session.uri, &session.total.to_string(), offset, status).await;
         match status {
+            Status::Complete if furthest < total => {
+                return Err(Error::BadResponse(format!(
+                    "the server says the upload is complete, but only {furthest} of {total} bytes were sent"
+                )));
+            }
             Status::Complete => {
                 // Everything is in: hash what the server took beyond the last confirmed offset.
                 hasher.update(&buffer[..(end - offset) as usize]);
@@ -399,7 +415,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
         .await
         .map_err(|e| network_error(redact_query(initiate_url), e))?;
     if !response.status().is_success() {
-        return Err(server_error(response.status(), response).await);
+        return Err(server_error(response.status(), response, initiate_url).await);
     }
     let uri = response
         .headers()
@@ -440,7 +456,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
                 other => {
                     failures += 1;
                     let error = match other {
-                        Ok(r) => server_error(r.status(), r).await,
+                        Ok(r) => server_error(r.status(), r, &uri).await,
                         Err(e) => network_error(redact_query(&uri), e),
                     };
                     if failures >= ATTEMPTS || !(error.retryable() || matches!(error, Error::UploadRejected { .. })) {
