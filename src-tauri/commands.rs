@@ -1,7 +1,6 @@
 //! The IPC surface. Each command is one engine call plus the bookkeeping of app state;
 //! errors cross to the UI as `{code, message, retryable}`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use std::sync::atomic::Ordering;
@@ -11,7 +10,7 @@ use tauri::State;
 use twindrop_engine::journal::JobState;
 use twindrop_engine::queue::EventSink;
 use twindrop_engine::service::trusted_twin::DocEntry;
-use twindrop_engine::service::Destination;
+use twindrop_engine::service::{Destination, ServiceKind};
 use twindrop_engine::{DocName, DocStatus, Error, ErrorInfo, Queue, QueueEvent, Secret, TwinId};
 
 use crate::session::{route_events, settings, AppState, Inner, SessionInfo};
@@ -54,15 +53,65 @@ pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
     session_info(&inner)
 }
 
+/// Sign in to a service (`trusted_twin`, `redivis`, `inspect`, `hbr`). Redivis and Inspect
+/// logins name their destination (a table reference, an asset ID): reading it is their check.
 #[tauri::command]
-pub async fn login_trusted_twin(state: State<'_, AppState>, base_url: String, secret: String) -> Reply<SessionInfo> {
+pub async fn login_service(
+    state: State<'_, AppState>,
+    service: String,
+    base_url: String,
+    secret: String,
+    destination: Option<String>,
+) -> Reply<SessionInfo> {
+    let kind = ServiceKind::parse(&service)?;
     let secret = Secret::from_input(&secret)?;
     let mut inner = state.inner.lock().await;
-    inner.open_trusted_twin(&base_url, secret).await?;
+    inner.open_service(kind, &base_url, secret, destination.as_deref()).await?;
     session_info(&inner)
 }
 
-/// Close the session. For a Trusted Twin profile this also removes its secret from the keyring.
+/// A saved account, for the login screen's "switch to" list. Never the secret.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileEntry {
+    name: String,
+    service: ServiceKind,
+    base_url: String,
+    destination: Option<String>,
+    active: bool,
+}
+
+#[tauri::command]
+pub async fn profiles_list() -> Reply<Vec<ProfileEntry>> {
+    let s = settings()?.load()?;
+    Ok(s.profiles
+        .iter()
+        .map(|(name, p)| ProfileEntry {
+            name: name.clone(),
+            service: p.service,
+            base_url: p.base_url.clone(),
+            destination: p.recent_twins.first().cloned().filter(|_| p.service != ServiceKind::TrustedTwin),
+            active: s.active.as_deref() == Some(name),
+        })
+        .collect())
+}
+
+/// Switch to a saved profile, with the secret the keyring holds for it.
+#[tauri::command]
+pub async fn profile_open(state: State<'_, AppState>, name: String) -> Reply<SessionInfo> {
+    let mut inner = state.inner.lock().await;
+    inner.open_profile(&name).await?;
+    session_info(&inner)
+}
+
+/// Close the session and keep the profile and its secret, to switch to another account.
+#[tauri::command]
+pub async fn session_close(state: State<'_, AppState>) -> Reply<()> {
+    state.inner.lock().await.session = None;
+    Ok(())
+}
+
+/// Close the session and sign out: a profile's secret leaves the keyring.
 #[tauri::command]
 pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
     let mut inner = state.inner.lock().await;
@@ -95,33 +144,6 @@ pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<Stri
     queue.service().trusted_twin()?.get_twin(&twin).await?;
     remember_twin(profile.as_deref(), &twin)?;
     Ok(twin.to_string())
-}
-
-/// Queue dropped files. Returns once they are in the journal, with their job ids; progress
-/// streams over `events`.
-#[tauri::command]
-pub async fn upload_paths(
-    state: State<'_, AppState>,
-    twin: String,
-    paths: Vec<String>,
-    events: Channel<QueueEvent>,
-) -> Reply<Vec<u64>> {
-    let twin = TwinId::parse(&twin)?;
-    let (queue, routes) = {
-        let inner = state.inner.lock().await;
-        let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
-        (session.queue.clone(), session.routes.clone())
-    };
-    // Route before anything can run: a job's first event registers its channel.
-    let forward = route_events(routes.clone());
-    let sink: EventSink = Arc::new(move |event: QueueEvent| {
-        if let QueueEvent::Added { id, .. } = &event {
-            routes.route(*id, events.clone());
-        }
-        forward(event);
-    });
-    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
-    Ok(queue.enqueue(&twin, &paths, &sink).await?)
 }
 
 /// Where these jobs stand in the journal: the final event of each settled one. The window calls
@@ -180,31 +202,40 @@ pub async fn queue_retry(state: State<'_, AppState>, id: u64) -> Reply<bool> {
 /// and the window hears so.
 #[tauri::command]
 pub async fn queue_pause_all(state: State<'_, AppState>) -> Reply<()> {
-    let (queue, sink) = queue_and_sink(&state).await?;
+    set_queue_paused(&state, true).await
+}
+
+#[tauri::command]
+pub async fn queue_resume_all(state: State<'_, AppState>) -> Reply<()> {
+    set_queue_paused(&state, false).await
+}
+
+/// Pause or resume the whole queue: the window's buttons and the tray's menu both come here.
+pub async fn set_queue_paused(state: &AppState, paused: bool) -> Reply<()> {
+    let (queue, sink) = {
+        let inner = state.inner.lock().await;
+        let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+        session.paused.store(paused, Ordering::SeqCst);
+        (session.queue.clone(), route_events(session.routes.clone()))
+    };
+    crate::desktop::set_paused(paused);
+    crate::activity::note(twindrop_engine::activity::NewEntry::new(
+        if paused { twindrop_engine::activity::Kind::Paused } else { twindrop_engine::activity::Kind::Resumed },
+        if paused { "Paused all uploads" } else { "Resumed all uploads" },
+    ));
+    if !paused {
+        queue.resume_all();
+        return Ok(());
+    }
     let base = queue.service().base_url().to_owned();
     let moving = queue.journal().list(Some(&base), &[JobState::Uploading])?;
     queue.pause_all()?;
-    set_paused(&state, true).await;
     for job in moving {
         if queue.journal().get(job.id)?.state == JobState::Queued {
             sink(QueueEvent::State { id: job.id, state: JobState::Queued });
         }
     }
     Ok(())
-}
-
-#[tauri::command]
-pub async fn queue_resume_all(state: State<'_, AppState>) -> Reply<()> {
-    let (queue, _) = queue_and_sink(&state).await?;
-    queue.resume_all();
-    set_paused(&state, false).await;
-    Ok(())
-}
-
-async fn set_paused(state: &State<'_, AppState>, paused: bool) {
-    if let Some(session) = state.inner.lock().await.session.as_ref() {
-        session.paused.store(paused, Ordering::SeqCst);
-    }
 }
 
 /// Put every failed job of this server back in the queue; returns how many. The window hears
@@ -279,5 +310,5 @@ pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -
         Err(e) => return Err(e.info()),
     }
     let names = [Ok(name)];
-    Ok(queue.enqueue_named(Destination::Twin(twin), &[source.path], Some(&names), &sink).await?)
+    Ok(queue.enqueue_named(Destination::Twin(twin), &[source.path], Some(&names), None, &sink).await?)
 }

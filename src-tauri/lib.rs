@@ -6,9 +6,28 @@
 //! # Layout
 //! - `commands`: the IPC surface, one command per engine call; errors cross as `ErrorInfo`.
 //! - `session`: who we are talking to (the local sandbox or a Trusted Twin profile).
+//! - `desktop`: tray icon and notifications, fed by the queue's events.
+//! - `picker`: native file and folder dialogs, with a test seam.
+//! - `watched`, `prefs`, `activity`: watched folders, preferences and the activity log.
+//! - `upload`: the Upload panel: a drop's naming preview, and a batch started under settled names.
 
+use tauri::Manager;
+
+mod activity;
+#[cfg(test)]
+mod audit;
 mod commands;
+mod desktop;
+mod picker;
+mod prefs;
 mod session;
+mod upload;
+mod watched;
+
+fn window_state_file() -> String {
+    let dir = twindrop_engine::profile::config_dir().unwrap_or_default();
+    dir.join("window-state.json").to_string_lossy().into_owned()
+}
 
 pub fn run() {
     tracing_subscriber::fmt()
@@ -16,16 +35,35 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     tauri::Builder::default()
+        // First, so a second launch hands over to the running window before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        // Beside settings.json (so TWINDROP_CONFIG_DIR moves it too), not in Tauri's own folder.
+        .plugin(tauri_plugin_window_state::Builder::default().with_filename(window_state_file()).build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .manage(session::AppState::default())
+        .setup(|app| {
+            desktop::setup(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::session_get,
             commands::login_sandbox,
-            commands::login_trusted_twin,
+            commands::login_service,
+            commands::profiles_list,
+            commands::profile_open,
+            commands::session_close,
             commands::logout,
             commands::twins_recent,
             commands::twin_create,
             commands::twin_select,
-            commands::upload_paths,
             commands::queue_settled,
             commands::queue_watch,
             commands::queue_pause,
@@ -38,6 +76,17 @@ pub fn run() {
             commands::docs_list,
             commands::doc_delete,
             commands::doc_retry,
+            picker::pick_paths,
+            watched::watched_list,
+            watched::watched_add,
+            watched::watched_update,
+            watched::watched_remove,
+            watched::watched_pause,
+            prefs::prefs_get,
+            prefs::prefs_set,
+            activity::activity_list,
+            upload::names_preview,
+            upload::upload_planned,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Twindrop window");

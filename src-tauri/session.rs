@@ -12,17 +12,23 @@ use tokio::sync::Mutex;
 use twindrop_emulator::{Config, Emulator};
 use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::profile::{self, SettingsFile};
-use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
+use twindrop_engine::queue::{EventSink, QueueEvent, RunMode};
+use twindrop_engine::service::{Destination, Service, ServiceKind};
 use twindrop_engine::{account, Queue, Result, Secret, TrustedTwin};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
+    /// `sandbox`, or the service: `trusted_twin`, `redivis`, `inspect`, `hbr`.
     pub kind: &'static str,
     pub base_url: String,
+    /// Who we are, as the service's check said (`Service::verify`).
     pub account: String,
     /// `None` for the sandbox.
     pub profile: Option<String>,
+    /// Where files go when the service has one fixed destination per login (a Redivis table,
+    /// an Inspect asset, HBR's temporary files); Trusted Twin picks a Twin per drop.
+    pub destination: Option<String>,
 }
 
 /// Which window channel hears about which job. Each drop brings its own channel for its jobs;
@@ -32,6 +38,8 @@ pub struct SessionInfo {
 pub struct Routes {
     jobs: Arc<std::sync::Mutex<HashMap<u64, Channel<QueueEvent>>>>,
     window: Arc<std::sync::Mutex<Option<Channel<QueueEvent>>>>,
+    /// Turns the queue's events into the activity log's batches (none in tests).
+    batches: Option<Arc<twindrop_engine::activity::Batches>>,
 }
 
 impl Routes {
@@ -57,12 +65,15 @@ pub struct Session {
     /// Set by "Pause all", cleared by "Resume all" (the queue itself does not say).
     pub paused: AtomicBool,
     runner: tauri::async_runtime::JoinHandle<()>,
+    /// This account's watched folders, running (or why they could not start).
+    pub watched: std::result::Result<Arc<twindrop_engine::watched::Watched>, twindrop_engine::ErrorInfo>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         // Jobs caught mid-flight stay in the journal and carry on when this server is opened again.
         self.runner.abort();
+        crate::activity::signed(&self.info, false);
     }
 }
 
@@ -78,12 +89,33 @@ fn journal() -> Result<Arc<Journal>> {
     Ok(j)
 }
 
+fn kind_name(kind: ServiceKind) -> &'static str {
+    match kind {
+        ServiceKind::TrustedTwin => "trusted_twin",
+        ServiceKind::Redivis => "redivis",
+        ServiceKind::Inspect => "inspect",
+        ServiceKind::Hbr => "hbr",
+    }
+}
+
 impl Session {
-    async fn open(tt: TrustedTwin, kind: &'static str, profile: Option<String>) -> Result<Session> {
-        let account = tt.whoami().await?;
-        let info = SessionInfo { kind, base_url: tt.base_url().to_owned(), account, profile };
-        let queue = Queue::new(Arc::new(tt), journal()?, Options::default());
-        let routes = Routes::default();
+    /// Check the secret with the service (see `Service::verify`), then start its queue.
+    async fn open(
+        service: Service,
+        sandbox: bool,
+        profile: Option<String>,
+        destination: Option<Destination>,
+    ) -> Result<Session> {
+        let account = service.verify(destination.as_ref()).await?;
+        let kind = if sandbox { "sandbox" } else { kind_name(service.kind()) };
+        let destination = match (&service, destination) {
+            (Service::TrustedTwin(_), _) => None,
+            (Service::Hbr(_), _) => Some(Destination::TempFiles.to_string()),
+            (_, d) => d.map(|d| d.to_string()),
+        };
+        let info = SessionInfo { kind, base_url: service.base_url().to_owned(), account, profile, destination };
+        let queue = Queue::new(service, journal()?, crate::prefs::queue_options());
+        let routes = Routes { batches: crate::activity::batches(), ..Routes::default() };
         let sink = route_events(routes.clone());
         let runner = {
             let queue = queue.clone();
@@ -93,7 +125,10 @@ impl Session {
                 }
             })
         };
-        Ok(Session { info, queue, routes, paused: AtomicBool::new(false), runner })
+        crate::desktop::set_paused(false);
+        let watched = crate::watched::start(&queue, info.profile.clone());
+        crate::activity::signed(&info, true);
+        Ok(Session { info, queue, routes, paused: AtomicBool::new(false), runner, watched })
     }
 }
 
@@ -101,6 +136,10 @@ impl Session {
 /// queue's `stats`, jobs without a drop of their own) to the window's channel.
 pub fn route_events(routes: Routes) -> EventSink {
     Arc::new(move |event: QueueEvent| {
+        crate::desktop::observe(&event);
+        if let Some(batches) = &routes.batches {
+            batches.see(&twindrop_engine::activity::Source::Uploads, &event);
+        }
         let channel = match event.job_id() {
             None => routes.window(),
             Some(id) => {
@@ -159,16 +198,59 @@ impl Inner {
             return Ok(());
         }
         match settings()?.load()?.active {
-            Some(name) => match account::connect(&settings()?, Some(&name), None, None).await {
-                Ok(tt) => self.session = Some(Session::open(tt, "trusted_twin", Some(name)).await?),
-                // The login screen shows why (e.g. keyring.unavailable), once; the user picks again.
-                Err(e) => {
-                    tracing::warn!(code = e.code(), "could not reopen profile {name}: {e}");
-                    return Err(e);
-                }
-            },
-            None => self.open_sandbox().await?,
+            // The login screen shows why (e.g. keyring.unavailable), once; the user picks again.
+            Some(name) => self.open_profile(&name).await.inspect_err(|e| {
+                tracing::warn!(code = e.code(), "could not reopen profile {name}: {e}");
+            }),
+            None => self.open_sandbox().await,
         }
+    }
+
+    /// Open a saved profile with the secret the keyring holds for it. Redivis and Inspect
+    /// profiles reopen on their last destination.
+    pub async fn open_profile(&mut self, name: &str) -> Result<()> {
+        let stored = settings()?.load()?.profile(name)?.clone();
+        let service = account::connect_service(&settings()?, Some(name), None, None, None).await?;
+        let destination = match stored.recent_twins.first() {
+            Some(d) => Some(Destination::parse_for(&service, d)?),
+            None => None,
+        };
+        self.session = Some(Session::open(service, false, Some(name.to_owned()), destination).await?);
+        settings()?.update(|s| {
+            s.active = Some(name.to_owned());
+            Ok(())
+        })
+    }
+
+    /// Sign in to a service: check the secret first (`Service::verify`), and only then keep it
+    /// in the keyring, so a mistyped secret is never stored.
+    pub async fn open_service(
+        &mut self,
+        kind: ServiceKind,
+        base_url: &str,
+        secret: Secret,
+        destination: Option<&str>,
+    ) -> Result<()> {
+        let base_url = match base_url.trim() {
+            "" => kind.default_base_url(),
+            url => url,
+        };
+        let service = kind.connect(base_url, secret.clone())?;
+        let destination = destination
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| Destination::parse_for(&service, d))
+            .transpose()?;
+        let name = match kind {
+            ServiceKind::TrustedTwin => account::profile_name_for(base_url)?,
+            other => format!("{}-{}", kind_name(other).replace('_', "-"), account::profile_name_for(base_url)?),
+        };
+        let session = Session::open(service, false, Some(name.clone()), destination.clone()).await?;
+        account::login_service(&settings()?, &name, kind, base_url, secret, false).await?;
+        if let Some(d) = &destination {
+            settings()?.update(|s| s.remember_twin(Some(&name), d.as_str()))?;
+        }
+        self.session = Some(session);
         Ok(())
     }
 
@@ -178,33 +260,42 @@ impl Inner {
             // A fresh random secret each run: it never needs storing, and nothing else can use it.
             let secret = Secret::new(format!("sandbox-{}", uuid::Uuid::new_v4()));
             let mut config = Config::new(secret.expose());
-            config.state_dir = Some(state_dir);
+            config.state_dir = Some(state_dir.clone());
             // A test seam: with this set, tests reach the sandbox's fault injection
             // (`/_emulator/faults`); otherwise its control token is random and never shown.
             if let Ok(token) = std::env::var("TWINDROP_SANDBOX_CONTROL_TOKEN") {
                 config.control_token = Some(token);
             }
-            let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-                .await
-                .map_err(|e| twindrop_engine::Error::Input(format!("cannot start the local sandbox: {e}")))?;
+            // The same port as last time when it is free: the journal knows jobs by server URL,
+            // so a sandbox on a new port would look like a new server and re-send every file
+            // its watched folders had already sent.
+            let port_file = state_dir.join("port");
+            let last: u16 = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok()).unwrap_or(0);
+            let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+            let emulator = match Emulator::start(at(last), config.clone()).await {
+                Ok(e) => Ok(e),
+                Err(e) if last != 0 => {
+                    tracing::info!("sandbox port {last} is taken ({e}); using another");
+                    Emulator::start(at(0), config).await
+                }
+                Err(e) => Err(e),
+            }
+            .map_err(|e| twindrop_engine::Error::Input(format!("cannot start the local sandbox: {e}")))?;
+            if let Some(port) = emulator.base_url().rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) {
+                if let Err(e) = std::fs::write(&port_file, port.to_string()) {
+                    tracing::warn!("cannot keep the sandbox port: {e}");
+                }
+            }
             tracing::info!(url = emulator.base_url(), "local sandbox running");
             self.sandbox = Some(Sandbox { emulator, secret });
         }
         let sandbox = self.sandbox.as_ref().expect("just started");
         let tt = TrustedTwin::new(sandbox.emulator.base_url(), sandbox.secret.clone())?;
-        self.session = Some(Session::open(tt, "sandbox", None).await?);
+        self.session = Some(Session::open(Service::TrustedTwin(Arc::new(tt)), true, None, None).await?);
         settings()?.update(|s| {
             s.active = None;
             Ok(())
         })
-    }
-
-    pub async fn open_trusted_twin(&mut self, base_url: &str, secret: Secret) -> Result<()> {
-        let name = account::profile_name_for(base_url)?;
-        account::login(&settings()?, &name, base_url, secret.clone(), true).await?;
-        let tt = TrustedTwin::new(base_url, secret)?;
-        self.session = Some(Session::open(tt, "trusted_twin", Some(name)).await?);
-        Ok(())
     }
 }
 
@@ -285,13 +376,14 @@ mod tests {
         let session = first.session.as_ref().expect("a session at start-up");
         assert_eq!((session.info.kind, session.info.profile.as_deref()), ("sandbox", None));
         let twin = session.queue.service().trusted_twin().unwrap().create_twin().await.unwrap();
-        let account = session.info.account.clone();
+        let (account, first_url) = (session.info.account.clone(), session.info.base_url.clone());
         first.sandbox.take().unwrap().emulator.shutdown().await;
 
         let mut second = Inner::default();
         second.start_up().await.unwrap();
         let session = second.session.as_ref().unwrap();
         assert_eq!(session.info.account, account);
+        assert_eq!(session.info.base_url, first_url, "the sandbox comes back on its port, so the journal knows it");
         session.queue.service().trusted_twin().unwrap().get_twin(&twin).await.unwrap();
         // A second start-up call is a no-op, not a second sandbox.
         let url = session.info.base_url.clone();

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    // Read at run time: cargo sets it for test runs, and a path compiled in goes stale when a
+    // clone elsewhere (CI's) shares this target directory and cargo reuses the artifact.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    dir.unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()).join("..").canonicalize().unwrap()
 }
 
 /// The built app: `TWINDROP_APP_BIN`, else `debug/twindrop-app` under the target directory that
@@ -194,6 +197,10 @@ impl Driver {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Its own process group, which WebKitWebDriver and the app it starts inherit: dropping
+        // the driver ends them all. A leftover app would take the next test's launch (the app
+        // is single-instance) and that test's session would never connect.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().expect("tauri-driver on PATH (cargo install tauri-driver --version ^2 --locked)");
         let driver = Driver { child, port };
         wait_for_port(port);
@@ -223,16 +230,22 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["--", &group]).status();
         let deadline = Instant::now() + Duration::from_secs(5);
+        let mut ended = false;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                ended = true;
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Whatever of the group is still there (an app slow to quit) goes now.
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        if !ended {
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -298,4 +311,45 @@ pub async fn drag_files_onto(client: &Client, css: &str, files: &[PathBuf]) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = source.kill();
     let _ = source.wait();
+}
+
+/// Wait until the Upload panel holds `n` staged files.
+pub async fn wait_staged(client: &Client, n: usize, secs: u64) {
+    wait_attr(client, "#upload-count", "data-count", &n.to_string(), secs).await;
+}
+
+/// Start the batch staged in the Upload panel (dropped or picked files wait there for their
+/// names to be checked) and wait until it is handed to the queue: the panel closes.
+pub async fn start_staged(client: &Client) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let enabled = match client.find(Locator::Css("#upload-start")).await {
+            Ok(el) => el.is_enabled().await.unwrap_or(false),
+            Err(_) => false,
+        };
+        if enabled {
+            break;
+        }
+        let why = match client.find(Locator::Css("#upload-why")).await {
+            Ok(el) => el.prop("textContent").await.ok().flatten().unwrap_or_default(),
+            Err(_) => "no Upload panel".into(),
+        };
+        assert!(Instant::now() < deadline, "the staged batch cannot start: {why:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(client, "#upload-start").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.find(Locator::Css("#upload-panel")).await.is_ok() {
+        if let Ok(el) = client.find(Locator::Css("#upload-error")).await {
+            panic!("the batch did not start: {:?}", el.prop("textContent").await.ok().flatten());
+        }
+        assert!(Instant::now() < deadline, "the Upload panel did not close after Upload");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Drag `files` onto the drop zone and start them as staged, under their proposed names.
+pub async fn drop_and_start(client: &Client, files: &[PathBuf]) {
+    drag_files_onto(client, "#drop-zone", files).await;
+    start_staged(client).await;
 }

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use twindrop_e2e::{drag_files_onto, screenshot, skip_without_display, text, wait_css, Driver};
+use twindrop_e2e::{
+    drag_files_onto, screenshot, skip_without_display, start_staged, text, wait_css, wait_staged, Driver,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
@@ -48,6 +50,10 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
     std::fs::write(&a, "observations from the field\n").unwrap();
     std::fs::write(&b, (0..700_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
     drag_files_onto(&client, "#drop-zone", &[a.clone(), b.clone()]).await;
+    // The drop waits in the Upload panel with its proposed names until it is started.
+    wait_staged(&client, 2, 20).await;
+    assert!(client.find_all(Locator::Css("#queue [role=row]")).await.unwrap().is_empty(), "uploaded before Upload");
+    start_staged(&client).await;
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let statuses = loop {
@@ -67,25 +73,30 @@ async fn two_dropped_files_become_ok_docs_in_the_sandbox() {
     };
     assert_eq!(statuses, [("field_report.txt".to_owned(), "ok".to_owned()), ("scan.bin".to_owned(), "ok".to_owned())]);
 
-    // Dropped again, with a folder: the unchanged file is skipped, the folder fails on its own
-    // with its error code shown.
+    // Dropped again, with their folder: the folder stands for its files, named by their path
+    // from it. The file dropped on its own is met first and keeps its name, so it is skipped
+    // as unchanged; the other becomes a Doc of its own.
     drag_files_onto(&client, "#drop-zone", &[a.clone(), files_dir.clone()]).await;
+    wait_staged(&client, 2, 20).await;
+    let notice = format!("#upload-items li[data-path='{}'] .reason[data-code='file.unchanged']", a.display());
+    assert!(text(&client, &notice).await.contains("it will be skipped"), "no notice that {} is unchanged", a.display());
+    start_staged(&client).await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    let (skipped, codes) = loop {
+    let (skipped, ok) = loop {
         let skipped = client.find_all(Locator::Css("#queue [data-status='skipped']")).await.unwrap().len();
-        let mut codes = Vec::new();
-        for li in client.find_all(Locator::Css("#queue [data-status='failed']")).await.unwrap() {
-            let code = li.find(Locator::Css(".error-code")).await.unwrap().prop("textContent").await.unwrap();
-            codes.push(code.unwrap_or_default().trim().to_owned());
+        let mut ok = Vec::new();
+        for li in client.find_all(Locator::Css("#queue [data-status='ok']")).await.unwrap() {
+            ok.push(li.attr("data-doc-name").await.unwrap().unwrap_or_default());
         }
-        if skipped + codes.len() == 2 {
-            break (skipped, codes);
+        ok.sort();
+        if skipped + ok.len() == 4 {
+            break (skipped, ok);
         }
-        assert!(Instant::now() < deadline, "second drop did not settle: {skipped} skipped, {codes:?}");
+        assert!(Instant::now() < deadline, "second drop did not settle: {skipped} skipped, {ok:?} ok");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!((skipped, codes), (1, vec!["file.not_a_file".to_owned()]));
-    assert_eq!(client.find_all(Locator::Css("#queue [data-status='ok']")).await.unwrap().len(), 2);
+    assert_eq!(skipped, 1);
+    assert_eq!(ok, ["field_report.txt", "files/scan.bin", "scan.bin"]);
 
     screenshot(&client, "e2e-after-drop.png").await;
     client.close().await.unwrap();
@@ -163,7 +174,7 @@ async fn trusted_twin_login_is_remembered_through_the_keyring() {
         wait_css(&client, "#screen-main", 20).await;
         let label = text(&client, "#account-label").await;
         assert!(label.contains("127.0.0.1"), "after restart the account label is {label:?}");
-        client.find(Locator::Css("#switch-account")).await.unwrap().click().await.unwrap();
+        client.find(Locator::Css("#sign-out")).await.unwrap().click().await.unwrap();
         wait_css(&client, "#screen-login", 10).await;
         client.close().await.unwrap();
     }

@@ -19,9 +19,8 @@ pub async fn login(
     login_service(settings, profile, ServiceKind::TrustedTwin, base_url, secret, verify).await
 }
 
-/// [`login`] for any service. The others have no "who am I" call a secret of any scope may
-/// make, so their secret is stored unverified (the first upload tells), and their profile does
-/// not become the app's active one.
+/// [`login`] for any service. With `verify`, only Trusted Twin and HBR can be checked here; the
+/// app checks Redivis and Inspect secrets on their destination with [`Service::verify`].
 pub async fn login_service(
     settings: &SettingsFile,
     profile: &str,
@@ -32,8 +31,8 @@ pub async fn login_service(
 ) -> Result<Option<String>> {
     profile::validate_name(profile)?;
     let service = kind.connect(base_url, secret.clone())?;
-    let account = match &service {
-        Service::TrustedTwin(tt) if verify => Some(tt.whoami().await?),
+    let account = match kind {
+        ServiceKind::TrustedTwin | ServiceKind::Hbr if verify => Some(service.verify(None).await?),
         _ => None,
     };
     let base_url = service.base_url().to_owned();
@@ -43,10 +42,8 @@ pub async fn login_service(
         if entry.base_url != base_url || entry.service != kind {
             *entry = Profile { base_url, service: kind, recent_twins: vec![] };
         }
-        // The app opens on the active profile, and it speaks only Trusted Twin so far.
-        if kind == ServiceKind::TrustedTwin {
-            s.active = Some(profile.to_owned());
-        }
+        // The app opens on the last profile logged into.
+        s.active = Some(profile.to_owned());
         Ok(())
     })?;
     Ok(account)

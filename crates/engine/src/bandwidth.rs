@@ -2,7 +2,7 @@
 //! timetable in rclone's `--bwlimit` syntax, e.g. `10M`, `08:00,512k 19:00,10M 23:00,off`
 //! or `Mon-08:00,1M Sat-00:00,off`. Rates are bytes per second with k/M/G (binary) suffixes.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -25,7 +25,11 @@ pub struct Timetable {
 }
 
 fn parse_rate(s: &str) -> Result<Option<u64>> {
-    let bad = || Error::Input(format!("bandwidth {s:?}: use a number with an optional k, M or G suffix, or off"));
+    let bad = || {
+        Error::Input(format!(
+            "bandwidth {s:?}: a rate is a number with an optional k, M or G suffix (e.g. 512k), or off"
+        ))
+    };
     if s.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
@@ -40,34 +44,103 @@ fn parse_rate(s: &str) -> Result<Option<u64>> {
     if !(v > 0.0 && v.is_finite()) {
         return Err(bad());
     }
+    // Below one byte a second nothing would ever move: that is a typo, not a limit.
+    if v * mult < 1.0 {
+        return Err(bad());
+    }
     Ok(Some((v * mult) as u64))
 }
 
-fn parse_day(s: &str) -> Result<Weekday> {
-    s.parse::<Weekday>().map_err(|_| Error::Input(format!("bandwidth timetable: {s:?} is not a weekday")))
+fn parse_day(s: &str, entry: &str) -> Result<Weekday> {
+    s.parse::<Weekday>().map_err(|_| {
+        Error::Input(format!("bandwidth timetable entry {entry:?}: {s:?} is not a weekday (use Mon, Tue, … Sun)"))
+    })
+}
+
+/// A rate as the timetable syntax writes it: `off`, or the largest binary suffix that keeps it
+/// whole (`512k`, `10M`), so a parsed timetable prints back as it was meant.
+fn format_rate(rate: Option<u64>) -> String {
+    let Some(r) = rate else { return "off".into() };
+    for (suffix, unit) in [("G", 1u64 << 30), ("M", 1 << 20), ("k", 1 << 10)] {
+        if r >= unit && r % unit == 0 {
+            return format!("{}{suffix}", r / unit);
+        }
+    }
+    r.to_string()
+}
+
+impl std::fmt::Display for Timetable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let [Slot { day: None, minute: 0, rate }] = self.slots.as_slice() {
+            return f.write_str(&format_rate(*rate));
+        }
+        let entries: Vec<String> = self
+            .slots
+            .iter()
+            .map(|s| {
+                let day = s.day.map(|d| format!("{d}-")).unwrap_or_default();
+                format!("{day}{:02}:{:02},{}", s.minute / 60, s.minute % 60, format_rate(s.rate))
+            })
+            .collect();
+        f.write_str(&entries.join(" "))
+    }
 }
 
 impl Timetable {
+    /// No limit at any time.
+    pub fn unlimited() -> Self {
+        Timetable { slots: vec![Slot { day: None, minute: 0, rate: None }] }
+    }
+
+    /// Whether some slot limits the rate (an all-`off` timetable never does).
+    pub fn limits(&self) -> bool {
+        self.slots.iter().any(|s| s.rate.is_some())
+    }
+
+    /// Parse a rate (`10M`, `off`) or a timetable of `[Day-]HH:MM,RATE` entries separated by
+    /// spaces. Each error names the entry and what is wrong with it.
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
+        if spec.is_empty() {
+            return Err(Error::Input("bandwidth: empty; give a rate such as 10M, a timetable, or off".into()));
+        }
         if !spec.contains(',') {
+            if spec.contains(char::is_whitespace) || spec.contains(':') {
+                return Err(Error::Input(format!(
+                    "bandwidth {spec:?}: a timetable entry is TIME,RATE (e.g. 08:00,512k 19:00,off)"
+                )));
+            }
             return Ok(Timetable { slots: vec![Slot { day: None, minute: 0, rate: parse_rate(spec)? }] });
         }
-        let mut slots = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
         for entry in spec.split_whitespace() {
             let (when, rate) = entry
                 .split_once(',')
                 .ok_or_else(|| Error::Input(format!("bandwidth timetable entry {entry:?}: expected TIME,RATE")))?;
             let (day, time) = match when.split_once('-') {
-                Some((d, t)) => (Some(parse_day(d)?), t),
+                Some((d, t)) => (Some(parse_day(d, entry)?), t),
                 None => (None, when),
             };
             let (h, m) = time
                 .split_once(':')
+                .filter(|(h, m)| (1..=2).contains(&h.len()) && m.len() == 2)
                 .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
                 .filter(|(h, m)| *h < 24 && *m < 60)
-                .ok_or_else(|| Error::Input(format!("bandwidth timetable entry {entry:?}: time must be HH:MM")))?;
-            slots.push(Slot { day, minute: h * 60 + m, rate: parse_rate(rate)? });
+                .ok_or_else(|| {
+                    Error::Input(format!(
+                        "bandwidth timetable entry {entry:?}: {time:?} is not a time (HH:MM, 00:00 to 23:59)"
+                    ))
+                })?;
+            let rate = parse_rate(rate).map_err(|_| {
+                Error::Input(format!(
+                    "bandwidth timetable entry {entry:?}: {rate:?} is not a rate (e.g. 512k, 10M, off)"
+                ))
+            })?;
+            let slot = Slot { day, minute: h * 60 + m, rate };
+            if slots.iter().any(|s| s.day == slot.day && s.minute == slot.minute) {
+                return Err(Error::Input(format!("bandwidth timetable: two entries start at {when}")));
+            }
+            slots.push(slot);
         }
         Ok(Timetable { slots })
     }
@@ -103,17 +176,28 @@ impl Timetable {
 /// A token bucket with a one-second burst. Callers may take more than the bucket holds (a
 /// whole chunk); the debt is paid by sleeping, so the long-run rate is exact.
 pub struct Limiter {
-    timetable: Timetable,
+    /// Replaceable while transfers run, so a new limit applies to the bytes in flight.
+    timetable: RwLock<Timetable>,
     bucket: Mutex<(f64, Instant)>,
 }
 
 impl Limiter {
     pub fn new(timetable: Timetable) -> Self {
-        Limiter { timetable, bucket: Mutex::new((0.0, Instant::now())) }
+        Limiter { timetable: RwLock::new(timetable), bucket: Mutex::new((0.0, Instant::now())) }
+    }
+
+    pub fn timetable(&self) -> Timetable {
+        self.timetable.read().expect("bandwidth lock").clone()
+    }
+
+    /// Change the limit; the next chunk of every transfer is paced by it.
+    pub fn set_timetable(&self, timetable: Timetable) {
+        *self.timetable.write().expect("bandwidth lock") = timetable;
     }
 
     pub async fn take(&self, bytes: usize) {
-        let Some(rate) = self.timetable.rate_now() else { return };
+        let rate = self.timetable.read().expect("bandwidth lock").rate_now();
+        let Some(rate) = rate else { return };
         let wait = {
             let mut b = self.bucket.lock().expect("bandwidth lock");
             let now = Instant::now();
@@ -161,6 +245,54 @@ mod tests {
         assert_eq!(Timetable::parse("2M").unwrap().rate_at(Weekday::Fri, 3), Some(2 << 20));
         assert!(Timetable::parse("25:00,1M").is_err());
         assert!(Timetable::parse("Xyz-08:00,1M").is_err());
+    }
+
+    /// Each mistake is named with the entry it is in, so a settings screen can show why.
+    #[test]
+    fn bad_timetables_say_what_is_wrong() {
+        let reason = |spec: &str| Timetable::parse(spec).unwrap_err().to_string();
+        assert!(reason("").contains("empty"), "{}", reason(""));
+        assert!(reason("25:00,1M").contains("\"25:00\" is not a time"), "{}", reason("25:00,1M"));
+        assert!(reason("8:5,1M").contains("is not a time"), "{}", reason("8:5,1M"));
+        assert!(reason("08:00,fast").contains("\"fast\" is not a rate"), "{}", reason("08:00,fast"));
+        assert!(reason("Xyz-08:00,1M").contains("\"Xyz\" is not a weekday"), "{}", reason("Xyz-08:00,1M"));
+        assert!(reason("08:00,1M 08:00,off").contains("two entries start at 08:00"));
+        assert!(reason("08:00 1M").contains("TIME,RATE"), "{}", reason("08:00 1M"));
+        assert!(reason("0.1").contains("is a number"), "{}", reason("0.1"));
+        for spec in ["", "25:00,1M", "08:00,fast", "08:00,1M 08:00,off"] {
+            assert_eq!(Timetable::parse(spec).unwrap_err().code(), "input.invalid");
+        }
+    }
+
+    #[test]
+    fn timetables_print_back_as_parsed() {
+        for spec in ["10M", "off", "512k", "1000", "08:00,512k 19:00,10M 23:00,off", "Mon-08:00,1M Sat-00:00,off"] {
+            let t = Timetable::parse(spec).unwrap();
+            assert_eq!(t.to_string(), spec);
+            assert_eq!(Timetable::parse(&t.to_string()).unwrap(), t);
+        }
+        assert_eq!(Timetable::parse(" 8:00,1024k ").unwrap().to_string(), "08:00,1M");
+        assert!(!Timetable::parse("off").unwrap().limits());
+        assert!(!Timetable::unlimited().limits());
+        assert!(Timetable::parse("09:00,1M 17:00,off").unwrap().limits());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_limit_applies_to_the_next_chunk() {
+        let limiter = Limiter::new(Timetable::unlimited());
+        let start = tokio::time::Instant::now();
+        for _ in 0..8 {
+            limiter.take(256 * 1024).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "no limit: no wait");
+        limiter.set_timetable(Timetable::parse("512k").unwrap());
+        let start = tokio::time::Instant::now();
+        for _ in 0..4 {
+            limiter.take(256 * 1024).await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100), "{took:?}");
+        assert_eq!(limiter.timetable().to_string(), "512k");
     }
 
     #[tokio::test(start_paused = true)]

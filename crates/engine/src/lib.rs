@@ -20,12 +20,18 @@
 //! - [`watch`]: notify + debouncer: a folder's changes, or "rescan" when some may be lost.
 //! - [`sync`]: a watched folder kept in step: stability gate, ignore patterns, journal-aware
 //!   scans, renames and deletes.
+//! - [`watched`]: the app's watched folders: a syncer per folder on one shared queue, with
+//!   status (watching / syncing / paused / error) and last sync.
+//! - [`prefs`]: the app's preferences (parallelism, bandwidth timetable, conflicts, autostart,
+//!   notifications) and how they map onto queue options, live where they can be.
+//! - [`activity`]: the persistent, bounded activity log (SQLite) and batch tracking.
 //! - [`credentials`]: secrets in the OS keyring, nowhere else.
 //! - [`account`]: login / connect, shared by the CLI and the app.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
 //! - [`error`]: one `Error` with a stable machine `code()`.
 
 pub mod account;
+pub mod activity;
 pub mod bandwidth;
 pub mod credentials;
 pub mod error;
@@ -33,6 +39,7 @@ pub mod hash;
 pub mod journal;
 pub mod media_type;
 pub mod naming;
+pub mod prefs;
 pub mod profile;
 pub mod progress;
 pub mod queue;
@@ -41,6 +48,7 @@ pub mod service;
 pub mod sync;
 pub mod transfer;
 pub mod watch;
+pub mod watched;
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of what servers send, which are
 /// private to their modules otherwise. Not an API.

@@ -55,6 +55,9 @@ pub struct Settings {
     pub sandbox_twins: Vec<String>,
     #[serde(default)]
     pub watched: Vec<WatchedFolder>,
+    /// The app's preferences (parallelism, bandwidth, conflicts, autostart, notifications).
+    #[serde(default)]
+    pub prefs: crate::prefs::Prefs,
 }
 
 impl Settings {
@@ -62,6 +65,14 @@ impl Settings {
     pub fn watch(&mut self, folder: WatchedFolder) {
         self.watched.retain(|w| w.path != folder.path);
         self.watched.push(folder);
+    }
+
+    /// The watched folder at `path`.
+    pub fn watched_mut(&mut self, path: &Path) -> Result<&mut WatchedFolder> {
+        self.watched
+            .iter_mut()
+            .find(|w| w.path == path)
+            .ok_or_else(|| Error::NotFound(format!("no watched folder {}", path.display())))
     }
 
     pub fn profile(&self, name: &str) -> Result<&Profile> {

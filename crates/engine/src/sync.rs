@@ -191,18 +191,33 @@ impl Syncer {
             .collect())
     }
 
-    /// Watch and sync until `stop` fires (or, with `once`, until everything present at the
-    /// start has been sent and nothing else is moving).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Run the queue and watch and sync until `stop` fires (or, with `once`, until everything
+    /// present at the start has been sent and nothing else is moving). If the queue stops,
+    /// so does the sync, with the queue's error: files handed to a queue that no longer runs
+    /// would never go up.
     pub async fn run(self, sink: EventSink, once: bool, stop: tokio_util::sync::CancellationToken) -> Result<()> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        // Started before the first walk, so nothing written during the walk is missed.
-        let _watcher =
-            if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
-        let runner = {
+        let mut runner = {
             let (queue, sink) = (self.queue.clone(), sink.clone());
             tokio::spawn(async move { queue.run(sink, RunMode::Forever).await })
         };
         let _stop_runner = AbortOnDrop(runner.abort_handle());
+        tokio::select! {
+            outcome = self.watch(sink, once, stop) => outcome,
+            ended = &mut runner => Err(queue_ended(ended)),
+        }
+    }
+
+    /// [`run`](Self::run) for a queue that runs elsewhere (one queue shared by many folders):
+    /// whoever runs it stops the syncs if it ends.
+    pub async fn watch(self, sink: EventSink, once: bool, stop: tokio_util::sync::CancellationToken) -> Result<()> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Started before the first walk, so nothing written during the walk is missed.
+        let _watcher =
+            if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
         let mut waiting: HashMap<PathBuf, Waiting> = HashMap::new();
         let mut last_walk = Instant::now();
         for (path, size, mtime_ns) in self.changed_files()? {
@@ -334,7 +349,17 @@ impl Syncer {
             names.push((self.namer)(&relative, &meta).map_err(|e| e.info()));
             present.push(path);
         }
-        self.queue.enqueue_named(self.dest.clone(), &present, Some(&names), sink).await.map(|_| ())
+        self.queue.enqueue_named(self.dest.clone(), &present, Some(&names), None, sink).await.map(|_| ())
+    }
+}
+
+/// Why a queue's run ended: its own error, or [`Error::QueueStopped`] if it ended without one
+/// (it runs forever) or panicked.
+pub fn queue_ended(ended: std::result::Result<Result<()>, tokio::task::JoinError>) -> Error {
+    match ended {
+        Ok(Err(e)) => e,
+        Ok(Ok(())) => Error::QueueStopped("the upload queue ended".into()),
+        Err(e) => Error::QueueStopped(format!("the upload queue stopped: {e}")),
     }
 }
 
@@ -343,5 +368,44 @@ struct AbortOnDrop(tokio::task::AbortHandle);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Journal;
+    use crate::service::trusted_twin::TrustedTwin;
+
+    /// A sync whose queue stops (here its journal loses its table under it, so every worker's
+    /// next claim fails) ends with the queue's error instead of watching on for nothing.
+    #[tokio::test]
+    async fn a_sync_ends_when_its_queue_stops() {
+        let em =
+            twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), twindrop_emulator::Config::new("s"))
+                .await
+                .unwrap();
+        let tt = Arc::new(TrustedTwin::new(em.base_url(), crate::Secret::new("s")).unwrap());
+        let twin = tt.create_twin().await.unwrap();
+        let (root, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let db = state.path().join("j.sqlite");
+        let queue = Queue::new(tt, Arc::new(Journal::open(&db).unwrap()), crate::queue::Options::default());
+        let opts = SyncOptions { rescan_every: Duration::from_secs(3600), ..SyncOptions::default() };
+        let syncer =
+            Syncer::new(queue, root.path(), (&twin).into(), namer(None, root.path().to_owned()), opts).unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(syncer.run(Arc::new(|_| {}), false, stop.clone()));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!task.is_finished(), "a healthy sync keeps watching");
+        rusqlite::Connection::open(&db).unwrap().execute_batch("DROP TABLE jobs").unwrap();
+        let outcome = tokio::time::timeout(Duration::from_secs(10), task).await.expect("the sync ended").unwrap();
+        assert_eq!(outcome.unwrap_err().code(), "journal.failed");
+        em.shutdown().await;
+    }
+
+    #[test]
+    fn a_queue_that_ends_is_an_error() {
+        assert_eq!(queue_ended(Ok(Ok(()))).code(), "queue.stopped");
+        assert_eq!(queue_ended(Ok(Err(Error::Journal("disk".into())))).code(), "journal.failed");
     }
 }

@@ -5,7 +5,8 @@
 // nothing crashes: every command rejects with code "tauri.unavailable".
 
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { ApiError, DocEntry, QueueEvent, Session } from "./types";
+import type { NamedFile } from "./naming";
+import type { ApiError, DocEntry, ProfileEntry, QueueEvent, ServiceKind, Session } from "./types";
 
 export type { ApiError, DocEntry, QueueEvent, Session } from "./types";
 
@@ -133,8 +134,29 @@ export function loginSandbox(): Promise<Session> {
   return call<Session>("login_sandbox");
 }
 
-export function loginTrustedTwin(baseUrl: string, secret: string): Promise<Session> {
-  return call<Session>("login_trusted_twin", { baseUrl, secret });
+/** Signs in to a service; the secret is checked first, then kept in the system keyring. */
+export function loginService(
+  service: ServiceKind,
+  baseUrl: string,
+  secret: string,
+  destination: string | null,
+): Promise<Session> {
+  return call<Session>("login_service", { service, baseUrl, secret, destination });
+}
+
+/** Saved accounts (never their secrets). */
+export function profilesList(): Promise<ProfileEntry[]> {
+  return call<ProfileEntry[]>("profiles_list");
+}
+
+/** Switches to a saved account, with the secret the keyring holds for it. */
+export function profileOpen(name: string): Promise<Session> {
+  return call<Session>("profile_open", { name });
+}
+
+/** Leaves the account signed in (its secret stays in the keyring), to switch to another. */
+export function sessionClose(): Promise<null> {
+  return call<null>("session_close");
 }
 
 export function logout(): Promise<null> {
@@ -162,9 +184,23 @@ async function stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (e
   }
 }
 
-/** upload_paths with a Channel; `onEvent` receives every QueueEvent of this batch. */
-export function uploadPaths(twin: string, paths: string[], onEvent: (ev: QueueEvent) => void): Promise<number[]> {
-  return stream<number[]>("upload_paths", { twin, paths }, onEvent);
+/**
+ * The naming preview of dropped paths (folders expanded): each file's proposed Doc name or why
+ * it has none. With a Twin, names already sent there from other files carry a notice.
+ */
+export function namesPreview(twin: string | null, paths: string[], template: string | null): Promise<NamedFile[]> {
+  return call<NamedFile[]>("names_preview", { twin, paths, template });
+}
+
+/** Queue files under the names settled on, with the batch's storage class and description. */
+export function uploadPlanned(
+  twin: string,
+  items: { path: string; name: string }[],
+  storageClass: string,
+  description: Record<string, unknown> | null,
+  onEvent: (ev: QueueEvent) => void,
+): Promise<number[]> {
+  return stream<number[]>("upload_planned", { twin, items, storageClass, description }, onEvent);
 }
 
 /**
@@ -219,6 +255,11 @@ export function docRetry(twin: string, name: string): Promise<number[]> {
 }
 
 /** The final event of each of these jobs that has settled (the journal's view). */
+/** Native file or folder picker; resolves to the chosen paths, `[]` when cancelled. */
+export function pickPaths(kind: "files" | "folder"): Promise<string[]> {
+  return call<string[]>("pick_paths", { kind });
+}
+
 export function queueSettled(ids: number[]): Promise<QueueEvent[]> {
   return call<QueueEvent[]>("queue_settled", { ids });
 }
@@ -231,4 +272,51 @@ export async function onDragDrop(handler: (ev: DropEvent) => void): Promise<() =
   } catch {
     return () => {};
   }
+}
+
+/** Subscribes to pause/resume of the whole queue from outside the window (the tray menu). */
+export async function onQueuePaused(handler: (paused: boolean) => void): Promise<() => void> {
+  if (!hasTauri()) return () => {};
+  try {
+    const { listen } = await import("@tauri-apps/api/event");
+    return await listen<boolean>("queue-paused", (e) => handler(e.payload === true));
+  } catch {
+    return () => {};
+  }
+}
+
+// ---- Watched folders, preferences, activity (Watched.svelte, Settings.svelte, Activity.svelte)
+
+/** The open account's watched folders with their status. */
+export function watchedList(): Promise<import("./watched").FolderStatus[]> {
+  return call("watched_list");
+}
+
+export function watchedAdd(path: string, destination: string): Promise<import("./watched").FolderStatus> {
+  return call("watched_add", { path, destination });
+}
+
+export function watchedUpdate(path: string, update: import("./watched").FolderUpdate): Promise<import("./watched").FolderStatus> {
+  return call("watched_update", { path, update });
+}
+
+export function watchedRemove(path: string): Promise<null> {
+  return call("watched_remove", { path });
+}
+
+export function watchedPause(path: string, paused: boolean): Promise<import("./watched").FolderStatus> {
+  return call("watched_pause", { path, paused });
+}
+
+export function prefsGet(): Promise<import("./settings").Prefs> {
+  return call("prefs_get");
+}
+
+/** Saves after the back end checked them; resolves to the prefs as saved. */
+export function prefsSet(prefs: import("./settings").Prefs): Promise<import("./settings").Prefs> {
+  return call("prefs_set", { prefs });
+}
+
+export function activityList(filter: import("./activity").ActivityFilter): Promise<import("./activity").ActivityEntry[]> {
+  return call("activity_list", { filter });
 }

@@ -227,6 +227,8 @@ describe("speed and time left", () => {
     expect(statsText({ ...s!, active: 0 }, false)).toBe("Idle");
     expect(statsText(null, false)).toBe("Idle");
     expect(statsText(s, true)).toBe("Paused");
+    expect(statsText({ ...s!, active: 0 }, false, 2)).toBe("Idle · 2 paused");
+    expect(statsText(s, false, 2)).toBe("2.4 MB/s · 0:42 left");
   });
 });
 

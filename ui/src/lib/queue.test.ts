@@ -290,7 +290,8 @@ describe("formatting", () => {
   });
 
   it("labels the account", () => {
-    expect(accountLabel({ kind: "sandbox", baseUrl: "http://127.0.0.1:1", account: "sandbox", profile: null })).toBe(
+    const none = { profile: null, destination: null };
+    expect(accountLabel({ kind: "sandbox", baseUrl: "http://127.0.0.1:1", account: "sandbox", ...none })).toBe(
       "Local sandbox",
     );
     expect(
@@ -298,9 +299,18 @@ describe("formatting", () => {
         kind: "trusted_twin",
         baseUrl: "https://rest.trustedtwin.com",
         account: "5e1d0a4c-77b2-4b9e-a3f0-1c2d3e4f5a6b",
-        profile: null,
+        ...none,
       }),
     ).toBe("rest.trustedtwin.com · 5e1d0a4c…5a6b");
+    expect(
+      accountLabel({
+        kind: "redivis",
+        baseUrl: "https://redivis.com",
+        account: "table a.b.c",
+        profile: "redivis-redivis.com",
+        destination: "a.b.c",
+      }),
+    ).toBe("Redivis · redivis.com · table a.b.c");
     expect(hostOf("not a url/x")).toBe("not a url");
   });
 });

@@ -32,7 +32,7 @@ export const ITEM_STATUSES: readonly ItemStatus[] = [
 
 export type QueueItem = {
   id: number;
-  /** Twin the item is uploaded to (known from the upload_paths call, not the event). */
+  /** Twin the item is uploaded to (known from the upload_planned call, not the event). */
   twin: string | null;
   path: string;
   fileName: string;
@@ -478,9 +478,10 @@ export function latestStats(events: readonly QueueEvent[]): QueueStats | null {
 }
 
 /** "2.4 MB/s · 0:42 left", or "Idle" when nothing moves. */
-export function statsText(stats: QueueStats | null, paused: boolean): string {
+export function statsText(stats: QueueStats | null, paused: boolean, pausedItems = 0): string {
   if (paused) return "Paused";
-  if (!stats || stats.active === 0) return "Idle";
+  // Nothing moves, but files wait on the user: "Idle" alone would hide them.
+  if (!stats || stats.active === 0) return pausedItems > 0 ? `Idle · ${pausedItems.toLocaleString("en-US")} paused` : "Idle";
   const eta = stats.etaSecs === null ? "" : ` · ${formatEta(stats.etaSecs)} left`;
   return `${formatRate(stats.bytesPerSec)}${eta}`;
 }

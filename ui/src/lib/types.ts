@@ -1,13 +1,25 @@
 // Types of the back-end contract (Tauri commands). Pure types: no runtime code,
 // so both api.ts and the pure queue logic (and its tests) can import them.
 
-export type SessionKind = "sandbox" | "trusted_twin";
+export type ServiceKind = "trusted_twin" | "redivis" | "inspect" | "hbr";
+export type SessionKind = "sandbox" | ServiceKind;
 
 export type Session = {
   kind: SessionKind;
   baseUrl: string;
   account: string;
   profile: string | null;
+  /** The fixed destination of a Redivis (table), Inspect (asset) or HBR session. */
+  destination: string | null;
+};
+
+/** A saved account on the login screen. */
+export type ProfileEntry = {
+  name: string;
+  service: ServiceKind;
+  baseUrl: string;
+  destination: string | null;
+  active: boolean;
 };
 
 /** Every command may reject with this shape. Branch on `code`, never on `message`. */

@@ -11,8 +11,11 @@
 //! - `template`: [`Template`], per-folder name templates (`{dir}/{date:%Y-%m}/{stem}.{ext}`), rendered
 //!   through the sanitizer.
 //! - `collisions`: [`resolve_collisions`], a batch made unique, among itself and against names taken.
+//! - `preview`: a drop's files with the names they would get, and what stops or is worth saying
+//!   about each ([`preview()`], [`validate_name`], [`review_names`]), before anything is queued.
 
 mod collisions;
+mod preview;
 mod rules;
 mod sanitize;
 mod template;
@@ -23,6 +26,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 pub use collisions::resolve_collisions;
+pub use preview::{
+    expand_drop, preview, review_names, validate_name, DroppedFile, NameIssue, NamedFile, DUPLICATE, TAKEN, UNCHANGED,
+};
 pub use rules::{check, is_valid, NameProblem, Reading, Violation, NAME_MAX, PUBLISHED_PATTERN};
 pub use sanitize::{sanitize, sanitize_path};
 pub use template::{Template, TemplateInput};

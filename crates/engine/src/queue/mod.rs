@@ -30,7 +30,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
-pub use plan::{describe, PlanAction, PlanItem};
+pub use plan::{describe, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
 use crate::error::{Error, ErrorInfo, Result};
@@ -41,7 +41,7 @@ use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
 use crate::service::{Destination, Service};
 
 /// What to do when a Doc of the same name but other content is already on the Twin.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictPolicy {
     Skip,
@@ -233,9 +233,14 @@ pub enum RunMode {
     Forever,
 }
 
+/// The most workers a queue can be turned up to while it runs ([`Queue::set_parallel`]).
+pub const MAX_PARALLEL: usize = 16;
+
 #[derive(Default)]
 struct Control {
     paused: AtomicBool,
+    /// Workers allowed to claim jobs; the others wait. Changeable while the queue runs.
+    parallel: AtomicUsize,
     wake: Notify,
     running: Mutex<HashMap<u64, CancellationToken>>,
     /// Jobs held in memory by a worker, the attacher or the poller.
@@ -256,7 +261,30 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(service: impl Into<Service>, journal: Arc<Journal>, opts: Options) -> Arc<Self> {
-        Arc::new(Queue { service: service.into(), journal, opts, control: Control::default() })
+        let control = Control { parallel: AtomicUsize::new(opts.parallel.max(1)), ..Control::default() };
+        Arc::new(Queue { service: service.into(), journal, opts, control })
+    }
+
+    /// How many files may upload at once from now on (1 to [`MAX_PARALLEL`], or more if the
+    /// queue was built with more). Uploads beyond a lowered limit finish; no new one starts.
+    pub fn set_parallel(&self, n: usize) {
+        let most = self.opts.parallel.max(MAX_PARALLEL);
+        self.control.parallel.store(n.clamp(1, most), Ordering::SeqCst);
+        self.control.wake.notify_waiters();
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    pub fn parallel(&self) -> usize {
+        self.control.parallel.load(Ordering::SeqCst)
+    }
+
+    /// The limiter every transfer of this queue is paced by, if it has one (change its
+    /// timetable to change the limit while uploads run).
+    pub fn bandwidth(&self) -> Option<&Arc<Limiter>> {
+        self.opts.bwlimit.as_ref()
     }
 
     pub fn service(&self) -> &Service {
@@ -308,25 +336,26 @@ impl Queue {
         let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
         drop(poll_tx);
         let stats = tokio::spawn(self.clone().report_stats(sink.clone()));
-        let workers: Vec<_> = (0..self.opts.parallel.max(1))
-            .map(|_| tokio::spawn(self.clone().worker(attach_tx.clone(), sink.clone(), mode)))
-            .collect();
+        // As many workers as the limit may be raised to; those above the current limit wait.
+        let mut workers = tokio::task::JoinSet::new();
+        for index in 0..self.opts.parallel.max(MAX_PARALLEL) {
+            workers.spawn(self.clone().worker(index, attach_tx.clone(), sink.clone(), mode));
+        }
         drop(attach_tx);
         // If this future is dropped (the app closes a session), its tasks stop with it; jobs
         // caught mid-way stay in the journal and carry on at the next run.
-        let _stop_with_me = AbortOnDrop(
-            workers
-                .iter()
-                .map(|w| w.abort_handle())
-                .chain([&attacher, &poller, &stats].map(|t| t.abort_handle()))
-                .collect(),
-        );
+        // (The workers' JoinSet aborts them when dropped.)
+        let _stop_with_me = AbortOnDrop([&attacher, &poller, &stats].map(|t| t.abort_handle()).to_vec());
         let mut outcome = Ok(());
-        for w in workers {
-            if let Err(e) = w.await.map_err(|e| Error::Journal(format!("worker: {e}"))).and_then(|r| r) {
+        while let Some(ended) = workers.join_next().await {
+            // The first worker to fail ends the run: what it failed on (the journal) fails the
+            // others too, and workers above the parallel limit would wait for ever.
+            if let Err(e) = ended.map_err(|e| Error::Journal(format!("worker: {e}"))).and_then(|r| r) {
                 outcome = Err(e);
+                break;
             }
         }
+        drop(workers);
         let _ = attacher.await;
         let _ = poller.await;
         stats.abort();
@@ -336,11 +365,24 @@ impl Queue {
 
     async fn worker(
         self: Arc<Self>,
+        index: usize,
         attach_tx: mpsc::UnboundedSender<Job>,
         sink: EventSink,
         mode: RunMode,
     ) -> Result<()> {
         loop {
+            if index >= self.control.parallel.load(Ordering::SeqCst) {
+                // Over the limit: nothing to claim. It can only end the run once the queue is
+                // idle, which the workers under the limit announce with a wake-up.
+                if mode == RunMode::UntilIdle
+                    && self.control.in_pipeline.load(Ordering::SeqCst) == 0
+                    && self.is_idle()?
+                {
+                    return Ok(());
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.control.wake.notified()).await;
+                continue;
+            }
             let job = if self.control.paused.load(Ordering::SeqCst) {
                 None
             } else {

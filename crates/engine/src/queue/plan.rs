@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{added, EventSink, Queue, QueueEvent};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::journal::{mtime_ns, JobState, NewJob};
-use crate::naming::DocName;
+use crate::naming::{self, DocName, NamedFile, Template};
 use crate::service::redivis::NewTempUpload;
+use crate::service::trusted_twin::StorageClass;
 use crate::service::{Destination, Service};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,7 +43,138 @@ pub struct PlanItem {
     pub action: PlanAction,
 }
 
+/// What one batch of files shares on the server: its storage class and description (a drop
+/// chooses them; the queue's [`Options`](super::Options) give them otherwise).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Batch {
+    pub storage_class: StorageClass,
+    pub description: Option<serde_json::Value>,
+}
+
+impl Batch {
+    /// A batch from what a person chose: the storage class by its API name, the description a
+    /// JSON object whose keys the server takes (`^[a-z_][0-9a-z_]{0,63}$`); an empty object is
+    /// no description.
+    pub fn new(storage_class: &str, description: Option<serde_json::Value>) -> Result<Batch> {
+        let storage_class = StorageClass::parse(storage_class)?;
+        let description = match description {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Object(map)) if map.is_empty() => None,
+            Some(serde_json::Value::Object(map)) => {
+                if let Some(key) = map.keys().find(|k| !description_key_ok(k)) {
+                    return Err(Error::Input(format!(
+                        "description key {key:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"
+                    )));
+                }
+                Some(serde_json::Value::Object(map))
+            }
+            Some(other) => {
+                return Err(Error::Input(format!(
+                    "the description must be a JSON object of keys and values, not {other}"
+                )))
+            }
+        };
+        Ok(Batch { storage_class, description })
+    }
+}
+
+/// The server's rule for description keys, `^[a-z_][0-9a-z_]{0,63}$`.
+pub fn description_key_ok(key: &str) -> bool {
+    let mut chars = key.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && key.len() <= 64
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A file and the Doc name a person settled on for it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Planned {
+    pub path: PathBuf,
+    pub name: String,
+}
+
 impl Queue {
+    /// The naming preview of a drop for `dest` (see [`naming::preview()`]): every file of
+    /// `paths`, folders expanded, with its proposed name (from `template` when one is given), what
+    /// blocks it, and a notice when the journal says another file already has that name there,
+    /// or that this file went up under this name and has not changed since, so it will be
+    /// skipped (only with a destination).
+    pub async fn names_preview(
+        &self,
+        dest: Option<&Destination>,
+        paths: Vec<PathBuf>,
+        template: Option<&str>,
+    ) -> Result<Vec<NamedFile>> {
+        let template = template.map(str::trim).filter(|t| !t.is_empty()).map(Template::parse).transpose()?;
+        let (base, twin, journal) =
+            (self.base_url().to_owned(), dest.map(|d| d.as_str().to_owned()), self.journal.clone());
+        // Walking folders and reading metadata block; thousands of files must not stall a runtime thread.
+        tokio::task::spawn_blocking(move || {
+            let mut taken: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
+            // The latest job of each file (the list is oldest first), as `plan_named` reads it.
+            let mut latest: std::collections::HashMap<PathBuf, crate::journal::Job> = std::collections::HashMap::new();
+            for job in if twin.is_some() { journal.list(Some(&base), &[])? } else { Vec::new() } {
+                if Some(&job.twin) != twin.as_ref() {
+                    continue;
+                }
+                if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+                    taken.insert(job.doc_name.clone(), job.path.clone());
+                }
+                latest.insert(job.path.clone(), job);
+            }
+            let taken_by =
+                |name: &str, path: &std::path::Path| taken.get(name).filter(|p| p.as_path() != path).cloned();
+            let mut files = naming::preview(&paths, template.as_ref(), &taken_by);
+            for file in files.iter_mut().filter(|f| f.problem.is_none()) {
+                let Some(job) = latest.get(&file.path) else { continue };
+                if job.state == JobState::Done
+                    && job.doc_status.as_deref() == Some("ok")
+                    && Some(job.size) == file.size
+                    && Some(job.mtime_ns) == file.mtime_ns
+                    && file.name.as_deref() == Some(job.doc_name.as_str())
+                {
+                    file.notice = Some(naming::NameIssue {
+                        code: naming::UNCHANGED.into(),
+                        rule: None,
+                        message: format!(
+                            "unchanged since it was sent as {:?}: it will be skipped (give it another name to send it \
+                             again)",
+                            job.doc_name
+                        ),
+                    });
+                }
+            }
+            Ok(files)
+        })
+        .await
+        .map_err(|e| Error::Input(format!("the naming preview stopped: {e}")))?
+    }
+
+    /// Queue files under the names a person settled on, with this batch's storage class and
+    /// description. The names are checked here, whatever the window checked: one that breaks a
+    /// rule, or is given to two files, refuses the whole batch before anything is queued.
+    pub async fn enqueue_planned(
+        &self,
+        dest: Destination,
+        files: &[Planned],
+        batch: &Batch,
+        sink: &EventSink,
+    ) -> Result<Vec<u64>> {
+        if files.is_empty() {
+            return Err(Error::Input("nothing to upload: the batch is empty".into()));
+        }
+        let reviewed = naming::review_names(files.iter().map(|f| Some(f.name.as_str())));
+        let mut refused = files.iter().zip(&reviewed).filter_map(|(f, issue)| issue.as_ref().map(|i| (f, i)));
+        if let Some((first, issue)) = refused.next() {
+            let more = refused.count();
+            let more = if more > 0 { format!(" (and {more} more names to fix)") } else { String::new() };
+            return Err(Error::DocName { name: first.name.clone(), reason: format!("{}{more}", issue.message) });
+        }
+        let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+        let names: Vec<std::result::Result<String, ErrorInfo>> = files.iter().map(|f| Ok(f.name.clone())).collect();
+        self.enqueue_named(dest, &paths, Some(&names), Some(batch), sink).await
+    }
+
     /// What `enqueue` would do with `paths`. Reads the Twin's listing once, and only when some
     /// file may be skippable.
     pub async fn plan(&self, dest: &Destination, paths: &[PathBuf]) -> Result<Vec<PlanItem>> {
@@ -94,11 +226,14 @@ impl Queue {
                     item.doc_name = Some(job.doc_name);
                     item.action = PlanAction::Resume { job: job.id };
                 }
+                // A name chosen for this file that is not the one it went up under asks for a new
+                // Doc, not for the old one again.
                 Some(job)
                     if job.state == JobState::Done
                         && job.doc_status.as_deref() == Some("ok")
                         && job.size == size
-                        && job.mtime_ns == mtime =>
+                        && job.mtime_ns == mtime
+                        && names.is_none_or(|n| n[index].as_ref().is_ok_and(|name| *name == job.doc_name)) =>
                 {
                     // Trusted Twin lists a Twin's Docs; the other services have no listing, so
                     // the journal's word that it finished is taken.
@@ -161,23 +296,30 @@ impl Queue {
     /// Returns the job ids, in the order of `paths`. Refused and skipped files get a finished
     /// job too, so `twindrop status` shows them.
     pub async fn enqueue(&self, dest: impl Into<Destination>, paths: &[PathBuf], sink: &EventSink) -> Result<Vec<u64>> {
-        self.enqueue_named(dest.into(), paths, None, sink).await
+        self.enqueue_named(dest.into(), paths, None, None, sink).await
     }
 
-    /// [`enqueue`](Self::enqueue) with names chosen by the caller (see `plan_named`).
+    /// [`enqueue`](Self::enqueue) with names chosen by the caller (see `plan_named`), and the
+    /// storage class and description of this batch (`None`: the queue's [`Options`](super::Options)).
     pub async fn enqueue_named(
         &self,
         dest: Destination,
         paths: &[PathBuf],
         names: Option<&[std::result::Result<String, ErrorInfo>]>,
+        batch: Option<&Batch>,
         sink: &EventSink,
     ) -> Result<Vec<u64>> {
         let plan = self.plan_named(&dest, paths, names).await?;
         let targets = self.prefetch_targets(&dest, &plan).await?;
-        let description = self.opts.description.as_ref().map(|d| d.to_string());
+        let (storage_class, description) = match batch {
+            Some(batch) => (batch.storage_class, batch.description.as_ref()),
+            None => (self.opts.storage_class, self.opts.description.as_ref()),
+        };
+        let description = description.map(|d| d.to_string());
         fn new_job<'a>(
             q: &'a Queue,
             dest: &'a Destination,
+            storage_class: StorageClass,
             description: Option<&'a str>,
             item: &'a PlanItem,
         ) -> NewJob<'a> {
@@ -188,7 +330,7 @@ impl Queue {
                 doc_name: item.doc_name.as_deref().unwrap_or(""),
                 size: item.size.unwrap_or(0),
                 mtime_ns: item.mtime_ns,
-                storage_class: q.opts.storage_class.as_str(),
+                storage_class: storage_class.as_str(),
                 description,
                 on_conflict: q.opts.on_conflict.as_str(),
             }
@@ -207,7 +349,7 @@ impl Queue {
                 })
                 .collect();
             let rows: Vec<NewJob<'_>> =
-                picked.iter().map(|&i| new_job(self, &dest, description.as_deref(), &plan[i])).collect();
+                picked.iter().map(|&i| new_job(self, &dest, storage_class, description.as_deref(), &plan[i])).collect();
             for (&i, id) in picked.iter().zip(self.journal.insert_many(&rows, state)?) {
                 ids[i] = id;
             }
@@ -286,5 +428,160 @@ pub fn describe(item: &PlanItem) -> String {
         PlanAction::Resume { job } => format!("resume  {name}  ({path}, job {job})"),
         PlanAction::Skip { reason } => format!("skip    {name}  ({path}: {reason})"),
         PlanAction::Refuse { error } => format!("refuse  [{}] {}", error.code, error.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::journal::Journal;
+    use crate::queue::{Options, RunMode};
+    use crate::service::trusted_twin::TrustedTwin;
+
+    struct World {
+        em: twindrop_emulator::Emulator,
+        tt: Arc<TrustedTwin>,
+        queue: Arc<Queue>,
+        journal: Arc<Journal>,
+        dir: tempfile::TempDir,
+        sink: EventSink,
+    }
+
+    async fn world() -> World {
+        let em = twindrop_emulator::Emulator::start(
+            "127.0.0.1:0".parse().unwrap(),
+            twindrop_emulator::Config::new("plan-secret").with_copy_delay(Duration::from_millis(10)),
+        )
+        .await
+        .unwrap();
+        let tt = Arc::new(TrustedTwin::new(em.base_url(), crate::Secret::new("plan-secret")).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::open(&dir.path().join("j.sqlite")).unwrap());
+        let opts = Options { poll_interval: Duration::from_millis(20), ..Options::default() };
+        let queue = Queue::new(tt.clone(), journal.clone(), opts);
+        let events = Arc::new(Mutex::new(Vec::<QueueEvent>::new()));
+        let sink: EventSink = Arc::new(move |e| events.lock().unwrap().push(e));
+        World { em, tt, queue, journal, dir, sink }
+    }
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_batch_takes_the_storage_classes_and_description_keys_the_server_takes() {
+        let batch = Batch::new("cost_optimized", Some(json!({"origin": "scanner", "_n2": 2}))).unwrap();
+        assert_eq!(batch.storage_class, StorageClass::CostOptimized);
+        assert_eq!(batch.description, Some(json!({"origin": "scanner", "_n2": 2})));
+        assert_eq!(Batch::new("access_optimized", Some(json!({}))).unwrap().description, None);
+        assert_eq!(Batch::new("access_optimized", None).unwrap(), Batch::default());
+        for (class, description) in [
+            ("fast", None),
+            ("access_optimized", Some(json!({"Origin": 1}))),
+            ("access_optimized", Some(json!({"2nd": 1}))),
+            ("access_optimized", Some(json!({"a-b": 1}))),
+            ("access_optimized", Some(json!({"k".repeat(65): 1}))),
+            ("access_optimized", Some(json!(["origin"]))),
+            ("access_optimized", Some(json!("origin: x"))),
+        ] {
+            let err = Batch::new(class, description.clone()).unwrap_err();
+            assert_eq!(err.code(), "input.invalid", "{class} {description:?}");
+        }
+        assert!(description_key_ok(&"k".repeat(64)));
+    }
+
+    #[tokio::test]
+    async fn the_preview_flags_names_sent_from_other_files() {
+        let w = world().await;
+        let twin = w.tt.create_twin().await.unwrap();
+        let dest = Destination::Twin(twin.clone());
+        let old = write(w.dir.path(), "old/report.pdf", "old");
+        w.queue.enqueue(&twin, std::slice::from_ref(&old), &w.sink).await.unwrap();
+        let new = write(w.dir.path(), "new/report.pdf", "new");
+        let out = w.queue.names_preview(Some(&dest), vec![new.clone(), old.clone()], None).await.unwrap();
+        assert_eq!(out[0].name.as_deref(), Some("report.pdf"));
+        assert_eq!(out[0].notice.as_ref().map(|n| n.code.as_str()), Some(naming::TAKEN));
+        // The file the name came from is not in its own way; both in one batch is a problem.
+        assert_eq!(out[1].notice, None);
+        // Once it is up, the same file under the same name is said to be skipped.
+        w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+        let again = w.queue.names_preview(Some(&dest), vec![old.clone()], None).await.unwrap();
+        assert_eq!(again[0].notice.as_ref().map(|n| n.code.as_str()), Some(naming::UNCHANGED), "{again:?}");
+        let renamed = w.queue.names_preview(Some(&dest), vec![old.clone()], Some("other/{name}")).await.unwrap();
+        assert_eq!(renamed[0].notice, None);
+        std::fs::write(&old, "old, changed").unwrap();
+        assert_eq!(w.queue.names_preview(Some(&dest), vec![old.clone()], None).await.unwrap()[0].notice, None);
+        assert_eq!(out[1].problem.as_ref().map(|n| n.code.as_str()), Some(naming::DUPLICATE));
+        // Another Twin has no such Doc.
+        let other = Destination::Twin(w.tt.create_twin().await.unwrap());
+        assert_eq!(w.queue.names_preview(Some(&other), vec![new.clone()], None).await.unwrap()[0].notice, None);
+        let with = w.queue.names_preview(Some(&dest), vec![new.clone()], Some("sent/{name}")).await.unwrap();
+        assert_eq!((with[0].name.as_deref(), &with[0].notice), (Some("sent/report.pdf"), &None));
+        let without = w.queue.names_preview(None, vec![new.clone()], None).await.unwrap();
+        assert_eq!((without[0].name.as_deref(), &without[0].notice), (Some("report.pdf"), &None));
+        let err = w.queue.names_preview(Some(&dest), vec![new], Some("{nope}")).await.unwrap_err();
+        assert_eq!(err.code(), "input.invalid");
+        w.em.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn planned_names_are_checked_then_sent_with_the_batch_settings() {
+        let w = world().await;
+        let twin = w.tt.create_twin().await.unwrap();
+        let a = write(w.dir.path(), "a.txt", "alpha");
+        let b = write(w.dir.path(), "b.txt", "beta");
+        let planned = |an: &str, bn: &str| {
+            vec![Planned { path: a.clone(), name: an.into() }, Planned { path: b.clone(), name: bn.into() }]
+        };
+        let batch = Batch::new("cost_optimized", Some(json!({"origin": "scanner"}))).unwrap();
+        for (an, bn, why) in
+            [("my file.txt", "b.txt", "' '"), ("same.txt", "same.txt", "2 files"), ("x/", "y//z", "and 1 more")]
+        {
+            let files = planned(an, bn);
+            let err =
+                w.queue.enqueue_planned(Destination::Twin(twin.clone()), &files, &batch, &w.sink).await.unwrap_err();
+            assert_eq!(err.code(), "doc_name.invalid");
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        assert!(w.journal.list(None, &[]).unwrap().is_empty(), "a refused batch queues nothing");
+        let empty = w.queue.enqueue_planned(Destination::Twin(twin.clone()), &[], &batch, &w.sink).await;
+        assert_eq!(empty.unwrap_err().code(), "input.invalid");
+
+        let ids = w
+            .queue
+            .enqueue_planned(Destination::Twin(twin.clone()), &planned("scans/first.txt", "second"), &batch, &w.sink)
+            .await
+            .unwrap();
+        w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+        for (id, name) in ids.iter().zip(["scans/first.txt", "second"]) {
+            let job = w.journal.get(*id).unwrap();
+            assert_eq!((job.doc_name.as_str(), job.doc_status.as_deref()), (name, Some("ok")));
+            let doc = w.tt.get_doc(&twin, &DocName::parse(name).unwrap()).await.unwrap();
+            assert_eq!(doc.storage_class.as_deref(), Some("cost_optimized"), "{name}");
+            assert_eq!(doc.description, Some(json!({"origin": "scanner"})), "{name}");
+        }
+        // The same unchanged file again: under its name it is skipped, under another it is a new Doc.
+        let again = [Planned { path: a.clone(), name: "scans/first.txt".into() }];
+        let id = w.queue.enqueue_planned(Destination::Twin(twin.clone()), &again, &batch, &w.sink).await.unwrap()[0];
+        assert_eq!(w.journal.get(id).unwrap().state, JobState::Skipped);
+        let renamed = [Planned { path: a.clone(), name: "scans/first-copy.txt".into() }];
+        let id = w.queue.enqueue_planned(Destination::Twin(twin.clone()), &renamed, &batch, &w.sink).await.unwrap()[0];
+        w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+        assert_eq!(w.journal.get(id).unwrap().doc_status.as_deref(), Some("ok"));
+        // Without a batch, the queue's own options still apply.
+        let c = write(w.dir.path(), "c.txt", "gamma");
+        w.queue.enqueue(&twin, &[c], &w.sink).await.unwrap();
+        w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+        let doc = w.tt.get_doc(&twin, &DocName::parse("c.txt").unwrap()).await.unwrap();
+        assert_eq!((doc.storage_class.as_deref(), doc.description), (Some("access_optimized"), None));
+        w.em.shutdown().await;
     }
 }

@@ -1,0 +1,632 @@
+//! The app's watched folders: one [`Syncer`] per folder of the open account, all feeding one
+//! queue that this runner runs (so parallelism and the bandwidth limit hold for all of them
+//! together). Folders and their settings live in `settings.json` (`watched`); a folder belongs
+//! to the account it was added with (`profile`, `None` for the local sandbox).
+//!
+//! Each folder reports a status (watching, syncing, paused, or error with the error's code)
+//! and when its last sync ended; syncs, errors, pauses and resumes go to the activity log. If
+//! the queue stops, every folder stops with its error.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::activity::{ActivityLog, Batches, Kind, NewEntry, OnBatchEnd, Source};
+use crate::error::{Error, ErrorInfo, Result};
+use crate::journal::Journal;
+use crate::naming::Template;
+use crate::profile::{SettingsFile, WatchedFolder};
+use crate::queue::{EventSink, Queue, QueueEvent, RunMode};
+use crate::service::Destination;
+use crate::sync::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for changes.
+    Watching,
+    /// Files of it are on their way up.
+    Syncing,
+    Paused,
+    Error,
+}
+
+/// A watched folder as the window shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderStatus {
+    pub path: String,
+    pub destination: String,
+    pub template: Option<String>,
+    pub ignore: Vec<String>,
+    pub delete: DeletePolicy,
+    pub paused: bool,
+    pub status: Status,
+    pub error: Option<ErrorInfo>,
+    /// When its last sync ended (ms since the epoch), if ever.
+    pub last_sync_ms: Option<i64>,
+}
+
+/// New settings of a folder; each `None` leaves that one as it is.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FolderUpdate {
+    pub destination: Option<String>,
+    /// `Some("")` removes the template (names from the path again).
+    pub template: Option<String>,
+    pub ignore: Option<Vec<String>>,
+    pub delete: Option<DeletePolicy>,
+}
+
+#[derive(Default)]
+struct Slot {
+    stop: Option<CancellationToken>,
+    error: Option<ErrorInfo>,
+    last_sync_ms: Option<i64>,
+    /// Counts the folder's runs, so an old run that ends late does not mark a newer one.
+    run: u64,
+}
+
+type Slots = Arc<Mutex<HashMap<PathBuf, Slot>>>;
+
+pub struct Watched {
+    queue: Arc<Queue>,
+    settings: SettingsFile,
+    profile: Option<String>,
+    batches: Arc<Batches>,
+    slots: Slots,
+    gate: Duration,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        for slot in self.slots.lock().expect("watched lock").values() {
+            if let Some(stop) = &slot.stop {
+                stop.cancel();
+            }
+        }
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The watched folders' journal, one per process (a journal takes a lock): `watched.sqlite`
+/// next to the upload journal. Its own file, so the upload queue and this queue never claim
+/// each other's jobs.
+pub fn shared_journal() -> Result<Arc<Journal>> {
+    static JOURNAL: Mutex<Option<(PathBuf, Arc<Journal>)>> = Mutex::new(None);
+    let path = crate::profile::data_dir()?.join("watched.sqlite");
+    let mut slot = JOURNAL.lock().expect("journal slot");
+    if let Some((p, j)) = slot.as_ref() {
+        if *p == path {
+            return Ok(j.clone());
+        }
+    }
+    let j = Arc::new(Journal::open(&path)?);
+    *slot = Some((path, j.clone()));
+    Ok(j)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Watched {
+    /// Run `queue` and start every unpaused folder of `profile`. Call inside a Tokio runtime.
+    pub fn start(
+        queue: Arc<Queue>,
+        settings: SettingsFile,
+        profile: Option<String>,
+        log: Arc<ActivityLog>,
+        gate: Duration,
+    ) -> Result<Self> {
+        let slots: Slots = Arc::default();
+        let on_end: OnBatchEnd = {
+            let slots = slots.clone();
+            Arc::new(move |source, _| {
+                if let Source::Watched(path) = source {
+                    if let Some(slot) = slots.lock().expect("watched lock").get_mut(path) {
+                        slot.last_sync_ms = Some(now_ms());
+                    }
+                }
+            })
+        };
+        let batches = Batches::new(log, Some(on_end));
+        // The queue's own events: jobs it picks up again after a restart are put in the
+        // batch of the folder they are in.
+        let run_sink: EventSink = {
+            let (batches, slots) = (batches.clone(), slots.clone());
+            Arc::new(move |event: QueueEvent| {
+                let source = match &event {
+                    QueueEvent::Added { path, .. } => slots
+                        .lock()
+                        .expect("watched lock")
+                        .keys()
+                        .find(|root| Path::new(path).starts_with(root))
+                        .map(|root| Source::Watched(root.clone()))
+                        .unwrap_or(Source::Uploads),
+                    _ => Source::Uploads,
+                };
+                batches.see(&source, &event);
+            })
+        };
+        let runner = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.run(run_sink, RunMode::Forever).await })
+        };
+        let runner_handle = runner.abort_handle();
+        let supervisor = {
+            let (slots, log) = (slots.clone(), batches.log().clone());
+            tokio::spawn(async move {
+                let error = queue_ended(runner.await).info();
+                tracing::error!(code = error.code, "the watched folders' queue stopped: {}", error.message);
+                for (path, slot) in slots.lock().expect("watched lock").iter_mut() {
+                    if let Some(stop) = slot.stop.take() {
+                        stop.cancel();
+                        slot.error = Some(error.clone());
+                        log.note(failure_entry(path, &error));
+                    }
+                }
+            })
+        };
+        let watched = Watched {
+            queue,
+            settings,
+            profile,
+            batches,
+            slots,
+            gate,
+            tasks: vec![runner_handle, supervisor.abort_handle()],
+        };
+        for folder in watched.folders()? {
+            let last = watched.batches.log().last_at(Kind::WatchedSync, &folder.path.display().to_string())?;
+            watched.slots.lock().expect("watched lock").entry(folder.path.clone()).or_default().last_sync_ms = last;
+            if !folder.paused {
+                watched.launch(&folder);
+            }
+        }
+        Ok(watched)
+    }
+
+    /// The watched folders of the account whose upload queue is `uploads`: their own queue
+    /// (journal [`shared_journal`], options [`Prefs::sync_options`](crate::prefs::Prefs::sync_options):
+    /// the same parallelism and bandwidth limiter), started, with a 2 s stability gate.
+    pub fn open(uploads: &Queue, profile: Option<String>, log: Arc<ActivityLog>) -> Result<Self> {
+        let settings = SettingsFile::default_location()?;
+        let opts = settings.load()?.prefs.sync_options(uploads.options());
+        let queue = Queue::new(uploads.service().clone(), shared_journal()?, opts);
+        Watched::start(queue, settings, profile, log, SyncOptions::default().gate)
+    }
+
+    pub fn queue(&self) -> &Arc<Queue> {
+        &self.queue
+    }
+
+    /// The folders of this account, as saved.
+    fn folders(&self) -> Result<Vec<WatchedFolder>> {
+        Ok(self.settings.load()?.watched.into_iter().filter(|w| w.profile == self.profile).collect())
+    }
+
+    fn folder(&self, path: &Path) -> Result<WatchedFolder> {
+        self.folders()?
+            .into_iter()
+            .find(|w| w.path == path)
+            .ok_or_else(|| Error::NotFound(format!("no watched folder {}", path.display())))
+    }
+
+    pub fn list(&self) -> Result<Vec<FolderStatus>> {
+        Ok(self.folders()?.iter().map(|f| self.status_of(f)).collect())
+    }
+
+    pub fn get(&self, path: &Path) -> Result<FolderStatus> {
+        Ok(self.status_of(&self.folder(path)?))
+    }
+
+    fn status_of(&self, folder: &WatchedFolder) -> FolderStatus {
+        let (mut error, last_sync_ms) = {
+            let slots = self.slots.lock().expect("watched lock");
+            slots.get(&folder.path).map(|s| (s.error.clone(), s.last_sync_ms)).unwrap_or_default()
+        };
+        // A folder deleted (or unmounted) says so, whatever its watch made of it (it may only
+        // have seen its files go, or failed to start on a path no longer there).
+        if !folder.paused && !folder.path.is_dir() {
+            let gone = std::io::Error::new(std::io::ErrorKind::NotFound, "the folder is not there any more");
+            error = Some(Error::file(&folder.path, gone).info());
+        }
+        let status = if folder.paused {
+            Status::Paused
+        } else if error.is_some() {
+            Status::Error
+        } else if self.batches.is_open(&Source::Watched(folder.path.clone())) {
+            Status::Syncing
+        } else {
+            Status::Watching
+        };
+        FolderStatus {
+            path: folder.path.display().to_string(),
+            destination: folder.destination.clone(),
+            template: folder.template.clone(),
+            ignore: folder.ignore.clone(),
+            delete: folder.delete,
+            paused: folder.paused,
+            status,
+            error: if folder.paused { None } else { error },
+            last_sync_ms,
+        }
+    }
+
+    /// Watch a new folder, sending to `destination`, and start it.
+    pub fn add(&self, path: &Path, destination: &str) -> Result<FolderStatus> {
+        let path = std::fs::canonicalize(path).map_err(|e| Error::file(path, e))?;
+        if !path.is_dir() {
+            return Err(Error::Input(format!("{}: not a folder", path.display())));
+        }
+        let dest = Destination::parse_for(self.queue.service(), destination.trim())?;
+        let folder = WatchedFolder {
+            path: path.clone(),
+            profile: self.profile.clone(),
+            destination: dest.as_str().to_owned(),
+            template: None,
+            ignore: vec![],
+            storage_class: None,
+            description: None,
+            delete: DeletePolicy::Ignore,
+            paused: false,
+        };
+        self.settings.update(|s| {
+            let clash = s.watched.iter().find(|w| path.starts_with(&w.path) || w.path.starts_with(&path));
+            if let Some(other) = clash {
+                return Err(Error::Input(format!(
+                    "{} is already watched (as part of {})",
+                    path.display(),
+                    other.path.display()
+                )));
+            }
+            s.watched.push(folder.clone());
+            Ok(())
+        })?;
+        self.slots.lock().expect("watched lock").insert(path.clone(), Slot::default());
+        self.launch(&folder);
+        self.get(&path)
+    }
+
+    /// Change a folder's settings (checked first: a bad template or pattern changes nothing)
+    /// and restart it with them.
+    pub fn update(&self, path: &Path, update: FolderUpdate) -> Result<FolderStatus> {
+        let mut folder = self.folder(path)?;
+        if let Some(dest) = update.destination {
+            folder.destination = Destination::parse_for(self.queue.service(), dest.trim())?.as_str().to_owned();
+        }
+        if let Some(template) = update.template {
+            let template = template.trim();
+            folder.template =
+                if template.is_empty() { None } else { Some(Template::parse(template)?.as_str().to_owned()) };
+        }
+        if let Some(ignore) = update.ignore {
+            folder.ignore = ignore.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+            ignore_patterns_ok(&folder.ignore)?;
+        }
+        if let Some(delete) = update.delete {
+            folder.delete = delete;
+        }
+        self.save(&folder)?;
+        if !folder.paused {
+            self.halt(path);
+            self.launch(&folder);
+        }
+        self.get(path)
+    }
+
+    pub fn remove(&self, path: &Path) -> Result<()> {
+        self.folder(path)?;
+        self.halt(path);
+        self.slots.lock().expect("watched lock").remove(path);
+        self.settings.update(|s| {
+            s.watched.retain(|w| w.path != path);
+            Ok(())
+        })
+    }
+
+    /// Pause (stop watching; changes meanwhile are found by the walk on resume) or resume.
+    pub fn set_paused(&self, path: &Path, paused: bool) -> Result<FolderStatus> {
+        let mut folder = self.folder(path)?;
+        if folder.paused != paused {
+            folder.paused = paused;
+            self.save(&folder)?;
+            let (kind, verb) = if paused { (Kind::Paused, "Paused") } else { (Kind::Resumed, "Resumed") };
+            let source = path.display().to_string();
+            self.batches.log().note(NewEntry::new(kind, format!("{verb} watched folder {source}")).source(source));
+        }
+        self.halt(path);
+        if !paused {
+            self.launch(&folder);
+        }
+        self.get(path)
+    }
+
+    fn save(&self, folder: &WatchedFolder) -> Result<()> {
+        self.settings.update(|s| {
+            *s.watched_mut(&folder.path)? = folder.clone();
+            Ok(())
+        })
+    }
+
+    fn halt(&self, path: &Path) {
+        if let Some(slot) = self.slots.lock().expect("watched lock").get_mut(path) {
+            if let Some(stop) = slot.stop.take() {
+                stop.cancel();
+            }
+            slot.error = None;
+        }
+    }
+
+    /// Start a folder's sync; a failure to start or a sync that ends in an error shows as the
+    /// folder's error.
+    fn launch(&self, folder: &WatchedFolder) {
+        let stop = CancellationToken::new();
+        let path = folder.path.clone();
+        let started = self.syncer(folder);
+        let mut slots = self.slots.lock().expect("watched lock");
+        let slot = slots.entry(path.clone()).or_default();
+        slot.error = None;
+        let syncer = match started {
+            Ok(syncer) => syncer,
+            Err(e) => {
+                let error = e.info();
+                self.batches.log().note(failure_entry(&path, &error));
+                slot.error = Some(error);
+                return;
+            }
+        };
+        slot.stop = Some(stop.clone());
+        slot.run += 1;
+        let run = slot.run;
+        drop(slots);
+        let sink = self.batches.sink(Source::Watched(path.clone()), None);
+        let (slots, log) = (self.slots.clone(), self.batches.log().clone());
+        tokio::spawn(async move {
+            let outcome = syncer.watch(sink, false, stop.clone()).await;
+            if let Err(e) = outcome {
+                let error = e.info();
+                tracing::warn!(code = error.code, "watched folder {}: {}", path.display(), error.message);
+                if let Some(slot) = slots.lock().expect("watched lock").get_mut(&path) {
+                    // A run already replaced or stopped ends as it likes: it is not the folder's.
+                    if slot.run == run && !stop.is_cancelled() {
+                        log.note(failure_entry(&path, &error));
+                        slot.stop = None;
+                        slot.error = Some(error);
+                    }
+                }
+            }
+        });
+    }
+
+    fn syncer(&self, folder: &WatchedFolder) -> Result<Syncer> {
+        let dest = Destination::parse_for(self.queue.service(), &folder.destination)?;
+        let template = folder.template.as_deref().map(Template::parse).transpose()?;
+        let opts = SyncOptions {
+            gate: self.gate,
+            ignore: folder.ignore.clone(),
+            delete: folder.delete,
+            ..SyncOptions::default()
+        };
+        Syncer::new(self.queue.clone(), &folder.path, dest, namer(template, folder.path.clone()), opts)
+    }
+}
+
+fn failure_entry(path: &Path, error: &ErrorInfo) -> NewEntry {
+    let source = path.display().to_string();
+    NewEntry {
+        code: Some(error.code.clone()),
+        ..NewEntry::new(Kind::WatchedError, format!("Watched folder {source} stopped: {}", error.message))
+            .source(source)
+    }
+}
+
+/// Gitignore patterns as the syncer builds them, so a bad one is refused when it is saved.
+fn ignore_patterns_ok(patterns: &[String]) -> Result<()> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
+    for pattern in patterns {
+        builder.add_line(None, pattern).map_err(|e| Error::Input(format!("ignore pattern {pattern:?}: {e}")))?;
+    }
+    builder.build().map(|_| ()).map_err(|e| Error::Input(format!("ignore patterns: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::activity::Filter;
+    use crate::service::trusted_twin::TrustedTwin;
+    use crate::TwinId;
+
+    struct World {
+        em: twindrop_emulator::Emulator,
+        tt: Arc<TrustedTwin>,
+        twin: TwinId,
+        home: tempfile::TempDir,
+        log: Arc<ActivityLog>,
+    }
+
+    async fn world() -> World {
+        let mut config = twindrop_emulator::Config::new("watched");
+        config.copy_delay = Duration::from_millis(10);
+        let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+        let tt = Arc::new(TrustedTwin::new(em.base_url(), crate::Secret::new("watched")).unwrap());
+        let twin = tt.create_twin().await.unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let log = Arc::new(ActivityLog::open(&home.path().join("activity.sqlite")).unwrap());
+        World { em, tt, twin, home, log }
+    }
+
+    impl World {
+        fn settings(&self) -> SettingsFile {
+            SettingsFile::new(self.home.path().join("settings.json"))
+        }
+
+        /// The runner over a journal of its own; dropped, it stops every folder.
+        fn start(&self, journal: &Arc<Journal>) -> Watched {
+            let opts = crate::prefs::Prefs::default().queue_options().unwrap();
+            let mut opts = crate::prefs::Prefs::default().sync_options(&opts);
+            opts.poll_interval = Duration::from_millis(20);
+            let queue = Queue::new(self.tt.clone(), journal.clone(), opts);
+            Watched::start(queue, self.settings(), None, self.log.clone(), Duration::from_millis(200)).unwrap()
+        }
+
+        async fn docs(&self) -> BTreeSet<String> {
+            self.tt.list_docs(&self.twin).await.unwrap().into_keys().collect()
+        }
+
+        async fn wait_docs(&self, want: &[&str]) {
+            let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let docs = self.docs().await;
+                if docs == want {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "expected {want:?}, the Twin has {docs:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    async fn wait_status(w: &Watched, path: &Path, want: Status) -> FolderStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = w.get(path).unwrap();
+            if s.status == want {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "status {:?}, not {want:?}: {s:?}", s.status);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Add a folder, give it a template and an ignore pattern, see its files go up and its
+    /// status and last sync follow; paused, a new file stays local, resumed, it goes up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn folders_sync_pause_and_resume_with_their_settings() {
+        let w = world().await;
+        let dir = w.home.path().join("folder");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), "a").unwrap();
+        std::fs::write(dir.join("debug.log"), "noise").unwrap();
+        let journal = Arc::new(Journal::open(&w.home.path().join("watched.sqlite")).unwrap());
+        let watched = w.start(&journal);
+        assert_eq!(watched.add(&dir, "not-a-twin").unwrap_err().code(), "input.invalid");
+        let added = watched.add(&dir, w.twin.as_str()).unwrap();
+        let root = PathBuf::from(&added.path);
+        assert_eq!((added.destination.as_str(), added.last_sync_ms), (w.twin.as_str(), None));
+        assert_eq!(watched.add(&dir.join("."), w.twin.as_str()).unwrap_err().code(), "input.invalid", "watched twice");
+        // A bad template or pattern is refused and changes nothing.
+        let bad = FolderUpdate { template: Some("{nope}".into()), ..FolderUpdate::default() };
+        assert_eq!(watched.update(&root, bad).unwrap_err().code(), "input.invalid");
+        let bad = FolderUpdate { ignore: Some(vec!["[z-a]".into()]), ..FolderUpdate::default() };
+        assert!(watched.update(&root, bad).is_err());
+        let update = FolderUpdate {
+            template: Some("in/{name}".into()),
+            ignore: Some(vec!["*.log".into(), " ".into()]),
+            ..FolderUpdate::default()
+        };
+        let updated = watched.update(&root, update).unwrap();
+        assert_eq!(
+            (updated.template.as_deref(), updated.ignore.as_slice()),
+            (Some("in/{name}"), &["*.log".to_owned()][..])
+        );
+        let saved = w.settings().load().unwrap().watched;
+        assert_eq!(
+            (saved.len(), saved[0].template.as_deref(), saved[0].profile.as_deref()),
+            (1, Some("in/{name}"), None)
+        );
+
+        w.wait_docs(&["in/a.txt"]).await;
+        let s = wait_status(&watched, &root, Status::Watching).await;
+        let first_sync = s.last_sync_ms.expect("a last sync time");
+        std::fs::write(dir.join("b.txt"), "b").unwrap();
+        w.wait_docs(&["in/a.txt", "in/b.txt"]).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while watched.get(&root).unwrap().last_sync_ms == Some(first_sync) {
+            assert!(Instant::now() < deadline, "last sync not updated");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        let paused = watched.set_paused(&root, true).unwrap();
+        assert_eq!((paused.status, paused.paused), (Status::Paused, true));
+        assert!(w.settings().load().unwrap().watched[0].paused, "saved");
+        std::fs::write(dir.join("c.txt"), "c").unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!w.docs().await.contains("in/c.txt"), "a paused folder sends nothing");
+        watched.set_paused(&root, false).unwrap();
+        w.wait_docs(&["in/a.txt", "in/b.txt", "in/c.txt"]).await;
+        wait_status(&watched, &root, Status::Watching).await;
+
+        let kinds: Vec<Kind> = w.log.list(&Filter::default()).unwrap().iter().map(|e| e.kind).collect();
+        assert!(kinds.contains(&Kind::Paused) && kinds.contains(&Kind::Resumed), "{kinds:?}");
+        assert!(kinds.iter().filter(|k| **k == Kind::WatchedSync).count() >= 3, "{kinds:?}");
+
+        // Restarted (a new session), the folder carries on with its last sync time and
+        // sends nothing again.
+        drop(watched);
+        let again = w.start(&journal);
+        let s = again.get(&root).unwrap();
+        assert!(s.last_sync_ms.is_some());
+        assert_eq!(s.status, Status::Watching);
+        drop(again);
+
+        // A folder that is gone is an error with its code, not a silent stop.
+        let other = w.home.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let again = w.start(&journal);
+        let gone = PathBuf::from(again.add(&other, w.twin.as_str()).unwrap().path);
+        std::fs::remove_dir_all(&other).unwrap();
+        let s = again.get(&gone).unwrap();
+        assert_eq!((s.status, s.error.as_ref().map(|e| e.code.as_str())), (Status::Error, Some("file.not_found")));
+        let s = again.update(&gone, FolderUpdate::default()).unwrap();
+        assert_eq!((s.status, s.error.as_ref().map(|e| e.code.as_str())), (Status::Error, Some("file.not_found")));
+        let last = &w.log.list(&Filter { kinds: vec![Kind::WatchedError], ..Filter::default() }).unwrap()[0];
+        assert_eq!(last.code.as_deref(), Some("file.not_found"));
+        again.remove(&gone).unwrap();
+        assert_eq!(again.list().unwrap().len(), 1);
+        w.em.shutdown().await;
+    }
+
+    /// The folders of another account are neither listed nor run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_this_accounts_folders_run() {
+        let w = world().await;
+        let dir = w.home.path().join("theirs");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("x.txt"), "x").unwrap();
+        w.settings()
+            .update(|s| {
+                s.watch(WatchedFolder {
+                    path: dir.canonicalize().unwrap(),
+                    profile: Some("work".into()),
+                    destination: w.twin.to_string(),
+                    template: None,
+                    ignore: vec![],
+                    storage_class: None,
+                    description: None,
+                    delete: DeletePolicy::Ignore,
+                    paused: false,
+                });
+                Ok(())
+            })
+            .unwrap();
+        let journal = Arc::new(Journal::open(&w.home.path().join("watched.sqlite")).unwrap());
+        let watched = w.start(&journal);
+        assert!(watched.list().unwrap().is_empty());
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert!(w.docs().await.is_empty());
+        w.em.shutdown().await;
+    }
+}

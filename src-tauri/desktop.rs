@@ -1,0 +1,214 @@
+//! Desktop integration: the tray icon (state, pause/resume, open, quit) and a notification when
+//! a batch of dropped files has settled. The tray follows the queue's `stats` through
+//! [`observe`]; batches are the activity log's (`twindrop_engine::activity::Batches`), which
+//! calls [`batch_ended`], so a notification and the log's entry always tell the same story.
+
+use std::sync::{Mutex, OnceLock};
+
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+use twindrop_engine::activity::{BatchEnd, Source};
+use twindrop_engine::QueueEvent;
+
+use crate::session::AppState;
+
+/// The window hears this when the tray pauses or resumes the queue (payload: paused or not).
+pub const PAUSED_EVENT: &str = "queue-paused";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Look {
+    Idle,
+    Uploading,
+    Paused,
+    Failed,
+}
+
+struct Tray {
+    icon: TrayIcon,
+    status: MenuItem<tauri::Wry>,
+    pause: MenuItem<tauri::Wry>,
+}
+
+#[derive(Default)]
+struct Status {
+    /// Jobs in the upload queue's pipeline, and its throughput, at its last `stats`.
+    active: usize,
+    bytes_per_sec: f64,
+    paused: bool,
+    /// The last batch had failures: the tray says so until the next one starts.
+    failed: bool,
+    shown: Option<Look>,
+}
+
+struct Desktop {
+    app: AppHandle,
+    tray: Option<Tray>,
+    status: Mutex<Status>,
+}
+
+static DESKTOP: OnceLock<Desktop> = OnceLock::new();
+
+/// Build the tray. A desktop without a tray host (no StatusNotifier watcher, no appindicator
+/// library) still gets notifications and the window: the tray is a convenience, never a
+/// reason not to start.
+pub fn setup(app: &AppHandle) {
+    let tray = build_tray(app).inspect_err(|e| tracing::warn!("no tray icon: {e}")).ok();
+    let _ = DESKTOP.set(Desktop { app: app.clone(), tray, status: Mutex::new(Status::default()) });
+}
+
+fn build_tray(app: &AppHandle) -> tauri::Result<Tray> {
+    let status = MenuItem::with_id(app, "status", "Idle", false, None::<&str>)?;
+    let open = MenuItem::with_id(app, "open", "Open Twindrop", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause", "Pause all", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Twindrop", true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&status, &separator, &open, &pause, &quit])?;
+    let icon = TrayIconBuilder::with_id("twindrop")
+        .icon(icon_for(Look::Idle))
+        .tooltip("Twindrop — Idle")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => show_window(app),
+            "pause" => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move { toggle_pause(&app).await });
+            }
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click { button: MouseButton::Left, button_state: MouseButtonState::Up, .. } = event {
+                show_window(tray.app_handle());
+            }
+        })
+        .build(app)?;
+    Ok(Tray { icon, status, pause })
+}
+
+fn icon_for(look: Look) -> Image<'static> {
+    let bytes: &'static [u8] = match look {
+        Look::Idle => include_bytes!("../icons/tray-idle.png"),
+        Look::Uploading => include_bytes!("../icons/tray-uploading.png"),
+        Look::Paused => include_bytes!("../icons/tray-paused.png"),
+        Look::Failed => include_bytes!("../icons/tray-failed.png"),
+    };
+    Image::from_bytes(bytes).expect("tray icons are valid PNGs")
+}
+
+pub fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+async fn toggle_pause(app: &AppHandle) {
+    let paused = DESKTOP.get().is_some_and(|d| d.status.lock().expect("desktop").paused);
+    match crate::commands::set_queue_paused(&app.state::<AppState>(), !paused).await {
+        Ok(()) => {
+            let _ = app.emit(PAUSED_EVENT, !paused);
+        }
+        Err(e) => tracing::warn!(code = e.code, "tray pause/resume: {}", e.message),
+    }
+}
+
+/// The queue was paused or resumed (from the window or the tray).
+pub fn set_paused(paused: bool) {
+    let Some(desktop) = DESKTOP.get() else { return };
+    let mut status = desktop.status.lock().expect("desktop");
+    status.paused = paused;
+    desktop.refresh(&mut status);
+}
+
+/// Every upload-queue event passes here on its way to the window; the tray follows `stats`.
+pub fn observe(event: &QueueEvent) {
+    let QueueEvent::Stats { active, bytes_per_sec, .. } = event else { return };
+    let Some(desktop) = DESKTOP.get() else { return };
+    let mut status = desktop.status.lock().expect("desktop");
+    (status.active, status.bytes_per_sec) = (*active, *bytes_per_sec);
+    if *active > 0 {
+        status.failed = false;
+    }
+    desktop.refresh(&mut status);
+}
+
+/// A batch of dropped files has settled: one notification, and the tray remembers failures.
+/// Watched folders sync quietly; their failures are in the Activity tab and on their row.
+pub fn batch_ended(source: &Source, end: &BatchEnd) {
+    let Some(desktop) = DESKTOP.get() else { return };
+    if *source != Source::Uploads {
+        return;
+    }
+    desktop.notify(end);
+    let mut status = desktop.status.lock().expect("desktop");
+    status.failed = end.counts.failed > 0;
+    desktop.refresh(&mut status);
+}
+
+/// "Idle", "Paused", "Uploading 3 files · 12.4 MB/s".
+fn status_line(active: usize, bytes_per_sec: f64, paused: bool) -> String {
+    match (paused, active) {
+        (true, _) => "Paused".into(),
+        (false, 0) => "Idle".into(),
+        (false, 1) => format!("Uploading 1 file · {:.1} MB/s", bytes_per_sec / 1e6),
+        (false, n) => format!("Uploading {n} files · {:.1} MB/s", bytes_per_sec / 1e6),
+    }
+}
+
+impl Desktop {
+    fn refresh(&self, status: &mut Status) {
+        let line = status_line(status.active, status.bytes_per_sec, status.paused);
+        let look = if status.paused {
+            Look::Paused
+        } else if status.active > 0 {
+            Look::Uploading
+        } else if status.failed {
+            Look::Failed
+        } else {
+            Look::Idle
+        };
+        let Some(tray) = &self.tray else { return };
+        let _ = tray.status.set_text(if look == Look::Failed { "Idle — the last batch had failures" } else { &line });
+        let _ = tray.icon.set_tooltip(Some(format!("Twindrop — {line}")));
+        let _ = tray.pause.set_text(if status.paused { "Resume all" } else { "Pause all" });
+        if status.shown != Some(look) {
+            status.shown = Some(look);
+            let _ = tray.icon.set_icon(Some(icon_for(look)));
+        }
+    }
+
+    fn notify(&self, end: &BatchEnd) {
+        if !notifications_enabled() {
+            return;
+        }
+        let mut n = self.app.notification().builder().title(end.headline());
+        if let Some(detail) = end.detail() {
+            n = n.body(detail);
+        }
+        // No notification server (a bare session) is not worth more than a log line.
+        if let Err(e) = n.show() {
+            tracing::warn!("notification not shown: {e}");
+        }
+    }
+}
+
+/// Read at each batch, so the Settings switch counts at once; unreadable settings notify.
+fn notifications_enabled() -> bool {
+    crate::session::settings().and_then(|f| f.load()).map_or(true, |s| s.prefs.notifications)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_status_line_says_what_the_queue_does() {
+        assert_eq!(super::status_line(0, 0.0, false), "Idle");
+        assert_eq!(super::status_line(3, 2_500_000.0, false), "Uploading 3 files · 2.5 MB/s");
+        assert_eq!(super::status_line(1, 0.0, false), "Uploading 1 file · 0.0 MB/s");
+        assert_eq!(super::status_line(3, 1.0, true), "Paused");
+    }
+}

@@ -1,0 +1,55 @@
+//! Watched folders (engine `watched`): the open session runs the folders of its account; these
+//! commands list and change them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::State;
+use twindrop_engine::queue::Queue;
+use twindrop_engine::watched::{FolderStatus, FolderUpdate, Watched};
+use twindrop_engine::{Error, ErrorInfo};
+
+use crate::session::AppState;
+
+type Reply<T> = Result<T, ErrorInfo>;
+
+/// The watched folders of a session just opened, started. A failure to start them leaves the
+/// session usable; the Watched screen shows the error.
+pub fn start(uploads: &Queue, profile: Option<String>) -> Result<Arc<Watched>, ErrorInfo> {
+    let log = crate::activity::log()?;
+    Watched::open(uploads, profile, log).map(Arc::new).map_err(|e| {
+        tracing::error!(code = e.code(), "watched folders not started: {e}");
+        e.info()
+    })
+}
+
+async fn watched(state: &State<'_, AppState>) -> Reply<Arc<Watched>> {
+    let inner = state.inner.lock().await;
+    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    session.watched.clone()
+}
+
+#[tauri::command]
+pub async fn watched_list(state: State<'_, AppState>) -> Reply<Vec<FolderStatus>> {
+    Ok(watched(&state).await?.list()?)
+}
+
+#[tauri::command]
+pub async fn watched_add(state: State<'_, AppState>, path: String, destination: String) -> Reply<FolderStatus> {
+    Ok(watched(&state).await?.add(&PathBuf::from(path), &destination)?)
+}
+
+#[tauri::command]
+pub async fn watched_update(state: State<'_, AppState>, path: String, update: FolderUpdate) -> Reply<FolderStatus> {
+    Ok(watched(&state).await?.update(&PathBuf::from(path), update)?)
+}
+
+#[tauri::command]
+pub async fn watched_remove(state: State<'_, AppState>, path: String) -> Reply<()> {
+    Ok(watched(&state).await?.remove(&PathBuf::from(path))?)
+}
+
+#[tauri::command]
+pub async fn watched_pause(state: State<'_, AppState>, path: String, paused: bool) -> Reply<FolderStatus> {
+    Ok(watched(&state).await?.set_paused(&PathBuf::from(path), paused)?)
+}

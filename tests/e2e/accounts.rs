@@ -1,0 +1,115 @@
+//! Accounts through the real window: signing in to a service other than Trusted Twin (Redivis,
+//! on an emulator this test runs), its check on the destination, saved accounts to switch
+//! between, and files dropped on a Redivis session landing in its table.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use twindrop_e2e::*;
+
+const TOKEN: &str = "e2e-redivis-token";
+const TABLE: &str = "demo.sandbox:v1.files";
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let input = client.find(Locator::Css(css)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+/// Choose a service in the sign-in form's select (WebDriver cannot open a native popup).
+async fn choose_service(client: &Client, kind: &str) {
+    client
+        .execute(
+            "const s = document.querySelector('#login-service'); s.value = arguments[0];\
+             s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![serde_json::json!(kind)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The login error shown once it matches `want` (an earlier error goes while a new try runs).
+async fn login_error(client: &Client, want: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let shown = match client.find(Locator::Css("#login-error")).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if shown.contains(want) {
+            return shown;
+        }
+        assert!(std::time::Instant::now() < deadline, "login error {want:?} not shown; last {shown:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_in_to_redivis(client: &Client, api: &str, token: &str, table: &str) {
+    choose_service(client, "redivis").await;
+    wait_css(client, "#login-destination", 5).await;
+    fill(client, "#login-tt-base-url", api).await;
+    fill(client, "#login-tt-secret", token).await;
+    fill(client, "#login-destination", table).await;
+    click(client, "#login-tt-submit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redivis_account_is_checked_saved_and_switched_to() {
+    if skip_without_display() {
+        return;
+    }
+    let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), twindrop_emulator::Config::new(TOKEN))
+        .await
+        .unwrap();
+    let api = format!("{}/api/v1", em.base_url());
+    let home = tempfile::tempdir().unwrap();
+    let (config, data) = (home.path().join("config"), home.path().join("data"));
+    let env = [("TWINDROP_CONFIG_DIR", config.as_path()), ("TWINDROP_DATA_DIR", data.as_path())];
+    let driver = Driver::start(&env);
+    let client = driver.session().await;
+    wait_css(&client, "#screen-main", 20).await;
+    click(&client, "#switch-account").await;
+    wait_css(&client, "#screen-login", 10).await;
+    assert!(client.find(Locator::Css("#profiles")).await.is_err(), "no saved account yet");
+
+    // The form asks Redivis for its table: reading it is how the token is checked.
+    sign_in_to_redivis(&client, &api, "not-the-token", TABLE).await;
+    login_error(&client, "auth.unauthorized").await;
+    sign_in_to_redivis(&client, &api, TOKEN, "demo.sandbox:v1.missing").await;
+    login_error(&client, "not_found").await;
+    screenshot(&client, "e2e-login-redivis.png").await;
+
+    sign_in_to_redivis(&client, &api, TOKEN, TABLE).await;
+    wait_css(&client, "#screen-main", 20).await;
+    let label = text(&client, "#account-label").await;
+    assert!(label.contains("Redivis") && label.contains(TABLE), "account label {label:?}");
+    assert_eq!(text(&client, "#twin-current").await, TABLE);
+    assert!(!client.find(Locator::Css("#tab-docs")).await.unwrap().is_displayed().await.unwrap(), "no Docs tab");
+    screenshot(&client, "e2e-main-redivis.png").await;
+
+    // Switch to the sandbox: the Redivis account stays saved, with its secret in the keyring.
+    click(&client, "#switch-account").await;
+    wait_css(&client, "#profiles", 10).await;
+    let saved = text(&client, "#profiles").await;
+    assert!(saved.contains("Redivis") && saved.contains(TABLE), "saved accounts {saved:?}");
+    screenshot(&client, "e2e-login-saved-accounts.png").await;
+    click(&client, "#login-sandbox").await;
+    wait_css(&client, "#screen-main", 20).await;
+    assert!(text(&client, "#account-label").await.contains("sandbox"));
+
+    // Back to Redivis from the saved list, without typing the token again.
+    click(&client, "#switch-account").await;
+    wait_css(&client, "#profiles", 10).await;
+    click(&client, "#profiles li button.open").await;
+    wait_css(&client, "#screen-main", 20).await;
+    let label = text(&client, "#account-label").await;
+    assert!(label.contains("Redivis"), "reopened account {label:?}");
+
+    // Signing out forgets the token: the saved entry can no longer open.
+    click(&client, "#sign-out").await;
+    wait_css(&client, "#profiles", 10).await;
+    click(&client, "#profiles li button.open").await;
+    login_error(&client, "keyring.").await;
+    client.close().await.unwrap();
+    em.shutdown().await;
+}

@@ -1,0 +1,84 @@
+//! The IPC surface under malformed calls, made from inside the real window the way a
+//! compromised page would: wrong types, missing arguments, hostile strings, a plain-http
+//! server off loopback. Every call must be refused with an error, and the app must go on
+//! answering (no panic took its command thread or the window with it).
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use twindrop_e2e::*;
+
+/// Invoke `cmd` with `args` through the window's IPC; `Ok(answer)` or `Err(error as JSON text)`.
+async fn invoke(client: &Client, cmd: &str, args: Value) -> Result<Value, String> {
+    let out = client
+        .execute_async(
+            "const [cmd, args, done] = arguments;\
+             window.__TAURI_INTERNALS__.invoke(cmd, args)\
+               .then(v => done({ ok: v === undefined ? null : v }), e => done({ err: JSON.stringify(e) }));",
+            vec![json!(cmd), args],
+        )
+        .await
+        .unwrap();
+    match out.get("err") {
+        Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
+        None => Ok(out["ok"].clone()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
+    if skip_without_display() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let (config, data) = (home.path().join("config"), home.path().join("data"));
+    let env = [("TWINDROP_CONFIG_DIR", config.as_path()), ("TWINDROP_DATA_DIR", data.as_path())];
+    let driver = Driver::start(&env);
+    let client = driver.session().await;
+    wait_css(&client, "#screen-main", 20).await;
+
+    let huge = "x".repeat(1 << 20);
+    let cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("queue_pause", json!({"id": "seven"}), None),
+        ("queue_pause", json!({"id": -1}), None),
+        ("queue_cancel", json!({}), None),
+        ("queue_retry", json!({"id": 1.5}), None),
+        ("twin_select", json!({"twin": "../../etc/passwd"}), Some("input.invalid")),
+        ("twin_select", json!({"twin": huge}), Some("input.invalid")),
+        ("docs_list", json!({"twin": {"a": 1}}), None),
+        ("doc_delete", json!({"twin": "00000000-0000-0000-0000-000000000000", "name": "a/../../b\u{0}"}), None),
+        ("upload_planned", json!({"twin": 5, "items": "x", "storageClass": "hot"}), None),
+        ("names_preview", json!({"paths": [{"a": 1}]}), None),
+        ("login_service", json!({"service": "nope", "baseUrl": "x", "secret": "y"}), Some("input.invalid")),
+        (
+            "login_service",
+            json!({"service": "trusted_twin", "baseUrl": "http://example.com", "secret": "s"}),
+            Some("network.insecure"),
+        ),
+        (
+            "login_service",
+            json!({"service": "hbr", "baseUrl": "https://hbr.example", "secret": "no-colon"}),
+            Some("input.invalid"),
+        ),
+        ("profile_open", json!({"name": "../../../x"}), None),
+        ("pick_paths", json!({"kind": "everything"}), None),
+        ("queue_settled", json!({"ids": [1, "two"]}), None),
+        ("no_such_command", json!({}), None),
+    ];
+    for (cmd, args, code) in &cases {
+        let shown = args.to_string();
+        let shown = &shown[..shown.len().min(80)];
+        let answer = invoke(&client, cmd, args.clone()).await;
+        let err = answer.expect_err(&format!("{cmd} {shown} was accepted"));
+        eprintln!("{cmd} {shown}: {}", &err[..err.len().min(160)]);
+        assert!(err.len() < 4096, "{cmd}: the refusal echoes the whole input back ({} bytes)", err.len());
+        if let Some(code) = code {
+            assert!(err.contains(code), "{cmd} {shown}: refused with {err}, not {code}");
+        }
+    }
+    // Still answering, on the same session, and the window is whole.
+    let session = invoke(&client, "session_get", json!({})).await.unwrap();
+    assert_eq!(session["kind"], "sandbox", "{session}");
+    assert!(client.find(Locator::Css("#screen-main")).await.is_ok());
+    new_twin(&client).await;
+    client.close().await.unwrap();
+}

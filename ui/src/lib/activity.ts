@@ -1,0 +1,129 @@
+// Pure logic of the Activity screen: the entry types, filter categories, labels and times.
+
+import type { ApiError } from "./types";
+
+export type ActivityKind =
+  | "batch_finished"
+  | "batch_failed"
+  | "item_failed"
+  | "watched_sync"
+  | "watched_error"
+  | "paused"
+  | "resumed"
+  | "signed_in"
+  | "signed_out";
+
+export type Counts = { ok: number; failed: number; skipped: number; cancelled: number };
+
+/** One entry of activity_list (newest first). */
+export type ActivityEntry = {
+  id: number;
+  atMs: number;
+  kind: ActivityKind;
+  message: string;
+  code: string | null;
+  file: string | null;
+  source: string | null;
+  counts: Counts | null;
+};
+
+export type ActivityFilter = { kinds?: ActivityKind[]; text?: string; before?: number; limit?: number };
+
+export const CATEGORIES = ["all", "uploads", "failures", "watched", "account"] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const CATEGORY_LABELS: Record<Category, string> = {
+  all: "All",
+  uploads: "Uploads",
+  failures: "Failures",
+  watched: "Watched folders",
+  account: "Account & pauses",
+};
+
+/** The kinds a category shows (all kinds for "all": an empty list). */
+export function kindsFor(category: Category): ActivityKind[] {
+  switch (category) {
+    case "all":
+      return [];
+    case "uploads":
+      return ["batch_finished", "batch_failed"];
+    case "failures":
+      return ["batch_failed", "item_failed", "watched_error"];
+    case "watched":
+      return ["watched_sync", "watched_error"];
+    case "account":
+      return ["signed_in", "signed_out", "paused", "resumed"];
+  }
+}
+
+const KIND_LABELS: Record<ActivityKind, string> = {
+  batch_finished: "Batch finished",
+  batch_failed: "Batch with failures",
+  item_failed: "File failed",
+  watched_sync: "Folder synced",
+  watched_error: "Folder stopped",
+  paused: "Paused",
+  resumed: "Resumed",
+  signed_in: "Signed in",
+  signed_out: "Signed out",
+};
+
+export function kindLabel(kind: ActivityKind | string): string {
+  return KIND_LABELS[kind as ActivityKind] ?? kind;
+}
+
+export type Tone = "ok" | "bad" | "info" | "muted";
+
+export function kindTone(entry: Pick<ActivityEntry, "kind" | "counts">): Tone {
+  switch (entry.kind) {
+    case "batch_failed":
+    case "item_failed":
+    case "watched_error":
+      return "bad";
+    case "batch_finished":
+      return "ok";
+    case "watched_sync":
+      return entry.counts && entry.counts.failed > 0 ? "bad" : "ok";
+    case "paused":
+    case "signed_out":
+      return "muted";
+    default:
+      return "info";
+  }
+}
+
+/** The entry's error as the app shows every error: `code — message`. */
+export function entryError(entry: ActivityEntry): ApiError | null {
+  return entry.code ? { code: entry.code, message: entry.message, retryable: false } : null;
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", "yesterday", "4 days ago", then the date. */
+export function relativeTime(ms: number | null | undefined, now: number): string {
+  if (ms === null || ms === undefined) return "never";
+  const secs = Math.round((now - ms) / 1000);
+  if (secs < 5) return "just now";
+  if (secs < 60) return `${secs} s ago`;
+  const mins = Math.floor(secs / 60);
+  if (mins < 60) return `${mins} min ago`;
+  const hours = Math.floor(mins / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.floor(hours / 24);
+  if (days === 1) return "yesterday";
+  if (days < 7) return `${days} days ago`;
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Full local time for a tooltip: "2026-11-29 23:04:05". */
+export function absoluteTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Newer entries first, no duplicates, when a page of older ones (or a refresh) arrives. */
+export function mergeEntries(current: ActivityEntry[], incoming: ActivityEntry[]): ActivityEntry[] {
+  const byId = new Map<number, ActivityEntry>();
+  for (const e of current) byId.set(e.id, e);
+  for (const e of incoming) byId.set(e.id, e);
+  return [...byId.values()].sort((a, b) => b.id - a.id);
+}

@@ -1,0 +1,130 @@
+// Pure logic of the Settings screen: preferences, and the bandwidth limit with its weekly
+// schedule in the engine's syntax ("10M", or "Mon-08:00,512k 19:00,10M 23:00,off").
+
+export type ConflictPolicy = "skip" | "rename" | "replace";
+
+/** The app's preferences as prefs_get / prefs_set carry them. */
+export type Prefs = {
+  parallel: number;
+  bandwidth: string | null;
+  onConflict: ConflictPolicy;
+  autostart: boolean;
+  notifications: boolean;
+};
+
+export const MAX_PARALLEL = 16;
+export const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
+
+/** One line of the schedule: from `time` (on `day`, or every day when ""), `rate` applies. */
+export type Slot = { day: string; time: string; rate: string };
+export type BandwidthMode = "off" | "always" | "schedule";
+export type Bandwidth = { mode: BandwidthMode; rate: string; slots: Slot[] };
+
+const RATE_RE = /^(\d+(?:\.\d+)?|\.\d+)([kKmMgGbB]?)$/;
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes per second, `null` for "off", `undefined` when it is not a rate. */
+export function parseRate(text: string): number | null | undefined {
+  const t = text.trim();
+  if (t.toLowerCase() === "off") return null;
+  const m = RATE_RE.exec(t);
+  if (!m) return undefined;
+  const v = Number(m[1]) * UNITS[m[2].toLowerCase()];
+  return v >= 1 && Number.isFinite(v) ? Math.floor(v) : undefined;
+}
+
+/** "512 KiB/s", "10 MiB/s", "no limit". */
+export function describeRate(bytes: number | null): string {
+  if (bytes === null) return "no limit";
+  const units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const shown = Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return `${shown} ${units[u]}`;
+}
+
+export function rateProblem(text: string, allowOff = true): string | null {
+  const t = text.trim();
+  if (!t) return "Give a rate, e.g. 512k or 10M";
+  const r = parseRate(t);
+  if (r === undefined) return `"${t}" is not a rate (e.g. 512k, 10M${allowOff ? ", off" : ""})`;
+  if (r === null && !allowOff) return "Choose “No limit” instead of off";
+  return null;
+}
+
+export function timeProblem(text: string): string | null {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return `"${text.trim()}" is not a time (HH:MM, 00:00 to 23:59)`;
+  return null;
+}
+
+function normTime(text: string): string {
+  const [h, m] = text.trim().split(":");
+  return `${h.padStart(2, "0")}:${m}`;
+}
+
+/** Problems of each row (`null` where fine), duplicates included, and one for the whole. */
+export function scheduleProblems(slots: Slot[]): { rows: (string | null)[]; all: string | null } {
+  const seen = new Map<string, number>();
+  const rows = slots.map((s, i) => {
+    const p = timeProblem(s.time) ?? rateProblem(s.rate);
+    if (p) return p;
+    const key = `${s.day}-${normTime(s.time)}`;
+    if (seen.has(key)) return `Starts at the same time as line ${seen.get(key)! + 1}`;
+    seen.set(key, i);
+    return null;
+  });
+  const all = slots.length === 0 ? "Add at least one time to the schedule" : null;
+  return { rows, all };
+}
+
+/** The engine's spec for the form, or a reason it has none. `null` spec means no limit. */
+export function formatBandwidth(b: Bandwidth): { spec: string | null } | { problem: string } {
+  if (b.mode === "off") return { spec: null };
+  if (b.mode === "always") {
+    const p = rateProblem(b.rate, false);
+    return p ? { problem: p } : { spec: b.rate.trim() };
+  }
+  const { rows, all } = scheduleProblems(b.slots);
+  if (all) return { problem: all };
+  const bad = rows.findIndex((r) => r !== null);
+  if (bad >= 0) return { problem: `Line ${bad + 1}: ${rows[bad]}` };
+  const spec = b.slots
+    .map((s) => `${s.day ? `${s.day}-` : ""}${normTime(s.time)},${s.rate.trim()}`)
+    .join(" ");
+  return { spec };
+}
+
+/** The form for a saved spec. A spec the form cannot show line by line still round-trips. */
+export function parseBandwidth(spec: string | null): Bandwidth {
+  const empty: Slot[] = [{ day: "", time: "09:00", rate: "1M" }, { day: "", time: "18:00", rate: "off" }];
+  const t = (spec ?? "").trim();
+  if (!t || t.toLowerCase() === "off") return { mode: "off", rate: "10M", slots: empty };
+  if (!t.includes(",")) return { mode: "always", rate: t, slots: empty };
+  const slots = t.split(/\s+/).map((entry) => {
+    const [when, rate = ""] = entry.split(",");
+    const dash = when.indexOf("-");
+    return dash >= 0
+      ? { day: when.slice(0, dash), time: when.slice(dash + 1), rate }
+      : { day: "", time: when, rate };
+  });
+  return { mode: "schedule", rate: "10M", slots };
+}
+
+export function parallelProblem(text: string): string | null {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < 1 || n > MAX_PARALLEL) {
+    return `Parallel uploads: use a whole number from 1 to ${MAX_PARALLEL}`;
+  }
+  return null;
+}
+
+export const CONFLICT_LABELS: Record<ConflictPolicy, string> = {
+  rename: "Keep both (name-1.ext)",
+  skip: "Skip the file",
+  replace: "Replace the Doc",
+};

@@ -1,0 +1,102 @@
+// Pure logic of the Watched folders screen: types, status labels, ignore lists, templates.
+
+import type { ApiError } from "./types";
+
+export type FolderState = "watching" | "syncing" | "paused" | "error";
+
+/** One watched folder as watched_list returns it. */
+export type FolderStatus = {
+  path: string;
+  destination: string;
+  template: string | null;
+  ignore: string[];
+  delete: "ignore" | "mirror";
+  paused: boolean;
+  status: FolderState;
+  error: ApiError | null;
+  lastSyncMs: number | null;
+};
+
+export type FolderUpdate = {
+  destination?: string;
+  template?: string;
+  ignore?: string[];
+  delete?: "ignore" | "mirror";
+};
+
+export const REFRESH_MS = 1500;
+
+export function statusLabel(s: FolderState): string {
+  switch (s) {
+    case "watching":
+      return "Watching";
+    case "syncing":
+      return "Syncing…";
+    case "paused":
+      return "Paused";
+    case "error":
+      return "Error";
+  }
+}
+
+/** The folder's own name, for the list ("/home/ana/Scans/" → "Scans"). */
+export function folderName(path: string): string {
+  const parts = path.split(/[\\/]+/).filter((p) => p.length > 0);
+  return parts.length > 0 ? parts[parts.length - 1] : path;
+}
+
+/** One pattern per line; blank lines and surrounding spaces dropped, duplicates kept once. */
+export function parseIgnore(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const p = line.trim();
+    if (p && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+export function formatIgnore(patterns: string[]): string {
+  return patterns.join("\n");
+}
+
+const PLACEHOLDERS = ["dir", "name", "stem", "ext", "path", "hash8"];
+
+/**
+ * A first look at a name template, so a typo is shown while typing; the engine checks it
+ * again on save. `null` when it looks right (an empty template means names from the path).
+ */
+export function templateProblem(template: string): string | null {
+  const t = template.trim();
+  if (!t) return null;
+  let depth = 0;
+  for (const ch of t) {
+    if (ch === "{") depth++;
+    if (ch === "}") depth--;
+    if (depth < 0 || depth > 1) return "Braces do not pair up: each placeholder is one {name}";
+  }
+  if (depth !== 0) return "A { is not closed";
+  for (const m of t.matchAll(/\{([^}]*)\}/g)) {
+    const inner = m[1];
+    if (inner.startsWith("date:")) {
+      if (inner.length === 5) return "{date:…} needs a format, e.g. {date:%Y-%m}";
+      continue;
+    }
+    if (!PLACEHOLDERS.includes(inner)) {
+      return `Unknown placeholder {${inner}}: use {dir}, {name}, {stem}, {ext}, {path}, {date:%Y-%m} or {hash8}`;
+    }
+  }
+  return null;
+}
+
+/** What would change if the form were saved; `null` when nothing would. */
+export function diffFolder(
+  folder: FolderStatus,
+  form: { destination: string; template: string; ignore: string },
+): FolderUpdate | null {
+  const update: FolderUpdate = {};
+  if (form.destination.trim() !== folder.destination) update.destination = form.destination.trim();
+  if (form.template.trim() !== (folder.template ?? "")) update.template = form.template.trim();
+  const ignore = parseIgnore(form.ignore);
+  if (ignore.join("\n") !== folder.ignore.join("\n")) update.ignore = ignore;
+  return Object.keys(update).length > 0 ? update : null;
+}
