@@ -9,10 +9,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use twindrop_engine::naming::{sanitize_path, Template};
 use twindrop_engine::profile::{SettingsFile, WatchedFolder};
-use twindrop_engine::queue::{ConflictPolicy, Options};
+use twindrop_engine::queue::{ConflictPolicy, Options, RunMode};
 use twindrop_engine::retry::RetryPolicy;
-use twindrop_engine::service::trusted_twin::StorageClass;
-use twindrop_engine::sync::{namer, DeletePolicy, SyncOptions, Syncer};
+use twindrop_engine::sync::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 use twindrop_engine::{Error, Queue};
 
 use crate::upload::{description, options, DestArgs, Printer, RunArgs};
@@ -99,7 +98,11 @@ pub async fn sync(
         });
     }
     let printer = Printer::new(json);
-    let mut runs = Vec::new();
+    // One queue per server: queues sharing a journal would claim each other's jobs and, as
+    // each starts, put the others' uploads in flight back in the queue. Folders on one server
+    // share its queue; each keeps its own destination, storage class and description.
+    let mut queues: Vec<Arc<Queue>> = Vec::new();
+    let mut syncers = tokio::task::JoinSet::new();
     for mut folder in folders {
         let mut conn = args.run.conn.clone();
         conn.profile = folder.profile.clone().or(conn.profile);
@@ -116,37 +119,66 @@ pub async fn sync(
                 Ok(())
             })?;
         }
-        let mut opts = Options {
-            // A sync never gives up on a server that is away: jobs wait and try again.
-            retry: RetryPolicy { max_attempts: u32::MAX, cap: Duration::from_secs(60), ..RetryPolicy::default() },
-            // A file that changed replaces the Doc it became.
-            on_conflict: ConflictPolicy::Replace,
-            description: folder.description.clone(),
-            ..options(&args.run)?
+        let same_server =
+            |q: &&Arc<Queue>| q.service().kind() == service.kind() && q.service().base_url() == service.base_url();
+        let queue = match queues.iter().find(same_server) {
+            Some(q) => q.clone(),
+            None => {
+                let opts = Options {
+                    // A sync never gives up on a server that is away: jobs wait and try again.
+                    retry: RetryPolicy {
+                        max_attempts: u32::MAX,
+                        cap: Duration::from_secs(60),
+                        ..RetryPolicy::default()
+                    },
+                    // A file that changed replaces the Doc it became.
+                    on_conflict: ConflictPolicy::Replace,
+                    ..options(&args.run)?
+                };
+                let q = Queue::new(service, journal.clone(), opts);
+                queues.push(q.clone());
+                q
+            }
         };
-        if let Some(class) = &folder.storage_class {
-            opts.storage_class = StorageClass::parse(class)?;
-        }
-        let queue = Queue::new(service, journal.clone(), opts);
         let template = folder.template.as_deref().map(Template::parse).transpose()?;
         let sync_opts = SyncOptions {
             gate: Duration::from_millis(args.gate_ms),
             ignore: folder.ignore.clone(),
             delete: folder.delete,
+            batch: folder.batch()?,
             ..SyncOptions::default()
         };
         let syncer = Syncer::new(queue, &folder.path, dest, namer(template, folder.path.clone()), sync_opts)?;
         if !json {
             eprintln!("watching {} (Ctrl-C to stop)", folder.path.display());
         }
-        runs.push(tokio::spawn(syncer.run(printer.sink(), args.once, stop.clone())));
+        syncers.spawn(syncer.watch(printer.sink(), args.once, stop.clone()));
+    }
+    let mut runners = tokio::task::JoinSet::new();
+    for queue in queues {
+        let sink = printer.sink();
+        runners.spawn(async move { queue.run(sink, RunMode::Forever).await });
     }
     let mut outcome = Ok(ExitCode::SUCCESS);
-    for run in runs {
-        if let Err(e) = run.await.map_err(|e| Error::Input(format!("sync task: {e}"))).and_then(|r| r) {
-            outcome = Err(e);
+    loop {
+        tokio::select! {
+            ended = syncers.join_next() => match ended {
+                None => break,
+                Some(ended) => {
+                    if let Err(e) = ended.map_err(|e| Error::Input(format!("sync task: {e}"))).and_then(|r| r) {
+                        outcome = Err(e);
+                        stop.cancel();
+                    }
+                }
+            },
+            // A queue runs for ever: its end is an error, and the folders on it can do nothing.
+            Some(ended) = runners.join_next() => {
+                outcome = Err(queue_ended(ended));
+                stop.cancel();
+            }
         }
     }
+    runners.abort_all();
     printer.finish();
     outcome
 }

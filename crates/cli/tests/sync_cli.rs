@@ -1,6 +1,7 @@
 //! `twindrop sync` and `twindrop name` as a user runs them: a folder with nested files goes up
 //! with names from its paths; a saved folder runs again with `--saved` and sends only what is
-//! new; `name` prints valid Doc names.
+//! new, and several saved folders share one queue with their own settings; `name` prints valid
+//! Doc names.
 
 use std::process::{Command, Output};
 
@@ -50,6 +51,31 @@ async fn a_folder_syncs_once_then_as_a_saved_folder() {
     let docs = tt.list_docs(&twin).await.unwrap();
     assert_eq!(docs.len(), 3, "{docs:?}");
     assert_eq!(em.attach_count(twin.as_str(), "notes.txt"), 1, "an unchanged file went up again");
+
+    // A second saved folder on the same server, with its own Twin and storage class: both run
+    // on one queue (two queues on one journal would take each other's jobs), each with its own
+    // settings.
+    let scans_twin = tt.create_twin().await.unwrap();
+    let scans = dir.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    std::fs::write(scans.join("page1.pdf"), b"%PDF page one").unwrap();
+    let mut second = args.to_vec();
+    let scans_s = scans.to_str().unwrap();
+    second.extend(["--twin", scans_twin.as_str(), "--storage-class", "cost_optimized", "--save", scans_s]);
+    assert!(twindrop(&config, &second).status.success());
+    std::fs::write(scans.join("page2.pdf"), b"%PDF page two").unwrap();
+    std::fs::write(root.join("later.txt"), b"later").unwrap();
+    let out = twindrop(&config, &saved);
+    assert!(out.status.success(), "{out:?}");
+    let photos = tt.list_docs_detailed(&twin).await.unwrap();
+    let pages = tt.list_docs_detailed(&scans_twin).await.unwrap();
+    assert_eq!((photos.len(), pages.len()), (4, 2), "{photos:?} {pages:?}");
+    for doc in &pages {
+        assert_eq!(doc.storage_class.as_deref(), Some("cost_optimized"), "{doc:?}");
+        assert_eq!(em.attach_count(scans_twin.as_str(), &doc.name), 1, "{} attached twice", doc.name);
+    }
+    let later = photos.iter().find(|d| d.name == "later.txt").expect("later.txt synced");
+    assert_eq!(later.storage_class.as_deref(), Some("access_optimized"), "{later:?}");
 }
 
 #[test]

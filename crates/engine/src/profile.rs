@@ -44,6 +44,19 @@ pub struct WatchedFolder {
     pub paused: bool,
 }
 
+impl WatchedFolder {
+    /// The storage class and description its files get, or `None` for the queue's own (a
+    /// folder that sets neither). Folders on one queue may set different ones.
+    pub fn batch(&self) -> Result<Option<crate::queue::Batch>> {
+        if self.storage_class.is_none() && self.description.is_none() {
+            return Ok(None);
+        }
+        let class =
+            self.storage_class.as_deref().unwrap_or(crate::service::trusted_twin::StorageClass::default().as_str());
+        crate::queue::Batch::new(class, self.description.clone()).map(Some)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     #[serde(default)]

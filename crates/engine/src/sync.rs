@@ -59,6 +59,9 @@ pub struct SyncOptions {
     /// Gitignore-style patterns, on top of [`DEFAULT_IGNORES`].
     pub ignore: Vec<String>,
     pub delete: DeletePolicy,
+    /// This folder's storage class and description, when its queue is shared with folders
+    /// that have others; `None` takes the queue's.
+    pub batch: Option<crate::queue::Batch>,
 }
 
 impl Default for SyncOptions {
@@ -68,6 +71,7 @@ impl Default for SyncOptions {
             rescan_every: Duration::from_secs(300),
             ignore: vec![],
             delete: DeletePolicy::Ignore,
+            batch: None,
         }
     }
 }
@@ -349,7 +353,8 @@ impl Syncer {
             names.push((self.namer)(&relative, &meta).map_err(|e| e.info()));
             present.push(path);
         }
-        self.queue.enqueue_named(self.dest.clone(), &present, Some(&names), None, sink).await.map(|_| ())
+        let batch = self.opts.batch.as_ref();
+        self.queue.enqueue_named(self.dest.clone(), &present, Some(&names), batch, sink).await.map(|_| ())
     }
 }
 

@@ -414,6 +414,7 @@ impl Watched {
             gate: self.gate,
             ignore: folder.ignore.clone(),
             delete: folder.delete,
+            batch: folder.batch()?,
             ..SyncOptions::default()
         };
         Syncer::new(self.queue.clone(), &folder.path, dest, namer(template, folder.path.clone()), opts)
