@@ -174,24 +174,23 @@ def bench_rclone(work, runs):
     em = Emulator("--hbr-form-target", base, "--hbr-bucket", "peertest")
     env = dict(ENV, TWINDROP_SECRET="key:bench", RCLONE_CONFIG_S_TYPE="s3", RCLONE_CONFIG_S_PROVIDER="Other",
                RCLONE_CONFIG_S_ENDPOINT=base, RCLONE_CONFIG_S_ACCESS_KEY_ID="x", RCLONE_CONFIG_S_SECRET_ACCESS_KEY="y")
-    big = work / "256m.bin"
-    with open(work / "1g.bin", "rb") as src, open(big, "wb") as dst:
-        dst.write(src.read(256 * MIB))
-    small = small_files(work / "small1k", 1000)
+    # The sizes: one 1 GiB file and 10,000 small files, as in Twindrop's own cases.
+    big = work / "1g.bin"
+    small = small_files(work / "small10k", 10_000)
     try:
         for label, ours_cmd, theirs_cmd, unit in [
-            ("256 MiB file", lambda i: [BIN, "upload", "--service", "hbr", "--base-url", f"{em.url}/hbr", "--journal",
+            ("1 GiB file", lambda i: [BIN, "upload", "--service", "hbr", "--base-url", f"{em.url}/hbr", "--journal",
                                         str(work / f"h{i}.sqlite"), str(big)],
-             lambda i: ["rclone", "copyto", str(big), f"s:peertest/r{i}/256m.bin"], "MiB/s"),
-            ("1,000 x 4 KiB files", lambda i: [BIN, "upload", "--service", "hbr", "--parallel", "16", "--base-url",
+             lambda i: ["rclone", "copyto", str(big), f"s:peertest/r{i}/1g.bin"], "MiB/s"),
+            ("10,000 x 4 KiB files", lambda i: [BIN, "upload", "--service", "hbr", "--parallel", "16", "--base-url",
                                                f"{em.url}/hbr", "--journal", str(work / f"hs{i}.sqlite"), *small],
-             lambda i: ["rclone", "copy", "--transfers", "16", str(work / "small1k"), f"s:peertest/rs{i}/"], "files/s"),
+             lambda i: ["rclone", "copy", "--transfers", "16", str(work / "small10k"), f"s:peertest/rs{i}/"], "files/s"),
         ]:
             ours, theirs = [], []
             for i in range(runs):
                 ours.append(timed(ours_cmd(i), env=env))
                 theirs.append(timed(theirs_cmd(i), env=env))
-            amount = 256 if unit == "MiB/s" else 1000
+            amount = 1024 if unit == "MiB/s" else 10_000
             o_rate, t_rate = amount / median([s for s, _ in ours]), amount / median([s for s, _ in theirs])
             o_rss, t_rss = median([r for _, r in ours]), median([r for _, r in theirs])
             row(f"vs rclone {rclone_version()}, {label} to moto ({unit}; peak RSS MiB)",

@@ -91,3 +91,44 @@ async fn each_bad_file_fails_alone_with_its_reason() {
     let docs: Vec<String> = tt.list_docs(&twin).await.unwrap().into_keys().collect();
     assert_eq!(docs, ["empty.bin", "good.txt", "steady.bin"]);
 }
+
+/// Peak resident memory of this process so far (kB), from /proc.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A sparse 6 GB file: offsets past 4 GiB, a size past u32, and memory that must not grow
+/// with the file. Long mode (it moves 6 GB through the emulator, which writes it to disk):
+/// `cargo test -p twindrop-engine --test hostile_files -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "long mode: 6 GB through the emulator"]
+async fn a_sparse_6_gb_file_uploads_in_constant_memory() {
+    const SIZE: u64 = 6 * 1024 * 1024 * 1024;
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let tt = Arc::new(TrustedTwin::new(em.base_url(), Secret::new(SECRET)).unwrap());
+    let twin = tt.create_twin().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.img");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(SIZE).unwrap();
+    // A few real bytes past the 4 GiB mark, so an offset that wraps would change the hash.
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(b"past four gibibytes", 5 * 1024 * 1024 * 1024).unwrap();
+    drop(file);
+    let journal = Arc::new(Journal::open(&dir.path().join("journal.sqlite")).unwrap());
+    let queue = Queue::new(tt.clone(), journal.clone(), Options::default());
+    let sink: EventSink = Arc::new(|_| {});
+    let before = peak_rss_kb();
+    let started = std::time::Instant::now();
+    let ids = queue.enqueue(&twin, std::slice::from_ref(&path), &sink).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1800), queue.run(sink, RunMode::UntilIdle)).await.unwrap().unwrap();
+    let job = journal.get(ids[0]).unwrap();
+    assert_eq!((job.state, job.doc_status.as_deref()), (JobState::Done, Some("ok")), "{:?}", job.error_message);
+    let doc = tt.get_doc(&twin, &twindrop_engine::DocName::parse("sparse.img").unwrap()).await.unwrap();
+    assert_eq!(doc.creation_certificate.as_ref().and_then(|c| c.size), Some(SIZE), "{doc:?}");
+    let grew_mb = (peak_rss_kb() - before) / 1024;
+    eprintln!("sparse 6 GB: ok in {:.0} s, peak RSS grew {grew_mb} MB", started.elapsed().as_secs_f64());
+    assert!(grew_mb < 256, "memory grew {grew_mb} MB with a 6 GB file");
+}
