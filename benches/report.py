@@ -53,8 +53,14 @@ class Emulator:
         return run([BIN, "twin", "create", "--base-url", self.url], env=ENV).stdout.strip()
 
     def stop(self):
-        self.proc.kill()
-        self.proc.wait()
+        # SIGTERM: the emulator shuts down and removes its temporary folder of uploads (tens of
+        # GB after a report); a SIGKILL would leave it behind.
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def median(xs):
