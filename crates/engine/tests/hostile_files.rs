@@ -106,7 +106,9 @@ fn peak_rss_kb() -> u64 {
 #[ignore = "long mode: 6 GB through the emulator"]
 async fn a_sparse_6_gb_file_uploads_in_constant_memory() {
     const SIZE: u64 = 6 * 1024 * 1024 * 1024;
-    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    // Above Trusted Twin's documented upload limit, which the emulator keeps by default.
+    let config = Config::new(SECRET).with_max_upload_bytes(8 << 30);
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let tt = Arc::new(TrustedTwin::new(em.base_url(), Secret::new(SECRET)).unwrap());
     let twin = tt.create_twin().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
