@@ -338,6 +338,9 @@ struct Tracking {
     /// Jobs of open batches: their source and file.
     jobs: HashMap<u64, (Source, String)>,
     open: HashMap<Source, Batch>,
+    /// Batches whose end is being reported: still open to `is_open`, so a folder never reads
+    /// as idle before its end (and last sync time) is written.
+    ending: HashMap<Source, usize>,
 }
 
 /// Called when a batch ends, with its source and counts (the watched folders keep their
@@ -374,7 +377,8 @@ impl Batches {
 
     /// Whether a batch of `source` is still moving.
     pub fn is_open(&self, source: &Source) -> bool {
-        self.state.lock().expect("batches lock").open.contains_key(source)
+        let t = self.state.lock().expect("batches lock");
+        t.open.contains_key(source) || t.ending.contains_key(source)
     }
 
     /// Account for one event. A job's `added` (or its return to the queue) puts it in the open
@@ -419,6 +423,7 @@ impl Batches {
         let counts = end.counts;
         if over {
             t.open.remove(&source);
+            *t.ending.entry(source.clone()).or_default() += 1;
         }
         drop(t);
         if let Some((code, message)) = failure.filter(|_| counts.failed <= FAILURES_PER_BATCH) {
@@ -435,6 +440,13 @@ impl Batches {
             self.log.note(batch_entry(&source, &counts));
             if let Some(on_end) = &self.on_end {
                 on_end(&source, &end);
+            }
+            let mut t = self.state.lock().expect("batches lock");
+            if let Some(n) = t.ending.get_mut(&source) {
+                *n -= 1;
+                if *n == 0 {
+                    t.ending.remove(&source);
+                }
             }
         }
     }
