@@ -68,6 +68,14 @@ def median(xs):
 
 
 ROWS = []
+PHASES = []
+
+
+def phase(name, fn, *args):
+    """Run one benchmark, keeping its wall time for the report's time line."""
+    start = time.monotonic()
+    fn(*args)
+    PHASES.append((name, time.monotonic() - start))
 
 
 def row(case, ours, anchor, ratio, goal, met):
@@ -182,7 +190,7 @@ def bench_rclone(work, runs):
                RCLONE_CONFIG_S_ENDPOINT=base, RCLONE_CONFIG_S_ACCESS_KEY_ID="x", RCLONE_CONFIG_S_SECRET_ACCESS_KEY="y")
     # The issue's sizes: one 1 GiB file and 10,000 small files, as in Twindrop's own cases.
     big = work / "1g.bin"
-    small = small_files(work / "small10k", 10_000)
+    small = sorted(str(p) for p in (work / "small").iterdir())  # bench_small's 10,000 files
     try:
         for label, ours_cmd, theirs_cmd, unit in [
             ("1 GiB file", lambda i: [BIN, "upload", "--service", "hbr", "--base-url", f"{em.url}/hbr", "--journal",
@@ -190,7 +198,7 @@ def bench_rclone(work, runs):
              lambda i: ["rclone", "copyto", str(big), f"s:peertest/r{i}/1g.bin"], "MiB/s"),
             ("10,000 x 4 KiB files", lambda i: [BIN, "upload", "--service", "hbr", "--parallel", "16", "--base-url",
                                                f"{em.url}/hbr", "--journal", str(work / f"hs{i}.sqlite"), *small],
-             lambda i: ["rclone", "copy", "--transfers", "16", str(work / "small10k"), f"s:peertest/rs{i}/"], "files/s"),
+             lambda i: ["rclone", "copy", "--transfers", "16", str(work / "small"), f"s:peertest/rs{i}/"], "files/s"),
         ]:
             ours, theirs = [], []
             for i in range(runs):
@@ -231,7 +239,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--root", type=Path, required=True)
     a = ap.parse_args()
-    started = time.monotonic()
+    started = int(os.environ.get("TWINDROP_REPORT_STARTED", time.time()))
+    PHASES.append(("release builds", int(os.environ.get("TWINDROP_BUILD_SECONDS", 0))))
     work = Path(tempfile.mkdtemp(prefix="twindrop-report."))
     ENV = dict(os.environ, TWINDROP_CONFIG_DIR=str(work / "config"), TWINDROP_DATA_DIR=str(work / "data"),
                TWINDROP_SECRET="bench")
@@ -241,16 +250,16 @@ def main():
                 f.write(os.urandom(MIB))
         em = Emulator()
         try:
-            bench_hash(work, a.runs)
-            bench_upload(work, em, a.runs)
-            bench_small(work, em, a.runs)
-            bench_memory(work, em)
+            phase("hashing", bench_hash, work, a.runs)
+            phase("1 GiB upload", bench_upload, work, em, a.runs)
+            phase("small files", bench_small, work, em, a.runs)
+            phase("memory", bench_memory, work, em)
         finally:
             em.stop()
-        bench_resume(a.root, a.runs)
-        bench_sync(a.root, a.runs)
-        bench_launch(a.root, a.runs)
-        bench_rclone(work, a.runs)
+        phase("resume", bench_resume, a.root, a.runs)
+        phase("watched folder", bench_sync, a.root, a.runs)
+        phase("launch", bench_launch, a.root, a.runs)
+        phase("rclone", bench_rclone, work, a.runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     commit = run(["git", "-C", str(a.root), "rev-parse", "--short", "HEAD"]).stdout.strip()
@@ -258,7 +267,8 @@ def main():
         "# Benchmark report",
         "",
         f"Written by `benches/report.sh {a.runs}` at commit `{commit}`, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, in {(time.monotonic() - started) / 60:.1f} min.",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, in {(time.time() - started) / 60:.1f} min, from the command's start "
+        f"(minutes: {', '.join(f'{name} {secs / 60:.1f}' for name, secs in PHASES)}).",
         f"Machine: {machine()}.",
         "",
         f"Each figure is the median of {a.runs} runs (the resume and latency figures give their own spread); "

@@ -9,8 +9,11 @@ set -euo pipefail
 runs=${1:-5} size_mb=${2:-1024} chunk_mb=${3:-16}
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/twindrop-target}
-cargo build --quiet --release --locked -p twindrop-cli --manifest-path "$root/Cargo.toml"
-bin="$CARGO_TARGET_DIR/release/twindrop"
+# TWINDROP_BIN (set by benches/report.sh, which builds once for every benchmark) or a fresh build.
+if [ -z "${TWINDROP_BIN:-}" ]; then
+  cargo build --quiet --release --locked -p twindrop-cli --manifest-path "$root/Cargo.toml"
+fi
+bin=${TWINDROP_BIN:-$CARGO_TARGET_DIR/release/twindrop}
 work=$(mktemp -d); trap 'kill $em 2>/dev/null || true; rm -rf "$work"' EXIT
 export TWINDROP_CONFIG_DIR="$work/config" TWINDROP_SECRET=bench TWINDROP_EMULATOR_CONTROL_TOKEN=bench-control
 "$bin" emulator --secret bench > "$work/url" 2>/dev/null &
