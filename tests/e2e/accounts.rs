@@ -63,53 +63,50 @@ async fn a_redivis_account_is_checked_saved_and_switched_to() {
         .unwrap();
     let api = format!("{}/api/v1", em.base_url());
     let home = tempfile::tempdir().unwrap();
-    let (config, data) = (home.path().join("config"), home.path().join("data"));
-    let env = [("TWINDROP_CONFIG_DIR", config.as_path()), ("TWINDROP_DATA_DIR", data.as_path())];
-    let driver = Driver::start(&env);
-    let client = driver.session().await;
-    wait_css(&client, "#screen-main", 20).await;
-    click(&client, "#switch-account").await;
-    wait_css(&client, "#screen-login", 10).await;
+    let app = App::start(home.path(), &[]).await;
+    let client = &app.client;
+    click(client, "#switch-account").await;
+    wait_css(client, "#screen-login", 10).await;
     assert!(client.find(Locator::Css("#profiles")).await.is_err(), "no saved account yet");
 
     // The form asks Redivis for its table: reading it is how the token is checked.
-    sign_in_to_redivis(&client, &api, "not-the-token", TABLE).await;
-    login_error(&client, "auth.unauthorized").await;
-    sign_in_to_redivis(&client, &api, TOKEN, "demo.sandbox:v1.missing").await;
-    login_error(&client, "not_found").await;
-    screenshot(&client, "e2e-login-redivis.png").await;
+    sign_in_to_redivis(client, &api, "not-the-token", TABLE).await;
+    login_error(client, "auth.unauthorized").await;
+    sign_in_to_redivis(client, &api, TOKEN, "demo.sandbox:v1.missing").await;
+    login_error(client, "not_found").await;
+    screenshot(client, "e2e-login-redivis.png").await;
 
-    sign_in_to_redivis(&client, &api, TOKEN, TABLE).await;
-    wait_css(&client, "#screen-main", 20).await;
-    let label = text(&client, "#account-label").await;
+    sign_in_to_redivis(client, &api, TOKEN, TABLE).await;
+    wait_css(client, "#screen-main", 20).await;
+    let label = text(client, "#account-label").await;
     assert!(label.contains("Redivis") && label.contains(TABLE), "account label {label:?}");
-    assert_eq!(text(&client, "#twin-current").await, TABLE);
+    assert_eq!(text(client, "#twin-current").await, TABLE);
     assert!(!client.find(Locator::Css("#tab-docs")).await.unwrap().is_displayed().await.unwrap(), "no Docs tab");
-    screenshot(&client, "e2e-main-redivis.png").await;
+    screenshot(client, "e2e-main-redivis.png").await;
 
     // Switch to the sandbox: the Redivis account stays saved, with its secret in the keyring.
-    click(&client, "#switch-account").await;
-    wait_css(&client, "#profiles", 10).await;
-    let saved = text(&client, "#profiles").await;
+    click(client, "#switch-account").await;
+    wait_css(client, "#profiles", 10).await;
+    let saved = text(client, "#profiles").await;
     assert!(saved.contains("Redivis") && saved.contains(TABLE), "saved accounts {saved:?}");
-    screenshot(&client, "e2e-login-saved-accounts.png").await;
-    click(&client, "#login-sandbox").await;
-    wait_css(&client, "#screen-main", 20).await;
-    assert!(text(&client, "#account-label").await.contains("sandbox"));
+    screenshot(client, "e2e-login-saved-accounts.png").await;
+    click(client, "#login-sandbox").await;
+    wait_css(client, "#screen-main", 20).await;
+    assert!(text(client, "#account-label").await.contains("sandbox"));
 
     // Back to Redivis from the saved list, without typing the token again.
-    click(&client, "#switch-account").await;
-    wait_css(&client, "#profiles", 10).await;
-    click(&client, "#profiles li button.open").await;
-    wait_css(&client, "#screen-main", 20).await;
-    let label = text(&client, "#account-label").await;
+    click(client, "#switch-account").await;
+    wait_css(client, "#profiles", 10).await;
+    click(client, "#profiles li button.open").await;
+    wait_css(client, "#screen-main", 20).await;
+    let label = text(client, "#account-label").await;
     assert!(label.contains("Redivis"), "reopened account {label:?}");
 
     // Signing out forgets the token: the saved entry can no longer open.
-    click(&client, "#sign-out").await;
-    wait_css(&client, "#profiles", 10).await;
-    click(&client, "#profiles li button.open").await;
-    login_error(&client, "keyring.").await;
-    client.close().await.unwrap();
+    click(client, "#sign-out").await;
+    wait_css(client, "#profiles", 10).await;
+    click(client, "#profiles li button.open").await;
+    login_error(client, "keyring.").await;
+    app.close().await;
     em.shutdown().await;
 }

@@ -11,8 +11,6 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use twindrop_e2e::*;
 
-const TOKEN: &str = "e2e-control-token";
-
 struct Shell {
     child: Child,
     log: PathBuf,
@@ -121,32 +119,18 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     }
     let home = tempfile::tempdir().unwrap();
     let shell = Shell::start(home.path());
-    let (config, data, token) = (home.path().join("config"), home.path().join("data"), PathBuf::from(TOKEN));
-    let env = [
-        ("TWINDROP_CONFIG_DIR", config.as_path()),
-        ("TWINDROP_DATA_DIR", data.as_path()),
-        ("TWINDROP_SANDBOX_CONTROL_TOKEN", token.as_path()),
-    ];
-    let driver = Driver::start(&env);
-    let client = driver.session().await;
-    wait_css(&client, "#screen-main", 20).await;
-    let base = client
-        .find(Locator::Css(".account[data-base-url]"))
-        .await
-        .unwrap()
-        .attr("data-base-url")
-        .await
-        .unwrap()
-        .unwrap();
+    let (config, data) = (home.path().join("config"), home.path().join("data"));
+    let app = App::start(home.path(), &[]).await;
+    let (client, base) = (&app.client, app.base_url().await);
     assert_eq!(shell.records("tray").len(), 1, "one tray item registered");
     let idle = shell.wait_status("Idle", 10).await;
     let (labels, _) = shell.tray();
     assert_eq!(labels[2..], ["Open Twindrop", "Pause all", "Quit Twindrop"], "menu {labels:?}");
     let idle_dot = dot(&idle);
-    new_twin(&client).await;
+    new_twin(client).await;
 
     // A batch: the tray says it is uploading (green dot) while it runs, then one notification.
-    set_faults(&base, TOKEN, json!({"rules": [{"route": "upload", "latency_ms": 1500}]})).await;
+    set_faults(&base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "latency_ms": 1500}]})).await;
     let files: Vec<PathBuf> = (0..2)
         .map(|i| {
             let p = home.path().join(format!("tray-{i}.txt"));
@@ -154,10 +138,10 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
             p
         })
         .collect();
-    drop_and_start(&client, &files).await;
+    drop_and_start(client, &files).await;
     let busy = shell.wait_status("Uploading", 10).await;
     assert_eq!(dot(&busy), "46,158,91", "the uploading icon has a green dot");
-    wait_rows(&client, 30, "both ok", |r| r.len() == 2 && r.iter().all(|(_, _, s)| s == "ok")).await;
+    wait_rows(client, 30, "both ok", |r| r.len() == 2 && r.iter().all(|(_, _, s)| s == "ok")).await;
     let note = shell.wait_notification(1, 10).await;
     assert_eq!(note["summary"], "2 files uploaded", "{note}");
     let back = shell.wait_status("Idle", 10).await;
@@ -168,7 +152,7 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     let paused = shell.wait_status("Paused", 10).await;
     assert_eq!(dot(&paused), "212,154,26", "the paused icon has an amber dot");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !queue_paused(&client).await {
+    while !queue_paused(client).await {
         assert!(Instant::now() < deadline, "the window did not show the pause made in the tray");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -176,17 +160,17 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     shell.click("Resume all");
     shell.wait_status("Idle", 10).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while queue_paused(&client).await {
+    while queue_paused(client).await {
         assert!(Instant::now() < deadline, "the window did not show the resume made in the tray");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // A failed batch: a notification with the code, and a red dot until the next batch.
-    set_faults(&base, TOKEN, json!({"rules": [{"route": "upload", "status": 403}]})).await;
+    set_faults(&base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "status": 403}]})).await;
     let bad = home.path().join("refused.txt");
     std::fs::write(&bad, b"the server will refuse this\n").unwrap();
-    drop_and_start(&client, &[bad]).await;
-    wait_rows(&client, 30, "refused.txt failed", |r| r.iter().any(|(_, n, s)| n == "refused.txt" && s == "failed"))
+    drop_and_start(client, &[bad]).await;
+    wait_rows(client, 30, "refused.txt failed", |r| r.iter().any(|(_, n, s)| n == "refused.txt" && s == "failed"))
         .await;
     let note = shell.wait_notification(2, 10).await;
     assert_eq!(note["summary"], "1 file failed", "{note}");
@@ -221,9 +205,9 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     shell.click("Quit Twindrop");
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The app is gone; the driver's session for it must go too before a new one may start.
-    let _ = client.close().await;
+    let _ = client.clone().close().await;
     assert!(config.join("window-state.json").exists(), "the window state is kept with the settings");
-    let again = driver.session().await;
+    let again = app.driver.session().await;
     wait_css(&again, "#screen-main", 20).await;
     let (_, _, w, h) = again.get_window_rect().await.unwrap();
     assert_eq!((w, h), (900, 640), "the window's size after a restart");

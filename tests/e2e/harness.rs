@@ -249,6 +249,43 @@ impl Drop for Driver {
     }
 }
 
+/// The sandbox's control token in these tests (the app reads it from the environment).
+pub const CONTROL_TOKEN: &str = "e2e-control-token";
+
+/// The app on `home`'s config and data folders (its sandbox with [`CONTROL_TOKEN`], plus the
+/// `extra` variables), once its main screen shows.
+pub struct App {
+    pub client: Client,
+    // Dropped last: the session closes before tauri-driver goes.
+    pub driver: Driver,
+}
+
+impl App {
+    pub async fn start(home: &Path, extra: &[(&str, &Path)]) -> App {
+        let (config, data, token) = (home.join("config"), home.join("data"), PathBuf::from(CONTROL_TOKEN));
+        let mut env = vec![
+            ("TWINDROP_CONFIG_DIR", config.as_path()),
+            ("TWINDROP_DATA_DIR", data.as_path()),
+            ("TWINDROP_SANDBOX_CONTROL_TOKEN", token.as_path()),
+        ];
+        env.extend_from_slice(extra);
+        let driver = Driver::start(&env);
+        let client = driver.session().await;
+        wait_css(&client, "#screen-main", 20).await;
+        App { client, driver }
+    }
+
+    /// The base URL of the account the window shows (the sandbox's, on its own port).
+    pub async fn base_url(&self) -> String {
+        let account = self.client.find(Locator::Css(".account[data-base-url]")).await.unwrap();
+        account.attr("data-base-url").await.unwrap().expect("the account line names its base URL")
+    }
+
+    pub async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
 pub async fn wait_css(client: &Client, css: &str, secs: u64) -> fantoccini::elements::Element {
     client
         .wait()

@@ -30,11 +30,8 @@ async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
-    let (config, data) = (home.path().join("config"), home.path().join("data"));
-    let env = [("TWINDROP_CONFIG_DIR", config.as_path()), ("TWINDROP_DATA_DIR", data.as_path())];
-    let driver = Driver::start(&env);
-    let client = driver.session().await;
-    wait_css(&client, "#screen-main", 20).await;
+    let app = App::start(home.path(), &[]).await;
+    let client = &app.client;
 
     let huge = "x".repeat(1 << 20);
     let cases: Vec<(&str, Value, Option<&str>)> = vec![
@@ -67,7 +64,7 @@ async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
     for (cmd, args, code) in &cases {
         let shown = args.to_string();
         let shown = &shown[..shown.len().min(80)];
-        let answer = invoke(&client, cmd, args.clone()).await;
+        let answer = invoke(client, cmd, args.clone()).await;
         let err = answer.expect_err(&format!("{cmd} {shown} was accepted"));
         eprintln!("{cmd} {shown}: {}", &err[..err.len().min(160)]);
         assert!(err.len() < 4096, "{cmd}: the refusal echoes the whole input back ({} bytes)", err.len());
@@ -76,9 +73,9 @@ async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
         }
     }
     // Still answering, on the same session, and the window is whole.
-    let session = invoke(&client, "session_get", json!({})).await.unwrap();
+    let session = invoke(client, "session_get", json!({})).await.unwrap();
     assert_eq!(session["kind"], "sandbox", "{session}");
     assert!(client.find(Locator::Css("#screen-main")).await.is_ok());
-    new_twin(&client).await;
-    client.close().await.unwrap();
+    new_twin(client).await;
+    app.close().await;
 }

@@ -12,47 +12,22 @@ use serde_json::json;
 use sha2::Digest;
 use twindrop_e2e::{
     calls, click, drag_files_onto, drop_and_start, new_twin, queue_rows, screenshot, set_faults, skip_without_display,
-    start_staged, text, wait_attr, wait_css, wait_rows, wait_staged, Driver,
+    start_staged, text, wait_attr, wait_css, wait_rows, wait_staged, App, CONTROL_TOKEN,
 };
 
-/// The sandbox's control token in these tests (the app reads it from the environment).
-const TOKEN: &str = "e2e-control-token";
-
-struct App {
-    home: tempfile::TempDir,
-    client: Client,
+/// The app on a fresh home, with its sandbox's base URL and a folder for the test's files.
+struct Sandbox {
+    app: App,
     base: String,
-    // Dropped last: the session closes before tauri-driver goes.
-    _driver: Driver,
+    home: tempfile::TempDir,
 }
 
-impl App {
-    async fn start() -> App {
-        App::start_with(&[]).await
-    }
-
-    async fn start_with(extra: &[(&str, &Path)]) -> App {
+impl Sandbox {
+    async fn start(extra: &[(&str, &Path)]) -> Sandbox {
         let home = tempfile::tempdir().unwrap();
-        let (config, data) = (home.path().join("config"), home.path().join("data"));
-        let token = PathBuf::from(TOKEN);
-        let mut env = vec![
-            ("TWINDROP_CONFIG_DIR", config.as_path()),
-            ("TWINDROP_DATA_DIR", data.as_path()),
-            ("TWINDROP_SANDBOX_CONTROL_TOKEN", token.as_path()),
-        ];
-        env.extend_from_slice(extra);
-        let driver = Driver::start(&env);
-        let client = driver.session().await;
-        wait_css(&client, "#screen-main", 20).await;
-        let base = client
-            .find(Locator::Css(".account[data-base-url]"))
-            .await
-            .unwrap()
-            .attr("data-base-url")
-            .await
-            .unwrap()
-            .unwrap();
-        App { home, client, base, _driver: driver }
+        let app = App::start(home.path(), extra).await;
+        let base = app.base_url().await;
+        Sandbox { app, base, home }
     }
 
     fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -61,10 +36,6 @@ impl App {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
         path
-    }
-
-    async fn close(self) {
-        self.client.close().await.unwrap();
     }
 }
 
@@ -98,14 +69,14 @@ async fn an_upload_paused_and_resumed_ends_ok_and_the_docs_screen_shows_it() {
     if skip_without_display() {
         return;
     }
-    let app = App::start().await;
-    let client = &app.client;
+    let sb = Sandbox::start(&[]).await;
+    let client = &sb.app.client;
     new_twin(client).await;
     // Every PUT waits 2 s at the server: long enough to pause one in the middle of it.
-    set_faults(&app.base, TOKEN, json!({"rules": [{"route": "upload", "latency_ms": 2000}]})).await;
-    let notes = app.file("notes.txt", b"field notes\n");
-    let big = app.file("big.bin", &(0..3_000_000u32).map(|i| (i % 253) as u8).collect::<Vec<_>>());
-    let unwanted = app.file("unwanted.txt", b"not this one\n");
+    set_faults(&sb.base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "latency_ms": 2000}]})).await;
+    let notes = sb.file("notes.txt", b"field notes\n");
+    let big = sb.file("big.bin", &(0..3_000_000u32).map(|i| (i % 253) as u8).collect::<Vec<_>>());
+    let unwanted = sb.file("unwanted.txt", b"not this one\n");
     drop_and_start(client, &[notes.clone(), big.clone(), unwanted.clone()]).await;
 
     let rows = wait_rows(client, 20, "big.bin and unwanted.txt uploading", |r| {
@@ -175,9 +146,13 @@ async fn an_upload_paused_and_resumed_ends_ok_and_the_docs_screen_shows_it() {
     }
     screenshot(client, "e2e-docs-ok.png").await;
     // Nothing is copying: the screen sits still instead of reading the list again and again.
-    let before = calls(&app.base, TOKEN, "list_docs").await;
+    let before = calls(&sb.base, CONTROL_TOKEN, "list_docs").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(calls(&app.base, TOKEN, "list_docs").await, before, "the Docs list was read while nothing changed");
+    assert_eq!(
+        calls(&sb.base, CONTROL_TOKEN, "list_docs").await,
+        before,
+        "the Docs list was read while nothing changed"
+    );
 
     // Delete asks first; "Keep it" keeps it, "Delete" deletes it.
     select_doc(client, "notes.txt").await;
@@ -229,7 +204,7 @@ async fn an_upload_paused_and_resumed_ends_ok_and_the_docs_screen_shows_it() {
     )
     .await;
     assert!(refused.to_string().contains("style-src"), "an inline style was not refused: {refused}");
-    app.close().await;
+    sb.app.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,12 +212,12 @@ async fn a_hash_mismatch_shows_in_the_docs_screen_and_is_sent_again() {
     if skip_without_display() {
         return;
     }
-    let app = App::start().await;
-    let client = &app.client;
+    let sb = Sandbox::start(&[]).await;
+    let client = &sb.app.client;
     new_twin(client).await;
     // The queue itself sends a mismatched copy again up to 3 times: damage all three.
-    set_faults(&app.base, TOKEN, json!({"rules": [{"route": "upload", "corrupt": true, "times": 3}]})).await;
-    let bad = app.file("scan.txt", b"the bytes that should arrive\n");
+    set_faults(&sb.base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "corrupt": true, "times": 3}]})).await;
+    let bad = sb.file("scan.txt", b"the bytes that should arrive\n");
     drop_and_start(client, std::slice::from_ref(&bad)).await;
     let rows = wait_rows(client, 40, "scan.txt hash_mismatch", |r| {
         r.iter().any(|(_, n, s)| n == "scan.txt" && s == "hash_mismatch")
@@ -276,8 +251,8 @@ async fn a_hash_mismatch_shows_in_the_docs_screen_and_is_sent_again() {
     assert_eq!(text(client, "#filter-failed .count").await.trim(), "0");
 
     // A failed upload (the server refused its upload URL) is retried from its row and ends ok.
-    set_faults(&app.base, TOKEN, json!({"rules": [{"route": "cache", "status": 403, "times": 1}]})).await;
-    let refused = app.file("refused.txt", b"refused once\n");
+    set_faults(&sb.base, CONTROL_TOKEN, json!({"rules": [{"route": "cache", "status": 403, "times": 1}]})).await;
+    let refused = sb.file("refused.txt", b"refused once\n");
     drop_and_start(client, std::slice::from_ref(&refused)).await;
     let rows =
         wait_rows(client, 20, "refused.txt failed", |r| r.iter().any(|(_, n, s)| n == "refused.txt" && s == "failed"))
@@ -289,8 +264,8 @@ async fn a_hash_mismatch_shows_in_the_docs_screen_and_is_sent_again() {
     wait_attr(client, &format!("#queue-row-{refused_id}"), "data-status", "ok", 20).await;
 
     // A file deleted since: the error names it, and the Doc is left as it was.
-    set_faults(&app.base, TOKEN, json!({"rules": [{"route": "upload", "corrupt": true, "times": 3}]})).await;
-    let gone = app.file("gone.txt", b"soon gone\n");
+    set_faults(&sb.base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "corrupt": true, "times": 3}]})).await;
+    let gone = sb.file("gone.txt", b"soon gone\n");
     drop_and_start(client, std::slice::from_ref(&gone)).await;
     let rows = wait_rows(client, 40, "gone.txt hash_mismatch", |r| {
         r.iter().any(|(_, n, s)| n == "gone.txt" && s == "hash_mismatch")
@@ -310,7 +285,7 @@ async fn a_hash_mismatch_shows_in_the_docs_screen_and_is_sent_again() {
     assert!(text(client, "#queue-error").await.starts_with("file.not_found — "));
     click(client, "#tab-docs").await;
     doc_status(client, "gone.txt", "hash_mismatch", 15).await;
-    app.close().await;
+    sb.app.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,13 +297,13 @@ async fn ten_thousand_dropped_files_keep_the_list_virtualized_and_smooth() {
     // Xvfb has no GPU: WebKit's GL compositing runs on llvmpipe and costs 40-100 ms for any
     // repainted frame, whatever the page does (measured: 8 px scroll steps that change no DOM
     // took 40 ms a frame). Without it the frames measure the page, which is what this checks.
-    let app = App::start_with(&[("WEBKIT_DISABLE_COMPOSITING_MODE", Path::new("1"))]).await;
-    let client = &app.client;
+    let sb = Sandbox::start(&[("WEBKIT_DISABLE_COMPOSITING_MODE", Path::new("1"))]).await;
+    let client = &sb.app.client;
     new_twin(client).await;
     // Paused first, so the 10,000 files wait in the queue while the list is measured.
     click(client, "#queue-pause-all").await;
     wait_css(client, "#queue-resume-all", 5).await;
-    let files: Vec<PathBuf> = (0..N).map(|i| app.file(&format!("f{i:05}.txt"), format!("{i}\n").as_bytes())).collect();
+    let files: Vec<PathBuf> = (0..N).map(|i| sb.file(&format!("f{i:05}.txt"), format!("{i}\n").as_bytes())).collect();
     drag_files_onto(client, "#drop-zone", &files).await;
     let dropped = Instant::now();
     // Staged first, with their names: quick, and at most a capped window of rows is drawn.
@@ -432,5 +407,5 @@ async fn ten_thousand_dropped_files_keep_the_list_virtualized_and_smooth() {
     assert!(median < 50.0, "frames while uploading: median {median:.1} ms");
     assert_eq!(text(client, "#filter-failed .count").await.trim(), "0");
     screenshot(client, "e2e-queue-10000-uploading.png").await;
-    app.close().await;
+    sb.app.close().await;
 }

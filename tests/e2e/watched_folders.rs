@@ -12,31 +12,13 @@ use std::time::{Duration, Instant};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, text, wait_attr, wait_css, Driver};
-
-const TOKEN: &str = "e2e-control-token";
-
-struct App {
-    client: Client,
-    // Dropped last: the session closes before tauri-driver goes.
-    _driver: Driver,
-}
+use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, text, wait_attr, wait_css, App};
 
 /// The app on `home`'s config and data folders, with the folder picker answering from `picks`.
 async fn start(home: &Path, picks: &Path, extra: &[(&str, &Path)]) -> App {
-    let (config, data) = (home.join("config"), home.join("data"));
-    let token = PathBuf::from(TOKEN);
-    let mut env = vec![
-        ("TWINDROP_CONFIG_DIR", config.as_path()),
-        ("TWINDROP_DATA_DIR", data.as_path()),
-        ("TWINDROP_SANDBOX_CONTROL_TOKEN", token.as_path()),
-        ("TWINDROP_TEST_PICKS", picks),
-    ];
+    let mut env = vec![("TWINDROP_TEST_PICKS", picks)];
     env.extend_from_slice(extra);
-    let driver = Driver::start(&env);
-    let client = driver.session().await;
-    wait_css(&client, "#screen-main", 20).await;
-    App { client, _driver: driver }
+    App::start(home, &env).await
 }
 
 /// Replace an input's value by typing, as a user would.
@@ -265,9 +247,7 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
         .unwrap();
     assert_eq!(tabs_fit, json!(true), "the five tabs do not fit at 760x520");
 
-    let App { client: first, _driver: driver } = app;
-    first.close().await.unwrap();
-    drop(driver);
+    app.close().await;
 
     // After a restart (in the dark theme this time): the settings as saved, and the folder
     // watched again.
@@ -289,5 +269,5 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     click(client, "#tab-activity").await;
     wait_css(client, "#activity li[data-kind='signed_in']", 10).await;
     screenshot(client, "e2e-activity-dark.png").await;
-    app.client.close().await.unwrap();
+    app.close().await;
 }

@@ -3,35 +3,23 @@
 //! emulator. Every case ends by reading each file back from the server and comparing bytes.
 //! Each test prints its row of the cases × services matrix.
 
+mod support;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use twindrop_emulator::{Config, Emulator};
-use twindrop_engine::journal::{Job, JobState, Journal};
+use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::retry::RetryPolicy;
-use twindrop_engine::service::hbr::{FormTarget, Hbr};
-use twindrop_engine::service::inspect::{AssetId, Inspect};
-use twindrop_engine::service::redivis::{Redivis, TableRef};
-use twindrop_engine::service::{Destination, Service};
-use twindrop_engine::{Queue, Secret, TrustedTwin};
+use twindrop_engine::Queue;
 
-const SECRET: &str = "conformance-secret";
-const TABLE: &str = "demo.sandbox:v1.files";
-const ASSET: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+use support::{world, Kind, World, ALL};
+
+/// A run that has not ended by then hangs: the test fails.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
 const CHUNK: u64 = 1 << 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    TrustedTwin,
-    Redivis,
-    Inspect,
-    Hbr,
-}
-
-const ALL: [Kind; 4] = [Kind::TrustedTwin, Kind::Redivis, Kind::Inspect, Kind::Hbr];
 
 impl Kind {
     /// The route that takes the bytes.
@@ -63,45 +51,6 @@ impl Kind {
     }
 }
 
-struct World {
-    kind: Kind,
-    em: Emulator,
-    service: Service,
-    dest: Destination,
-    dir: tempfile::TempDir,
-    journal: Arc<Journal>,
-    http: reqwest::Client,
-}
-
-async fn world(kind: Kind) -> World {
-    let mut config = Config::new(SECRET);
-    config.copy_delay = Duration::from_millis(20);
-    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
-    let base = em.base_url().to_owned();
-    let (service, dest): (Service, Destination) = match kind {
-        Kind::TrustedTwin => {
-            let tt = Arc::new(TrustedTwin::new(&base, Secret::new(SECRET)).unwrap());
-            let twin = tt.create_twin().await.unwrap();
-            (tt.into(), twin.into())
-        }
-        Kind::Redivis => {
-            let r = Redivis::new(&format!("{base}/api/v1"), Secret::new(SECRET)).unwrap();
-            (Arc::new(r).into(), Destination::Table(TableRef::parse(TABLE).unwrap()))
-        }
-        Kind::Inspect => {
-            let i = Inspect::new(&base, Secret::new(SECRET)).unwrap();
-            (Arc::new(i).into(), Destination::Asset(AssetId::parse(ASSET).unwrap()))
-        }
-        Kind::Hbr => {
-            let h = Hbr::new(&format!("{base}/hbr"), Secret::new(format!("sandbox:{SECRET}"))).unwrap();
-            (Arc::new(h).into(), Destination::TempFiles)
-        }
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(Journal::open(&dir.path().join("journal.sqlite")).unwrap());
-    World { kind, em, service, dest, dir, journal, http: reqwest::Client::new() }
-}
-
 fn options() -> Options {
     Options {
         retry: RetryPolicy {
@@ -122,81 +71,8 @@ fn retried(events: &[QueueEvent], code: &str) -> usize {
 }
 
 impl World {
-    fn file(&self, name: &str, size: usize, seed: usize) -> PathBuf {
-        let path = self.dir.path().join(name);
-        let bytes: Vec<u8> = (0..size).map(|b| ((b * 31 + seed * 7) % 251) as u8).collect();
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
     fn faults(&self, rules: Value) {
         self.em.set_faults(serde_json::from_value(json!({ "seed": 3, "rules": rules })).unwrap());
-    }
-
-    async fn upload(&self, files: &[PathBuf]) -> (Vec<u64>, Vec<QueueEvent>) {
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let seen = events.clone();
-        let sink: EventSink = Arc::new(move |e| seen.lock().unwrap().push(e));
-        let queue = Queue::new(self.service.clone(), self.journal.clone(), options());
-        let ids = queue.enqueue(self.dest.clone(), files, &sink).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(60), queue.run(sink, RunMode::UntilIdle)).await.unwrap().unwrap();
-        let events = events.lock().unwrap().clone();
-        (ids, events)
-    }
-
-    async fn get_json(&self, url: String, auth: &str) -> Value {
-        let response = self.http.get(url).header("Authorization", auth).send().await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        response.json().await.unwrap()
-    }
-
-    async fn get_bytes(&self, url: &str, auth: Option<&str>) -> Vec<u8> {
-        let mut request = self.http.get(url);
-        if let Some(auth) = auth {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "GET {url}: {}", response.status());
-        response.bytes().await.unwrap().to_vec()
-    }
-
-    /// The bytes the server holds for a finished job, read through the service's own API.
-    async fn read_back(&self, job: &Job) -> Vec<u8> {
-        let base = self.em.base_url();
-        let bearer = format!("Bearer {SECRET}");
-        let find = |list: &Value, key: &str| -> String {
-            let items = list.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-            let item = items
-                .iter()
-                .rev()
-                .find(|f| f["name"] == job.doc_name.as_str())
-                .unwrap_or_else(|| panic!("{:?}: {} is not on the server: {list}", self.kind, job.doc_name));
-            item["id"].as_str().map(str::to_owned).unwrap_or_else(|| item["id"].to_string())
-        };
-        match self.kind {
-            Kind::TrustedTwin => {
-                let name: String = url::form_urlencoded::byte_serialize(job.doc_name.as_bytes()).collect();
-                let doc = self.get_json(format!("{base}/twins/{}/docs/{name}?download=true", job.twin), SECRET).await;
-                self.get_bytes(doc["download"]["url"].as_str().unwrap(), None).await
-            }
-            Kind::Redivis => {
-                let table = TABLE.replace(':', "%3A");
-                let list = self.get_json(format!("{base}/api/v1/tables/{table}/rawFiles"), &bearer).await;
-                let id = find(&list, "results");
-                self.get_bytes(&format!("{base}/api/v1/rawFiles/{id}?alt=media"), Some(&bearer)).await
-            }
-            Kind::Inspect => {
-                let list = self.get_json(format!("{base}/api/inspect/v1/assets/{ASSET}/files"), &bearer).await;
-                let id = find(&list, "data");
-                self.get_bytes(&format!("{base}/api/inspect/v1/file/{id}/content"), Some(&bearer)).await
-            }
-            Kind::Hbr => {
-                let Service::Hbr(hbr) = &self.service else { unreachable!() };
-                let target = FormTarget::from_journal(job.handler.as_deref().unwrap()).unwrap();
-                let link = hbr.download_link(&target.temp_file_key).await.unwrap();
-                self.get_bytes(&link, None).await
-            }
-        }
     }
 
     /// Every job done and `ok`, and the server holds exactly each file's bytes.
@@ -222,14 +98,14 @@ impl World {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_empty_large_and_unicode_named_files_arrive_intact() {
     for kind in ALL {
-        let w = world(kind).await;
+        let w = world(kind, None).await;
         let files = vec![
             w.file("small.txt", 1000, 1),
             w.file("empty.bin", 0, 2),
             w.file("large.bin", 3 * CHUNK as usize + 17, 3),
             w.file("Überblick 東京 ß.csv", 4096, 4),
         ];
-        let (ids, _) = w.upload(&files).await;
+        let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
         w.assert_intact(&ids, &files).await;
         eprintln!("matrix: shapes (small, 0 B, 3 MiB, unicode) × {kind:?}: ok");
     }
@@ -238,10 +114,10 @@ async fn small_empty_large_and_unicode_named_files_arrive_intact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_on_the_bytes_then_success() {
     for kind in ALL {
-        let w = world(kind).await;
+        let w = world(kind, None).await;
         w.faults(json!([{ "route": kind.data_route(), "nth": [1], "status": 503 }]));
         let files = vec![w.file("a.bin", 70_000, 1), w.file("b.bin", 3 * CHUNK as usize + 5, 2)];
-        let (ids, events) = w.upload(&files).await;
+        let (ids, events) = w.upload(&files, options(), RUN_LIMIT).await;
         w.assert_intact(&ids, &files).await;
         assert!(w.em.call_count(kind.data_route()) > 0);
         // The 503 may reach the client as itself, or as a broken pipe when the server answers
@@ -259,11 +135,11 @@ async fn a_5xx_on_the_bytes_then_success() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_target_is_renewed() {
     for kind in ALL {
-        let w = world(kind).await;
+        let w = world(kind, None).await;
         w.faults(json!([kind.expiry()]));
         // Large enough for Redivis to go resumable, where its session can expire.
         let files = vec![w.file("big.bin", 4 * CHUNK as usize + 3, 7)];
-        let (ids, events) = w.upload(&files).await;
+        let (ids, events) = w.upload(&files, options(), RUN_LIMIT).await;
         w.assert_intact(&ids, &files).await;
         let renewed = w.em.call_count(kind.target_route()) >= 2;
         assert!(renewed, "{kind:?}: the expired target was not renewed: {events:?}");
@@ -274,12 +150,12 @@ async fn an_expired_target_is_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_skips_what_is_already_there() {
     for kind in ALL {
-        let w = world(kind).await;
+        let w = world(kind, None).await;
         let files = vec![w.file("one.txt", 500, 1), w.file("two.txt", 600, 2)];
-        let (ids, _) = w.upload(&files).await;
+        let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
         w.assert_intact(&ids, &files).await;
         let sent = w.em.call_count(kind.data_route());
-        let (again, _) = w.upload(&files).await;
+        let (again, _) = w.upload(&files, options(), RUN_LIMIT).await;
         for id in &again {
             assert_eq!(w.journal.get(*id).unwrap().state, JobState::Skipped, "{kind:?}");
         }
@@ -291,10 +167,10 @@ async fn a_second_run_skips_what_is_already_there() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_corrupted_on_the_way_are_detected_and_sent_again() {
     for kind in ALL {
-        let w = world(kind).await;
+        let w = world(kind, None).await;
         w.faults(json!([{ "route": kind.data_route(), "nth": [1], "corrupt": true }]));
         let files = vec![w.file("precious.bin", 200_000, 5)];
-        let (ids, events) = w.upload(&files).await;
+        let (ids, events) = w.upload(&files, options(), RUN_LIMIT).await;
         w.assert_intact(&ids, &files).await;
         // Who notices differs: Trusted Twin's copy ends hash_mismatch, Inspect refuses the
         // digest, Redivis and OSS answer with an MD5 that is not ours. Each sends again.
@@ -310,9 +186,9 @@ async fn bytes_corrupted_on_the_way_are_detected_and_sent_again() {
 /// Inspect knows its files by hash: with the journal gone, the server says "already uploaded".
 #[tokio::test]
 async fn inspect_dedupes_by_hash_without_the_journal() {
-    let w = world(Kind::Inspect).await;
+    let w = world(Kind::Inspect, None).await;
     let files = vec![w.file("same.txt", 800, 1)];
-    let (ids, _) = w.upload(&files).await;
+    let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
     w.assert_intact(&ids, &files).await;
     let puts = w.em.call_count("inspect.put");
     let fresh = Arc::new(Journal::open(&w.dir.path().join("other.sqlite")).unwrap());
@@ -348,30 +224,6 @@ fn fault(kind: Kind, fault: &str) -> Option<Value> {
 
 const FAULTS: [&str; 8] = ["5xx", "429", "reset", "no_range", "short_range", "expired", "ambiguous", "slow"];
 
-impl World {
-    /// How many files of this name the server holds (more than 1 is a duplicate).
-    async fn copies(&self, job: &Job) -> usize {
-        let bearer = format!("Bearer {SECRET}");
-        let base = self.em.base_url();
-        let count = |list: Value, key: &str| {
-            let items = list.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-            items.iter().filter(|f| f["name"] == job.doc_name.as_str() && f["completed"] != false).count()
-        };
-        match self.kind {
-            Kind::TrustedTwin => self.em.attach_count(&job.twin, &job.doc_name) as usize,
-            Kind::Redivis => {
-                let table = TABLE.replace(':', "%3A");
-                count(self.get_json(format!("{base}/api/v1/tables/{table}/rawFiles"), &bearer).await, "results")
-            }
-            Kind::Inspect => {
-                count(self.get_json(format!("{base}/api/inspect/v1/assets/{ASSET}/files"), &bearer).await, "data")
-            }
-            // Every HBR upload gets its own key: a duplicate cannot exist by name.
-            Kind::Hbr => 1,
-        }
-    }
-}
-
 /// Random faults (two kinds at once) against every service, with the seed printed so a failure
 /// can be replayed. `TWINDROP_CHAOS_RUNS` sets the runs per service (default 3 in CI; the long
 /// mode is `TWINDROP_CHAOS_RUNS=200 cargo test -p twindrop-engine --test conformance chaos`),
@@ -393,7 +245,7 @@ async fn chaos_every_fault_kind_on_every_service() {
                 rng.shuffle(&mut pool);
                 pool.into_iter().take(2).collect()
             };
-            let w = world(kind).await;
+            let w = world(kind, None).await;
             let rules: Vec<Value> = kinds.iter().filter_map(|f| fault(kind, f)).collect();
             w.em.set_faults(serde_json::from_value(json!({ "seed": seed, "rules": rules })).unwrap());
             let files: Vec<PathBuf> = (0..4)
@@ -401,7 +253,7 @@ async fn chaos_every_fault_kind_on_every_service() {
                     w.file(&format!("c{i}.bin"), [0, 900, 70_000, 3 * CHUNK as usize + 1][i], i + (seed % 251) as usize)
                 })
                 .collect();
-            let (ids, _) = w.upload(&files).await;
+            let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
             w.assert_intact(&ids, &files).await;
             for id in &ids {
                 let job = w.journal.get(*id).unwrap();

@@ -7,24 +7,19 @@
 //! found in "kind service stage") runs only the matching cells; `TWINDROP_HOSTILE_EVENTS=1` prints
 //! each cell's retries.
 
+mod support;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use twindrop_emulator::{Config, Emulator};
-use twindrop_engine::journal::{Job, JobState, Journal};
-use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
+use serde_json::json;
+use twindrop_engine::journal::JobState;
+use twindrop_engine::queue::{Options, QueueEvent};
 use twindrop_engine::retry::RetryPolicy;
-use twindrop_engine::service::hbr::{FormTarget, Hbr};
-use twindrop_engine::service::inspect::{AssetId, Inspect};
-use twindrop_engine::service::redivis::{Redivis, TableRef};
-use twindrop_engine::service::{Destination, Service};
-use twindrop_engine::{Queue, Secret, TrustedTwin};
 
-const SECRET: &str = "hostile-secret";
-const TABLE: &str = "demo.sandbox:v1.files";
-const ASSET: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+use support::{world, Kind, ALL};
+
 const QUANTUM: u64 = 256 * 1024;
 /// Three chunks per file, so a Redivis session has a middle chunk to answer wrongly.
 const FILE_SIZE: usize = 2 * QUANTUM as usize + 5000;
@@ -38,15 +33,6 @@ const CELL_LIMIT: Duration = Duration::from_secs(45);
 /// machine still answers well within `API_TIMEOUT`.
 const CELLS_AT_ONCE: usize = 6;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    TrustedTwin,
-    Redivis,
-    Inspect,
-    Hbr,
-}
-
-const SERVICES: [Kind; 4] = [Kind::TrustedTwin, Kind::Redivis, Kind::Inspect, Kind::Hbr];
 const HOSTILE: [&str; 5] = ["malformed_json", "huge_body", "redirect", "slowloris", "wrong_range"];
 
 /// Which call of a file's journey a cell breaks.
@@ -99,47 +85,6 @@ fn allowed(hostile: &str) -> &'static [&'static str] {
     }
 }
 
-struct World {
-    kind: Kind,
-    em: Emulator,
-    service: Service,
-    dest: Destination,
-    dir: tempfile::TempDir,
-    journal: Arc<Journal>,
-    http: reqwest::Client,
-}
-
-async fn world(kind: Kind) -> World {
-    let mut config = Config::new(SECRET);
-    config.copy_delay = Duration::from_millis(20);
-    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
-    let base = em.base_url().to_owned();
-    let (service, dest): (Service, Destination) = match kind {
-        Kind::TrustedTwin => {
-            // Set up without the short timeout: only the run is under test.
-            let twin = TrustedTwin::new(&base, Secret::new(SECRET)).unwrap().create_twin().await.unwrap();
-            let tt = Arc::new(TrustedTwin::new(&base, Secret::new(SECRET)).unwrap().with_timeout(API_TIMEOUT));
-            (tt.into(), twin.into())
-        }
-        Kind::Redivis => {
-            let r = Redivis::new(&format!("{base}/api/v1"), Secret::new(SECRET)).unwrap().with_timeout(API_TIMEOUT);
-            (Arc::new(r).into(), Destination::Table(TableRef::parse(TABLE).unwrap()))
-        }
-        Kind::Inspect => {
-            let i = Inspect::new(&base, Secret::new(SECRET)).unwrap().with_timeout(API_TIMEOUT);
-            (Arc::new(i).into(), Destination::Asset(AssetId::parse(ASSET).unwrap()))
-        }
-        Kind::Hbr => {
-            let secret = Secret::new(format!("sandbox:{SECRET}"));
-            let h = Hbr::new(&format!("{base}/hbr"), secret).unwrap().with_timeout(API_TIMEOUT);
-            (Arc::new(h).into(), Destination::TempFiles)
-        }
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(Journal::open(&dir.path().join("journal.sqlite")).unwrap());
-    World { kind, em, service, dest, dir, journal, http: reqwest::Client::new() }
-}
-
 /// Few, quick retries: a retryable failure (a timeout) is tried again, a permanent one is not.
 fn options() -> Options {
     Options {
@@ -157,110 +102,6 @@ fn options() -> Options {
     }
 }
 
-impl World {
-    fn file(&self, name: &str, seed: usize) -> PathBuf {
-        let path = self.dir.path().join(name);
-        let bytes: Vec<u8> = (0..FILE_SIZE).map(|b| ((b * 31 + seed * 7) % 251) as u8).collect();
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    async fn upload(&self, files: &[PathBuf]) -> (Vec<u64>, Vec<QueueEvent>) {
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let seen = events.clone();
-        let sink: EventSink = Arc::new(move |e| seen.lock().unwrap().push(e));
-        let queue = Queue::new(self.service.clone(), self.journal.clone(), options());
-        let ids = queue.enqueue(self.dest.clone(), files, &sink).await.unwrap();
-        let run = tokio::time::timeout(CELL_LIMIT, queue.run(sink, RunMode::UntilIdle)).await;
-        run.unwrap_or_else(|_| panic!("{:?}: the run did not end within {CELL_LIMIT:?}", self.kind)).unwrap();
-        let events = events.lock().unwrap().clone();
-        (ids, events)
-    }
-
-    async fn get_json(&self, url: String, auth: &str) -> Value {
-        let response = self.http.get(url).header("Authorization", auth).send().await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        response.json().await.unwrap()
-    }
-
-    async fn get_bytes(&self, url: &str, auth: Option<&str>) -> Vec<u8> {
-        let mut request = self.http.get(url);
-        if let Some(auth) = auth {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "GET {url}: {}", response.status());
-        response.bytes().await.unwrap().to_vec()
-    }
-
-    /// The server's listing of files (Redivis, Inspect), each with `name` and `id`.
-    async fn listing(&self) -> Vec<Value> {
-        let (base, bearer) = (self.em.base_url(), format!("Bearer {SECRET}"));
-        let (list, key) = match self.kind {
-            Kind::Redivis => {
-                let table = TABLE.replace(':', "%3A");
-                (self.get_json(format!("{base}/api/v1/tables/{table}/rawFiles"), &bearer).await, "results")
-            }
-            Kind::Inspect => {
-                (self.get_json(format!("{base}/api/inspect/v1/assets/{ASSET}/files"), &bearer).await, "data")
-            }
-            _ => unreachable!(),
-        };
-        list.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
-    }
-
-    /// The bytes the server holds for a finished job, read through the service's own API.
-    async fn read_back(&self, job: &Job) -> Vec<u8> {
-        let base = self.em.base_url();
-        let bearer = format!("Bearer {SECRET}");
-        let id = |items: Vec<Value>| -> String {
-            let item = items
-                .iter()
-                .rev()
-                .find(|f| f["name"] == job.doc_name.as_str())
-                .unwrap_or_else(|| panic!("{:?}: {} is not on the server", self.kind, job.doc_name));
-            assert_ne!(item["completed"], false, "{:?}: {} is there but was never completed", self.kind, job.doc_name);
-            item["id"].as_str().map(str::to_owned).unwrap_or_else(|| item["id"].to_string())
-        };
-        match self.kind {
-            Kind::TrustedTwin => {
-                let name: String = url::form_urlencoded::byte_serialize(job.doc_name.as_bytes()).collect();
-                let doc = self.get_json(format!("{base}/twins/{}/docs/{name}?download=true", job.twin), SECRET).await;
-                self.get_bytes(doc["download"]["url"].as_str().unwrap(), None).await
-            }
-            Kind::Redivis => {
-                let id = id(self.listing().await);
-                self.get_bytes(&format!("{base}/api/v1/rawFiles/{id}?alt=media"), Some(&bearer)).await
-            }
-            Kind::Inspect => {
-                let id = id(self.listing().await);
-                self.get_bytes(&format!("{base}/api/inspect/v1/file/{id}/content"), Some(&bearer)).await
-            }
-            Kind::Hbr => {
-                let Service::Hbr(hbr) = &self.service else { unreachable!() };
-                let target = FormTarget::from_journal(job.handler.as_deref().unwrap()).unwrap();
-                let link = hbr.download_link(&target.temp_file_key).await.unwrap();
-                self.get_bytes(&link, None).await
-            }
-        }
-    }
-
-    /// How many files of this name the server made (more than 1 is a duplicate).
-    async fn copies(&self, job: &Job) -> usize {
-        match self.kind {
-            Kind::TrustedTwin => self.em.attach_count(&job.twin, &job.doc_name) as usize,
-            Kind::Redivis | Kind::Inspect => self
-                .listing()
-                .await
-                .iter()
-                .filter(|f| f["name"] == job.doc_name.as_str() && f["completed"] != false)
-                .count(),
-            // Every HBR upload gets its own key: a duplicate cannot exist by name.
-            Kind::Hbr => 1,
-        }
-    }
-}
-
 /// What one cell saw: per file `ok` or its error code, and how long the run took.
 struct Outcome {
     files: Vec<String>,
@@ -270,8 +111,8 @@ struct Outcome {
 
 /// One cell: three files, one hostile answer, then every invariant.
 async fn cell(kind: Kind, hostile: &'static str, plane: Plane) -> Outcome {
-    let w = world(kind).await;
-    let files: Vec<PathBuf> = (0..3).map(|i| w.file(&format!("f{i}.bin"), i + 1)).collect();
+    let w = world(kind, Some(API_TIMEOUT)).await;
+    let files: Vec<PathBuf> = (0..3).map(|i| w.file(&format!("f{i}.bin"), FILE_SIZE, i + 1)).collect();
     let (route, nth) = kind.route(plane).expect("a cell has a route");
     let mut rule = json!({ "route": route, "nth": [nth], "hostile": hostile });
     if hostile == "slowloris" {
@@ -279,7 +120,7 @@ async fn cell(kind: Kind, hostile: &'static str, plane: Plane) -> Outcome {
     }
     w.em.set_faults(serde_json::from_value(json!({ "rules": [rule] })).unwrap());
     let started = Instant::now();
-    let (ids, events) = w.upload(&files).await;
+    let (ids, events) = w.upload(&files, options(), CELL_LIMIT).await;
     let took = started.elapsed();
     let at = format!("{hostile} on {route} #{nth} × {kind:?}");
     if std::env::var_os("TWINDROP_HOSTILE_EVENTS").is_some() {
@@ -358,7 +199,7 @@ async fn every_hostile_answer_on_every_service_ends_with_clear_per_file_outcomes
     let slots = Arc::new(tokio::sync::Semaphore::new(CELLS_AT_ONCE));
     let mut cells = Vec::new();
     for hostile in HOSTILE {
-        for kind in SERVICES {
+        for kind in ALL {
             for plane in PLANES {
                 // A Range only exists in a resumable session: Redivis' data plane.
                 let wrong_range_elsewhere = hostile == "wrong_range" && (kind != Kind::Redivis || plane != Plane::Data);
@@ -402,7 +243,7 @@ async fn every_hostile_answer_on_every_service_ends_with_clear_per_file_outcomes
     eprintln!("matrix: hostile kind × service × the call it hits (route#nth: outcome per file, run time)");
     for hostile in HOSTILE {
         for plane in PLANES {
-            let line: Vec<String> = SERVICES
+            let line: Vec<String> = ALL
                 .iter()
                 .map(|kind| {
                     let route = kind.route(plane).map_or("-".to_owned(), |(route, nth)| format!("{route}#{nth}"));
