@@ -145,8 +145,41 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("error [{}]: {e}", e.code());
             }
-            ExitCode::from(2)
+            ExitCode::from(exit::for_error(&e))
         }
+    }
+}
+
+/// Exit codes (the README's "Exit codes" lists them): scripts tell a bad command line from a
+/// partial failure from a run that could not happen at all.
+pub mod exit {
+    /// Every file ended `ok` or was skipped (unchanged).
+    pub const OK: u8 = 0;
+    /// The run happened, but some files failed (each named in the output with its code).
+    pub const FILES_FAILED: u8 = 1;
+    /// The command line is wrong: clap's own code, also for values the engine refuses.
+    pub const USAGE: u8 = 2;
+    /// Nothing could be done: authentication, the journal, an unreachable server, a sync whose
+    /// queue stopped.
+    pub const FATAL: u8 = 3;
+
+    pub fn for_error(e: &twindrop_engine::Error) -> u8 {
+        match e.code() {
+            "input.invalid" | "doc_name.invalid" => USAGE,
+            _ => FATAL,
+        }
+    }
+
+    /// A file's failure that says the whole run could not succeed.
+    pub fn is_fatal(code: &str) -> bool {
+        matches!(
+            code,
+            "auth.unauthorized" | "journal.failed" | "journal.locked" | "network.unreachable" | "queue.stopped"
+        )
+    }
+
+    pub fn files(all_good: bool) -> std::process::ExitCode {
+        std::process::ExitCode::from(if all_good { OK } else { FILES_FAILED })
     }
 }
 
@@ -257,7 +290,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     }
                 }
             }
-            Ok(if all_read { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(exit::files(all_read))
         }
         Command::Emulator(args) => emulator::run(args).await,
     }

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use twindrop_engine::naming::{sanitize_path, Template};
 use twindrop_engine::profile::{SettingsFile, WatchedFolder};
-use twindrop_engine::queue::{ConflictPolicy, Options, RunMode};
+use twindrop_engine::queue::{ConflictPolicy, FolderConflicts, Options, RunMode};
 use twindrop_engine::retry::RetryPolicy;
 use twindrop_engine::sync::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 use twindrop_engine::{Error, Queue};
@@ -40,9 +40,14 @@ pub struct SyncArgs {
     /// How long (ms) a file must stay unchanged before it is sent.
     #[arg(long, default_value_t = 2000)]
     gate_ms: u64,
-    /// What a deleted file does to its Doc: ignore (keep it) or mirror (delete it).
+    /// What a deleted file does to its Doc: ignore (keep it) or mirror (delete it, once the
+    /// file has stayed gone for the gate and only if the Doc still holds what was sent).
     #[arg(long, default_value = "ignore")]
     delete: String,
+    /// When a Doc this folder did not make has a file's name: rename (attach as `name-1.ext`)
+    /// or skip. A changed file always replaces the Doc it made itself.
+    #[arg(long, default_value = "rename")]
+    on_conflict: String,
     #[arg(long, default_value = "access_optimized")]
     storage_class: String,
     /// Description entry `key=value` (repeatable).
@@ -79,6 +84,7 @@ pub async fn sync(
                 storage_class: Some(args.storage_class.clone()),
                 description: description(&args.description)?,
                 delete: DeletePolicy::parse(&args.delete)?,
+                on_conflict: FolderConflicts::parse(&args.on_conflict)?,
                 paused: false,
             };
             vec![folder]
@@ -131,8 +137,9 @@ pub async fn sync(
                         cap: Duration::from_secs(60),
                         ..RetryPolicy::default()
                     },
-                    // A file that changed replaces the Doc it became.
-                    on_conflict: ConflictPolicy::Replace,
+                    // Each folder's own policy comes with its batch; a changed file still
+                    // replaces the Doc it made (the journal proves it).
+                    on_conflict: ConflictPolicy::Rename,
                     ..options(&args.run)?
                 };
                 let q = Queue::new(service, journal.clone(), opts);
@@ -180,21 +187,38 @@ pub async fn sync(
     }
     runners.abort_all();
     printer.finish();
-    outcome
+    match outcome {
+        Ok(_) if args.once => Ok(printer.exit(true)),
+        other => other,
+    }
 }
 
 pub fn name(args: NameArgs, json: bool) -> Result<ExitCode, Error> {
     let template = args.template.as_deref().map(Template::parse).transpose()?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut all_named = true;
-    for path in &args.paths {
-        let relative = relative_to(&cwd, path);
-        let named = match &template {
-            None => sanitize_path(&relative).map(|n| n.to_string()),
-            Some(t) => std::fs::metadata(path)
-                .map_err(|e| Error::file(path, e))
-                .and_then(|meta| namer(Some(t.clone()), cwd.clone())(&relative, &meta)),
-        };
+    let mut named: Vec<Result<twindrop_engine::DocName, Error>> = args
+        .paths
+        .iter()
+        .map(|path| {
+            let relative = relative_to(&cwd, path);
+            match &template {
+                None => sanitize_path(&relative),
+                Some(t) => std::fs::metadata(path)
+                    .map_err(|e| Error::file(path, e))
+                    .and_then(|meta| namer(Some(t.clone()), cwd.clone())(&relative, &meta))
+                    .and_then(|name| twindrop_engine::DocName::parse(&name)),
+            }
+        })
+        .collect();
+    // Files named alike get the names a sync of them would: the same, unique, every time.
+    let valid: Vec<usize> = (0..named.len()).filter(|&i| named[i].is_ok()).collect();
+    let items: Vec<(&Path, twindrop_engine::DocName)> =
+        valid.iter().map(|&i| (args.paths[i].as_path(), named[i].as_ref().expect("valid").clone())).collect();
+    for (&i, name) in valid.iter().zip(twindrop_engine::naming::unique_names(&items)) {
+        named[i] = Ok(name);
+    }
+    for (path, named) in args.paths.iter().zip(named) {
         match (named, json) {
             (Ok(name), true) => println!("{}", json!({ "path": path.display().to_string(), "doc_name": name })),
             (Ok(name), false) => println!("{name}  {}", path.display()),
@@ -208,7 +232,7 @@ pub fn name(args: NameArgs, json: bool) -> Result<ExitCode, Error> {
             }
         }
     }
-    Ok(if all_named { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(crate::exit::files(all_named))
 }
 
 /// A path as the user means it: relative as given, or relative to the current folder when it

@@ -15,7 +15,7 @@ use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{self, ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::service::inspect::AssetId;
 use twindrop_engine::service::redivis::TableRef;
-use twindrop_engine::service::trusted_twin::StorageClass;
+use twindrop_engine::service::trusted_twin::{DocStatus, StorageClass};
 use twindrop_engine::service::{Destination, Service};
 use twindrop_engine::{DocName, Error, Queue, TrustedTwin, TwinId};
 
@@ -161,7 +161,7 @@ pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: 
             j.state == JobState::Skipped || (j.state == JobState::Done && j.doc_status.as_deref() == Some("ok"))
         })
     });
-    Ok(if all_good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(printer.exit(all_good))
 }
 
 pub async fn retry(service: Service, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {
@@ -176,7 +176,7 @@ pub async fn retry(service: Service, journal: Journal, args: RunArgs, json: bool
     queue.run(printer.sink(), RunMode::UntilIdle).await?;
     printer.finish();
     let failed = journal.list(Some(&base), &[JobState::Failed])?.len();
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(printer.exit(failed == 0))
 }
 
 pub fn status(journal: &Journal, pending: bool, json: bool) -> Result<(), Error> {
@@ -234,6 +234,8 @@ pub struct Printer {
     json: bool,
     bars: Option<(MultiProgress, ProgressBar)>,
     state: Arc<Mutex<HashMap<u64, Item>>>,
+    /// Jobs whose last word was a failure (or a Doc not `ok`), with its code: the exit code's say.
+    failed: Arc<Mutex<HashMap<u64, String>>>,
 }
 
 /// A file being shown: its path, and its bar on a terminal.
@@ -261,14 +263,32 @@ impl Printer {
             total.set_prefix("total");
             (multi, total)
         });
-        Printer { json, bars, state: Arc::default() }
+        Printer { json, bars, state: Arc::default(), failed: Arc::default() }
     }
 
     pub fn sink(&self) -> EventSink {
         let json = self.json;
         let bars = self.bars.clone();
         let state = self.state.clone();
+        let failed = self.failed.clone();
         Arc::new(move |event: QueueEvent| {
+            {
+                let mut failed = failed.lock().expect("printer");
+                match &event {
+                    QueueEvent::Failed { id, error } => {
+                        failed.insert(*id, error.code.clone());
+                    }
+                    QueueEvent::Finished { id, status, .. } if *status != DocStatus::Ok => {
+                        failed.insert(*id, format!("doc.{}", status.as_str()));
+                    }
+                    QueueEvent::Finished { id, .. }
+                    | QueueEvent::Skipped { id, .. }
+                    | QueueEvent::State { id, state: JobState::Queued } => {
+                        failed.remove(id);
+                    }
+                    _ => {}
+                }
+            }
             let mut state = state.lock().expect("printer");
             let line = |text: String| match &bars {
                 Some((multi, _)) => {
@@ -340,9 +360,11 @@ impl Printer {
                 }
                 QueueEvent::Renamed { id, doc_name } => {
                     if let Some((path, _)) = state.get(&id) {
-                        if !json {
+                        if json {
+                            line(json!({ "path": path, "event": "renamed", "doc_name": doc_name }).to_string());
+                        } else {
                             line(format!(
-                                "{:<13} {doc_name}  ({path}: the name was taken by a different Doc)",
+                                "{:<13} {doc_name}  ({path}: its name is another file's or another Doc's)",
                                 "renamed"
                             ));
                         }
@@ -354,6 +376,20 @@ impl Printer {
                 QueueEvent::State { .. } => {}
             }
         })
+    }
+
+    /// The exit code for a run in which `all_good` says whether every file ended `ok` or
+    /// skipped: files failed, or fatal when a failure was one no file could escape (the secret
+    /// refused, the server unreachable).
+    pub fn exit(&self, all_good: bool) -> ExitCode {
+        let failed = self.failed.lock().expect("printer");
+        if all_good && failed.is_empty() {
+            return ExitCode::from(crate::exit::OK);
+        }
+        if failed.values().any(|code| crate::exit::is_fatal(code)) {
+            return ExitCode::from(crate::exit::FATAL);
+        }
+        ExitCode::from(crate::exit::FILES_FAILED)
     }
 
     pub fn finish(&self) {

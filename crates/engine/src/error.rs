@@ -70,6 +70,9 @@ pub enum Error {
     Cancelled,
     #[error("{0}")]
     QueueStopped(String),
+    /// A bug in Twindrop met while handling one item (a panic, caught): that item fails.
+    #[error("{0}")]
+    Internal(String),
     #[error("cannot change start at login: {0}")]
     Autostart(String),
 }
@@ -110,6 +113,7 @@ impl Error {
             JournalLocked(_) => "journal.locked",
             Cancelled => "job.cancelled",
             QueueStopped(_) => "queue.stopped",
+            Internal(_) => "internal.error",
             Autostart(_) => "autostart.failed",
         }
     }

@@ -69,10 +69,10 @@ pub fn same_md5(ours_base64: &str, theirs: &str) -> bool {
 /// Hash a whole file in constant memory; returns (hex, length). Plain blocking reads on the
 /// blocking pool: one hop per file rather than one per chunk, which is what keeps up with disk.
 pub async fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let path = path.to_owned();
+    let (path, expect) = (path.to_owned(), crate::source::expected_for(path));
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
-        let mut file = std::fs::File::open(&path).map_err(|e| Error::file(&path, e))?;
+        let (mut file, _) = crate::source::open_checked(&path, expect)?;
         let mut buf = vec![0u8; 4 * CHUNK];
         let mut hasher = Sha256Stream::default();
         loop {

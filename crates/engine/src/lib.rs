@@ -8,6 +8,8 @@
 //!   templates and collision resolution.
 //! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin), MD5 where a service wants it.
 //! - [`media_type`]: a file's MIME type, from its content first, then its extension.
+//! - [`source`]: the local file a job sends, opened without following symlinks and held to the
+//!   identity (device, inode, size, mtime) the journal recorded.
 //! - [`transfer`]: how bytes move: one streamed PUT, a resumable session, a form POST.
 //! - [`service`]: one module per upload API (Trusted Twin, Redivis, Inspect, HBR) and the
 //!   [`service::Service`] the queue drives.
@@ -45,6 +47,7 @@ pub mod progress;
 pub mod queue;
 pub mod retry;
 pub mod service;
+pub mod source;
 pub mod sync;
 pub mod transfer;
 pub mod watch;

@@ -17,7 +17,8 @@ pub const FALLBACK: &str = "application/octet-stream";
 /// The media type of the file at `path`.
 pub fn detect(path: &Path) -> Result<String> {
     let mut head = Vec::with_capacity(SNIFF as usize);
-    std::fs::File::open(path).and_then(|f| f.take(SNIFF).read_to_end(&mut head)).map_err(|e| Error::file(path, e))?;
+    let (file, _) = crate::source::open(path)?;
+    file.take(SNIFF).read_to_end(&mut head).map_err(|e| Error::file(path, e))?;
     Ok(from_parts(path, &head))
 }
 

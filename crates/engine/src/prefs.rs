@@ -83,13 +83,14 @@ impl Prefs {
     }
 
     /// The options of a watched folders' queue: the same parallelism and the same limiter as
-    /// the upload queue (one budget for both), but a changed file replaces the Doc it became,
-    /// and a server that is away is waited for, never given up on.
+    /// the upload queue (one budget for both), but a server that is away is waited for, never
+    /// given up on. A Doc someone else made is never replaced (each folder's own policy, rename
+    /// by default, comes with its batch); a changed file still replaces the Doc it made.
     pub fn sync_options(&self, uploads: &Options) -> Options {
         Options {
             parallel: uploads.parallel,
             bwlimit: uploads.bwlimit.clone(),
-            on_conflict: ConflictPolicy::Replace,
+            on_conflict: ConflictPolicy::Rename,
             retry: RetryPolicy { max_attempts: u32::MAX, cap: Duration::from_secs(60), ..RetryPolicy::default() },
             ..Options::default()
         }
@@ -169,7 +170,7 @@ mod tests {
         assert_eq!((opts.parallel, opts.on_conflict), (3, ConflictPolicy::Replace));
         assert_eq!(opts.bwlimit.as_ref().unwrap().timetable().to_string(), "512k");
         let sync = prefs.sync_options(&opts);
-        assert_eq!((sync.parallel, sync.on_conflict, sync.retry.max_attempts), (3, ConflictPolicy::Replace, u32::MAX));
+        assert_eq!((sync.parallel, sync.on_conflict, sync.retry.max_attempts), (3, ConflictPolicy::Rename, u32::MAX));
         assert!(Arc::ptr_eq(sync.bwlimit.as_ref().unwrap(), opts.bwlimit.as_ref().unwrap()), "one budget for both");
         let unlimited = Prefs::default().queue_options().unwrap();
         assert!(!unlimited.bwlimit.unwrap().timetable().limits());

@@ -40,6 +40,10 @@ pub struct WatchedFolder {
     pub description: Option<serde_json::Value>,
     #[serde(default)]
     pub delete: crate::sync::DeletePolicy,
+    /// When a Doc this folder did not make holds a file's name: rename (the default) or skip.
+    /// Never replace: a folder only replaces the Docs it made itself.
+    #[serde(default)]
+    pub on_conflict: crate::queue::FolderConflicts,
     #[serde(default)]
     pub paused: bool,
 }
@@ -48,12 +52,14 @@ impl WatchedFolder {
     /// The storage class and description its files get, or `None` for the queue's own (a
     /// folder that sets neither). Folders on one queue may set different ones.
     pub fn batch(&self) -> Result<Option<crate::queue::Batch>> {
+        let on_conflict = Some(self.on_conflict.policy());
         if self.storage_class.is_none() && self.description.is_none() {
-            return Ok(None);
+            return Ok(Some(crate::queue::Batch { on_conflict, ..Default::default() }));
         }
         let class =
             self.storage_class.as_deref().unwrap_or(crate::service::trusted_twin::StorageClass::default().as_str());
-        crate::queue::Batch::new(class, self.description.clone()).map(Some)
+        crate::queue::Batch::new(class, self.description.clone())
+            .map(|b| Some(crate::queue::Batch { on_conflict, ..b }))
     }
 }
 

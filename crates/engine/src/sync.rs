@@ -96,7 +96,7 @@ pub fn namer(template: Option<Template>, root: PathBuf) -> Namer {
 /// A blocking SHA-256, for the one template placeholder that needs it while naming.
 fn sha256_now(path: &Path) -> Result<String> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| Error::file(path, e))?;
+    let (mut file, _) = crate::source::open(path)?;
     let mut hasher = crate::hash::Sha256Stream::default();
     let mut buf = vec![0u8; crate::hash::CHUNK];
     loop {
@@ -126,6 +126,20 @@ impl Waiting {
             .unwrap_or(Duration::ZERO);
         let now = Instant::now();
         Waiting { size, mtime_ns, steady_since: now.checked_sub(age).unwrap_or(now), confirmed: false }
+    }
+}
+
+/// A file gone from a mirrored folder, waiting to be sure before its Doc is deleted.
+struct Vanished {
+    since: Instant,
+    /// Not before this (a delete that failed waits, as the retry policy says).
+    next_try: Instant,
+    failures: u32,
+}
+
+impl Vanished {
+    fn new(since: Instant) -> Self {
+        Vanished { since, next_try: since, failures: 0 }
     }
 }
 
@@ -223,6 +237,15 @@ impl Syncer {
         let _watcher =
             if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
         let mut waiting: HashMap<PathBuf, Waiting> = HashMap::new();
+        let mut vanished: HashMap<PathBuf, Vanished> = HashMap::new();
+        if self.opts.delete == DeletePolicy::Mirror {
+            // Deletes decided before a restart: looked at again (the file may be back).
+            let base = self.queue.service().base_url();
+            for pending in self.queue.journal().deletions(base, self.dest.as_str())? {
+                let since = Instant::now().checked_sub(self.opts.gate).unwrap_or_else(Instant::now);
+                vanished.insert(pending.job.path, Vanished::new(since));
+            }
+        }
         let mut last_walk = Instant::now();
         for (path, size, mtime_ns) in self.changed_files()? {
             waiting.insert(path, Waiting::new(size, mtime_ns));
@@ -237,9 +260,9 @@ impl Syncer {
                 change = rx.recv() => match change {
                     Some(change) => {
                         // A burst comes as many events: take them all before looking at files.
-                        self.on_change(change, &mut waiting, &sink).await?;
+                        self.on_change(change, &mut waiting, &mut vanished)?;
                         while let Ok(change) = rx.try_recv() {
-                            self.on_change(change, &mut waiting, &sink).await?;
+                            self.on_change(change, &mut waiting, &mut vanished)?;
                         }
                     }
                     None => tokio::time::sleep(tick).await,
@@ -258,26 +281,38 @@ impl Syncer {
             if !ready.is_empty() {
                 self.send(ready, &sink).await?;
             }
-            if once && waiting.is_empty() && self.queue.is_idle()? {
+            self.tend_vanished(&mut vanished, &sink).await?;
+            // A once-run does not wait on a delete the server keeps refusing: it was tried, and
+            // its intent stays in the journal for the next run.
+            let deletes_tried = vanished.values().all(|v| v.failures > 0);
+            if once && waiting.is_empty() && deletes_tried && self.queue.is_idle()? {
                 return Ok(());
             }
         }
     }
 
-    async fn on_change(&self, change: Change, waiting: &mut HashMap<PathBuf, Waiting>, sink: &EventSink) -> Result<()> {
+    fn on_change(
+        &self,
+        change: Change,
+        waiting: &mut HashMap<PathBuf, Waiting>,
+        vanished: &mut HashMap<PathBuf, Vanished>,
+    ) -> Result<()> {
+        // A mirror only notes that the file is gone: editors save by renaming the old file
+        // away (or a temporary file over it), and the file is back a moment later.
+        let mut gone = |path: PathBuf| {
+            if self.opts.delete == DeletePolicy::Mirror && !self.ignored(&path, false) {
+                vanished.entry(path).or_insert_with(|| Vanished::new(Instant::now()));
+            }
+        };
         match change {
             Change::Touched(path) => self.consider(path, waiting),
             Change::Removed(path) => {
                 waiting.remove(&path);
-                if self.opts.delete == DeletePolicy::Mirror && !self.ignored(&path, false) {
-                    self.queue.forget_remote(&self.dest, &path, sink).await?;
-                }
+                gone(path);
             }
             Change::Renamed { from, to } => {
                 waiting.remove(&from);
-                if self.opts.delete == DeletePolicy::Mirror {
-                    self.queue.forget_remote(&self.dest, &from, sink).await?;
-                }
+                gone(from);
                 if to.is_dir() {
                     // A folder moved in: everything under it is new here.
                     self.rescan(waiting)?;
@@ -286,6 +321,59 @@ impl Syncer {
                 }
             }
             Change::Rescan => self.rescan(waiting)?,
+        }
+        Ok(())
+    }
+
+    /// Files gone for the whole gate have their Doc deleted, if it is provably theirs and
+    /// unchanged (`Queue::delete_own_doc`); the intent is journaled first. A file that is back
+    /// keeps its Doc. A delete that fails waits and is tried again, and holds up nothing else.
+    async fn tend_vanished(&self, vanished: &mut HashMap<PathBuf, Vanished>, sink: &EventSink) -> Result<()> {
+        let now = Instant::now();
+        let due: Vec<PathBuf> = vanished
+            .iter()
+            .filter(|(_, v)| now.duration_since(v.since) >= self.opts.gate && now >= v.next_try)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for path in due {
+            let job = self.queue.own_doc_job(&self.dest, &path)?;
+            if std::fs::symlink_metadata(&path).is_ok() || job.is_none() {
+                if let Some(job) = &job {
+                    self.queue.journal().drop_deletion(job.id)?;
+                }
+                vanished.remove(&path);
+                continue;
+            }
+            let job = job.expect("checked above");
+            self.queue.journal().intend_delete(job.id)?;
+            match self.queue.delete_own_doc(&self.dest, &job, sink).await {
+                Ok(_) => {
+                    vanished.remove(&path);
+                }
+                Err(e) => {
+                    let v = vanished.get_mut(&path).expect("due");
+                    v.failures += 1;
+                    let policy = &self.queue.options().retry;
+                    // Refusals too are tried again (permissions change), on the same backoff.
+                    let transient = Error::Server { status: 503, message: String::new(), retry_after: None };
+                    let wait = policy
+                        .delay(&e, v.failures, fastrand::f64())
+                        .or_else(|| policy.delay(&transient, v.failures, fastrand::f64()))
+                        .unwrap_or(policy.cap);
+                    v.next_try = Instant::now() + wait;
+                    tracing::warn!(
+                        job = job.id,
+                        code = e.code(),
+                        "{}: its Doc could not be deleted: {e}",
+                        path.display()
+                    );
+                    sink(crate::queue::QueueEvent::Retrying {
+                        id: job.id,
+                        error: e.info(),
+                        wait_ms: wait.as_millis() as u64,
+                    });
+                }
+            }
         }
         Ok(())
     }

@@ -277,6 +277,7 @@ impl Watched {
             storage_class: None,
             description: None,
             delete: DeletePolicy::Ignore,
+            on_conflict: Default::default(),
             paused: false,
         };
         self.settings.update(|s| {
@@ -618,6 +619,7 @@ mod tests {
                     storage_class: None,
                     description: None,
                     delete: DeletePolicy::Ignore,
+                    on_conflict: Default::default(),
                     paused: false,
                 });
                 Ok(())

@@ -21,7 +21,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+mod docs;
 mod resumable;
+pub use docs::{Deletion, OwnedDoc};
 pub use resumable::ResumableRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,6 +86,8 @@ pub struct Job {
     pub id: u64,
     pub base_url: String,
     pub twin: String,
+    /// Exact, even when not UTF-8; shown (and serialised) with U+FFFD for the bytes that are not.
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub doc_name: String,
     pub size: u64,
@@ -108,6 +112,29 @@ pub struct Job {
     pub transfer: Option<String>,
     /// Base64 MD5 of what was uploaded, for services that verify with it.
     pub md5: Option<String>,
+    /// The file's device and inode when it was planned (0 for rows from before they were kept):
+    /// the bytes sent must come from this very file (see `source`).
+    pub dev: u64,
+    pub ino: u64,
+    /// Intent of a replace: the SHA-256 of the Doc this job deletes before it attaches, written
+    /// before the delete (see `queue::attach`).
+    pub replaces: Option<String>,
+}
+
+impl Job {
+    /// The file this job sends, as it was when planned.
+    pub fn identity(&self) -> crate::source::Identity {
+        crate::source::Identity { dev: self.dev, ino: self.ino, size: self.size, mtime_ns: self.mtime_ns }
+    }
+
+    /// Whether the job ended with its Doc `ok` on the server.
+    pub fn is_ok(&self) -> bool {
+        self.state == JobState::Done && self.doc_status.as_deref() == Some("ok")
+    }
+}
+
+fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
 }
 
 /// What a new job needs.
@@ -119,6 +146,8 @@ pub struct NewJob<'a> {
     pub doc_name: &'a str,
     pub size: u64,
     pub mtime_ns: i64,
+    pub dev: u64,
+    pub ino: u64,
     pub storage_class: &'a str,
     pub description: Option<&'a str>,
     pub on_conflict: &'a str,
@@ -180,7 +209,7 @@ CREATE TABLE IF NOT EXISTS resumable (
 
 const COLUMNS: &str = "id, base_url, twin, path, doc_name, size, mtime_ns, state, sha256, handler, upload_url, \
     url_valid_until, attach_sent, doc_status, error_code, error_message, attempts, storage_class, description, \
-    on_conflict, updated_at, transfer, md5";
+    on_conflict, updated_at, transfer, md5, dev, ino, replaces";
 
 fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
@@ -198,12 +227,38 @@ fn migrate(conn: &Connection) -> Result<()> {
             .and_then(|mut st| st.exists([column]))
             .map_err(db)
     };
-    for column in ["transfer", "md5"] {
+    for (column, kind) in [
+        ("transfer", "TEXT"),
+        ("md5", "TEXT"),
+        ("dev", "INTEGER NOT NULL DEFAULT 0"),
+        ("ino", "INTEGER NOT NULL DEFAULT 0"),
+        ("replaces", "TEXT"),
+    ] {
         if !has(column)? {
-            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} TEXT")).map_err(db)?;
+            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} {kind}")).map_err(db)?;
         }
     }
-    Ok(())
+    conn.execute_batch(docs::SCHEMA).map_err(db)
+}
+
+/// A path as the journal keeps it: text when it is UTF-8 (as every row before non-UTF-8 names
+/// were kept exactly), its raw bytes otherwise. Always the same value for the same path, so
+/// `path = ?` finds it.
+pub(crate) fn path_value(path: &Path) -> rusqlite::types::Value {
+    match path.to_str() {
+        Some(text) => rusqlite::types::Value::Text(text.to_owned()),
+        None => rusqlite::types::Value::Blob(path.as_os_str().as_encoded_bytes().to_vec()),
+    }
+}
+
+pub(crate) fn path_from(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    match value {
+        rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+            Ok(PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+        }
+        _ => Err(rusqlite::Error::InvalidColumnType(0, "path".into(), value.data_type())),
+    }
 }
 
 fn db(e: rusqlite::Error) -> Error {
@@ -216,7 +271,7 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
         id: r.get::<_, i64>(0)? as u64,
         base_url: r.get(1)?,
         twin: r.get(2)?,
-        path: PathBuf::from(r.get::<_, String>(3)?),
+        path: path_from(r.get_ref(3)?)?,
         doc_name: r.get(4)?,
         size: r.get::<_, i64>(5)? as u64,
         mtime_ns: r.get(6)?,
@@ -237,6 +292,9 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
         updated_at: r.get(20)?,
         transfer: r.get(21)?,
         md5: r.get(22)?,
+        dev: r.get::<_, i64>(23)? as u64,
+        ino: r.get::<_, i64>(24)? as u64,
+        replaces: r.get(25)?,
     })
 }
 
@@ -291,15 +349,15 @@ impl Journal {
             let mut st = tx
                 .prepare_cached(
                     "INSERT INTO jobs (base_url, twin, path, doc_name, size, mtime_ns, state, storage_class, \
-                     description, on_conflict, created_at, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                     description, on_conflict, created_at, updated_at, dev, ino) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
                 )
                 .map_err(db)?;
             for job in jobs {
                 st.execute(params![
                     job.base_url,
                     job.twin,
-                    job.path.to_string_lossy(),
+                    path_value(job.path),
                     job.doc_name,
                     job.size as i64,
                     job.mtime_ns,
@@ -307,7 +365,9 @@ impl Journal {
                     job.storage_class,
                     job.description,
                     job.on_conflict,
-                    t
+                    t,
+                    job.dev as i64,
+                    job.ino as i64
                 ])
                 .map_err(db)?;
                 ids.push(tx.last_insert_rowid() as u64);
@@ -330,7 +390,7 @@ impl Journal {
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND twin = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
             ))
-            .and_then(|mut st| st.query_row(params![base_url, twin, path.to_string_lossy()], row_to_job).optional())
+            .and_then(|mut st| st.query_row(params![base_url, twin, path_value(path)], row_to_job).optional())
             .map_err(db)
     }
 
@@ -347,7 +407,7 @@ impl Journal {
         let rows = stmt
             .query_map(params![base_url, twin], |r| {
                 let ok = r.get::<_, String>(3)? == "done" && r.get::<_, Option<String>>(4)?.as_deref() == Some("ok");
-                Ok((PathBuf::from(r.get::<_, String>(0)?), r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, ok))
+                Ok((path_from(r.get_ref(0)?)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, ok))
             })
             .map_err(db)?;
         let mut out = std::collections::HashMap::new();
@@ -476,8 +536,18 @@ impl Journal {
         self.update(id, "attach_sent = 0", params![id as i64])
     }
 
+    /// The job's Doc gets another name; the file keeps it from now on (see `names`).
     pub fn rename(&self, id: u64, doc_name: &str) -> Result<()> {
-        self.update(id, "doc_name = ?2, attach_sent = 0", params![id as i64, doc_name])
+        // (The decision in `names` follows, so the file keeps its new name next time.)
+        self.update(id, "doc_name = ?2, attach_sent = 0, replaces = NULL", params![id as i64, doc_name])?;
+        self.conn()
+            .execute(
+                "UPDATE names SET doc_name = ?2 WHERE (base_url, dest, path) = \
+                 (SELECT base_url, twin, path FROM jobs WHERE id = ?1)",
+                params![id as i64, doc_name],
+            )
+            .map(|_| ())
+            .map_err(db)
     }
 
     /// The Doc exists; only its final status is still to be read.
@@ -485,8 +555,23 @@ impl Journal {
         self.record_attached_many(&[id])
     }
 
+    /// In the same commit, each Doc is recorded as made by Twindrop, with the hash it was sent
+    /// with and the file it came from: what later allows (only) this file to replace it.
     pub fn record_attached_many(&self, ids: &[u64]) -> Result<()> {
-        self.batch("UPDATE jobs SET state = 'verifying', attach_sent = 1, updated_at = ?2 WHERE id = ?1", ids, |_| None)
+        self.batches(
+            &[
+                "UPDATE jobs SET state = 'verifying', attach_sent = 1, replaces = NULL, updated_at = ?2 WHERE id = ?1",
+                "INSERT OR REPLACE INTO docs (base_url, dest, doc_name, sha256, path, job_id, updated_at) \
+                 SELECT base_url, twin, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1",
+            ],
+            ids,
+            |_| None,
+        )
+    }
+
+    /// Intent of a replace, before the old Doc (with this hash) is deleted.
+    pub fn record_replacing(&self, id: u64, old_sha256: &str) -> Result<()> {
+        self.update(id, "replaces = ?2", params![id as i64, old_sha256])
     }
 
     /// Final statuses for several jobs, in one transaction.
@@ -501,10 +586,15 @@ impl Journal {
     }
 
     fn batch<'a>(&self, sql: &str, ids: &[u64], third: impl Fn(usize) -> Option<&'a str>) -> Result<()> {
+        self.batches(&[sql], ids, third)
+    }
+
+    /// Each statement for each job, all in one commit.
+    fn batches<'a>(&self, sqls: &[&str], ids: &[u64], third: impl Fn(usize) -> Option<&'a str>) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         let t = now();
-        {
+        for sql in sqls {
             let mut st = tx.prepare_cached(sql).map_err(db)?;
             for (i, id) in ids.iter().enumerate() {
                 let n = match third(i) {
@@ -537,6 +627,15 @@ impl Journal {
             id,
             "state = 'failed', error_code = ?2, error_message = ?3",
             params![id as i64, error.code, error.message],
+        )
+    }
+
+    /// A job about to be sent again is for the file as it is now (a person asked to retry it).
+    pub fn refresh_identity(&self, id: u64, identity: &crate::source::Identity) -> Result<()> {
+        self.update(
+            id,
+            "size = ?2, mtime_ns = ?3, dev = ?4, ino = ?5",
+            params![id as i64, identity.size as i64, identity.mtime_ns, identity.dev as i64, identity.ino as i64],
         )
     }
 
@@ -578,6 +677,8 @@ mod tests {
             storage_class: "access_optimized",
             description: None,
             on_conflict: "rename",
+            dev: 0,
+            ino: 0,
         }
     }
 

@@ -45,7 +45,7 @@ impl Journal {
             .and_then(|mut st| {
                 st.execute(params![
                     key,
-                    path.to_string_lossy(),
+                    super::path_value(path),
                     record.size as i64,
                     record.mtime_ns,
                     record.session_uri,

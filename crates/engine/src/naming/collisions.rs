@@ -38,6 +38,33 @@ pub fn resolve_collisions(names: Vec<DocName>, taken: &dyn Fn(&DocName) -> bool)
     out
 }
 
+/// The order in which files of one batch claim their proposed names: first those whose own
+/// file name is the proposed name's last part (`same_name.txt` keeps `same_name.txt`, and
+/// `same name.txt` steps aside), then by path. It depends only on the batch, never on the order
+/// the files were found in, so the same tree is named the same way every time.
+pub fn claim_order(items: &[(&std::path::Path, &str)]) -> Vec<usize> {
+    let renamed = |&(path, proposed): &(&std::path::Path, &str)| {
+        let file = path.file_name().map(|n| n.to_string_lossy());
+        file.as_deref() != proposed.rsplit('/').next()
+    };
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| (renamed(&items[a]), items[a].0).cmp(&(renamed(&items[b]), items[b].0)));
+    order
+}
+
+/// [`resolve_collisions`] in [`claim_order`]: unique names for files named alike, given back
+/// in the files' order.
+pub fn unique_names(items: &[(&std::path::Path, DocName)]) -> Vec<DocName> {
+    let keys: Vec<(&std::path::Path, &str)> = items.iter().map(|(p, n)| (*p, n.as_str())).collect();
+    let order = claim_order(&keys);
+    let resolved = resolve_collisions(order.iter().map(|&i| items[i].1.clone()).collect(), &|_| false);
+    let mut out = vec![None; items.len()];
+    for (i, name) in order.into_iter().zip(resolved) {
+        out[i] = Some(name);
+    }
+    out.into_iter().map(|n| n.expect("every index once")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +117,18 @@ mod tests {
     fn many_equal_names_resolve_in_linear_time() {
         let out = resolve_collisions(names(&["same"; 20_000]), &|_| false);
         assert_eq!(out.last().unwrap().as_str(), "same-19999");
+    }
+
+    #[test]
+    fn the_file_with_the_name_keeps_it_whatever_the_order() {
+        use std::path::Path;
+        let (spaced, plain) = (Path::new("d/same name.txt"), Path::new("d/same_name.txt"));
+        let name = DocName::parse("same_name.txt").unwrap();
+        for items in [[(spaced, name.clone()), (plain, name.clone())], [(plain, name.clone()), (spaced, name.clone())]]
+        {
+            let out = unique_names(&items);
+            let by_path: HashMap<_, _> = items.iter().map(|(p, _)| *p).zip(strs(&out)).collect();
+            assert_eq!((by_path[plain], by_path[spaced]), ("same_name.txt", "same_name-1.txt"));
+        }
     }
 }

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-pub use collisions::resolve_collisions;
+pub use collisions::{claim_order, resolve_collisions, unique_names};
 pub use preview::{
     expand_drop, preview, review_names, validate_name, DroppedFile, NameIssue, NamedFile, DUPLICATE, TAKEN, UNCHANGED,
 };

@@ -16,7 +16,7 @@ use crate::service::trusted_twin::{AttachItem, StorageClass, TwinId};
 /// How long the attacher waits for more ready Docs before sending a batch.
 const GATHER: Duration = Duration::from_millis(20);
 /// Names tried for `rename` before giving up.
-const RENAME_TRIES: u32 = 200;
+pub(super) const RENAME_TRIES: u32 = 200;
 
 enum Resolution {
     /// The Doc is not there: attach (again).
@@ -221,6 +221,23 @@ impl Queue {
         let _ = poll_tx.send(job);
     }
 
+    /// Replace the Doc at `name` (holding `old_sha256`) with this job's. The new bytes are
+    /// already uploaded (the job is past its upload stage), and the intent is journaled before
+    /// the delete: a process killed after the delete finds the job attaching and attaches it,
+    /// so the name is never left with neither Doc.
+    async fn replace(&self, job: &mut Job, twin: &TwinId, name: &DocName, old_sha256: &str) -> Result<Resolution> {
+        self.journal.record_replacing(job.id, old_sha256)?;
+        job.replaces = Some(old_sha256.to_owned());
+        let tt = self.tt()?.clone();
+        match crate::retry::retry(&self.opts.retry, || tt.delete_doc(twin, name), |_, _| {}).await {
+            Ok(()) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.journal.clear_attach_sent(job.id)?;
+        job.attach_sent = false;
+        Ok(Resolution::Attach(job.clone()))
+    }
+
     /// Read the Doc of a job whose attach may have happened, and decide.
     async fn resolve(&self, mut job: Job, sink: &EventSink) -> Resolution {
         match self.resolve_inner(&mut job, sink).await {
@@ -252,9 +269,19 @@ impl Queue {
                 self.journal.record_attached(job.id)?;
                 return Ok(Resolution::Attached(job.clone()));
             }
-            Ok(_) => {}
+            Ok(doc) => {
+                // This file's own Doc, still as it was sent (or a replace of it already
+                // decided before a crash): the changed file takes its place.
+                let theirs = doc.sha256().map(str::to_owned);
+                let ours = self.journal.owned_doc(self.base_url(), &job.twin, name.as_str())?;
+                let own = ours.is_some_and(|o| o.path == job.path && same_hash(Some(&o.sha256), theirs.as_deref()));
+                let decided = job.replaces.is_some() && same_hash(job.replaces.as_deref(), theirs.as_deref());
+                if own || decided {
+                    return self.replace(job, &twin, &name, theirs.as_deref().unwrap_or_default()).await;
+                }
+            }
         }
-        // A different Doc holds the name.
+        // A different Doc holds the name, and Twindrop cannot show it is this file's to replace.
         match ConflictPolicy::parse(&job.on_conflict)? {
             ConflictPolicy::Skip => {
                 let reason = format!("a different Doc named {name} is already on the Twin");
@@ -264,17 +291,30 @@ impl Queue {
                 Ok(Resolution::Settled)
             }
             ConflictPolicy::Replace => {
-                match crate::retry::retry(&self.opts.retry, || tt.delete_doc(&twin, &name), |_, _| {}).await {
-                    Ok(()) | Err(Error::NotFound(_)) => {}
+                let theirs = match read(name.clone()).await {
+                    Ok(doc) => doc.sha256().unwrap_or_default().to_owned(),
+                    Err(Error::NotFound(_)) => String::new(),
                     Err(e) => return Err(e),
-                }
-                self.journal.clear_attach_sent(job.id)?;
-                job.attach_sent = false;
-                Ok(Resolution::Attach(job.clone()))
+                };
+                self.replace(job, &twin, &name, &theirs).await
             }
             ConflictPolicy::Rename => {
+                // Numbered from the name the file was first proposed (report-2.txt after
+                // report-1.txt, not report-1-1.txt).
+                let proposed = self.journal.proposed_name(self.base_url(), &job.twin, &job.path, name.as_str())?;
+                let stem = match proposed.map(|p| DocName::parse(&p)) {
+                    Some(Ok(p)) => p,
+                    _ => name.clone(),
+                };
                 for n in 1..=RENAME_TRIES {
-                    let candidate = name.with_suffix(n);
+                    let candidate = stem.with_suffix(n);
+                    if candidate == name {
+                        continue;
+                    }
+                    // Another local file's name is not free, whatever the Twin holds now.
+                    if self.journal.name_held_by_other(self.base_url(), &job.twin, candidate.as_str(), &job.path)? {
+                        continue;
+                    }
                     let found = match read(candidate.clone()).await {
                         Err(Error::NotFound(_)) => None,
                         Err(e) => return Err(e),

@@ -10,12 +10,15 @@
 //! - `poll`: batched status polling.
 //! - `raw_files`: Redivis's finalize stage in place of attach and poll (rawFiles answers at once).
 //! - `complete`: Inspect's complete call; HBR, which has nothing to finalize.
+//! - `mirror`: deleting the Doc of a file gone from a mirrored folder, only when it is provably
+//!   that file's Doc, unchanged.
 //!
 //! Trusted Twin jobs go worker → attacher → poller; Redivis jobs go worker → `raw_files`;
 //! Inspect and HBR jobs go worker → `complete`.
 
 mod attach;
 mod complete;
+mod mirror;
 mod plan;
 mod poll;
 mod raw_files;
@@ -30,6 +33,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+pub use mirror::Forgotten;
 pub use plan::{describe, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
@@ -38,7 +42,7 @@ use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
-use crate::service::{Destination, Service};
+use crate::service::Service;
 
 /// What to do when a Doc of the same name but other content is already on the Twin.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -67,6 +71,38 @@ impl ConflictPolicy {
             "rename" => Ok(ConflictPolicy::Rename),
             "replace" => Ok(ConflictPolicy::Replace),
             _ => Err(Error::Input(format!("conflict policy {s:?}: use skip, rename or replace"))),
+        }
+    }
+}
+
+/// What a watched folder does when a Doc it did not make holds a file's name. It has no
+/// `replace`: a folder replaces only the Docs it made, and only while they hold what it sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderConflicts {
+    #[default]
+    Rename,
+    Skip,
+}
+
+impl FolderConflicts {
+    pub fn policy(self) -> ConflictPolicy {
+        match self {
+            FolderConflicts::Rename => ConflictPolicy::Rename,
+            FolderConflicts::Skip => ConflictPolicy::Skip,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "rename" => Ok(FolderConflicts::Rename),
+            "skip" => Ok(FolderConflicts::Skip),
+            "replace" => Err(Error::Input(
+                "a watched folder cannot replace Docs it did not make: use rename or skip (a changed file still \
+                 replaces its own Doc)"
+                    .into(),
+            )),
+            _ => Err(Error::Input(format!("conflict policy {s:?}: use rename or skip"))),
         }
     }
 }
@@ -404,8 +440,12 @@ impl Queue {
             let token = CancellationToken::new();
             self.control.running.lock().expect("running").insert(job.id, token.clone());
             let id = job.id;
+            // A bug met on one file (a panic) fails that file, not the worker: the queue goes on
+            // with the others instead of leaving them queued for ever.
+            let stage =
+                futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(self.upload_stage(job, &sink)));
             let result = tokio::select! {
-                r = self.upload_stage(job, &sink) => r,
+                r = stage => r.unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic)))),
                 _ = token.cancelled() => Err(Error::Cancelled),
             };
             self.control.running.lock().expect("running").remove(&id);
@@ -517,27 +557,6 @@ impl Queue {
             && self.journal.list(Some(self.base_url()), &[JobState::Queued, JobState::Uploading])?.is_empty())
     }
 
-    /// The file at `path` is gone: delete the Doc it became (a mirrored folder). Only Trusted
-    /// Twin can delete; elsewhere this is a no-op that says so.
-    pub async fn forget_remote(&self, dest: &Destination, path: &std::path::Path, sink: &EventSink) -> Result<()> {
-        let Some(job) = self.journal.latest_for_path(self.base_url(), dest.as_str(), path)? else { return Ok(()) };
-        if job.state != JobState::Done || job.doc_status.as_deref() != Some("ok") {
-            return Ok(());
-        }
-        let (Service::TrustedTwin(tt), Destination::Twin(twin)) = (&self.service, dest) else {
-            tracing::info!("{}: deleted locally; this service cannot delete files, so it stays", path.display());
-            return Ok(());
-        };
-        let name = crate::naming::DocName::parse(&job.doc_name)?;
-        match crate::retry::retry(&self.opts.retry, || tt.delete_doc(twin, &name), |_, _| {}).await {
-            Ok(()) | Err(Error::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-        self.journal.record_done(job.id, "deleted")?;
-        sink(QueueEvent::State { id: job.id, state: JobState::Cancelled });
-        Ok(())
-    }
-
     /// Put one failed job back in the queue. A job whose attach may have committed is left to
     /// [`retry_failed`](Self::retry_failed) and a restart, which read its Doc back first.
     pub fn retry(&self, id: u64, sink: &EventSink) -> Result<bool> {
@@ -551,6 +570,7 @@ impl Queue {
                 job.doc_name
             )));
         }
+        self.refresh_identity(&job)?;
         let retried = self.journal.set_state_if(id, &[JobState::Failed], JobState::Queued)?;
         if retried {
             self.control.bytes_planned.fetch_add(job.size, Ordering::Relaxed);
@@ -562,9 +582,38 @@ impl Queue {
 
     /// Put failed jobs back in the queue (`twindrop retry`).
     pub fn retry_failed(&self) -> Result<usize> {
+        for job in self.journal.list(Some(self.base_url()), &[JobState::Failed])? {
+            if !job.attach_sent {
+                self.refresh_identity(&job)?;
+            }
+        }
         let n = self.journal.requeue_failed(self.base_url())?;
         self.control.wake.notify_waiters();
         Ok(n)
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    format!("an internal error stopped this file: {}", text.unwrap_or_else(|| "a panic".into()))
+}
+
+impl Queue {
+    /// A failed job is retried with the file as it is now: its bytes were never attached, and
+    /// the person asking for the retry means the file in its place. A symlink or a folder there
+    /// stays as it was recorded, and fails again for what it is.
+    fn refresh_identity(&self, job: &Job) -> Result<()> {
+        let Ok(meta) = std::fs::symlink_metadata(&job.path) else { return Ok(()) };
+        if !meta.is_file() {
+            return Ok(());
+        }
+        if job.doc_name.is_empty() {
+            // Refused before it had a name (the file was missing then).
+            if let Ok(name) = self.name_for(&job.path) {
+                self.journal.rename(job.id, &name)?;
+            }
+        }
+        self.journal.refresh_identity(job.id, &crate::source::Identity::of(&meta))
     }
 }
 

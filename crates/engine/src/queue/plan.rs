@@ -39,6 +39,11 @@ pub struct PlanItem {
     pub size: Option<u64>,
     #[serde(skip)]
     mtime_ns: i64,
+    #[serde(skip)]
+    identity: Option<crate::source::Identity>,
+    /// The name it was to have, when it gets another because another local file holds that one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     #[serde(flatten)]
     pub action: PlanAction,
 }
@@ -49,6 +54,8 @@ pub struct PlanItem {
 pub struct Batch {
     pub storage_class: StorageClass,
     pub description: Option<serde_json::Value>,
+    /// This batch's conflict policy (a watched folder's); `None` takes the queue's.
+    pub on_conflict: Option<super::ConflictPolicy>,
 }
 
 impl Batch {
@@ -74,7 +81,7 @@ impl Batch {
                 )))
             }
         };
-        Ok(Batch { storage_class, description })
+        Ok(Batch { storage_class, description, on_conflict: None })
     }
 }
 
@@ -178,7 +185,7 @@ impl Queue {
     /// What `enqueue` would do with `paths`. Reads the Twin's listing once, and only when some
     /// file may be skippable.
     pub async fn plan(&self, dest: &Destination, paths: &[PathBuf]) -> Result<Vec<PlanItem>> {
-        self.plan_named(dest, paths, None).await
+        self.plan_named(dest, paths, None, self.opts.on_conflict, false).await
     }
 
     /// [`plan`](Self::plan) with the server names chosen by the caller (a watched folder's
@@ -188,6 +195,8 @@ impl Queue {
         dest: &Destination,
         paths: &[PathBuf],
         names: Option<&[std::result::Result<String, ErrorInfo>]>,
+        on_conflict: super::ConflictPolicy,
+        commit: bool,
     ) -> Result<Vec<PlanItem>> {
         let base = self.base_url();
         let mut listing: Option<BTreeMap<String, u64>> = None;
@@ -199,9 +208,12 @@ impl Queue {
                 doc_name: name,
                 size: None,
                 mtime_ns: 0,
+                identity: None,
+                renamed_from: None,
                 action: PlanAction::Refuse { error },
             };
-            let meta = match std::fs::metadata(&path) {
+            // Not followed: a symlink could send a file from anywhere (see `source`).
+            let meta = match std::fs::symlink_metadata(&path) {
                 Ok(m) if m.is_file() => m,
                 Ok(_) => {
                     out.push(refuse(Error::NotAFile { path: path.clone() }.info(), None));
@@ -219,6 +231,8 @@ impl Queue {
                 doc_name: None,
                 size: Some(size),
                 mtime_ns: mtime,
+                identity: Some(crate::source::Identity::of(&meta)),
+                renamed_from: None,
                 action: PlanAction::Upload,
             };
             match latest {
@@ -233,7 +247,13 @@ impl Queue {
                         && job.doc_status.as_deref() == Some("ok")
                         && job.size == size
                         && job.mtime_ns == mtime
-                        && names.is_none_or(|n| n[index].as_ref().is_ok_and(|name| *name == job.doc_name)) =>
+                        && names.is_none_or(|n| {
+                            n[index].as_ref().is_ok_and(|name| {
+                                *name == job.doc_name
+                                    || self.journal.decided_name(base, dest.as_str(), &path, name).ok().flatten()
+                                        == Some(job.doc_name.clone())
+                            })
+                        }) =>
                 {
                     // Trusted Twin lists a Twin's Docs; the other services have no listing, so
                     // the journal's word that it finished is taken.
@@ -266,7 +286,87 @@ impl Queue {
             }
             out.push(item);
         }
+        self.unique_names(dest, &mut out, on_conflict, commit)?;
         Ok(out)
+    }
+
+    /// Every file to upload gets a name no other local file holds at `dest`, in this batch or
+    /// by an earlier decision in the journal: the first free `name-N` (as the attacher's
+    /// rename). A file keeps the name decided for it before, so the same tree is named the same
+    /// on every run. Files whose own name is the proposed one choose first, then path order.
+    /// An explicit `replace` policy takes names as they come: the person asked to overwrite.
+    /// With `commit`, the decisions are kept in the journal.
+    fn unique_names(
+        &self,
+        dest: &Destination,
+        plan: &mut [PlanItem],
+        on_conflict: super::ConflictPolicy,
+        commit: bool,
+    ) -> Result<()> {
+        if on_conflict == super::ConflictPolicy::Replace {
+            return Ok(());
+        }
+        let (base, dest) = (self.base_url(), dest.as_str());
+        let uploads: Vec<usize> = (0..plan.len()).filter(|&i| plan[i].action == PlanAction::Upload).collect();
+        let keys: Vec<(&std::path::Path, &str)> =
+            uploads.iter().map(|&i| (plan[i].path.as_path(), plan[i].doc_name.as_deref().unwrap_or(""))).collect();
+        let order: Vec<usize> = naming::claim_order(&keys).into_iter().map(|k| uploads[k]).collect();
+        let mut used = std::collections::HashSet::new();
+        // Names of this batch's other items (resumed or skipped ones keep theirs).
+        for item in plan.iter().filter(|i| i.action != PlanAction::Upload) {
+            if let Some(name) = &item.doc_name {
+                used.insert(name.clone());
+            }
+        }
+        for i in order {
+            let Some(proposed) = plan[i].doc_name.clone() else { continue };
+            let path = plan[i].path.clone();
+            let free = |name: &str, used: &std::collections::HashSet<String>| -> Result<bool> {
+                Ok(!used.contains(name) && !self.journal.name_held_by_other(base, dest, name, &path)?)
+            };
+            let decided = match self.journal.decided_name(base, dest, &path, &proposed)? {
+                Some(name) if free(&name, &used)? => name,
+                _ if free(&proposed, &used)? => proposed.clone(),
+                _ => {
+                    let mut found = None;
+                    for n in 1..=super::attach::RENAME_TRIES {
+                        let candidate = self.suffixed(&proposed, n)?;
+                        if free(&candidate, &used)? {
+                            found = Some(candidate);
+                            break;
+                        }
+                    }
+                    found.ok_or_else(|| Error::AttachRejected {
+                        name: proposed.clone(),
+                        message: format!("no free name after {} tries", super::attach::RENAME_TRIES),
+                    })?
+                }
+            };
+            if commit {
+                self.journal.decide_name(base, dest, &path, &proposed, &decided)?;
+            }
+            used.insert(decided.clone());
+            if decided != proposed {
+                plan[i].renamed_from = Some(proposed);
+                plan[i].doc_name = Some(decided);
+            }
+        }
+        Ok(())
+    }
+
+    /// `name` with the suffix `-n`, as the service takes it.
+    fn suffixed(&self, name: &str, n: u32) -> Result<String> {
+        match &self.service {
+            Service::TrustedTwin(_) => Ok(DocName::parse(name)?.with_suffix(n).to_string()),
+            _ => {
+                let path = std::path::Path::new(name);
+                let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+                Ok(match path.extension() {
+                    Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+                    None => format!("{stem}-{n}"),
+                })
+            }
+        }
     }
 
     /// The name a file gets on the server: a valid Doc name for Trusted Twin; the file's own
@@ -309,7 +409,8 @@ impl Queue {
         batch: Option<&Batch>,
         sink: &EventSink,
     ) -> Result<Vec<u64>> {
-        let plan = self.plan_named(&dest, paths, names).await?;
+        let on_conflict = batch.and_then(|b| b.on_conflict).unwrap_or(self.opts.on_conflict);
+        let plan = self.plan_named(&dest, paths, names, on_conflict, true).await?;
         let targets = self.prefetch_targets(&dest, &plan).await?;
         let (storage_class, description) = match batch {
             Some(batch) => (batch.storage_class, batch.description.as_ref()),
@@ -319,7 +420,7 @@ impl Queue {
         fn new_job<'a>(
             q: &'a Queue,
             dest: &'a Destination,
-            storage_class: StorageClass,
+            (storage_class, on_conflict): (StorageClass, super::ConflictPolicy),
             description: Option<&'a str>,
             item: &'a PlanItem,
         ) -> NewJob<'a> {
@@ -330,9 +431,11 @@ impl Queue {
                 doc_name: item.doc_name.as_deref().unwrap_or(""),
                 size: item.size.unwrap_or(0),
                 mtime_ns: item.mtime_ns,
+                dev: item.identity.map_or(0, |i| i.dev),
+                ino: item.identity.map_or(0, |i| i.ino),
                 storage_class: storage_class.as_str(),
                 description,
-                on_conflict: q.opts.on_conflict.as_str(),
+                on_conflict: on_conflict.as_str(),
             }
         }
         // New rows go in with their final state (one commit per state), so a worker never
@@ -348,8 +451,10 @@ impl Queue {
                     PlanAction::Resume { .. } => false,
                 })
                 .collect();
-            let rows: Vec<NewJob<'_>> =
-                picked.iter().map(|&i| new_job(self, &dest, storage_class, description.as_deref(), &plan[i])).collect();
+            let rows: Vec<NewJob<'_>> = picked
+                .iter()
+                .map(|&i| new_job(self, &dest, (storage_class, on_conflict), description.as_deref(), &plan[i]))
+                .collect();
             for (&i, id) in picked.iter().zip(self.journal.insert_many(&rows, state)?) {
                 ids[i] = id;
             }
@@ -366,6 +471,9 @@ impl Queue {
                 PlanAction::Upload => {
                     self.control.bytes_planned.fetch_add(item.size.unwrap_or(0), Ordering::Relaxed);
                     sink(added(&self.journal.get(*id)?));
+                    if let (Some(_), Some(doc_name)) = (&item.renamed_from, item.doc_name) {
+                        sink(QueueEvent::Renamed { id: *id, doc_name });
+                    }
                 }
                 PlanAction::Resume { job } => {
                     self.journal.set_state_if(job, &[JobState::Paused], JobState::Queued)?;
@@ -424,7 +532,10 @@ pub fn describe(item: &PlanItem) -> String {
     let name = item.doc_name.as_deref().unwrap_or("-");
     let path = item.path.display();
     match &item.action {
-        PlanAction::Upload => format!("upload  {name}  ({path})"),
+        PlanAction::Upload => match &item.renamed_from {
+            Some(wanted) => format!("upload  {name}  ({path}; {wanted} is another file's)"),
+            None => format!("upload  {name}  ({path})"),
+        },
         PlanAction::Resume { job } => format!("resume  {name}  ({path}, job {job})"),
         PlanAction::Skip { reason } => format!("skip    {name}  ({path}: {reason})"),
         PlanAction::Refuse { error } => format!("refuse  [{}] {}", error.code, error.message),

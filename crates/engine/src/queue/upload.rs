@@ -24,10 +24,9 @@ pub(super) const ALREADY_THERE: &str = "none";
 /// The file must still be as it was planned: a file written to during its upload (or since it
 /// passed a watched folder's gate) is not finished, and what was sent is not what it will be.
 fn unchanged(job: &Job, sent: Sent) -> Result<Sent> {
-    let meta = std::fs::metadata(&job.path).map_err(|e| Error::file(&job.path, e))?;
-    let (size, mtime) = (meta.len(), crate::journal::mtime_ns(&meta));
-    if size != sent.size || (job.mtime_ns != 0 && mtime != job.mtime_ns) {
-        return Err(Error::FileChanged { path: job.path.clone(), expected: sent.size, actual: size });
+    let (_, meta) = crate::source::open_checked(&job.path, Some(job.identity()))?;
+    if meta.len() != sent.size {
+        return Err(Error::FileChanged { path: job.path.clone(), expected: sent.size, actual: meta.len() });
     }
     Ok(sent)
 }
@@ -44,7 +43,10 @@ impl Queue {
         sink(QueueEvent::Progress { id, stage: Stage::Uploading, bytes_done: 0, bytes_total: total });
         let mut failures = 0;
         loop {
-            match self.upload_once(&mut job, total, sink).await.and_then(|sent| unchanged(&job, sent)) {
+            // Every read of the file on the way is held to the identity it was planned with.
+            let expected = crate::source::Expected { path: job.path.clone(), identity: job.identity() };
+            let sent = crate::source::sending(expected, self.upload_once(&mut job, total, sink)).await;
+            match sent.and_then(|sent| unchanged(&job, sent)) {
                 Ok(sent) => {
                     self.journal.record_uploaded(id, &sent.sha256, sent.size, sent.md5.as_deref())?;
                     job.sha256 = Some(sent.sha256);
@@ -59,7 +61,7 @@ impl Queue {
                     });
                     return Ok(job);
                 }
-                Err(e @ (Error::File { .. } | Error::NotAFile { .. })) => return Err(e),
+                Err(e @ (Error::File { .. } | Error::NotAFile { .. } | Error::FileChanged { .. })) => return Err(e),
                 Err(e) => {
                     failures += 1;
                     // A refused PUT most often means the URL expired or was revoked; a session

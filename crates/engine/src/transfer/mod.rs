@@ -127,8 +127,8 @@ pub(crate) async fn send_file(
     // pool: for many small files the hops, not the bytes, are the cost. Memory is the same
     // one-chunk buffer a streamed file uses.
     let small = {
-        let path = path.to_owned();
-        tokio::task::spawn_blocking(move || read_if_small(&path))
+        let (path, expect) = (path.to_owned(), crate::source::expected_for(path));
+        tokio::task::spawn_blocking(move || read_if_small(&path, expect))
             .await
             .map_err(|e| Error::Input(format!("reading task failed: {e}")))??
     };
@@ -145,11 +145,7 @@ pub(crate) async fn send_file(
         progress(size);
         return Ok((Sent::from_hasher(hasher), answer));
     }
-    let file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
-    let meta = file.metadata().await.map_err(|e| Error::file(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile { path: path.to_owned() });
-    }
+    let (file, meta) = crate::source::open_async(path)?;
     let size = meta.len();
     let tally = Arc::new(Mutex::new(Tally { hasher: Sha256Stream::with_md5(md5), read_error: None }));
     let seen = tally.clone();
@@ -190,13 +186,9 @@ pub(crate) async fn send_file(
 }
 
 /// The whole file if it is a regular file of at most one chunk; `None` for a larger one.
-fn read_if_small(path: &Path) -> Result<Option<Vec<u8>>> {
+fn read_if_small(path: &Path, expect: Option<crate::source::Identity>) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::file(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::file(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotAFile { path: path.to_owned() });
-    }
+    let (file, meta) = crate::source::open_checked(path, expect)?;
     if meta.len() > CHUNK as u64 {
         return Ok(None);
     }

@@ -173,8 +173,8 @@ pub async fn upload(
 ) -> Result<Outcome> {
     let chunk = chunk_size(chunk)?;
     let total = session.total;
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| Error::file(path, e))?;
-    let size = file.metadata().await.map_err(|e| Error::file(path, e))?.len();
+    let (mut file, meta) = crate::source::open_async(path)?;
+    let size = meta.len();
     if size != total {
         return Err(Error::FileChanged { path: path.to_owned(), expected: total, actual: size });
     }
@@ -348,7 +348,7 @@ pub async fn push(
         let mut h = Sha256Stream::default();
         h.update(initiate_url.as_bytes());
         h.update(b"\0");
-        h.update(path.to_string_lossy().as_bytes());
+        h.update(path.as_os_str().as_encoded_bytes());
         h.finish_hex()
     };
     let on_commit = |offset: u64| {

@@ -1,0 +1,227 @@
+//! What the journal knows about names and Docs, beyond single jobs:
+//! - `names`: the Doc name decided for each local file of a destination, and the name it was
+//!   proposed (from its path or template). Collisions are resolved once and kept, so the same
+//!   tree gets the same names on every run, and a new file never takes another file's name.
+//! - `docs`: the Docs Twindrop made (destination, name, the SHA-256 it sent, from which file).
+//!   Only such a Doc, still holding that hash, may be replaced or deleted by a sync.
+//! - `deletions`: a mirror's intent to delete a file's Doc, written before the delete.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{db, now, path_from, path_value, Job, Journal};
+use crate::error::Result;
+
+pub(super) const SCHEMA: &str = "
+CREATE INDEX IF NOT EXISTS jobs_by_name ON jobs(base_url, twin, doc_name);
+CREATE TABLE IF NOT EXISTS names (
+    base_url TEXT NOT NULL,
+    dest TEXT NOT NULL,
+    path NOT NULL,
+    proposed TEXT NOT NULL,
+    doc_name TEXT NOT NULL,
+    PRIMARY KEY (base_url, dest, path)
+);
+CREATE INDEX IF NOT EXISTS names_by_doc ON names(base_url, dest, doc_name);
+CREATE TABLE IF NOT EXISTS docs (
+    base_url TEXT NOT NULL,
+    dest TEXT NOT NULL,
+    doc_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    path NOT NULL,
+    job_id INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (base_url, dest, doc_name)
+);
+CREATE TABLE IF NOT EXISTS deletions (
+    job_id INTEGER PRIMARY KEY,
+    since REAL NOT NULL
+);
+";
+
+/// A Doc Twindrop made: the hash it sent and the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedDoc {
+    pub sha256: String,
+    pub path: PathBuf,
+    pub job_id: u64,
+}
+
+/// A mirror's pending delete: the job whose Doc is to go, and since when (epoch seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deletion {
+    pub job: Job,
+    pub since: f64,
+}
+
+impl Journal {
+    /// The name decided for `path` at `dest` when it was proposed `proposed`, if any.
+    pub fn decided_name(&self, base_url: &str, dest: &str, path: &Path, proposed: &str) -> Result<Option<String>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT doc_name FROM names WHERE base_url = ?1 AND dest = ?2 AND path = ?3 AND proposed = ?4",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![base_url, dest, path_value(path), proposed], |r| r.get(0)).optional()
+            })
+            .map_err(db)
+    }
+
+    /// The name `path` was proposed, when `doc_name` is what was decided for it.
+    pub fn proposed_name(&self, base_url: &str, dest: &str, path: &Path, doc_name: &str) -> Result<Option<String>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT proposed FROM names WHERE base_url = ?1 AND dest = ?2 AND path = ?3 AND doc_name = ?4",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![base_url, dest, path_value(path), doc_name], |r| r.get(0)).optional()
+            })
+            .map_err(db)
+    }
+
+    /// Another file that holds `doc_name` at `dest`: by decision, or as the file of a Doc
+    /// Twindrop made there.
+    pub fn name_held_by_other(&self, base_url: &str, dest: &str, doc_name: &str, path: &Path) -> Result<bool> {
+        self.conn()
+            .prepare_cached(
+                "SELECT 1 FROM names WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3 AND path != ?4 \
+                 UNION ALL SELECT 1 FROM docs WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3 AND path != ?4",
+            )
+            .and_then(|mut st| st.exists(params![base_url, dest, doc_name, path_value(path)]))
+            .map_err(db)
+    }
+
+    /// Keep the name decided for `path`.
+    pub fn decide_name(&self, base_url: &str, dest: &str, path: &Path, proposed: &str, doc_name: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO names (base_url, dest, path, proposed, doc_name) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![base_url, dest, path_value(path), proposed, doc_name]))
+            .map(|_| ())
+            .map_err(db)
+    }
+
+    /// The Doc named `doc_name` at `dest`, if Twindrop made it.
+    pub fn owned_doc(&self, base_url: &str, dest: &str, doc_name: &str) -> Result<Option<OwnedDoc>> {
+        self.conn()
+            .prepare_cached("SELECT sha256, path, job_id FROM docs WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3")
+            .and_then(|mut st| {
+                st.query_row(params![base_url, dest, doc_name], |r| {
+                    Ok(OwnedDoc {
+                        sha256: r.get(0)?,
+                        path: path_from(r.get_ref(1)?)?,
+                        job_id: r.get::<_, i64>(2)? as u64,
+                    })
+                })
+                .optional()
+            })
+            .map_err(db)
+    }
+
+    /// The Doc is gone (deleted by us): it is no longer ours, and its file's name is free.
+    pub fn forget_doc(&self, job: &Job) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "DELETE FROM docs WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3 AND job_id = ?4",
+            params![job.base_url, job.twin, job.doc_name, job.id as i64],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "DELETE FROM names WHERE base_url = ?1 AND dest = ?2 AND path = ?3 AND doc_name = ?4",
+            params![job.base_url, job.twin, path_value(&job.path), job.doc_name],
+        )
+        .map_err(db)?;
+        tx.execute("DELETE FROM deletions WHERE job_id = ?1", [job.id as i64]).map_err(db)?;
+        tx.execute(
+            "UPDATE jobs SET doc_status = 'deleted', updated_at = ?2 WHERE id = ?1",
+            params![job.id as i64, now()],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    /// Intent: the Doc of `job` is to be deleted (its file is gone from a mirrored folder).
+    pub fn intend_delete(&self, job_id: u64) -> Result<()> {
+        self.conn()
+            .execute("INSERT OR IGNORE INTO deletions (job_id, since) VALUES (?1, ?2)", params![job_id as i64, now()])
+            .map(|_| ())
+            .map_err(db)
+    }
+
+    /// The delete is not to happen after all (the file is back, or the Doc is not ours).
+    pub fn drop_deletion(&self, job_id: u64) -> Result<()> {
+        self.conn().execute("DELETE FROM deletions WHERE job_id = ?1", [job_id as i64]).map(|_| ()).map_err(db)
+    }
+
+    /// Pending deletes at `dest`, oldest first.
+    pub fn deletions(&self, base_url: &str, dest: &str) -> Result<Vec<Deletion>> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare_cached(&format!(
+                "SELECT {}, d.since FROM deletions d JOIN jobs j ON j.id = d.job_id \
+                 WHERE j.base_url = ?1 AND j.twin = ?2 ORDER BY d.since",
+                super::COLUMNS.split(", ").map(|c| format!("j.{}", c.trim())).collect::<Vec<_>>().join(", ")
+            ))
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![base_url, dest], |r| Ok(Deletion { job: super::row_to_job(r)?, since: r.get(26)? }))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{JobState, NewJob};
+
+    #[test]
+    fn names_and_docs_are_held_by_their_file_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("j.sqlite");
+        // A name that is not UTF-8 is a different file from its lossy look-alike.
+        use std::os::unix::ffi::OsStrExt;
+        let raw = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+        let lossy = dir.path().join("caf\u{fffd}.txt");
+        {
+            let j = Journal::open(&db).unwrap();
+            j.decide_name("h", "t", &raw, "caf_.txt", "caf_.txt").unwrap();
+            assert!(j.name_held_by_other("h", "t", "caf_.txt", &lossy).unwrap());
+            assert!(!j.name_held_by_other("h", "t", "caf_.txt", &raw).unwrap());
+            assert!(!j.name_held_by_other("h", "other", "caf_.txt", &lossy).unwrap());
+            let new = NewJob {
+                base_url: "h",
+                twin: "t",
+                path: &raw,
+                doc_name: "caf_.txt",
+                size: 1,
+                mtime_ns: 1,
+                dev: 7,
+                ino: 9,
+                storage_class: "access_optimized",
+                description: None,
+                on_conflict: "rename",
+            };
+            let id = j.insert(&new, JobState::Queued).unwrap();
+            j.record_uploaded(id, "abc", 1, None).unwrap();
+            j.record_attached(id).unwrap();
+            j.intend_delete(id).unwrap();
+        }
+        let j = Journal::open(&db).unwrap();
+        assert_eq!(j.decided_name("h", "t", &raw, "caf_.txt").unwrap().as_deref(), Some("caf_.txt"));
+        assert_eq!(j.decided_name("h", "t", &lossy, "caf_.txt").unwrap(), None);
+        let owned = j.owned_doc("h", "t", "caf_.txt").unwrap().unwrap();
+        assert_eq!((owned.sha256.as_str(), owned.path.as_path()), ("abc", raw.as_path()));
+        let pending = j.deletions("h", "t").unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].job.path.as_path(), pending[0].job.dev, pending[0].job.ino), (raw.as_path(), 7, 9));
+        j.forget_doc(&pending[0].job).unwrap();
+        assert!(j.owned_doc("h", "t", "caf_.txt").unwrap().is_none());
+        assert!(j.deletions("h", "t").unwrap().is_empty());
+        assert!(!j.name_held_by_other("h", "t", "caf_.txt", &lossy).unwrap());
+        assert_eq!(j.get(owned.job_id).unwrap().doc_status.as_deref(), Some("deleted"));
+    }
+}

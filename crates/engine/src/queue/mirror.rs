@@ -1,0 +1,68 @@
+//! A mirrored folder's deletes. The Doc of a file that is gone is deleted only when the journal
+//! shows that Twindrop made it from that very file and the server still holds the hash that
+//! was sent: a Doc someone else made, or changed since, is never deleted. The caller (the
+//! folder's syncer) has waited for the file to stay gone and journaled the intent first.
+
+use std::path::Path;
+
+use super::{EventSink, Queue, QueueEvent};
+use crate::error::{Error, Result};
+use crate::journal::{Job, JobState};
+use crate::naming::DocName;
+use crate::service::{Destination, Service};
+
+/// How a pending delete ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forgotten {
+    /// The Doc is gone (deleted now, or already).
+    Deleted,
+    /// The Doc stays, for this reason.
+    Kept(String),
+}
+
+impl Queue {
+    /// The job whose Doc is this file's own at `dest`: its latest, finished `ok`, and the Doc
+    /// the journal says Twindrop made from it. `None` when the file has no such Doc.
+    pub fn own_doc_job(&self, dest: &Destination, path: &Path) -> Result<Option<Job>> {
+        let Some(job) = self.journal.latest_for_path(self.base_url(), dest.as_str(), path)? else { return Ok(None) };
+        if !job.is_ok() {
+            return Ok(None);
+        }
+        let owned = self.journal.owned_doc(self.base_url(), dest.as_str(), &job.doc_name)?;
+        Ok(owned.filter(|o| o.job_id == job.id && o.path == job.path).map(|_| job))
+    }
+
+    /// Delete `job`'s Doc if it still holds what was sent; one try (the caller waits and
+    /// tries again on an error, without holding up anything else).
+    pub async fn delete_own_doc(&self, dest: &Destination, job: &Job, sink: &EventSink) -> Result<Forgotten> {
+        let kept = |reason: String| -> Result<Forgotten> {
+            self.journal.drop_deletion(job.id)?;
+            tracing::info!(job = job.id, "{}: its Doc {:?} stays: {reason}", job.path.display(), job.doc_name);
+            sink(QueueEvent::Skipped { id: job.id, doc_name: job.doc_name.clone(), reason: reason.clone() });
+            Ok(Forgotten::Kept(reason))
+        };
+        let (Service::TrustedTwin(tt), Destination::Twin(twin)) = (&self.service, dest) else {
+            return kept("deleted locally; this service cannot delete files".into());
+        };
+        let owned = self.journal.owned_doc(self.base_url(), dest.as_str(), &job.doc_name)?;
+        let Some(owned) = owned.filter(|o| o.job_id == job.id && o.path == job.path) else {
+            return kept("Twindrop did not make it from this file".into());
+        };
+        let name = DocName::parse(&job.doc_name)?;
+        match tt.get_doc(twin, &name).await {
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+            Ok(doc) if doc.sha256().is_some_and(|h| h.eq_ignore_ascii_case(&owned.sha256)) => {
+                match tt.delete_doc(twin, &name).await {
+                    Ok(()) | Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(_) => return kept("it changed on the server since this folder sent it".into()),
+        }
+        self.journal.forget_doc(job)?;
+        tracing::info!(job = job.id, "{}: gone, so its Doc {:?} was deleted", job.path.display(), job.doc_name);
+        sink(QueueEvent::State { id: job.id, state: JobState::Cancelled });
+        Ok(Forgotten::Deleted)
+    }
+}
