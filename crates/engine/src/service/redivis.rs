@@ -250,7 +250,9 @@ impl Redivis {
         let http = self.client_for(&target.url);
         if target.resumable {
             let (outcome, from) = resumable::push(http, journal, &target.url, path, chunk, progress, true).await?;
-            tracing::debug!(id = %target.id, from, wire = outcome.bytes_on_wire, "resumable upload done");
+            // Not the temp upload's id: on the emulator's data plane it is the URL's token.
+            let url = crate::redact::redact_url(&target.url);
+            tracing::debug!(%url, from, wire = outcome.bytes_on_wire, "resumable upload done");
             Ok(outcome.sent)
         } else {
             let opts = transfer::PutOptions { md5: true, content_type: None, require_etag: false };
@@ -311,8 +313,9 @@ pub fn is_code(e: &Error, code: &str) -> bool {
     matches!(e, Error::Rejected { status: 400, message, .. } if message.split(':').next() == Some(code))
 }
 
+/// The start of a server's answer, for a message; answers hold upload URLs, so redacted.
 fn snippet(s: &str) -> String {
-    s.chars().take(200).collect()
+    crate::redact::redact_text(&s.chars().take(200).collect::<String>())
 }
 
 #[cfg(test)]

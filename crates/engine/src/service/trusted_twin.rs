@@ -470,12 +470,13 @@ fn per_doc(name: &DocName, answer: Value) -> Result<Doc> {
     serde_json::from_value(answer).map_err(|e| Error::BadResponse(format!("attach answer for {name:?}: {e}")))
 }
 
+/// The start of a server's answer, for a message; answers hold upload URLs, so redacted.
 fn snippet(s: &str) -> String {
     let mut out: String = s.chars().take(160).collect();
     if out.len() < s.len() {
         out.push('…');
     }
-    out
+    crate::redact::redact_text(&out)
 }
 
 #[cfg(test)]
