@@ -19,6 +19,7 @@ use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::journal::{Job, Journal, Target};
+use crate::redact::redact_text;
 use crate::transfer::{self, network_error, resumable, ProgressFn, Sent};
 
 pub const DEFAULT_BASE_URL: &str = "https://redivis.com/api/v1";
@@ -220,7 +221,7 @@ impl Redivis {
                 .cloned()
                 .map(serde_json::from_value)
                 .transpose()
-                .map_err(|e| Error::BadResponse(format!("tempUploads: {e}")))?
+                .map_err(|e| Error::BadResponse(redact_text(&format!("tempUploads: {e}"))))?
                 .unwrap_or_default();
             if results.len() != batch.len() {
                 return Err(Error::BadResponse(format!(
@@ -272,7 +273,7 @@ impl Redivis {
                 .cloned()
                 .map(serde_json::from_value)
                 .transpose()
-                .map_err(|e| Error::BadResponse(format!("rawFiles: {e}")))?
+                .map_err(|e| Error::BadResponse(redact_text(&format!("rawFiles: {e}"))))?
                 .unwrap_or_default();
             if results.len() != batch.len() {
                 return Err(Error::BadResponse(format!(
