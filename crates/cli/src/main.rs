@@ -143,7 +143,7 @@ fn main() -> ExitCode {
             if json {
                 println!("{}", json!({ "error": e.info() }));
             } else {
-                eprintln!("error [{}]: {e}", e.code());
+                eprintln!("error [{}]: {}", e.code(), e.info().message);
             }
             ExitCode::from(exit::for_error(&e))
         }
@@ -255,7 +255,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Push { resumable, chunk_size, file } => {
-            let http = reqwest::Client::new();
+            // The engine's client: no redirects (the bytes stay where they were sent), timeouts.
+            let http = twindrop_engine::service::http_client()?;
             let (outcome, from) = if file.as_os_str() == "-" {
                 let stdin = tokio::io::stdin();
                 let outcome = resumable::upload_stream(&http, &resumable, stdin, chunk_size, Arc::new(|_| {})).await?;
@@ -286,7 +287,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     Ok((hex, _)) => println!("{hex}  {}", file.display()),
                     Err(e) => {
                         all_read = false;
-                        eprintln!("error [{}]: {e}", e.code());
+                        eprintln!("error [{}]: {}", e.code(), e.info().message);
                     }
                 }
             }

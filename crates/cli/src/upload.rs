@@ -31,6 +31,9 @@ pub struct RunArgs {
     /// Bandwidth limit, e.g. `10M`, or a weekly timetable like `08:00,512k 19:00,10M 23:00,off`.
     #[arg(long)]
     bwlimit: Option<String>,
+    /// Attempts per file before it fails, the first included (default: the engine's policy).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    attempts: Option<u32>,
 }
 
 /// Where the files go; which flag depends on the service.
@@ -99,6 +102,9 @@ pub struct UploadArgs {
 
 pub fn options(run: &RunArgs) -> Result<Options, Error> {
     let mut opts = Options { parallel: run.parallel.max(1), ..Options::default() };
+    if let Some(attempts) = run.attempts {
+        opts.retry.max_attempts = attempts;
+    }
     if let Some(spec) = &run.bwlimit {
         opts.bwlimit = Some(Arc::new(Limiter::new(Timetable::parse(spec)?)));
     }

@@ -30,9 +30,9 @@ pub enum Error {
     NotFound(String),
     #[error("the server rejected the request ({status}): {message}")]
     Rejected { status: u16, subcode: Option<u64>, message: String },
-    #[error("the server is rate limiting requests: {message}")]
+    #[error("the server is rate limiting requests{}: {message}", asked_wait(.retry_after))]
     RateLimited { message: String, retry_after: Option<Duration> },
-    #[error("server error {status}: {message}")]
+    #[error("server error {status}{}: {message}", asked_wait(.retry_after))]
     Server { status: u16, message: String, retry_after: Option<Duration> },
     #[error("unexpected answer from the server: {0}")]
     BadResponse(String),
@@ -147,12 +147,29 @@ impl Error {
         }
     }
 
+    /// What crosses to the UI, the journal and `--json`. The message is redacted once more
+    /// (`redact_text`): the constructors of messages that can hold a URL redact it already,
+    /// and this is the last line should one have been missed.
     pub fn info(&self) -> ErrorInfo {
-        ErrorInfo { code: self.code().to_owned(), message: self.to_string(), retryable: self.retryable() }
+        ErrorInfo {
+            code: self.code().to_owned(),
+            message: crate::redact::redact_text(&self.to_string()),
+            retryable: self.retryable(),
+        }
     }
 
     pub fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::File { path: path.into(), source }
+    }
+}
+
+/// The wait a server asked for, as a message shows it: a job that fails because the wait was
+/// too long says how long (whole seconds as given, however absurd; milliseconds if any).
+fn asked_wait(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        None => String::new(),
+        Some(d) if d.subsec_millis() == 0 => format!(" (it asked to wait {} s)", d.as_secs()),
+        Some(d) => format!(" (it asked to wait {}.{:03} s)", d.as_secs(), d.subsec_millis()),
     }
 }
 
@@ -192,5 +209,22 @@ mod tests {
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(2)));
         let info = limited.info();
         assert_eq!((info.code.as_str(), info.retryable), ("server.rate_limited", true));
+        assert_eq!(info.message, "the server is rate limiting requests (it asked to wait 2 s): slow down");
+    }
+
+    #[test]
+    fn an_absurd_wait_is_shown_as_asked() {
+        let huge = Error::RateLimited { message: "x".into(), retry_after: Some(Duration::from_secs(u64::MAX)) };
+        assert!(huge.to_string().contains("wait 18446744073709551615 s"), "{huge}");
+        let odd = Error::Server { status: 503, message: "x".into(), retry_after: Some(Duration::from_millis(1500)) };
+        assert!(odd.to_string().contains("wait 1.500 s"), "{odd}");
+    }
+
+    #[test]
+    fn messages_that_leave_the_engine_hold_no_upload_url() {
+        let leaky = Error::BadResponse("answer for https://h/__presigned/f1?expires=1&sig=c0ffee".into());
+        let info = leaky.info();
+        assert!(!info.message.contains("c0ffee"), "{info:?}");
+        assert_eq!(info.message, "unexpected answer from the server: answer for https://h/__presigned/f1?…");
     }
 }

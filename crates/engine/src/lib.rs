@@ -16,6 +16,8 @@
 //! - [`journal`]: SQLite (WAL) record of every job; intent before effect, so a kill loses nothing.
 //! - [`queue`]: the scheduler over the journal: parallel uploads, batched attach and polling,
 //!   conflicts, pause/resume/cancel; reports [`queue::QueueEvent`]s.
+//! - [`redact`]: what of a URL may be shown; every message, event and log line that can hold
+//!   an upload URL (a bearer credential) goes through it.
 //! - [`retry`]: the one retry policy (exponential backoff, full jitter, Retry-After).
 //! - [`bandwidth`]: token-bucket limit with a weekly timetable.
 //! - [`progress`]: throughput (EMA) and ETA.
@@ -45,6 +47,7 @@ pub mod prefs;
 pub mod profile;
 pub mod progress;
 pub mod queue;
+pub mod redact;
 pub mod retry;
 pub mod service;
 pub mod source;

@@ -1,6 +1,17 @@
 //! The one place that decides whether and when to try again: exponential backoff with full
 //! jitter (AWS's "full jitter": a uniform wait in `[0, min(cap, base·2^n)]`), never shorter
 //! than a server's Retry-After. Every network retry in the engine goes through [`retry`].
+//!
+//! **Retry-After** is read in both forms RFC 9110 gives (delta-seconds, HTTP-date; a date in the
+//! past is no wait), bounded whatever the server sends (`service::retry_after`: a number too
+//! large for a `Duration` saturates, a malformed one is ignored). A wait longer than
+//! [`RetryPolicy::max_retry_after`] is not honoured by waiting: the item fails as
+//! `server.rate_limited` (or `server.error` for a 5xx), and its message says the wait the server
+//! asked for, so someone can decide. A shorter one is a floor under the backoff.
+//!
+//! **Renewals** (a refused upload URL fetched anew, bytes sent again after a checksum mismatch)
+//! back off too ([`RetryPolicy::delay_renewal`]): with `max_attempts = u32::MAX`, as a watched
+//! folder runs, a store that keeps refusing would otherwise be a tight loop.
 
 use std::future::Future;
 use std::time::Duration;
@@ -35,8 +46,7 @@ impl RetryPolicy {
         if !error.retryable() || failures >= self.max_attempts {
             return None;
         }
-        let ceiling = self.base.saturating_mul(1u32 << failures.min(20)).min(self.cap);
-        let jittered = ceiling.mul_f64(unit.clamp(0.0, 1.0));
+        let jittered = jitter(self.ceiling(failures), unit);
         match error.retry_after() {
             Some(asked) if asked > self.max_retry_after => None,
             Some(asked) => Some(asked.max(jittered)),
@@ -57,6 +67,31 @@ impl RetryPolicy {
             other => self.delay(other, failures, unit),
         }
     }
+}
+
+impl RetryPolicy {
+    /// The wait before a new upload target is fetched and the bytes sent again, after failure
+    /// number `failures` of this item (a 403 from storage, a session lost, a checksum mismatch),
+    /// or `None` once `max_attempts` are spent. Full jitter over the same growing ceiling as
+    /// [`delay`](Self::delay), but never under `base`: each renewal costs an API call and a
+    /// whole upload, so none follows another at once.
+    pub fn delay_renewal(&self, failures: u32, unit: f64) -> Option<Duration> {
+        if failures >= self.max_attempts {
+            return None;
+        }
+        Some(jitter(self.ceiling(failures), unit).max(self.base.min(self.cap)))
+    }
+
+    /// The most the backoff waits after failure number `failures`: `base·2^failures`, capped.
+    pub fn ceiling(&self, failures: u32) -> Duration {
+        self.base.saturating_mul(1u32 << failures.min(20)).min(self.cap)
+    }
+}
+
+/// `ceiling` scaled by the sample `unit`, read as 0 when it is not a number in `[0, 1]`
+/// (`mul_f64` panics on NaN).
+fn jitter(ceiling: Duration, unit: f64) -> Duration {
+    ceiling.mul_f64(if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.0 })
 }
 
 /// Run `op` until it succeeds, fails for good, or the policy gives up. `on_retry` hears about
@@ -125,6 +160,33 @@ mod tests {
         assert_eq!(p.delay(&asked(3), 1, 0.0), Some(Duration::from_secs(3)));
         assert_eq!(p.delay(&asked(0), 1, 1.0), Some(Duration::from_millis(500)));
         assert_eq!(p.delay(&asked(3600), 1, 0.5), None);
+    }
+
+    #[test]
+    fn renewals_back_off_with_jitter_and_never_at_once() {
+        let p = RetryPolicy { max_attempts: 30, ..RetryPolicy::default() };
+        assert_eq!(p.delay_renewal(1, 1.0), Some(Duration::from_millis(500)));
+        assert_eq!(p.delay_renewal(3, 1.0), Some(Duration::from_secs(2)));
+        assert_eq!(p.delay_renewal(3, 0.5), Some(Duration::from_secs(1)));
+        assert_eq!(p.delay_renewal(25, 1.0), Some(Duration::from_secs(30)), "capped");
+        assert_eq!(p.delay_renewal(3, 0.0), Some(Duration::from_millis(250)), "never under base");
+        assert_eq!(p.delay_renewal(1, f64::NAN), Some(Duration::from_millis(250)), "a bad sample is no panic");
+        let ceilings: Vec<Duration> = (1..=6).map(|n| p.delay_renewal(n, 1.0).unwrap()).collect();
+        assert!(ceilings.windows(2).all(|w| w[0] < w[1]), "grows until the cap: {ceilings:?}");
+        assert_eq!(p.delay_renewal(30, 0.5), None);
+        let watched = RetryPolicy { max_attempts: u32::MAX, ..RetryPolicy::default() };
+        assert_eq!(watched.delay_renewal(u32::MAX - 1, 1.0), Some(watched.cap));
+    }
+
+    #[test]
+    fn a_retry_after_too_long_to_honour_fails_and_says_so() {
+        let p = RetryPolicy::default();
+        let asked = Duration::from_secs(u64::MAX);
+        let e = Error::RateLimited { message: "slow".into(), retry_after: Some(asked) };
+        assert_eq!(p.delay(&e, 1, 0.5), None);
+        assert!(e.info().message.contains("18446744073709551615 s"), "{}", e.info().message);
+        let at_the_limit = Error::RateLimited { message: String::new(), retry_after: Some(p.max_retry_after) };
+        assert_eq!(p.delay(&at_the_limit, 1, 0.5), Some(p.max_retry_after));
     }
 
     #[tokio::test(start_paused = true)]

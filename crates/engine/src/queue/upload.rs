@@ -75,8 +75,8 @@ impl Queue {
                     if renew {
                         job.upload_url = None;
                     }
-                    let wait = if renew && failures < self.opts.retry.max_attempts {
-                        Some(Duration::ZERO)
+                    let wait = if renew {
+                        self.opts.retry.delay_renewal(failures, fastrand::f64())
                     } else {
                         self.opts.retry.delay(&e, failures, fastrand::f64())
                     };

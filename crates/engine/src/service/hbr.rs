@@ -22,6 +22,7 @@ use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
+use crate::redact::redact_text;
 use crate::transfer::form::{self, FilePart};
 use crate::transfer::{network_error, ProgressFn, Sent};
 
@@ -181,7 +182,7 @@ impl Hbr {
     /// A form target for one file.
     pub async fn create_temp_file_upload_url(&self, file_name: &str) -> Result<FormTarget> {
         let v = self.call("CreateTempFileUploadUrl", &[("FileName", file_name)]).await?;
-        serde_json::from_value(v).map_err(|e| Error::BadResponse(format!("CreateTempFileUploadUrl: {e}")))
+        serde_json::from_value(v).map_err(|e| Error::BadResponse(redact_text(&format!("CreateTempFileUploadUrl: {e}"))))
     }
 
     /// A signed URL to read a temp file back.

@@ -19,6 +19,7 @@ use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::journal::{Job, Journal, Target};
+use crate::redact::redact_text;
 use crate::transfer::{self, network_error, resumable, ProgressFn, Sent};
 
 pub const DEFAULT_BASE_URL: &str = "https://redivis.com/api/v1";
@@ -220,7 +221,7 @@ impl Redivis {
                 .cloned()
                 .map(serde_json::from_value)
                 .transpose()
-                .map_err(|e| Error::BadResponse(format!("tempUploads: {e}")))?
+                .map_err(|e| Error::BadResponse(redact_text(&format!("tempUploads: {e}"))))?
                 .unwrap_or_default();
             if results.len() != batch.len() {
                 return Err(Error::BadResponse(format!(
@@ -250,7 +251,9 @@ impl Redivis {
         let http = self.client_for(&target.url);
         if target.resumable {
             let (outcome, from) = resumable::push(http, journal, &target.url, path, chunk, progress, true).await?;
-            tracing::debug!(id = %target.id, from, wire = outcome.bytes_on_wire, "resumable upload done");
+            // Not the temp upload's id: on the emulator's data plane it is the URL's token.
+            let url = crate::redact::redact_url(&target.url);
+            tracing::debug!(%url, from, wire = outcome.bytes_on_wire, "resumable upload done");
             Ok(outcome.sent)
         } else {
             let opts = transfer::PutOptions { md5: true, content_type: None, require_etag: false };
@@ -270,7 +273,7 @@ impl Redivis {
                 .cloned()
                 .map(serde_json::from_value)
                 .transpose()
-                .map_err(|e| Error::BadResponse(format!("rawFiles: {e}")))?
+                .map_err(|e| Error::BadResponse(redact_text(&format!("rawFiles: {e}"))))?
                 .unwrap_or_default();
             if results.len() != batch.len() {
                 return Err(Error::BadResponse(format!(
@@ -311,8 +314,9 @@ pub fn is_code(e: &Error, code: &str) -> bool {
     matches!(e, Error::Rejected { status: 400, message, .. } if message.split(':').next() == Some(code))
 }
 
+/// The start of a server's answer, for a message; answers hold upload URLs, so redacted.
 fn snippet(s: &str) -> String {
-    s.chars().take(200).collect()
+    crate::redact::redact_text(&s.chars().take(200).collect::<String>())
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::naming::DocName;
+use crate::redact::redact_text;
 use crate::transfer::{self, network_error, ProgressFn, Sent};
 
 pub const DEFAULT_BASE_URL: &str = "https://rest.trustedtwin.com";
@@ -314,7 +315,7 @@ impl TrustedTwin {
 
     pub async fn create_upload_url(&self) -> Result<UploadTarget> {
         let (_, v) = self.call(Method::POST, &["cache"], None).await?;
-        serde_json::from_value(v).map_err(|e| Error::BadResponse(format!("POST /cache: {e}")))
+        serde_json::from_value(v).map_err(|e| Error::BadResponse(redact_text(&format!("POST /cache: {e}"))))
     }
 
     /// PUT the file to the upload URL. No Authorization goes with it.
@@ -470,12 +471,13 @@ fn per_doc(name: &DocName, answer: Value) -> Result<Doc> {
     serde_json::from_value(answer).map_err(|e| Error::BadResponse(format!("attach answer for {name:?}: {e}")))
 }
 
+/// The start of a server's answer, for a message; answers hold upload URLs, so redacted.
 fn snippet(s: &str) -> String {
     let mut out: String = s.chars().take(160).collect();
     if out.len() < s.len() {
         out.push('…');
     }
-    out
+    crate::redact::redact_text(&out)
 }
 
 #[cfg(test)]

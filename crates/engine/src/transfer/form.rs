@@ -43,7 +43,7 @@ pub async fn post_file(
         let shown: String = body.chars().take(80).collect();
         return Err(Error::BadResponse(format!(
             "{}: a success without an ETag but with a body: {shown:?}",
-            super::redact_query(url)
+            crate::redact::redact_url(url)
         )));
     }
     Ok((sent, etag))

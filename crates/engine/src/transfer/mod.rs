@@ -18,6 +18,7 @@ use tokio_util::io::ReaderStream;
 use crate::bandwidth::Limiter;
 use crate::error::{Error, Result};
 use crate::hash::{Sha256Stream, CHUNK};
+use crate::redact::{redact_text, redact_url};
 
 /// Called with the number of bytes sent so far.
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
@@ -96,7 +97,7 @@ pub async fn put_file(
     if opts.require_etag && !answer.headers.contains_key(reqwest::header::ETAG) {
         return Err(Error::BadResponse(format!(
             "{}: the storage answered without an ETag, so it did not confirm the bytes",
-            redact_query(url)
+            redact_url(url)
         )));
     }
     sent.verify_md5(&path.display().to_string(), &answer.body)?;
@@ -141,7 +142,7 @@ pub(crate) async fn send_file(
         hasher.update(&bytes);
         let body = if extra == 0 { bytes } else { [&before[..], &bytes, &after[..]].concat() };
         let response = request().header(CONTENT_LENGTH, size + extra).body(body).send().await;
-        let answer = check(response.map_err(|e| network_error(redact_query(url), e))?, url).await?;
+        let answer = check(response.map_err(|e| network_error(redact_url(url), e))?, url).await?;
         progress(size);
         return Ok((Sent::from_hasher(hasher), answer));
     }
@@ -178,7 +179,7 @@ pub(crate) async fn send_file(
     if let Some(e) = tally.read_error.take() {
         return Err(Error::file(path, e));
     }
-    let answer = check(response.map_err(|e| network_error(redact_query(url), e))?, url).await?;
+    let answer = check(response.map_err(|e| network_error(redact_url(url), e))?, url).await?;
     if tally.hasher.len() != size {
         return Err(Error::FileChanged { path: path.to_owned(), expected: size, actual: tally.hasher.len() });
     }
@@ -213,7 +214,7 @@ pub(crate) async fn read_answer(response: reqwest::Response, url: &str) -> Resul
     let read = crate::service::read_body(response, 1 << 20, "upload answer");
     match tokio::time::timeout(ANSWER_WAIT, read).await {
         Ok(body) => body,
-        Err(_) => Err(Error::Timeout(format!("{} (its answer kept dripping)", redact_query(url)))),
+        Err(_) => Err(Error::Timeout(format!("{} (its answer kept dripping)", redact_url(url)))),
     }
 }
 
@@ -229,7 +230,7 @@ async fn check(response: reqwest::Response, url: &str) -> Result<Answer> {
     let body = body.unwrap_or_default();
     if status.is_redirection() {
         // Never followed (`http_builder`): the bytes and any credential stay where they were sent.
-        return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_query(url))));
+        return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_url(url))));
     }
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         let retry_after = crate::service::retry_after(&headers);
@@ -238,38 +239,38 @@ async fn check(response: reqwest::Response, url: &str) -> Result<Answer> {
     Err(Error::UploadRejected { status: status.as_u16(), message: storage_error_message(&body) })
 }
 
-/// Map a transport failure. `url` must already be safe to show (see [`redact_query`]).
+/// Map a transport failure. `url` is redacted here, and reqwest's own text loses its URL
+/// (`without_url`): it names the whole URL it was sending to, signature and token included.
 pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
+    let url = redact_url(&url);
     if e.is_timeout() {
         return Error::Timeout(url);
     }
+    let e = e.without_url();
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         message = format!("{message}: {s}");
         source = s.source();
     }
-    Error::Unreachable { url, message }
+    Error::Unreachable { url, message: redact_text(&message) }
 }
 
 /// An upload target a server handed out must be as safe as its API: no plain HTTP off this
 /// machine, whatever the server says.
 pub(crate) fn check_url(url: &str) -> Result<()> {
     let parsed =
-        url::Url::parse(url).map_err(|e| Error::BadResponse(format!("upload URL {}: {e}", redact_query(url))))?;
+        url::Url::parse(url).map_err(|e| Error::BadResponse(format!("upload URL {}: {e}", redact_url(url))))?;
     crate::service::require_tls_off_loopback(&parsed)
 }
 
-/// Upload URLs may carry signatures in their query; never show those.
-pub(crate) fn redact_query(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, _)) => format!("{base}?…"),
-        None => url.to_owned(),
-    }
+/// Storage backends answer with an S3-style XML body; show its Code and Message, with any URL
+/// in them redacted (stores echo the request, signature and all).
+pub(crate) fn storage_error_message(body: &str) -> String {
+    redact_text(&storage_error_summary(body))
 }
 
-/// Storage backends answer with an S3-style XML body; show its Code and Message.
-pub(crate) fn storage_error_message(body: &str) -> String {
+fn storage_error_summary(body: &str) -> String {
     let tag = |name: &str| {
         let open = format!("<{name}>");
         let start = body.find(&open)? + open.len();
@@ -299,8 +300,10 @@ mod tests {
 
     #[test]
     fn signatures_never_reach_messages() {
-        assert_eq!(redact_query("https://h/b/k?Signature=abc"), "https://h/b/k?…");
-        assert_eq!(redact_query("http://h/upload/1"), "http://h/upload/1");
+        let echoed =
+            "<Error><Code>SignatureDoesNotMatch</Code><Message>for https://h/b/k?Signature=abc</Message></Error>";
+        assert_eq!(storage_error_message(echoed), "SignatureDoesNotMatch: for https://h/b/k?…");
+        assert_eq!(storage_error_message("https://h/u/0f3c5d1e2a4b47c8a9e0b1c2d3e4f5a6"), "https://h/u/…");
         assert_eq!(check_url("http://example.com/upload/1").unwrap_err().code(), "network.insecure");
         assert!(check_url("http://127.0.0.1:9/upload/1").is_ok() && check_url("https://h/u?sig=x").is_ok());
     }

@@ -14,9 +14,10 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, LOCATION, RANGE};
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{network_error, redact_query, ProgressFn, Sent};
+use super::{network_error, ProgressFn, Sent};
 use crate::error::{Error, Result};
 use crate::hash::Sha256Stream;
+use crate::redact::redact_url;
 
 /// Non-final chunks must be multiples of this (GCS rejects others).
 pub const CHUNK_QUANTUM: u64 = 256 * 1024;
@@ -33,7 +34,7 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("uri", &redact_query(&self.uri)).field("total", &self.total).finish()
+        f.debug_struct("Session").field("uri", &redact_url(&self.uri)).field("total", &self.total).finish()
     }
 }
 
@@ -65,11 +66,11 @@ pub async fn initiate(http: &reqwest::Client, url: &str, total: u64) -> Result<S
         .header(CONTENT_LENGTH, 0)
         .send()
         .await
-        .map_err(|e| network_error(redact_query(url), e))?;
+        .map_err(|e| network_error(redact_url(url), e))?;
     let status = response.status();
     if status.is_redirection() {
         // Never followed: the session would start somewhere the URL did not name.
-        return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_query(url))));
+        return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_url(url))));
     }
     if !status.is_success() {
         return Err(server_error(status, response, url).await);
@@ -116,7 +117,7 @@ async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<S
         .header(CONTENT_LENGTH, 0)
         .send()
         .await
-        .map_err(|e| network_error(redact_query(uri), e))?;
+        .map_err(|e| network_error(redact_url(uri), e))?;
     match response.status() {
         StatusCode::OK | StatusCode::CREATED => Ok(Status::Complete),
         StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Status::Gone),
@@ -128,7 +129,7 @@ async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<S
 async fn server_error(status: StatusCode, response: reqwest::Response, url: &str) -> Error {
     let retry_after = crate::service::retry_after(response.headers());
     let body = super::read_answer(response, url).await.unwrap_or_default();
-    let message = body.chars().take(200).collect();
+    let message = crate::redact::redact_text(&body.chars().take(200).collect::<String>());
     match status {
         StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { message, retry_after },
         s if s.is_server_error() => Error::Server { status: s.as_u16(), message, retry_after },
@@ -138,7 +139,7 @@ async fn server_error(status: StatusCode, response: reqwest::Response, url: &str
 
 /// Cancel a session (`DELETE`); a session already gone is fine.
 pub async fn cancel(http: &reqwest::Client, session: &Session) -> Result<()> {
-    let response = http.delete(&session.uri).send().await.map_err(|e| network_error(redact_query(&session.uri), e))?;
+    let response = http.delete(&session.uri).send().await.map_err(|e| network_error(redact_url(&session.uri), e))?;
     match response.status().as_u16() {
         200..=299 | 404 | 410 | 499 => Ok(()),
         s => {
@@ -226,7 +227,7 @@ pub async fn upload(
                 failures += 1;
                 let error = match other {
                     Ok(r) => server_error(r.status(), r, &session.uri).await,
-                    Err(e) => network_error(redact_query(&session.uri), e),
+                    Err(e) => network_error(redact_url(&session.uri), e),
                 };
                 if failures >= ATTEMPTS || !(error.retryable() || matches!(error, Error::UploadRejected { .. })) {
                     return Err(error);
@@ -413,7 +414,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
         .header(CONTENT_LENGTH, 0)
         .send()
         .await
-        .map_err(|e| network_error(redact_query(initiate_url), e))?;
+        .map_err(|e| network_error(redact_url(initiate_url), e))?;
     if !response.status().is_success() {
         return Err(server_error(response.status(), response, initiate_url).await);
     }
@@ -457,7 +458,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
                     failures += 1;
                     let error = match other {
                         Ok(r) => server_error(r.status(), r, &uri).await,
-                        Err(e) => network_error(redact_query(&uri), e),
+                        Err(e) => network_error(redact_url(&uri), e),
                     };
                     if failures >= ATTEMPTS || !(error.retryable() || matches!(error, Error::UploadRejected { .. })) {
                         return Err(error);
