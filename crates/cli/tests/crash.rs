@@ -1,5 +1,6 @@
 //! `kill -9` the real CLI at random moments, several times, and start it again: in the end
-//! every file is an `ok` Doc, none is missing, and none was attached twice.
+//! every file is an `ok` Doc, none is missing, and none was attached twice. The same when the
+//! files changed and each replaces the Doc it made (delete, then attach): never neither.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -69,25 +70,39 @@ async fn killed_uploads_carry_on_and_never_attach_twice() {
         }
     };
 
-    let mut rng = fastrand::Rng::with_seed(11);
-    for _ in 0..8 {
-        run(Some(Duration::from_millis(rng.u64(80..700))));
-    }
-    let status = run(None).unwrap();
-    assert!(status.success(), "the final run did not finish cleanly: {status:?}");
-
-    let expected: BTreeSet<String> = (0..30).map(|i| format!("part{i:02}.dat")).collect();
     let get = |path: String| {
         let request = http.get(format!("{}{path}", em.base_url())).header("Authorization", SECRET);
         async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
     };
-    let listing = get(format!("/twins/{twin}/docs")).await;
-    let on_twin: BTreeSet<String> = listing["docs"].as_object().unwrap().keys().cloned().collect();
-    assert_eq!(on_twin, expected, "a Doc is missing or extra (a rename means a double attach)");
-    for name in &expected {
-        assert_eq!(em.attach_count(&twin, name), 1, "{name} was attached more than once");
-        let doc = get(format!("/twins/{twin}/docs/{name}")).await;
-        assert_eq!(doc["status"], "ok", "{name}: {doc}");
+    let expected: BTreeSet<String> = (0..30).map(|i| format!("part{i:02}.dat")).collect();
+    let mut rng = fastrand::Rng::with_seed(11);
+    // Round 1: new files. Round 2: every file changed, so each replaces the Doc it made, with
+    // deletes slowed so that kills land between a delete and its attach.
+    for round in 1..=2u64 {
+        if round == 2 {
+            for (i, file) in files.iter().enumerate() {
+                std::fs::write(file, vec![(i * 7 % 256) as u8; 140_000 + i * 900]).unwrap();
+            }
+            let mut plan = em.faults();
+            plan.rules.push(serde_json::from_value(json!({ "route": "delete_doc", "latency_ms": 80 })).unwrap());
+            em.set_faults(plan);
+        }
+        for _ in 0..8 {
+            run(Some(Duration::from_millis(rng.u64(80..700))));
+        }
+        let status = run(None).unwrap();
+        assert!(status.success(), "round {round}: the final run did not finish cleanly: {status:?}");
+
+        let listing = get(format!("/twins/{twin}/docs")).await;
+        let on_twin: BTreeSet<String> = listing["docs"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(on_twin, expected, "round {round}: a Doc is missing or extra (a rename means a double attach)");
+        for (i, name) in expected.iter().enumerate() {
+            assert_eq!(em.attach_count(&twin, name), round, "round {round}: {name} was attached more than once");
+            let doc = get(format!("/twins/{twin}/docs/{name}")).await;
+            assert_eq!(doc["status"], "ok", "{name}: {doc}");
+            let sent = twindrop_engine::hash::sha256_file(std::path::Path::new(&files[i])).await.unwrap().0;
+            assert_eq!(doc["creation_certificate"]["hash"], sent, "round {round}: {name} does not hold its file");
+        }
+        eprintln!("round {round}: attach calls: {}, PUTs: {}", em.call_count("attach"), em.call_count("upload"));
     }
-    eprintln!("attach calls: {}, PUTs: {}", em.call_count("attach"), em.call_count("upload"));
 }

@@ -116,7 +116,7 @@ async fn push_never_follows_a_redirect() {
     let file = dir.path().join("a.bin");
     std::fs::write(&file, vec![1u8; 1000]).unwrap();
     let out = twindrop(dir.path(), SECRET, &["push", "--json", "--resumable", &url, file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(3), "fatal: {out:?}");
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["code"], "server.bad_response", "{error}");
     assert_eq!(em.redirect_visits(), 0, "the redirect was followed");

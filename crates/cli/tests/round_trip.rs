@@ -122,7 +122,9 @@ fn emulator_upload_and_the_official_client_agree() {
         ],
         None,
     );
-    assert!(String::from_utf8_lossy(&plan.stdout).starts_with("upload  notes.txt"), "{plan:?}");
+    // The plan already says so: the name is another local file's.
+    let planned = String::from_utf8_lossy(&plan.stdout);
+    assert!(planned.starts_with("upload  notes-1.txt") && planned.contains("notes.txt is another file's"), "{plan:?}");
     let out = twindrop(
         config.path(),
         Some(SECRET),
@@ -160,7 +162,7 @@ fn emulator_upload_and_the_official_client_agree() {
     assert_eq!(states, ["done", "done", "skipped", "failed", "done", "done"]);
 
     let out = twindrop(config.path(), Some("wrong"), &["twin", "create", "--json", "--base-url", &em.base_url], None);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "a refused secret is fatal");
     assert_eq!(json_lines(&out)[0]["error"]["code"], "auth.unauthorized");
 
     official_client_sees(&em.base_url, &twin, "report_2026.pdf", 300_000);
@@ -206,7 +208,7 @@ fn login_keeps_the_secret_in_the_keyring_only() {
 
     let out =
         twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some("wrong\n"));
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "a refused secret is fatal");
     assert!(String::from_utf8_lossy(&out.stderr).contains("auth.unauthorized"));
 
     let out = twindrop(

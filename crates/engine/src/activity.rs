@@ -31,6 +31,8 @@ pub enum Kind {
     /// A batch in which at least one file failed.
     BatchFailed,
     ItemFailed,
+    /// A file whose name another Doc or another file holds: renamed, or skipped.
+    Conflict,
     WatchedSync,
     WatchedError,
     Paused,
@@ -45,6 +47,7 @@ impl Kind {
             Kind::BatchFinished => "batch_finished",
             Kind::BatchFailed => "batch_failed",
             Kind::ItemFailed => "item_failed",
+            Kind::Conflict => "conflict",
             Kind::WatchedSync => "watched_sync",
             Kind::WatchedError => "watched_error",
             Kind::Paused => "paused",
@@ -375,6 +378,10 @@ impl Batches {
         })
     }
 
+    fn note_conflict(&self, source: &Source, file: String, message: String) {
+        self.log.note(conflict_entry(source, file, message));
+    }
+
     /// Whether a batch of `source` is still moving.
     pub fn is_open(&self, source: &Source) -> bool {
         let t = self.state.lock().expect("batches lock");
@@ -402,7 +409,22 @@ impl Batches {
             QueueEvent::Failed { id, error } => {
                 (*id, Outcome::Failed, Some((error.code.clone(), error.message.clone())))
             }
-            QueueEvent::Skipped { id, .. } => (*id, Outcome::Skipped, None),
+            QueueEvent::Renamed { id, doc_name } => {
+                let Some((source, file)) = t.jobs.get(id).cloned() else { return };
+                drop(t);
+                let message = format!("its name is another Doc's or another file's: sent as {doc_name}");
+                return self.note_conflict(&source, file, message);
+            }
+            QueueEvent::Skipped { id, reason, .. } => {
+                // Unchanged files are skipped all the time; a name held by someone else's Doc
+                // is worth a line.
+                if reason.starts_with(crate::queue::CONFLICT_SKIP) {
+                    if let Some((source, file)) = t.jobs.get(id).cloned() {
+                        self.log.note(conflict_entry(&source, file, reason.clone()));
+                    }
+                }
+                (*id, Outcome::Skipped, None)
+            }
             QueueEvent::State { id, state: JobState::Cancelled } => (*id, Outcome::Cancelled, None),
             _ => return,
         };
@@ -466,6 +488,17 @@ fn join(t: &mut Tracking, id: u64, source: &Source, file: String) {
         .or_insert_with(|| Batch { pending: HashSet::new(), end: BatchEnd::default() })
         .pending
         .insert(id);
+}
+
+fn conflict_entry(source: &Source, file: String, message: String) -> NewEntry {
+    NewEntry {
+        kind: Kind::Conflict,
+        message,
+        code: Some("name.conflict".into()),
+        file: (!file.is_empty()).then_some(file),
+        source: source.key(),
+        counts: None,
+    }
 }
 
 fn batch_entry(source: &Source, counts: &Counts) -> NewEntry {
@@ -571,6 +604,28 @@ mod tests {
         assert_eq!(end(0, 0, 4, 0).headline(), "4 files already up to date");
         assert_eq!(end(0, 0, 0, 1).headline(), "1 file cancelled");
         assert_eq!(end(5, 0, 0, 0).detail(), None);
+    }
+
+    #[test]
+    fn conflicts_are_logged_and_unchanged_skips_are_not() {
+        let (_dir, log) = log(1000);
+        let batches = Batches::new(log.clone(), None);
+        let folder = Source::Watched(PathBuf::from("/w"));
+        let watched = batches.sink(folder.clone(), None);
+        for id in 1..=3 {
+            watched(added(id, &format!("/w/{id}.txt")));
+        }
+        watched(QueueEvent::Renamed { id: 1, doc_name: "1-1.txt".into() });
+        let skipped = |id, reason: String| QueueEvent::Skipped { id, doc_name: format!("{id}.txt"), reason };
+        watched(skipped(2, format!("{} 2.txt is already on the Twin", crate::queue::CONFLICT_SKIP)));
+        watched(skipped(3, "unchanged since it was uploaded as 3.txt".into()));
+        let conflicts = log.list(&Filter { kinds: vec![Kind::Conflict], ..Filter::default() }).unwrap();
+        let files: Vec<_> = conflicts.iter().map(|e| e.file.as_deref()).collect();
+        assert_eq!(files, [Some("/w/2.txt"), Some("/w/1.txt")], "{conflicts:?}");
+        assert!(conflicts[1].message.contains("1-1.txt"), "{conflicts:?}");
+        assert!(conflicts
+            .iter()
+            .all(|e| e.source.as_deref() == Some("/w") && e.code.as_deref() == Some("name.conflict")));
     }
 
     #[test]

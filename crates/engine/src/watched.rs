@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorInfo, Result};
 use crate::journal::Journal;
 use crate::naming::Template;
 use crate::profile::{SettingsFile, WatchedFolder};
-use crate::queue::{EventSink, Queue, QueueEvent, RunMode};
+use crate::queue::{EventSink, FolderConflicts, Queue, QueueEvent, RunMode};
 use crate::service::Destination;
 use crate::sync::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 
@@ -44,6 +44,8 @@ pub struct FolderStatus {
     pub template: Option<String>,
     pub ignore: Vec<String>,
     pub delete: DeletePolicy,
+    /// When a Doc the folder did not make has a file's name.
+    pub on_conflict: FolderConflicts,
     pub paused: bool,
     pub status: Status,
     pub error: Option<ErrorInfo>,
@@ -60,6 +62,7 @@ pub struct FolderUpdate {
     pub template: Option<String>,
     pub ignore: Option<Vec<String>>,
     pub delete: Option<DeletePolicy>,
+    pub on_conflict: Option<FolderConflicts>,
 }
 
 #[derive(Default)]
@@ -254,6 +257,7 @@ impl Watched {
             template: folder.template.clone(),
             ignore: folder.ignore.clone(),
             delete: folder.delete,
+            on_conflict: folder.on_conflict,
             paused: folder.paused,
             status,
             error: if folder.paused { None } else { error },
@@ -315,6 +319,9 @@ impl Watched {
         }
         if let Some(delete) = update.delete {
             folder.delete = delete;
+        }
+        if let Some(on_conflict) = update.on_conflict {
+            folder.on_conflict = on_conflict;
         }
         self.save(&folder)?;
         if !folder.paused {

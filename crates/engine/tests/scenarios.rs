@@ -207,9 +207,11 @@ async fn unchanged_files_are_skipped_and_changed_ones_uploaded() {
     assert_eq!(states, [JobState::Skipped, JobState::Done, JobState::Skipped]);
     assert_eq!(w.em.call_count("upload"), puts + 1, "only the changed file was sent");
     assert_eq!(events.iter().filter(|e| matches!(e, QueueEvent::Skipped { .. })).count(), 2);
-    // The changed file's name was taken by its old content: renamed, not overwritten.
+    // The changed file replaces the Doc it made (the journal shows the Doc is its own, unchanged).
     let listing: BTreeSet<String> = w.tt.list_docs(&w.twin).await.unwrap().into_keys().collect();
-    assert!(listing.contains("file001-1.bin"), "{listing:?}");
+    assert_eq!(listing, names(3).into_iter().collect(), "{listing:?}");
+    let doc = w.tt.get_doc(&w.twin, &twindrop_engine::DocName::parse("file001.bin").unwrap()).await.unwrap();
+    assert_eq!(doc.sha256(), w.journal.get(second[1]).unwrap().sha256.as_deref());
 }
 
 async fn conflict(policy: ConflictPolicy) -> (World, u64) {

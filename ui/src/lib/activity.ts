@@ -6,6 +6,7 @@ export type ActivityKind =
   | "batch_finished"
   | "batch_failed"
   | "item_failed"
+  | "conflict"
   | "watched_sync"
   | "watched_error"
   | "paused"
@@ -46,7 +47,7 @@ export function kindsFor(category: Category): ActivityKind[] {
     case "all":
       return [];
     case "uploads":
-      return ["batch_finished", "batch_failed"];
+      return ["batch_finished", "batch_failed", "conflict"];
     case "failures":
       return ["batch_failed", "item_failed", "watched_error"];
     case "watched":
@@ -60,6 +61,7 @@ const KIND_LABELS: Record<ActivityKind, string> = {
   batch_finished: "Batch finished",
   batch_failed: "Batch with failures",
   item_failed: "File failed",
+  conflict: "Name conflict",
   watched_sync: "Folder synced",
   watched_error: "Folder stopped",
   paused: "Paused",

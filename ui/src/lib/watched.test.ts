@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffFolder, folderName, formatIgnore, parseIgnore, statusLabel, templateProblem, type FolderStatus } from "./watched";
+import { diffFolder, folderForm, folderName, formatIgnore, parseIgnore, statusLabel, templateProblem, type FolderStatus } from "./watched";
 
 const folder: FolderStatus = {
   path: "/home/ana/Scans",
@@ -7,6 +7,7 @@ const folder: FolderStatus = {
   template: null,
   ignore: ["*.log"],
   delete: "ignore",
+  onConflict: "rename",
   paused: false,
   status: "watching",
   error: null,
@@ -40,8 +41,10 @@ describe("watched folders", () => {
   });
 
   it("saves only what changed", () => {
-    const same = { destination: folder.destination, template: "", ignore: "*.log\n" };
+    const same = { ...folderForm(folder), ignore: "*.log\n" };
     expect(diffFolder(folder, same)).toBeNull();
+    expect(diffFolder(folder, { ...same, delete: "mirror" })).toEqual({ delete: "mirror" });
+    expect(diffFolder(folder, { ...same, onConflict: "skip" })).toEqual({ onConflict: "skip" });
     expect(diffFolder(folder, { ...same, template: " in/{name} " })).toEqual({ template: "in/{name}" });
     expect(diffFolder(folder, { ...same, ignore: "*.log\n*.tmp" })).toEqual({ ignore: ["*.log", "*.tmp"] });
     expect(diffFolder({ ...folder, template: "x/{name}" }, { ...same, template: "" })).toEqual({ template: "" });

@@ -11,6 +11,8 @@ export type FolderStatus = {
   template: string | null;
   ignore: string[];
   delete: "ignore" | "mirror";
+  /** When a Doc the folder did not make has a file's name (a folder never replaces those). */
+  onConflict: FolderConflicts;
   paused: boolean;
   status: FolderState;
   error: ApiError | null;
@@ -22,6 +24,14 @@ export type FolderUpdate = {
   template?: string;
   ignore?: string[];
   delete?: "ignore" | "mirror";
+  onConflict?: FolderConflicts;
+};
+
+export type FolderConflicts = "rename" | "skip";
+
+export const FOLDER_CONFLICT_LABELS: Record<FolderConflicts, string> = {
+  rename: "Keep both (name-1.ext)",
+  skip: "Skip the file",
 };
 
 export const REFRESH_MS = 1500;
@@ -89,14 +99,32 @@ export function templateProblem(template: string): string | null {
 }
 
 /** What would change if the form were saved; `null` when nothing would. */
-export function diffFolder(
-  folder: FolderStatus,
-  form: { destination: string; template: string; ignore: string },
-): FolderUpdate | null {
+/** The settings form of a folder. */
+export type FolderForm = {
+  destination: string;
+  template: string;
+  ignore: string;
+  delete: "ignore" | "mirror";
+  onConflict: FolderConflicts;
+};
+
+export function folderForm(folder: FolderStatus): FolderForm {
+  return {
+    destination: folder.destination,
+    template: folder.template ?? "",
+    ignore: formatIgnore(folder.ignore),
+    delete: folder.delete,
+    onConflict: folder.onConflict,
+  };
+}
+
+export function diffFolder(folder: FolderStatus, form: FolderForm): FolderUpdate | null {
   const update: FolderUpdate = {};
   if (form.destination.trim() !== folder.destination) update.destination = form.destination.trim();
   if (form.template.trim() !== (folder.template ?? "")) update.template = form.template.trim();
   const ignore = parseIgnore(form.ignore);
   if (ignore.join("\n") !== folder.ignore.join("\n")) update.ignore = ignore;
+  if (form.delete !== folder.delete) update.delete = form.delete;
+  if (form.onConflict !== folder.onConflict) update.onConflict = form.onConflict;
   return Object.keys(update).length > 0 ? update : null;
 }

@@ -284,7 +284,7 @@ impl Queue {
         // A different Doc holds the name, and Twindrop cannot show it is this file's to replace.
         match ConflictPolicy::parse(&job.on_conflict)? {
             ConflictPolicy::Skip => {
-                let reason = format!("a different Doc named {name} is already on the Twin");
+                let reason = format!("{} {name} is already on the Twin", super::CONFLICT_SKIP);
                 self.journal.record_skipped(job.id, &reason)?;
                 sink(QueueEvent::Skipped { id: job.id, doc_name: name.to_string(), reason });
                 self.leave_pipeline();

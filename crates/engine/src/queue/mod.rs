@@ -75,6 +75,9 @@ impl ConflictPolicy {
     }
 }
 
+/// How the reason of a file skipped for a conflict starts (the activity log picks these out).
+pub const CONFLICT_SKIP: &str = "a different Doc named";
+
 /// What a watched folder does when a Doc it did not make holds a file's name. It has no
 /// `replace`: a folder replaces only the Docs it made, and only while they hold what it sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -399,6 +402,28 @@ impl Queue {
         outcome
     }
 
+    /// [`run`](Self::run) for good (the app): a run that stops with an error (its journal
+    /// failing under it) is started again after a growing wait, so queued files never just sit
+    /// there. `on_stop` hears each stop, for the log and the window.
+    pub async fn run_supervised(self: &Arc<Self>, sink: EventSink, on_stop: impl Fn(&Error, Duration)) {
+        let policy = RetryPolicy { max_attempts: u32::MAX, ..self.opts.retry };
+        let mut stops = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let outcome = self.run(sink.clone(), RunMode::Forever).await;
+            // A run that lasted a while was healthy: the next stop starts the backoff over.
+            if started.elapsed() > policy.cap {
+                stops = 0;
+            }
+            stops += 1;
+            let error = outcome.err().unwrap_or_else(|| Error::QueueStopped("the upload queue ended".into()));
+            let transient = Error::Server { status: 503, message: String::new(), retry_after: None };
+            let wait = policy.delay(&transient, stops, fastrand::f64()).unwrap_or(policy.cap).max(policy.base);
+            on_stop(&error, wait);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
     async fn worker(
         self: Arc<Self>,
         index: usize,
@@ -674,6 +699,8 @@ mod tests {
             storage_class: "access_optimized",
             description: None,
             on_conflict: "rename",
+            dev: 0,
+            ino: 0,
         };
         let id = journal.insert(&new, JobState::Queued).unwrap();
         assert_eq!(journal.get(id).unwrap().settled_event(), None);
@@ -750,6 +777,36 @@ mod tests {
         assert_eq!(queue.retry(id, &sink).unwrap_err().code(), "input.invalid");
         runner.abort();
         em.shutdown().await;
+    }
+
+    /// A queue whose run stops (its journal loses its table) is started again, and each stop
+    /// is told with the wait before the next start.
+    #[tokio::test(start_paused = true)]
+    async fn a_stopped_queue_is_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("j.sqlite");
+        let tt = TrustedTwin::new("http://127.0.0.1:9", crate::Secret::new("s")).unwrap();
+        let queue = Queue::new(Arc::new(tt), Arc::new(Journal::open(&db).unwrap()), Options::default());
+        rusqlite::Connection::open(&db).unwrap().execute_batch("DROP TABLE jobs").unwrap();
+        let stops = Arc::new(Mutex::new(Vec::new()));
+        let on_stop = {
+            let stops = stops.clone();
+            move |e: &Error, wait: Duration| stops.lock().unwrap().push((e.code(), wait))
+        };
+        let supervised = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.run_supervised(Arc::new(|_| {}), on_stop).await }
+        });
+        for _ in 0..1000 {
+            if stops.lock().unwrap().len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        supervised.abort();
+        let stops = stops.lock().unwrap();
+        assert!(stops.len() >= 3, "the queue was not started again: {stops:?}");
+        assert!(stops.iter().all(|(code, wait)| *code == "journal.failed" && *wait > Duration::ZERO), "{stops:?}");
     }
 
     #[test]

@@ -290,9 +290,9 @@ impl Queue {
         Ok(out)
     }
 
-    /// Every file to upload gets a name no other local file holds at `dest`, in this batch or
-    /// by an earlier decision in the journal: the first free `name-N` (as the attacher's
-    /// rename). A file keeps the name decided for it before, so the same tree is named the same
+    /// Every file to upload gets a name no other file of this batch has and, under `rename`,
+    /// none that another local file holds at `dest` by an earlier decision in the journal: the
+    /// first free `name-N` (as the attacher's rename). A file keeps the name decided for it before, so the same tree is named the same
     /// on every run. Files whose own name is the proposed one choose first, then path order.
     /// An explicit `replace` policy takes names as they come: the person asked to overwrite.
     /// With `commit`, the decisions are kept in the journal.
@@ -321,8 +321,12 @@ impl Queue {
         for i in order {
             let Some(proposed) = plan[i].doc_name.clone() else { continue };
             let path = plan[i].path.clone();
+            // Under `skip`, a name another file took in an earlier batch is a conflict the
+            // attach resolves by skipping; only names in this batch are stepped round.
             let free = |name: &str, used: &std::collections::HashSet<String>| -> Result<bool> {
-                Ok(!used.contains(name) && !self.journal.name_held_by_other(base, dest, name, &path)?)
+                let held = on_conflict == super::ConflictPolicy::Rename
+                    && self.journal.name_held_by_other(base, dest, name, &path)?;
+                Ok(!used.contains(name) && !held)
             };
             let decided = match self.journal.decided_name(base, dest, &path, &proposed)? {
                 Some(name) if free(&name, &used)? => name,
