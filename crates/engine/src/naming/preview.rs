@@ -8,9 +8,11 @@
 //!
 //! Two kinds of finding, so a window can tell what stops a start from what it only says:
 //! - a *problem* blocks: the file cannot be read, no name can be derived, the name breaks a
-//!   `doc_name` rule, or another file of the same batch wants the same name;
-//! - a *notice* does not: the name is already used on the destination by another file, and the
-//!   queue's conflict policy will step round it.
+//!   `doc_name` rule, or another file of the same batch wants the same name (after an edit:
+//!   the names proposed are made distinct, `same_name.txt` and `same_name-1.txt`);
+//! - a *notice* does not: the name was numbered because another file of the drop is named
+//!   alike, or it is already used on the destination by another file, and the queue's conflict
+//!   policy will step round it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,8 @@ use crate::error::{Error, ErrorInfo};
 
 /// The code of a name that another file of the same batch also has.
 pub const DUPLICATE: &str = "doc_name.duplicate";
+/// The code of a name numbered because another file of the same drop is named alike.
+pub const RENAMED: &str = "doc_name.renamed";
 /// The code of a name already used on the destination by another file.
 pub const TAKEN: &str = "doc_name.taken";
 /// The code of a file sent before under the same name and unchanged since: it will be skipped.
@@ -193,6 +197,28 @@ pub fn preview(
             NamedFile { path: file.path, relative, size, name, problem, notice: None, mtime_ns }
         })
         .collect();
+    // Files named alike (`a/my file.txt`, `b/my_file.txt`) get distinct names, as a sync of
+    // them would: a file that went up under the name keeps it, then the file that has the name,
+    // and the others are numbered.
+    let parsed: Vec<(usize, super::DocName)> = (0..files.len())
+        .filter_map(|i| super::DocName::parse(files[i].name.as_deref()?).ok().map(|n| (i, n)))
+        .collect();
+    let keys: Vec<(&Path, &str)> = parsed.iter().map(|(i, n)| (files[*i].path.as_path(), n.as_str())).collect();
+    let mut order = super::claim_order(&keys);
+    order.sort_by_key(|&k| taken(keys[k].1, keys[k].0).is_some());
+    let resolved = super::resolve_collisions(order.iter().map(|&k| parsed[k].1.clone()).collect(), &|_| false);
+    let unique: Vec<(usize, super::DocName)> = order.iter().map(|&k| parsed[k].0).zip(resolved).collect();
+    for (i, name) in unique {
+        let wanted = files[i].name.clone().unwrap_or_default();
+        if name.as_str() != wanted {
+            files[i].notice = Some(NameIssue {
+                code: RENAMED.into(),
+                rule: None,
+                message: format!("another file of this drop is also named {wanted:?}: this one is sent as {name}"),
+            });
+            files[i].name = Some(name.to_string());
+        }
+    }
     let reviewed = review_names(files.iter().map(|f| f.name.as_deref()));
     for (file, issue) in files.iter_mut().zip(reviewed) {
         if file.problem.is_none() {
@@ -285,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn names_that_collide_in_the_batch_are_problems() {
+    fn names_that_collide_in_the_batch_are_numbered_the_same_way_every_time() {
         let dir = tempfile::tempdir().unwrap();
         // Two files whose names sanitize to the same Doc name, and one that is fine.
         write(&dir.path().join("a/my file.txt"), "1");
@@ -293,13 +319,19 @@ mod tests {
         write(&dir.path().join("c/other.txt"), "3");
         let paths: Vec<PathBuf> =
             ["a/my file.txt", "b/my_file.txt", "c/other.txt"].iter().map(|p| dir.path().join(p)).collect();
-        let out = preview(&paths, None, &nothing_taken);
-        for f in &out[..2] {
-            let p = f.problem.as_ref().unwrap();
-            assert_eq!((p.code.as_str(), f.name.as_deref()), (DUPLICATE, Some("my_file.txt")));
-            assert!(p.message.contains("2 files"), "{p:?}");
+        for paths in [paths.clone(), paths.iter().rev().cloned().collect()] {
+            let out = preview(&paths, None, &nothing_taken);
+            let by_file: HashMap<_, _> = out.iter().map(|f| (f.relative.as_str(), f)).collect();
+            // The file that has the name keeps it; the other is numbered, and told why.
+            assert_eq!(by_file["my_file.txt"].name.as_deref(), Some("my_file.txt"));
+            let spaced = by_file["my file.txt"];
+            assert_eq!(spaced.name.as_deref(), Some("my_file-1.txt"));
+            assert_eq!(spaced.notice.as_ref().map(|n| n.code.as_str()), Some(RENAMED));
+            assert!(out.iter().all(|f| f.problem.is_none()), "{out:?}");
         }
-        assert_eq!(out[2].problem, None);
+        // Names a person gives twice are still a problem.
+        let reviewed = review_names([Some("x.txt"), Some("x.txt")]);
+        assert_eq!(reviewed[0].as_ref().map(|p| p.code.as_str()), Some(DUPLICATE));
     }
 
     #[test]

@@ -621,11 +621,14 @@ mod tests {
         let old = write(w.dir.path(), "old/report.pdf", "old");
         w.queue.enqueue(&twin, std::slice::from_ref(&old), &w.sink).await.unwrap();
         let new = write(w.dir.path(), "new/report.pdf", "new");
+        let alone = w.queue.names_preview(Some(&dest), vec![new.clone()], None).await.unwrap();
+        assert_eq!(alone[0].name.as_deref(), Some("report.pdf"));
+        assert_eq!(alone[0].notice.as_ref().map(|n| n.code.as_str()), Some(naming::TAKEN));
+        // Both in one drop: the file the name came from keeps it, the other is numbered.
         let out = w.queue.names_preview(Some(&dest), vec![new.clone(), old.clone()], None).await.unwrap();
-        assert_eq!(out[0].name.as_deref(), Some("report.pdf"));
-        assert_eq!(out[0].notice.as_ref().map(|n| n.code.as_str()), Some(naming::TAKEN));
-        // The file the name came from is not in its own way; both in one batch is a problem.
-        assert_eq!(out[1].notice, None);
+        assert_eq!(out[0].name.as_deref(), Some("report-1.pdf"));
+        assert_eq!(out[0].notice.as_ref().map(|n| n.code.as_str()), Some(naming::RENAMED));
+        assert_eq!((out[1].name.as_deref(), &out[1].notice), (Some("report.pdf"), &None));
         // Once it is up, the same file under the same name is said to be skipped.
         w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
         let again = w.queue.names_preview(Some(&dest), vec![old.clone()], None).await.unwrap();
@@ -634,7 +637,6 @@ mod tests {
         assert_eq!(renamed[0].notice, None);
         std::fs::write(&old, "old, changed").unwrap();
         assert_eq!(w.queue.names_preview(Some(&dest), vec![old.clone()], None).await.unwrap()[0].notice, None);
-        assert_eq!(out[1].problem.as_ref().map(|n| n.code.as_str()), Some(naming::DUPLICATE));
         // Another Twin has no such Doc.
         let other = Destination::Twin(w.tt.create_twin().await.unwrap());
         assert_eq!(w.queue.names_preview(Some(&other), vec![new.clone()], None).await.unwrap()[0].notice, None);
