@@ -29,7 +29,7 @@ pub struct Identity {
 
 impl Identity {
     pub fn of(meta: &Metadata) -> Self {
-        Identity { dev: meta.dev(), ino: meta.ino(), size: meta.len(), mtime_ns: crate::journal::mtime_ns(meta) }
+        Identity { dev: meta.dev(), ino: meta.ino(), size: meta.len(), mtime_ns: mtime_ns(meta) }
     }
 
     /// Whether `now` is this file unchanged. A device and inode of 0 (a journal row from before
@@ -39,6 +39,12 @@ impl Identity {
         let same_time = self.mtime_ns == 0 || self.mtime_ns == now.mtime_ns;
         same_file && self.size == now.size && same_time
     }
+}
+
+/// A file's mtime as the journal keeps it: nanoseconds since the epoch (0 if unknown).
+pub fn mtime_ns(meta: &Metadata) -> i64 {
+    let since = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    since.map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 /// The file being sent: its path and the identity it must still have.

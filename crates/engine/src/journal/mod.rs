@@ -215,10 +215,7 @@ fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// A file's mtime as the journal keeps it: nanoseconds since the epoch (0 if unknown).
-pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos() as i64).unwrap_or(0)
-}
+pub use crate::source::mtime_ns;
 
 /// Columns added after the first release, for journals created before them.
 fn migrate(conn: &Connection) -> Result<()> {
