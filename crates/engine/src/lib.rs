@@ -29,6 +29,7 @@
 //! - [`account`]: login / connect, shared by the CLI and the app.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
 //! - [`error`]: one `Error` with a stable machine `code()`.
+//! - [`private`]: files created `0600` in `0700` folders, and atomic replacement.
 
 pub mod account;
 pub mod activity;
@@ -40,6 +41,7 @@ pub mod journal;
 pub mod media_type;
 pub mod naming;
 pub mod prefs;
+pub mod private;
 pub mod profile;
 pub mod progress;
 pub mod queue;
