@@ -72,6 +72,10 @@ pub enum Error {
     QueueStopped(String),
     #[error("cannot change start at login: {0}")]
     Autostart(String),
+    #[error("{}: not a file or folder you chose; pick it or drop it on the window first", path.display())]
+    PathNotChosen { path: PathBuf },
+    #[error("more than {limit} files: drop fewer files or folders at a time (or watch the folder instead)")]
+    TooManyFiles { limit: usize },
 }
 
 impl Error {
@@ -111,6 +115,8 @@ impl Error {
             Cancelled => "job.cancelled",
             QueueStopped(_) => "queue.stopped",
             Autostart(_) => "autostart.failed",
+            PathNotChosen { .. } => "path.not_chosen",
+            TooManyFiles { .. } => "preview.too_many",
         }
     }
 

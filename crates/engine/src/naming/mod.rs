@@ -27,7 +27,8 @@ use crate::error::{Error, Result};
 
 pub use collisions::resolve_collisions;
 pub use preview::{
-    expand_drop, preview, review_names, validate_name, DroppedFile, NameIssue, NamedFile, DUPLICATE, TAKEN, UNCHANGED,
+    cut_short, expand_drop, preview, review_names, validate_name, DroppedFile, NameIssue, NamedFile, DUPLICATE,
+    PREVIEW_LIMIT, TAKEN, TOO_MANY, UNCHANGED,
 };
 pub use rules::{check, is_valid, NameProblem, Reading, Violation, NAME_MAX, PUBLISHED_PATTERN};
 pub use sanitize::{sanitize, sanitize_path};
