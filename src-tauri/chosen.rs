@@ -5,6 +5,7 @@
 //! `path.not_chosen`: a compromised page cannot make the app read, watch or upload `~/.ssh`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use tauri::{AppHandle, DragDropEvent, Manager, Runtime};
 use twindrop_engine::chosen::ChosenPaths;
@@ -14,10 +15,34 @@ use crate::session::{settings, AppState};
 
 type Reply<T> = Result<T, ErrorInfo>;
 
+/// The chosen paths, and those just chosen and not yet resolved: a drop is recorded on the
+/// window's thread, which must not wait for the file system (a drop can be 10,000 files), so
+/// its paths are resolved by the next check, off the runtime's threads.
+#[derive(Default)]
+pub struct Chosen {
+    pending: Mutex<Vec<PathBuf>>,
+    paths: Mutex<ChosenPaths>,
+}
+
+impl Chosen {
+    fn allow<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) {
+        let mut pending = self.pending.lock().expect("chosen paths");
+        pending.extend(paths.into_iter().map(|p| p.as_ref().to_path_buf()));
+    }
+
+    /// Blocking: resolves the paths.
+    fn check(&self, paths: &[PathBuf]) -> twindrop_engine::Result<()> {
+        let fresh = std::mem::take(&mut *self.pending.lock().expect("chosen paths"));
+        let mut chosen = self.paths.lock().expect("chosen paths");
+        chosen.allow_all(fresh);
+        paths.iter().try_for_each(|path| chosen.check(path).map(drop))
+    }
+}
+
 impl AppState {
     /// The user chose these paths (picked or dropped): they, and what is under them, may be used.
     pub fn allow<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) {
-        self.chosen.lock().expect("chosen paths").allow_all(paths);
+        self.chosen.allow(paths);
     }
 
     /// The watched folders saved in settings.json: chosen before, in this app or the CLI.
@@ -32,16 +57,11 @@ impl AppState {
     /// first that was not, as `path.not_chosen`. The file system is read off the runtime's
     /// threads (a drop of thousands of files resolves thousands of paths).
     pub async fn check_chosen(&self, paths: Vec<PathBuf>) -> Reply<Vec<PathBuf>> {
-        let chosen: ChosenPaths = self.chosen.lock().expect("chosen paths").clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            for path in &paths {
-                chosen.check(path)?;
-            }
-            Ok::<_, Error>(paths)
-        })
-        .await
-        .map_err(|e| Error::Input(format!("path check stopped: {e}")).info())?
-        .map_err(|e| e.info())
+        let chosen = Arc::clone(&self.chosen);
+        tauri::async_runtime::spawn_blocking(move || chosen.check(&paths).map(|()| paths))
+            .await
+            .map_err(|e| Error::Input(format!("path check stopped: {e}")).info())?
+            .map_err(|e| e.info())
     }
 }
 

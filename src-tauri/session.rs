@@ -185,7 +185,7 @@ pub struct Inner {
 pub struct AppState {
     pub inner: Mutex<Inner>,
     /// The paths the user chose (see `chosen`); the only ones commands accept.
-    pub chosen: std::sync::Mutex<twindrop_engine::chosen::ChosenPaths>,
+    pub chosen: Arc<crate::chosen::Chosen>,
 }
 
 pub fn settings() -> Result<SettingsFile> {
