@@ -8,6 +8,8 @@
 //! - `session`: who we are talking to (the local sandbox or a Trusted Twin profile).
 //! - `desktop`: tray icon and notifications, fed by the queue's events.
 //! - `picker`: native file and folder dialogs, with a test seam.
+//! - `chosen`: the paths the user picked or dropped (and saved watched folders): the only
+//!   paths commands accept from the web view.
 //! - `watched`, `prefs`, `activity`: watched folders, preferences and the activity log.
 //! - `upload`: the Upload panel: a drop's naming preview, and a batch started under settled names.
 
@@ -16,6 +18,7 @@ use tauri::Manager;
 mod activity;
 #[cfg(test)]
 mod audit;
+mod chosen;
 mod commands;
 mod desktop;
 mod picker;
@@ -50,8 +53,20 @@ pub fn run() {
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .manage(session::AppState::default())
         .setup(|app| {
+            app.state::<session::AppState>().allow_saved_watched();
             desktop::setup(app.handle());
             Ok(())
+        })
+        // A drop's paths are recorded here, from the native event, before the page hears of it.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::DragDrop(drop) = event {
+                chosen::on_drag_drop(window.app_handle(), drop);
+            }
+        })
+        .on_webview_event(|webview, event| {
+            if let tauri::WebviewEvent::DragDrop(drop) = event {
+                chosen::on_drag_drop(webview.app_handle(), drop);
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::session_get,

@@ -8,9 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tauri::AppHandle;
+use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 use twindrop_engine::{Error, ErrorInfo};
+
+use crate::session::AppState;
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -19,9 +21,16 @@ pub enum PickKind {
     Folder,
 }
 
-/// Paths the user picked; empty when they cancelled.
+/// Paths the user picked; empty when they cancelled. They become chosen paths (`chosen`):
+/// the commands that take paths accept them, and what is under them.
 #[tauri::command]
-pub async fn pick_paths(app: AppHandle, kind: PickKind) -> Result<Vec<String>, ErrorInfo> {
+pub async fn pick_paths(app: AppHandle, state: State<'_, AppState>, kind: PickKind) -> Result<Vec<String>, ErrorInfo> {
+    let picked = pick(app, kind).await?;
+    state.allow(&picked);
+    Ok(picked)
+}
+
+async fn pick(app: AppHandle, kind: PickKind) -> Result<Vec<String>, ErrorInfo> {
     if let Some(file) = std::env::var_os("TWINDROP_TEST_PICKS") {
         return next_test_pick(Path::new(&file)).map_err(|e| e.info());
     }

@@ -184,6 +184,8 @@ pub struct Inner {
 #[derive(Default)]
 pub struct AppState {
     pub inner: Mutex<Inner>,
+    /// The paths the user chose (see `chosen`); the only ones commands accept.
+    pub chosen: Arc<crate::chosen::Chosen>,
 }
 
 pub fn settings() -> Result<SettingsFile> {
@@ -282,7 +284,8 @@ impl Inner {
             }
             .map_err(|e| twindrop_engine::Error::Input(format!("cannot start the local sandbox: {e}")))?;
             if let Some(port) = emulator.base_url().rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) {
-                if let Err(e) = std::fs::write(&port_file, port.to_string()) {
+                if let Err(e) = twindrop_engine::private::write_atomic_private(&port_file, port.to_string().as_bytes())
+                {
                     tracing::warn!("cannot keep the sandbox port: {e}");
                 }
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tauri::ipc::Channel;
 use tauri::State;
-use twindrop_engine::naming::NamedFile;
+use twindrop_engine::naming::{self, NamedFile};
 use twindrop_engine::queue::{Batch, EventSink, Planned};
 use twindrop_engine::service::Destination;
 use twindrop_engine::{Error, ErrorInfo, Queue, QueueEvent};
@@ -31,10 +31,13 @@ pub async fn names_preview(
     paths: Vec<String>,
     template: Option<String>,
 ) -> Reply<Vec<NamedFile>> {
+    let paths = state.check_chosen(paths.into_iter().map(PathBuf::from).collect()).await?;
     let (queue, _) = session_queue(&state).await?;
     let dest = twin.filter(|t| !t.is_empty()).map(|t| Destination::parse_for(queue.service(), &t)).transpose()?;
-    let paths = paths.into_iter().map(PathBuf::from).collect();
-    Ok(queue.names_preview(dest.as_ref(), paths, template.as_deref()).await?)
+    let files = queue.names_preview(dest.as_ref(), paths, template.as_deref()).await?;
+    // A drop past the preview's limit is refused whole rather than shown in part.
+    naming::cut_short(&files)?;
+    Ok(files)
 }
 
 /// Queue the batch under its settled names, with its storage class and description. Returns
@@ -51,6 +54,7 @@ pub async fn upload_planned(
     let (queue, routes) = session_queue(&state).await?;
     let dest = Destination::parse_for(queue.service(), &twin)?;
     let batch = Batch::new(&storage_class, description)?;
+    state.check_chosen(items.iter().map(|item| item.path.clone()).collect()).await?;
     // Route before anything can run: a job's first event registers its channel.
     let forward = route_events(routes.clone());
     let sink: EventSink = Arc::new(move |event: QueueEvent| {

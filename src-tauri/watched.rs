@@ -1,7 +1,7 @@
 //! Watched folders (engine `watched`): the open session runs the folders of its account; these
 //! commands list and change them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tauri::State;
@@ -34,22 +34,44 @@ pub async fn watched_list(state: State<'_, AppState>) -> Reply<Vec<FolderStatus>
     Ok(watched(&state).await?.list()?)
 }
 
+/// `path`, when the user chose it (`chosen`) or it is one of this account's saved watched
+/// folders (chosen before, maybe with the CLI while the app ran); else `path.not_chosen`.
+async fn chosen_folder(state: &State<'_, AppState>, watched: &Watched, path: String) -> Reply<PathBuf> {
+    let path = PathBuf::from(path);
+    match state.check_chosen(vec![path.clone()]).await {
+        Ok(_) => Ok(path),
+        Err(refused) => match watched.list()?.iter().any(|f| Path::new(&f.path) == path) {
+            true => Ok(path),
+            false => Err(refused),
+        },
+    }
+}
+
+/// Watch a folder the user picked (or dropped).
 #[tauri::command]
 pub async fn watched_add(state: State<'_, AppState>, path: String, destination: String) -> Reply<FolderStatus> {
-    Ok(watched(&state).await?.add(&PathBuf::from(path), &destination)?)
+    let path = state.check_chosen(vec![PathBuf::from(path)]).await?.remove(0);
+    let watched = watched(&state).await?;
+    Ok(watched.add(&path, &destination)?)
 }
 
 #[tauri::command]
 pub async fn watched_update(state: State<'_, AppState>, path: String, update: FolderUpdate) -> Reply<FolderStatus> {
-    Ok(watched(&state).await?.update(&PathBuf::from(path), update)?)
+    let watched = watched(&state).await?;
+    let path = chosen_folder(&state, &watched, path).await?;
+    Ok(watched.update(&path, update)?)
 }
 
 #[tauri::command]
 pub async fn watched_remove(state: State<'_, AppState>, path: String) -> Reply<()> {
-    Ok(watched(&state).await?.remove(&PathBuf::from(path))?)
+    let watched = watched(&state).await?;
+    let path = chosen_folder(&state, &watched, path).await?;
+    Ok(watched.remove(&path)?)
 }
 
 #[tauri::command]
 pub async fn watched_pause(state: State<'_, AppState>, path: String, paused: bool) -> Reply<FolderStatus> {
-    Ok(watched(&state).await?.set_paused(&PathBuf::from(path), paused)?)
+    let watched = watched(&state).await?;
+    let path = chosen_folder(&state, &watched, path).await?;
+    Ok(watched.set_paused(&path, paused)?)
 }

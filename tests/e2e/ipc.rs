@@ -79,3 +79,87 @@ async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
     new_twin(client).await;
     app.close().await;
 }
+
+/// `invoke` for a command that streams its events over a channel (`upload_planned`): the page
+/// makes the channel the way `@tauri-apps/api`'s `Channel` does.
+async fn invoke_with_channel(client: &Client, cmd: &str, args: Value) -> Result<Value, String> {
+    let out = client
+        .execute_async(
+            "const [cmd, args, done] = arguments;\
+             const id = window.__TAURI_INTERNALS__.transformCallback(() => {});\
+             window.__TAURI_INTERNALS__.invoke(cmd, { ...args, events: '__CHANNEL__:' + id })\
+               .then(v => done({ ok: v === undefined ? null : v }), e => done({ err: JSON.stringify(e) }));",
+            vec![json!(cmd), args],
+        )
+        .await
+        .unwrap();
+    match out.get("err") {
+        Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
+        None => Ok(out["ok"].clone()),
+    }
+}
+
+/// The page can only name paths the user chose: a call with a path never picked nor dropped
+/// (the home folder, `~/.ssh`, a `..` out of a picked folder) is refused with
+/// `path.not_chosen`, and the same calls on the picked folder work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_never_chosen_are_refused() {
+    if skip_without_display() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let picked = home.path().join("picked");
+    std::fs::create_dir_all(&picked).unwrap();
+    std::fs::write(picked.join("a.txt"), "chosen").unwrap();
+    std::fs::write(home.path().join("secret.txt"), "not chosen").unwrap();
+    let picks = home.path().join("picks.json");
+    std::fs::write(&picks, serde_json::to_vec(&json!([[picked]])).unwrap()).unwrap();
+    let app = App::start(home.path(), &[("TWINDROP_TEST_PICKS", picks.as_path())]).await;
+    let client = &app.client;
+    let twin = new_twin(client).await;
+    let refused = |answer: Result<Value, String>, what: &str| {
+        let err = answer.expect_err(&format!("{what} was accepted"));
+        assert!(err.contains("path.not_chosen"), "{what}: refused with {err}, not path.not_chosen");
+    };
+
+    // Nothing is chosen before the pick, not even the folder that will be picked.
+    let file = picked.join("a.txt");
+    refused(invoke(client, "names_preview", json!({"twin": twin, "paths": [file]})).await, "an unpicked file");
+    let ssh = dirs_home().join(".ssh");
+    let escape = picked.join("../secret.txt");
+    for path in [home.path().to_path_buf(), ssh.clone(), escape.clone(), "/".into()] {
+        let shown = path.display();
+        refused(
+            invoke(client, "names_preview", json!({"twin": twin, "paths": [path]})).await,
+            &format!("preview {shown}"),
+        );
+        refused(
+            invoke(client, "watched_add", json!({"path": path, "destination": twin})).await,
+            &format!("watch {shown}"),
+        );
+    }
+
+    let answer = invoke(client, "pick_paths", json!({"kind": "folder"})).await.unwrap();
+    assert_eq!(answer, json!([picked]));
+    // What is under the picked folder works; a way out of it still does not.
+    let files = invoke(client, "names_preview", json!({"twin": twin, "paths": [picked]})).await.unwrap();
+    assert_eq!(files.as_array().map(Vec::len), Some(1), "{files}");
+    assert_eq!(files[0]["name"], "picked/a.txt", "{files}");
+    invoke(client, "names_preview", json!({"twin": twin, "paths": [file]})).await.unwrap();
+    refused(invoke(client, "names_preview", json!({"twin": twin, "paths": [file, escape]})).await, "a .. out");
+    refused(invoke(client, "watched_pause", json!({"path": ssh, "paused": true})).await, "pause ~/.ssh");
+    let planned = |path: &std::path::Path, name: &str| json!({"twin": twin, "items": [{"path": path, "name": name}], "storageClass": "cost_optimized"});
+    refused(
+        invoke_with_channel(client, "upload_planned", planned(&home.path().join("secret.txt"), "secret.txt")).await,
+        "upload of an unpicked file",
+    );
+    let ids = invoke_with_channel(client, "upload_planned", planned(&file, "a.txt")).await.unwrap();
+    assert_eq!(ids.as_array().map(Vec::len), Some(1), "{ids}");
+    let folder = invoke(client, "watched_add", json!({"path": picked, "destination": twin})).await.unwrap();
+    assert_eq!(folder["path"], json!(picked.canonicalize().unwrap()), "{folder}");
+    app.close().await;
+}
+
+fn dirs_home() -> std::path::PathBuf {
+    std::env::var_os("HOME").map(Into::into).unwrap_or_else(|| "/root".into())
+}

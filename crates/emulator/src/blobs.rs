@@ -28,6 +28,25 @@ const DOCS: &str = "docs";
 /// Large enough that a multi-GB PUT is not one blocking-pool round trip per network chunk.
 const WRITE_BUFFER: usize = 256 * 1024;
 
+/// A folder and its missing parents, new ones `0700`: the state and the bytes it holds are the
+/// account's, for its owner alone (files are `0600`: tempfile's mode, kept by rename and link).
+pub(crate) fn create_dir_private(path: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Options that create a file `0600`.
+pub(crate) fn private_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
 pub(crate) struct Blobs {
     root: PathBuf,
     /// fsync before a rename, so bytes acknowledged with 200 survive a crash. Pointless for the
@@ -54,7 +73,7 @@ impl Blobs {
             _ => {}
         }
         for dir in [INCOMING, UPLOADS, DOCS] {
-            std::fs::create_dir_all(blobs.root.join(dir))?;
+            create_dir_private(&blobs.root.join(dir))?;
         }
         Ok(blobs)
     }

@@ -244,7 +244,7 @@ impl Store {
         let (state, blobs, file) = match dir {
             None => (State::fresh(), Blobs::temporary()?, None),
             Some(dir) => {
-                std::fs::create_dir_all(dir)?;
+                crate::blobs::create_dir_private(dir)?;
                 let path = dir.join(STATE_FILE);
                 let state = match std::fs::read(&path) {
                     Ok(bytes) => load(&bytes, &path)?,

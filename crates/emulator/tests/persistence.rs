@@ -97,3 +97,39 @@ async fn attach_counts_and_deletes_survive_a_restart() {
     assert_eq!(status, StatusCode::NOT_FOUND, "the delete was persisted");
     h.emulator.shutdown().await;
 }
+
+/// The state and the bytes are the account's: every file under the state folder is `0600` and
+/// every folder `0700` (the state folder itself included, when the emulator creates it).
+#[cfg(unix)]
+#[tokio::test]
+async fn the_state_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("sandbox");
+    let h = Harness::start_with(config(&dir, Duration::from_millis(50))).await;
+    let handler = h.upload(b"private bytes").await;
+    let twin = h.create_twin().await;
+    h.attach_one(&twin, "secret.txt", &handler).await;
+    assert_eq!(h.settled(&twin, "secret.txt").await["status"], "ok");
+    h.emulator.shutdown().await;
+
+    let (mut files, mut folders) = (0, 0);
+    let mut todo = vec![dir.clone()];
+    while let Some(at) = todo.pop() {
+        let mode = std::fs::metadata(&at).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{} is {mode:o}", at.display());
+        folders += 1;
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(entry.path());
+            } else {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} is {mode:o}", entry.path().display());
+                files += 1;
+            }
+        }
+    }
+    // state.json, the upload's bytes and the Doc's (a hard link counts once per name).
+    assert!(files >= 3 && folders >= 4, "{files} files, {folders} folders");
+}

@@ -193,11 +193,11 @@ impl ActivityLog {
     }
 
     pub fn open_with_cap(path: &Path, cap: usize) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
-        }
+        // Private (0600 files in a 0700 folder), like the journal.
+        crate::private::touch_private(path)?;
         let conn = Connection::open(path).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        crate::private::sqlite_companions(path).iter().try_for_each(|p| crate::private::chmod_private(p))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS activity (

@@ -75,6 +75,10 @@ pub enum Error {
     Internal(String),
     #[error("cannot change start at login: {0}")]
     Autostart(String),
+    #[error("{}: not a file or folder you chose; pick it or drop it on the window first", path.display())]
+    PathNotChosen { path: PathBuf },
+    #[error("more than {limit} files: drop fewer files or folders at a time (or watch the folder instead)")]
+    TooManyFiles { limit: usize },
 }
 
 impl Error {
@@ -115,6 +119,8 @@ impl Error {
             QueueStopped(_) => "queue.stopped",
             Internal(_) => "internal.error",
             Autostart(_) => "autostart.failed",
+            PathNotChosen { .. } => "path.not_chosen",
+            TooManyFiles { .. } => "preview.too_many",
         }
     }
 

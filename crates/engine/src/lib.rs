@@ -33,10 +33,14 @@
 //! - [`account`]: login / connect, shared by the CLI and the app.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
 //! - [`error`]: one `Error` with a stable machine `code()`.
+//! - [`chosen`]: the paths the user chose (dialogs, drops, watched folders); the app refuses
+//!   any other path its web view names.
+//! - [`private`]: files created `0600` in `0700` folders, and atomic replacement.
 
 pub mod account;
 pub mod activity;
 pub mod bandwidth;
+pub mod chosen;
 pub mod credentials;
 pub mod error;
 pub mod hash;
@@ -44,6 +48,7 @@ pub mod journal;
 pub mod media_type;
 pub mod naming;
 pub mod prefs;
+pub mod private;
 pub mod profile;
 pub mod progress;
 pub mod queue;

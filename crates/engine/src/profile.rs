@@ -179,21 +179,31 @@ impl SettingsFile {
         }
     }
 
-    /// Write to a temporary file and rename, so a crash never leaves half a settings file.
-    pub fn save(&self, settings: &Settings) -> Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(settings).expect("settings serialise");
-        std::fs::write(&tmp, body).map_err(|e| Error::file(&tmp, e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| Error::file(&self.path, e))
+    /// The lock every change takes, beside the file (`settings.lock`): the app and the CLI
+    /// share it, so neither loses what the other changed meanwhile.
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.with_extension("lock")
     }
 
-    /// Load, change and save in one step.
+    /// Load, change and save in one step, holding the settings lock throughout (an exclusive
+    /// `flock`, so another process or thread doing the same waits). The file is replaced
+    /// atomically and durably ([`crate::private::write_atomic_private`]): a crash never leaves
+    /// half a settings file. Every change to settings.json goes through here. Nothing is
+    /// written when `change` fails.
     pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> Result<T>) -> Result<T> {
+        let lock_path = self.lock_path();
+        crate::private::create_parent_private(&self.path)?;
+        let lock = crate::private::open_private(
+            &lock_path,
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true),
+        )?;
+        lock.lock().map_err(|e| Error::file(&lock_path, e))?;
         let mut settings = self.load()?;
         let out = change(&mut settings)?;
-        self.save(&settings)?;
+        let body = serde_json::to_vec_pretty(&settings).expect("settings serialise");
+        crate::private::write_atomic_private(&self.path, &body)?;
+        // The lock goes with the file handle.
+        drop(lock);
         Ok(out)
     }
 }
@@ -226,6 +236,62 @@ mod tests {
         assert_eq!(s.profile("nope").unwrap_err().code(), "profile.not_found");
         std::fs::write(file.path(), "{oops").unwrap();
         assert_eq!(file.load().unwrap_err().code(), "input.invalid");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn settings_are_private() {
+        let home = tempfile::tempdir().unwrap();
+        let file = SettingsFile::new(home.path().join("config/settings.json"));
+        file.update(|s| {
+            s.active = Some("work".into());
+            Ok(())
+        })
+        .unwrap();
+        let mode = crate::private::mode;
+        assert_eq!(mode(file.path()), 0o600);
+        assert_eq!(mode(&file.lock_path()), 0o600);
+        assert_eq!(mode(&home.path().join("config")), 0o700);
+        let mut names: Vec<_> =
+            std::fs::read_dir(home.path().join("config")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["settings.json", "settings.lock"], "no temporary file left");
+        // A failed change writes nothing.
+        let err = file.update(|_| -> Result<()> { Err(Error::Input("no".into())) }).unwrap_err();
+        assert_eq!(err.code(), "input.invalid");
+        assert_eq!(file.load().unwrap().active.as_deref(), Some("work"));
+    }
+
+    /// Two writers changing different keys at the same time lose nothing: each holds the lock
+    /// across its read-modify-write. (The CLI and the app take the same lock.)
+    #[test]
+    fn concurrent_updates_of_different_keys_lose_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join("settings.json");
+        let writers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|who| {
+                let file = SettingsFile::new(&path);
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        file.update(|s| {
+                            let profile = s.profiles.entry(who.to_owned()).or_default();
+                            profile.recent_twins.push(format!("{who}{i}"));
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let s = SettingsFile::new(&path).load().unwrap();
+        for who in ["a", "b"] {
+            let want: Vec<String> = (0..50).map(|i| format!("{who}{i}")).collect();
+            assert_eq!(s.profiles[who].recent_twins, want, "{who}'s changes");
+        }
     }
 
     #[test]

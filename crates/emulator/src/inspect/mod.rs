@@ -59,7 +59,7 @@ pub(crate) struct Inspect {
 impl Inspect {
     pub(crate) fn open(config: &Config, store: &Store) -> io::Result<Inspect> {
         let root = store.blobs.root().join("inspect");
-        std::fs::create_dir_all(&root)?;
+        crate::blobs::create_dir_private(&root)?;
         let (signing_key, known) = store.read(|state| {
             let known: Vec<String> =
                 state.inspect.files.values().filter(|f| f.uploaded.is_some()).map(|f| f.id.clone()).collect();

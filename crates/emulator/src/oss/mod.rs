@@ -67,7 +67,7 @@ pub(crate) struct Oss {
 impl Oss {
     pub(crate) fn open(config: &Config, store: &Store) -> io::Result<Oss> {
         let root = store.blobs.root().join("oss");
-        std::fs::create_dir_all(&root)?;
+        crate::blobs::create_dir_private(&root)?;
         let (stored, known) = store.read(|state| {
             let stored = AccessKey { id: state.oss.access_key_id.clone(), secret: state.oss.access_key_secret.clone() };
             let known: Vec<String> = state.oss.objects.values().map(|object| object.blob.clone()).collect();

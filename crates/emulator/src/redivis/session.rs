@@ -396,7 +396,7 @@ impl Target {
         let path = storage.session(&self.session);
         let md5 = finish_md5(&path, hashing.md5.clone(), hashing.hashed).await.map_err(RedivisError::internal)?;
         if size == 0 {
-            std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(RedivisError::internal)?;
+            crate::blobs::private_options().create(true).append(true).open(&path).map_err(RedivisError::internal)?;
         }
         let temp = storage.temp(&self.id);
         let (id, session) = (&self.id, &self.session);

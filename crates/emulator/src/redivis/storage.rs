@@ -35,7 +35,7 @@ impl Storage {
     pub(crate) fn open(blobs: &Blobs) -> io::Result<Storage> {
         let root = blobs.root().join("redivis");
         for dir in [SESSIONS, TEMP, FILES] {
-            std::fs::create_dir_all(root.join(dir))?;
+            crate::blobs::create_dir_private(&root.join(dir))?;
         }
         Ok(Storage { root, durable: blobs.durable() })
     }
@@ -90,7 +90,7 @@ pub(crate) fn remove_quietly(path: &Path) {
 pub(crate) async fn open_at(path: &Path, offset: u64) -> io::Result<tokio::fs::File> {
     let path = path.to_owned();
     let file = tokio::task::spawn_blocking(move || -> io::Result<std::fs::File> {
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
+        let mut file = crate::blobs::private_options().write(true).create(true).truncate(false).open(&path)?;
         file.set_len(offset)?;
         file.seek(SeekFrom::Start(offset))?;
         Ok(file)

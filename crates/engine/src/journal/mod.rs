@@ -298,21 +298,20 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
 impl Journal {
     /// Open (or create) the journal at `path`, taking an exclusive lock next to it.
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
-        }
+        // Private (0600 files in a 0700 folder): it names every file sent, and where.
+        crate::private::create_parent_private(path)?;
         let lock_path = path.with_extension("lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::file(&lock_path, e))?;
+        let lock = crate::private::open_private(
+            &lock_path,
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true),
+        )?;
         if lock.try_lock().is_err() {
             return Err(Error::JournalLocked(path.display().to_string()));
         }
+        crate::private::touch_private(path)?;
         let conn = Connection::open(path).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        crate::private::sqlite_companions(path).iter().try_for_each(|p| crate::private::chmod_private(p))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;

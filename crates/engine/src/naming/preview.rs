@@ -108,47 +108,107 @@ pub struct DroppedFile {
     pub meta: std::result::Result<std::fs::Metadata, ErrorInfo>,
 }
 
+/// The most files a preview walks. Past it the walk stops and the preview ends with one entry
+/// whose problem is [`TOO_MANY`]: a drop of a whole disk must not hang the window or fill memory.
+pub const PREVIEW_LIMIT: usize = 50_000;
+/// The code of the entry that ends a preview cut at [`PREVIEW_LIMIT`] files.
+pub const TOO_MANY: &str = "preview.too_many";
+
+/// [`Error::TooManyFiles`] when a preview was cut at [`PREVIEW_LIMIT`] files (its last entry
+/// says so), for callers that would rather refuse such a drop than show part of it.
+pub fn cut_short(files: &[NamedFile]) -> Result<(), Error> {
+    match files.last().and_then(|f| f.problem.as_ref()) {
+        Some(problem) if problem.code == TOO_MANY => Err(Error::TooManyFiles { limit: PREVIEW_LIMIT }),
+        _ => Ok(()),
+    }
+}
+
 /// Every file of `paths`: a file as itself, a folder as the files under it (sorted, without
 /// the files a watched folder ignores by default, such as `.DS_Store` or `*.part`), a path that
 /// cannot be read as itself with its error. An empty folder is reported, so a drop never
 /// vanishes without a word. A file reached twice (dropped with its folder) comes once, where it
-/// was first met.
+/// was first met. At most [`PREVIEW_LIMIT`] entries, then one more whose error is [`TOO_MANY`].
 pub fn expand_drop(paths: &[PathBuf]) -> Vec<DroppedFile> {
-    let mut out = Vec::with_capacity(paths.len());
+    expand_drop_limited(paths, PREVIEW_LIMIT)
+}
+
+fn expand_drop_limited(paths: &[PathBuf], limit: usize) -> Vec<DroppedFile> {
+    let mut out = Vec::with_capacity(paths.len().min(limit));
+    let mut seen = std::collections::HashSet::with_capacity(out.capacity());
     for path in paths {
-        expand_one(path, &mut out);
+        if !expand_one(path, &mut out, &mut seen, limit) {
+            // Named after the dropped path whose walk it cut.
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let relative = PathBuf::from(path.file_name().unwrap_or(path.as_os_str()));
+            let error = Error::TooManyFiles { limit }.info();
+            out.push(DroppedFile { path, root, relative, meta: Err(error) });
+            break;
+        }
     }
-    let mut seen = std::collections::HashSet::with_capacity(out.len());
-    out.retain(|f| seen.insert(f.path.clone()));
     out
 }
 
-fn expand_one(path: &Path, out: &mut Vec<DroppedFile>) {
+/// Add `file` unless it came before; `false` when there is no room for it.
+fn push(
+    file: DroppedFile,
+    out: &mut Vec<DroppedFile>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    limit: usize,
+) -> bool {
+    if seen.contains(&file.path) {
+        return true;
+    }
+    if out.len() >= limit {
+        return false;
+    }
+    seen.insert(file.path.clone());
+    out.push(file);
+    true
+}
+
+/// `false` when the walk stopped at `limit`.
+fn expand_one(
+    path: &Path,
+    out: &mut Vec<DroppedFile>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    limit: usize,
+) -> bool {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let relative = PathBuf::from(path.file_name().unwrap_or(path.as_os_str()));
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_dir() => {
-            let before = out.len();
-            walk_folder(&path, &root, out);
-            if out.len() == before {
+            let Some(found) = walk_folder(&path, &root, out, seen, limit) else {
+                return false;
+            };
+            if !found {
                 let error = Error::Input(format!("{}: the folder holds no files to upload", path.display()));
-                out.push(DroppedFile { path, root, relative, meta: Err(error.info()) });
+                return push(DroppedFile { path, root, relative, meta: Err(error.info()) }, out, seen, limit);
             }
+            true
         }
-        Ok(meta) if meta.is_file() => out.push(DroppedFile { path, root, relative, meta: Ok(meta) }),
+        Ok(meta) if meta.is_file() => push(DroppedFile { path, root, relative, meta: Ok(meta) }, out, seen, limit),
         Ok(_) => {
             let error = Error::NotAFile { path: path.clone() }.info();
-            out.push(DroppedFile { path, root, relative, meta: Err(error) });
+            push(DroppedFile { path, root, relative, meta: Err(error) }, out, seen, limit)
         }
         Err(e) => {
             let error = Error::file(&path, e).info();
-            out.push(DroppedFile { path, root, relative, meta: Err(error) });
+            push(DroppedFile { path, root, relative, meta: Err(error) }, out, seen, limit)
         }
     }
 }
 
-fn walk_folder(folder: &Path, root: &Path, out: &mut Vec<DroppedFile>) {
+/// Whether the folder holds any file (met before or not); `None` when the walk stopped at
+/// `limit`.
+fn walk_folder(
+    folder: &Path,
+    root: &Path,
+    out: &mut Vec<DroppedFile>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    limit: usize,
+) -> Option<bool> {
     let mut ignores = ignore::gitignore::GitignoreBuilder::new(folder);
     for pattern in crate::sync::DEFAULT_IGNORES {
         ignores.add_line(None, pattern).expect("the default ignore patterns parse");
@@ -160,6 +220,7 @@ fn walk_folder(folder: &Path, root: &Path, out: &mut Vec<DroppedFile>) {
         .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(move |e| !ignores.matched(e.path(), e.file_type().is_some_and(|t| t.is_dir())).is_ignore())
         .build();
+    let mut found = false;
     for entry in walker.flatten() {
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
@@ -167,8 +228,12 @@ fn walk_folder(folder: &Path, root: &Path, out: &mut Vec<DroppedFile>) {
         let path = entry.path().to_path_buf();
         let relative = path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
         let meta = entry.metadata().map_err(|e| Error::Input(format!("{}: {e}", path.display())).info());
-        out.push(DroppedFile { path, root: root.to_path_buf(), relative, meta });
+        found = true;
+        if !push(DroppedFile { path, root: root.to_path_buf(), relative, meta }, out, seen, limit) {
+            return None;
+        }
     }
+    Some(found)
 }
 
 /// The preview of a drop: each file with its proposed name (from `template`, or the sanitized
@@ -308,6 +373,43 @@ mod tests {
         assert_eq!(codes, [Some("file.not_found"), Some("input.invalid")]);
         assert!(out[1].problem.as_ref().unwrap().message.contains("no files"));
         assert!(out.iter().all(|f| f.name.is_none()));
+    }
+
+    #[test]
+    fn a_walk_stops_at_the_limit_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            write(&dir.path().join(format!("big/{i:02}.txt")), "x");
+        }
+        write(&dir.path().join("one.txt"), "1");
+        let out = expand_drop_limited(&[dir.path().join("one.txt"), dir.path().join("big")], 4);
+        assert_eq!(out.len(), 5, "4 files, then the entry that says the walk was cut");
+        assert!(out[..4].iter().all(|f| f.meta.is_ok()));
+        let last = out.last().unwrap();
+        let error = last.meta.as_ref().err().unwrap();
+        assert_eq!((error.code.as_str(), last.path.as_path()), (TOO_MANY, dir.path().join("big").as_path()));
+        assert!(error.message.contains("more than 4 files"), "{error:?}");
+        // Within the limit, nothing is added; a file met twice is counted once.
+        let out = expand_drop_limited(&[dir.path().join("big"), dir.path().join("big/00.txt")], 10);
+        assert_eq!(out.len(), 10);
+        assert!(out.iter().all(|f| f.meta.is_ok()));
+        // A folder dropped twice is not "empty" the second time.
+        let out = expand_drop_limited(&[dir.path().join("big"), dir.path().join("big")], 100);
+        assert_eq!(out.len(), 10);
+        assert!(out.iter().all(|f| f.meta.is_ok()));
+
+        let named = |code: &str| NamedFile {
+            path: PathBuf::new(),
+            relative: String::new(),
+            size: None,
+            name: None,
+            problem: Some(NameIssue { code: code.into(), rule: None, message: String::new() }),
+            notice: None,
+            mtime_ns: None,
+        };
+        assert_eq!(cut_short(&[named(TOO_MANY)]).unwrap_err().code(), "preview.too_many");
+        assert!(cut_short(&[named("file.not_found")]).is_ok());
+        assert!(cut_short(&[]).is_ok());
     }
 
     #[test]
