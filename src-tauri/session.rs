@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use twindrop_emulator::{Config, Emulator};
 use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::profile::{self, SettingsFile};
-use twindrop_engine::queue::{EventSink, QueueEvent, RunMode};
+use twindrop_engine::queue::{EventSink, QueueEvent};
 use twindrop_engine::service::{Destination, Service, ServiceKind};
 use twindrop_engine::{account, Queue, Result, Secret, TrustedTwin};
 
@@ -119,10 +119,23 @@ impl Session {
         let sink = route_events(routes.clone());
         let runner = {
             let queue = queue.clone();
+            // A queue that stops is started again (queued files never just sit there), and
+            // each stop is in the Activity log with its code.
             tauri::async_runtime::spawn(async move {
-                if let Err(e) = queue.run(sink, RunMode::Forever).await {
-                    tracing::error!(code = e.code(), "the upload queue stopped: {e}");
-                }
+                queue
+                    .run_supervised(sink, |e, wait| {
+                        tracing::error!(code = e.code(), "the upload queue stopped: {e}; starting again in {wait:?}");
+                        let message = format!("The upload queue stopped and starts again in {} s: {e}", wait.as_secs());
+                        let entry = twindrop_engine::activity::NewEntry::new(
+                            twindrop_engine::activity::Kind::ItemFailed,
+                            message,
+                        );
+                        crate::activity::note(twindrop_engine::activity::NewEntry {
+                            code: Some(e.code().into()),
+                            ..entry
+                        });
+                    })
+                    .await
             })
         };
         crate::desktop::set_paused(false);

@@ -108,6 +108,18 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     assert!(client.find(Locator::Css("#watched-save:disabled")).await.is_ok());
     type_into(client, "#watched-template", "w/{name}").await;
     type_into(client, "#watched-ignore", "*.log").await;
+    // A folder resolves a foreign Doc's name by renaming (the default) or skipping, never by
+    // replacing: there is no such choice.
+    let conflict = wait_css(client, "#watched-conflict", 5).await;
+    let choices: Vec<String> = {
+        let mut out = Vec::new();
+        for option in conflict.find_all(Locator::Css("option")).await.unwrap() {
+            out.push(option.attr("value").await.unwrap().unwrap_or_default());
+        }
+        out
+    };
+    assert_eq!(choices, ["rename", "skip"]);
+    conflict.select_by_value("skip").await.unwrap();
     click(client, "#watched-save").await;
     wait_css(client, "#watched-notice", 10).await;
     assert!(text(client, "#watched-notice").await.contains("Saved"));
@@ -115,6 +127,7 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
         serde_json::from_slice(&std::fs::read(home.path().join("config/settings.json")).unwrap()).unwrap();
     assert_eq!(saved["watched"][0]["template"], "w/{name}");
     assert_eq!(saved["watched"][0]["ignore"], json!(["*.log"]));
+    assert_eq!(saved["watched"][0]["on_conflict"], "skip");
     screenshot(client, "e2e-watched-folder.png").await;
 
     // What the engine refuses comes back as code — message, and the form keeps what was typed.
