@@ -9,15 +9,22 @@ use twindrop_e2e::*;
 
 /// Invoke `cmd` with `args` through the window's IPC; `Ok(answer)` or `Err(error as JSON text)`.
 async fn invoke(client: &Client, cmd: &str, args: Value) -> Result<Value, String> {
-    let out = client
-        .execute_async(
-            "const [cmd, args, done] = arguments;\
-             window.__TAURI_INTERNALS__.invoke(cmd, args)\
-               .then(v => done({ ok: v === undefined ? null : v }), e => done({ err: JSON.stringify(e) }));",
-            vec![json!(cmd), args],
-        )
-        .await
-        .unwrap();
+    invoke_script(client, "window.__TAURI_INTERNALS__.invoke(cmd, args)", cmd, args).await
+}
+
+/// [`invoke`] for a command that takes an `events` channel (a channel nobody listens to).
+async fn invoke_with_channel(client: &Client, cmd: &str, args: Value) -> Result<Value, String> {
+    let call = "window.__TAURI_INTERNALS__.invoke(cmd, \
+                { ...args, events: '__CHANNEL__:' + window.__TAURI_INTERNALS__.transformCallback(() => {}) })";
+    invoke_script(client, call, cmd, args).await
+}
+
+async fn invoke_script(client: &Client, call: &str, cmd: &str, args: Value) -> Result<Value, String> {
+    let script = format!(
+        "const [cmd, args, done] = arguments;\
+         {call}.then(v => done({{ ok: v === undefined ? null : v }}), e => done({{ err: JSON.stringify(e) }}));"
+    );
+    let out = client.execute_async(&script, vec![json!(cmd), args]).await.unwrap();
     match out.get("err") {
         Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
         None => Ok(out["ok"].clone()),
@@ -82,22 +89,6 @@ async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
 
 /// `invoke` for a command that streams its events over a channel (`upload_planned`): the page
 /// makes the channel the way `@tauri-apps/api`'s `Channel` does.
-async fn invoke_with_channel(client: &Client, cmd: &str, args: Value) -> Result<Value, String> {
-    let out = client
-        .execute_async(
-            "const [cmd, args, done] = arguments;\
-             const id = window.__TAURI_INTERNALS__.transformCallback(() => {});\
-             window.__TAURI_INTERNALS__.invoke(cmd, { ...args, events: '__CHANNEL__:' + id })\
-               .then(v => done({ ok: v === undefined ? null : v }), e => done({ err: JSON.stringify(e) }));",
-            vec![json!(cmd), args],
-        )
-        .await
-        .unwrap();
-    match out.get("err") {
-        Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
-        None => Ok(out["ok"].clone()),
-    }
-}
 
 /// The page can only name paths the user chose: a call with a path never picked nor dropped
 /// (the home folder, `~/.ssh`, a `..` out of a picked folder) is refused with

@@ -79,7 +79,14 @@ impl RetryPolicy {
         if failures >= self.max_attempts {
             return None;
         }
-        Some(jitter(self.ceiling(failures), unit).max(self.base.min(self.cap)))
+        Some(self.backoff(failures, unit))
+    }
+
+    /// The wait before trying again after failure number `failures` of something that is tried
+    /// until it works (a mirror's delete, a stopped queue): full jitter over the growing
+    /// ceiling, never under `base`.
+    pub fn backoff(&self, failures: u32, unit: f64) -> Duration {
+        jitter(self.ceiling(failures), unit).max(self.base.min(self.cap))
     }
 
     /// The most the backoff waits after failure number `failures`: `base·2^failures`, capped.

@@ -355,11 +355,8 @@ impl Syncer {
                     v.failures += 1;
                     let policy = &self.queue.options().retry;
                     // Refusals too are tried again (permissions change), on the same backoff.
-                    let transient = Error::Server { status: 503, message: String::new(), retry_after: None };
-                    let wait = policy
-                        .delay(&e, v.failures, fastrand::f64())
-                        .or_else(|| policy.delay(&transient, v.failures, fastrand::f64()))
-                        .unwrap_or(policy.cap);
+                    let unit = fastrand::f64();
+                    let wait = policy.delay(&e, v.failures, unit).unwrap_or_else(|| policy.backoff(v.failures, unit));
                     v.next_try = Instant::now() + wait;
                     tracing::warn!(
                         job = job.id,

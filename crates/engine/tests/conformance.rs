@@ -228,7 +228,24 @@ const FAULTS: [&str; 8] = ["5xx", "429", "reset", "no_range", "short_range", "ex
 /// can be replayed. `TWINDROP_CHAOS_RUNS` sets the runs per service (default 3 in CI; the long
 /// mode is `TWINDROP_CHAOS_RUNS=200 cargo test -p twindrop-engine --test conformance chaos`),
 /// `TWINDROP_CHAOS_SEED` replays one. Invariant: every file ends `ok` with its bytes on the
-/// server, none lost, none duplicated, no secret in a URL.
+/// server, none lost, none duplicated, no secret in a URL; files whose names sanitize alike
+/// end as distinct Docs, and (Trusted Twin) a Doc someone else made under a file's name is
+/// left as it was.
+/// A Doc attached by someone else (another tool, a colleague) under `name`: its Twin and hash.
+async fn foreign_doc(
+    w: &World,
+    tt: &Arc<twindrop_engine::TrustedTwin>,
+    name: &str,
+) -> (Arc<twindrop_engine::TrustedTwin>, twindrop_engine::TwinId, String) {
+    let twindrop_engine::service::Destination::Twin(twin) = &w.dest else { unreachable!("a Trusted Twin world") };
+    let file = w.file("foreign-source.bin", 4_000, 9);
+    let target = tt.create_upload_url().await.unwrap();
+    let sent = tt.upload(&target, &file, Arc::new(|_| {}), None).await.unwrap();
+    let doc = twindrop_engine::DocName::parse(name).unwrap();
+    tt.attach(twin, &doc, &target.handler, Some(&sent.sha256)).await.unwrap();
+    (tt.clone(), twin.clone(), sent.sha256)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_every_fault_kind_on_every_service() {
     let runs: u64 = std::env::var("TWINDROP_CHAOS_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
@@ -246,18 +263,36 @@ async fn chaos_every_fault_kind_on_every_service() {
                 pool.into_iter().take(2).collect()
             };
             let w = world(kind, None).await;
-            let rules: Vec<Value> = kinds.iter().filter_map(|f| fault(kind, f)).collect();
-            w.em.set_faults(serde_json::from_value(json!({ "seed": seed, "rules": rules })).unwrap());
-            let files: Vec<PathBuf> = (0..4)
+            let mut files: Vec<PathBuf> = (0..4)
                 .map(|i| {
                     w.file(&format!("c{i}.bin"), [0, 900, 70_000, 3 * CHUNK as usize + 1][i], i + (seed % 251) as usize)
                 })
                 .collect();
+            files.push(w.file("same name.bin", 5_000, 1));
+            files.push(w.file("same_name.bin", 6_000, 2));
+            files.push(w.file("theirs.bin", 7_000, 3));
+            let foreign = match &w.service {
+                twindrop_engine::service::Service::TrustedTwin(tt) => Some(foreign_doc(&w, tt, "theirs.bin").await),
+                _ => None,
+            };
+            let rules: Vec<Value> = kinds.iter().filter_map(|f| fault(kind, f)).collect();
+            w.em.set_faults(serde_json::from_value(json!({ "seed": seed, "rules": rules })).unwrap());
             let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
             w.assert_intact(&ids, &files).await;
+            let mut names = std::collections::BTreeSet::new();
             for id in &ids {
                 let job = w.journal.get(*id).unwrap();
                 assert_eq!(w.copies(&job).await, 1, "{kind:?} seed {seed} {kinds:?}: {} duplicated", job.doc_name);
+                assert!(names.insert(job.doc_name.clone()), "{kind:?} seed {seed}: two files as {}", job.doc_name);
+            }
+            if let Some((tt, twin, hash)) = &foreign {
+                let name = twindrop_engine::DocName::parse("theirs.bin").unwrap();
+                let doc = tt.get_doc(twin, &name).await.unwrap();
+                assert_eq!(
+                    doc.sha256(),
+                    Some(hash.as_str()),
+                    "{kind:?} seed {seed} {kinds:?}: a foreign Doc was replaced"
+                );
             }
             injected += w.em.fired_total();
             eprintln!("chaos: {kind:?} seed {seed} {kinds:?}: ok");

@@ -28,7 +28,7 @@ enum Resolution {
 }
 
 fn same_hash(ours: Option<&str>, theirs: Option<&str>) -> bool {
-    matches!((ours, theirs), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+    matches!((ours, theirs), (Some(a), Some(b)) if !a.is_empty() && a.eq_ignore_ascii_case(b))
 }
 
 impl Queue {
@@ -258,7 +258,8 @@ impl Queue {
             let twin = twin.clone();
             async move { crate::retry::retry(&self.opts.retry, || tt.get_doc(&twin, &name), |_, _| {}).await }
         };
-        match read(name.clone()).await {
+        // The hash of the Doc that holds the name now.
+        let theirs = match read(name.clone()).await {
             Err(Error::NotFound(_)) => {
                 self.journal.clear_attach_sent(job.id)?;
                 job.attach_sent = false;
@@ -269,17 +270,15 @@ impl Queue {
                 self.journal.record_attached(job.id)?;
                 return Ok(Resolution::Attached(job.clone()));
             }
-            Ok(doc) => {
-                // This file's own Doc, still as it was sent (or a replace of it already
-                // decided before a crash): the changed file takes its place.
-                let theirs = doc.sha256().map(str::to_owned);
-                let ours = self.journal.owned_doc(self.base_url(), &job.twin, name.as_str())?;
-                let own = ours.is_some_and(|o| o.path == job.path && same_hash(Some(&o.sha256), theirs.as_deref()));
-                let decided = job.replaces.is_some() && same_hash(job.replaces.as_deref(), theirs.as_deref());
-                if own || decided {
-                    return self.replace(job, &twin, &name, theirs.as_deref().unwrap_or_default()).await;
-                }
-            }
+            Ok(doc) => doc.sha256().unwrap_or_default().to_owned(),
+        };
+        // This file's own Doc, still as it was sent (or a replace of it decided before a
+        // crash): the changed file takes its place.
+        let ours = self.journal.owned_doc(self.base_url(), &job.twin, name.as_str())?;
+        let own = ours.is_some_and(|o| o.path == job.path && same_hash(Some(&o.sha256), Some(&theirs)));
+        let decided = same_hash(job.replaces.as_deref(), Some(&theirs));
+        if own || decided {
+            return self.replace(job, &twin, &name, &theirs).await;
         }
         // A different Doc holds the name, and Twindrop cannot show it is this file's to replace.
         match ConflictPolicy::parse(&job.on_conflict)? {
@@ -290,14 +289,7 @@ impl Queue {
                 self.leave_pipeline();
                 Ok(Resolution::Settled)
             }
-            ConflictPolicy::Replace => {
-                let theirs = match read(name.clone()).await {
-                    Ok(doc) => doc.sha256().unwrap_or_default().to_owned(),
-                    Err(Error::NotFound(_)) => String::new(),
-                    Err(e) => return Err(e),
-                };
-                self.replace(job, &twin, &name, &theirs).await
-            }
+            ConflictPolicy::Replace => self.replace(job, &twin, &name, &theirs).await,
             ConflictPolicy::Rename => {
                 // Numbered from the name the file was first proposed (report-2.txt after
                 // report-1.txt, not report-1-1.txt).

@@ -406,7 +406,7 @@ impl Queue {
     /// failing under it) is started again after a growing wait, so queued files never just sit
     /// there. `on_stop` hears each stop, for the log and the window.
     pub async fn run_supervised(self: &Arc<Self>, sink: EventSink, on_stop: impl Fn(&Error, Duration)) {
-        let policy = RetryPolicy { max_attempts: u32::MAX, ..self.opts.retry };
+        let policy = self.opts.retry;
         let mut stops = 0;
         loop {
             let started = std::time::Instant::now();
@@ -417,8 +417,7 @@ impl Queue {
             }
             stops += 1;
             let error = outcome.err().unwrap_or_else(|| Error::QueueStopped("the upload queue ended".into()));
-            let transient = Error::Server { status: 503, message: String::new(), retry_after: None };
-            let wait = policy.delay(&transient, stops, fastrand::f64()).unwrap_or(policy.cap).max(policy.base);
+            let wait = policy.backoff(stops, fastrand::f64());
             on_stop(&error, wait);
             tokio::time::sleep(wait).await;
         }
