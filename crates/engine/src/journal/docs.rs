@@ -92,15 +92,21 @@ impl Journal {
             .map_err(db)
     }
 
-    /// Keep the name decided for `path`.
-    pub fn decide_name(&self, base_url: &str, dest: &str, path: &Path, proposed: &str, doc_name: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO names (base_url, dest, path, proposed, doc_name) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut st| st.execute(params![base_url, dest, path_value(path), proposed, doc_name]))
-            .map(|_| ())
-            .map_err(db)
+    /// Keep the names decided for files at `dest`: (path, proposed, decided), in one commit.
+    pub fn decide_names(&self, base_url: &str, dest: &str, decisions: &[(&Path, &str, &str)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO names (base_url, dest, path, proposed, doc_name) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db)?;
+            for (path, proposed, doc_name) in decisions {
+                st.execute(params![base_url, dest, path_value(path), proposed, doc_name]).map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
     }
 
     /// The Doc named `doc_name` at `dest`, if Twindrop made it.
@@ -188,7 +194,7 @@ mod tests {
         let lossy = dir.path().join("caf\u{fffd}.txt");
         {
             let j = Journal::open(&db).unwrap();
-            j.decide_name("h", "t", &raw, "caf_.txt", "caf_.txt").unwrap();
+            j.decide_names("h", "t", &[(&raw, "caf_.txt", "caf_.txt")]).unwrap();
             assert!(j.name_held_by_other("h", "t", "caf_.txt", &lossy).unwrap());
             assert!(!j.name_held_by_other("h", "t", "caf_.txt", &raw).unwrap());
             assert!(!j.name_held_by_other("h", "other", "caf_.txt", &lossy).unwrap());

@@ -346,14 +346,22 @@ impl Queue {
                     })?
                 }
             };
-            if commit {
-                self.journal.decide_name(base, dest, &path, &proposed, &decided)?;
-            }
             used.insert(decided.clone());
             if decided != proposed {
                 plan[i].renamed_from = Some(proposed);
                 plan[i].doc_name = Some(decided);
             }
+        }
+        if commit {
+            let decisions: Vec<(&std::path::Path, &str, &str)> = plan
+                .iter()
+                .filter(|item| item.action == PlanAction::Upload)
+                .filter_map(|item| {
+                    let name = item.doc_name.as_deref()?;
+                    Some((item.path.as_path(), item.renamed_from.as_deref().unwrap_or(name), name))
+                })
+                .collect();
+            self.journal.decide_names(base, dest, &decisions)?;
         }
         Ok(())
     }
