@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS deletions (
 );
 ";
 
+/// Ownership of what a journal made before the `docs` table existed.
+pub(super) const BACKFILL: &str = "
+INSERT OR REPLACE INTO docs (base_url, dest, doc_name, sha256, path, job_id, updated_at)
+    SELECT base_url, twin, doc_name, sha256, path, id, updated_at FROM jobs
+    WHERE state = 'done' AND doc_status = 'ok' AND sha256 IS NOT NULL ORDER BY id;
+";
+
 /// A Doc Twindrop made: the hash it sent and the file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedDoc {
@@ -229,5 +236,38 @@ mod tests {
         assert!(j.deletions("h", "t").unwrap().is_empty());
         assert!(!j.name_held_by_other("h", "t", "caf_.txt", &lossy).unwrap());
         assert_eq!(j.get(owned.job_id).unwrap().doc_status.as_deref(), Some("deleted"));
+    }
+
+    /// A journal made before Docs were owned: its verified Docs become Twindrop's on opening.
+    #[test]
+    fn an_older_journal_owns_what_it_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("j.sqlite");
+        let file = dir.path().join("a.txt");
+        {
+            let j = Journal::open(&db).unwrap();
+            let new = NewJob {
+                base_url: "h",
+                twin: "t",
+                path: &file,
+                doc_name: "a.txt",
+                size: 1,
+                mtime_ns: 1,
+                dev: 0,
+                ino: 0,
+                storage_class: "access_optimized",
+                description: None,
+                on_conflict: "rename",
+            };
+            for (sha, status) in [("old", "ok"), ("new", "ok"), ("bad", "hash_mismatch")] {
+                let id = j.insert(&new, JobState::Queued).unwrap();
+                j.record_uploaded(id, sha, 1, None).unwrap();
+                j.record_done(id, status).unwrap();
+            }
+        }
+        rusqlite::Connection::open(&db).unwrap().execute_batch("DROP TABLE docs").unwrap();
+        let j = Journal::open(&db).unwrap();
+        let owned = j.owned_doc("h", "t", "a.txt").unwrap().unwrap();
+        assert_eq!((owned.sha256.as_str(), owned.path.as_path()), ("new", file.as_path()));
     }
 }

@@ -235,7 +235,18 @@ fn migrate(conn: &Connection) -> Result<()> {
             conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} {kind}")).map_err(db)?;
         }
     }
-    conn.execute_batch(docs::SCHEMA).map_err(db)
+    let had_docs = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docs'")
+        .and_then(|mut st| st.exists([]))
+        .map_err(db)?;
+    conn.execute_batch(docs::SCHEMA).map_err(db)?;
+    if !had_docs {
+        // A journal from before ownership was kept: the Docs its jobs attached and verified are
+        // Twindrop's (the latest job of each name wins), so a changed file still replaces its
+        // own Doc after the upgrade.
+        conn.execute_batch(docs::BACKFILL).map_err(db)?;
+    }
+    Ok(())
 }
 
 /// A path as the journal keeps it: text when it is UTF-8 (as every row before non-UTF-8 names
