@@ -179,6 +179,15 @@ async fn bytes_corrupted_on_the_way_are_detected_and_sent_again() {
             _ => "verify.checksum_mismatch",
         };
         assert_eq!(retried(&events, code), 1, "{kind:?}: {events:?}");
+        // Sent again after a backoff, never at once.
+        let waits: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                QueueEvent::Retrying { error, wait_ms, .. } if error.code == code => Some(*wait_ms),
+                _ => None,
+            })
+            .collect();
+        assert!(waits.iter().all(|w| *w > 0), "{kind:?}: {waits:?}");
         eprintln!("matrix: wrong hash detected × {kind:?}: ok");
     }
 }

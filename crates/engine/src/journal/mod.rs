@@ -230,6 +230,7 @@ fn migrate(conn: &Connection) -> Result<()> {
         ("dev", "INTEGER NOT NULL DEFAULT 0"),
         ("ino", "INTEGER NOT NULL DEFAULT 0"),
         ("replaces", "TEXT"),
+        ("not_before", "REAL"),
     ] {
         if !has(column)? {
             conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} {kind}")).map_err(db)?;
@@ -450,9 +451,10 @@ impl Journal {
         let tx = conn.transaction().map_err(db)?;
         let job = tx
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND base_url = ?1 ORDER BY id LIMIT 1"
+                "SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND base_url = ?1 \
+                 AND (not_before IS NULL OR not_before <= ?2) ORDER BY id LIMIT 1"
             ))
-            .and_then(|mut st| st.query_row([base_url], row_to_job).optional())
+            .and_then(|mut st| st.query_row(params![base_url, now()], row_to_job).optional())
             .map_err(db)?;
         let Some(mut job) = job else { return Ok(None) };
         tx.prepare_cached(
@@ -634,6 +636,16 @@ impl Journal {
             id,
             "state = 'failed', error_code = ?2, error_message = ?3",
             params![id as i64, error.code, error.message],
+        )
+    }
+
+    /// Back to the queue, to be claimed no sooner than `wait` from now (a copy that came out
+    /// wrong is sent again after a backoff, not at once).
+    pub fn requeue_after(&self, id: u64, wait: std::time::Duration) -> Result<()> {
+        self.update(
+            id,
+            "state = 'queued', attach_sent = 0, not_before = ?2",
+            params![id as i64, now() + wait.as_secs_f64()],
         )
     }
 

@@ -17,14 +17,14 @@ const READS_IN_FLIGHT: usize = 16;
 const COPY_ATTEMPTS: u32 = 3;
 
 impl Queue {
-    async fn send_again(&self, job: &Job) -> Result<()> {
+    /// Delete the bad copy and queue the job again, to be sent after `wait`.
+    async fn send_again(&self, job: &Job, wait: std::time::Duration) -> Result<()> {
         let twin = TwinId::parse(&job.twin)?;
         let name = DocName::parse(&job.doc_name)?;
         let tt = self.tt()?;
         // Journal first: killed before the delete, the next run finds the bad Doc again by
         // reading it back (it carries our hash) and lands here once more.
-        self.journal.clear_attach_sent(job.id)?;
-        self.journal.set_state(job.id, crate::journal::JobState::Queued)?;
+        self.journal.requeue_after(job.id, wait)?;
         match crate::retry::retry(&self.opts.retry, || tt.delete_doc(&twin, &name), |_, _| {}).await {
             Ok(()) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
@@ -65,11 +65,15 @@ impl Queue {
                             name: job.doc_name.clone(),
                             message: format!("the server's copy ended {}", doc.status.as_str()),
                         };
-                        if let Err(e) = self.send_again(&job).await {
+                        // Backed off like any retry: a server that keeps mangling bytes is not
+                        // sent the whole file again at once.
+                        let wait = self.opts.retry.backoff(job.attempts, fastrand::f64());
+                        if let Err(e) = self.send_again(&job, wait).await {
                             self.fail(job.id, &e, &sink);
                             continue;
                         }
-                        sink(QueueEvent::Retrying { id: job.id, error: error.info(), wait_ms: 0 });
+                        let wait_ms = wait.as_millis() as u64;
+                        sink(QueueEvent::Retrying { id: job.id, error: error.info(), wait_ms });
                         self.leave_pipeline();
                     }
                     Ok(doc) if doc.status.is_terminal() => finished.push((job, doc.status)),
