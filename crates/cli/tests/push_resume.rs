@@ -86,10 +86,9 @@ fn a_killed_push_resumes_inside_the_file() {
     let from = report["resumed_from"].as_u64().unwrap();
     let sent = report["bytes_sent"].as_u64().unwrap();
     eprintln!("resumed at byte {from} of {total}; sent {sent} bytes after the restart");
-    assert!(
-        from >= at_kill && from.is_multiple_of(8 << 20),
-        "it did not resume inside the file (journal had {at_kill}): {report}"
-    );
+    // At least what the journal had; more when gcp-storage-emulator kept the part of the chunk
+    // that was cut by the kill (it commits what it received, not whole chunks).
+    assert!(from >= at_kill && from < total, "it did not resume inside the file (journal had {at_kill}): {report}");
     assert_eq!(sent, total - from, "a committed byte was sent again");
     let sha = hex::encode(Sha256::digest(&data));
     assert_eq!(report["sha256"], sha.as_str());
