@@ -10,6 +10,7 @@ import {
   repropose,
   review,
   stage,
+  withSuffix,
   unstage,
   visible,
   type NamedFile,
@@ -67,6 +68,16 @@ describe("staging", () => {
     items = rename(items, key, "a_b.txt");
     expect(items[0].issue).toBeNull();
     expect(blocked(items)).toHaveLength(0);
+  });
+
+  it("numbers a later drop's file whose name is already staged, as the engine does", () => {
+    let items = stage([], [file("/d/report.pdf", "report.pdf")]);
+    items = stage(items, [file("/e/report.pdf", "report.pdf"), file("/f/report.pdf", "report.pdf")]);
+    expect(items.map((i) => i.name)).toEqual(["report.pdf", "report-1.pdf", "report-2.pdf"]);
+    expect(items[1].notice?.code).toBe("doc_name.renamed");
+    expect(blocked(items)).toEqual([]);
+    expect(withSuffix("d/" + "y".repeat(32) + ".txt", 11)).toBe("d/" + "y".repeat(29) + "-11.txt");
+    expect(withSuffix("a.tar.gz", 1)).toBe("a-1.tar.gz");
   });
 
   it("flags names given to two files until one changes", () => {

@@ -227,13 +227,42 @@ function fromPreview(f: NamedFile): StagedItem {
  */
 export function stage(items: StagedItem[], files: NamedFile[]): StagedItem[] {
   const have = new Set(items.map((i) => i.path));
+  const used = new Set(items.filter((i) => !i.fileProblem).map((i) => i.name));
   const added: StagedItem[] = [];
   for (const f of files) {
     if (have.has(f.path)) continue;
     have.add(f.path);
-    added.push(fromPreview(f));
+    added.push(numbered(fromPreview(f), used));
   }
   return review(items.concat(added));
+}
+
+/**
+ * A file of a later drop whose proposed name is already staged gets the first free `name-N`,
+ * as the engine numbers files named alike in one drop, and says so.
+ */
+function numbered(item: StagedItem, used: Set<string>): StagedItem {
+  if (item.fileProblem || item.ruleIssue || !used.has(item.name)) {
+    used.add(item.name);
+    return item;
+  }
+  let n = 1;
+  while (used.has(withSuffix(item.name, n))) n++;
+  const name = withSuffix(item.name, n);
+  used.add(name);
+  const message = `another staged file is also named ${debugString(item.name)}: this one is sent as ${name}`;
+  return { ...item, name, proposed: name, notice: { code: "doc_name.renamed", rule: null, message } };
+}
+
+/** `name` with `-n` after its base name (shortened to stay within a part), as the engine's `DocName::with_suffix`. */
+export function withSuffix(name: string, n: number): string {
+  const slash = name.lastIndexOf("/");
+  const dir = slash >= 0 ? name.slice(0, slash + 1) : "";
+  const last = name.slice(slash + 1);
+  const dot = last.indexOf(".");
+  const [base, ext] = dot >= 0 ? [last.slice(0, dot), last.slice(dot)] : [last, ""];
+  const suffix = `-${n}`;
+  return dir + base.slice(0, Math.max(0, SEGMENT_MAX - suffix.length)) + suffix + ext;
 }
 
 /**

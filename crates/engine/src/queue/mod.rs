@@ -778,6 +778,40 @@ mod tests {
         em.shutdown().await;
     }
 
+    /// A panic while one file is sent fails that file with `internal.error`; the worker that
+    /// met it takes the next file, and the run ends as usual.
+    #[tokio::test]
+    async fn a_panic_fails_its_file_and_the_queue_goes_on() {
+        let em = twindrop_emulator::Emulator::start(
+            "127.0.0.1:0".parse().unwrap(),
+            twindrop_emulator::Config::new("panic-secret").with_copy_delay(Duration::from_millis(10)),
+        )
+        .await
+        .unwrap();
+        let tt = TrustedTwin::new(em.base_url(), crate::Secret::new("panic-secret")).unwrap();
+        let twin = tt.create_twin().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::open(&dir.path().join("j.sqlite")).unwrap());
+        let opts = Options { parallel: 1, poll_interval: Duration::from_millis(20), ..Options::default() };
+        let queue = Queue::new(Arc::new(tt), journal.clone(), opts);
+        let files: Vec<std::path::PathBuf> = ["panic-in-test.txt", "fine.txt"]
+            .iter()
+            .map(|name| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, *name).unwrap();
+                path
+            })
+            .collect();
+        let sink: EventSink = Arc::new(|_| {});
+        let ids = queue.enqueue(&twin, &files, &sink).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(30), queue.run(sink, RunMode::UntilIdle)).await.unwrap().unwrap();
+        let (bad, good) = (journal.get(ids[0]).unwrap(), journal.get(ids[1]).unwrap());
+        assert_eq!((bad.state, bad.error_code.as_deref()), (JobState::Failed, Some("internal.error")));
+        assert!(bad.error_message.unwrap().contains("a bug met while sending"));
+        assert!(good.is_ok(), "{good:?}");
+        em.shutdown().await;
+    }
+
     /// A queue whose run stops (its journal loses its table) is started again, and each stop
     /// is told with the wait before the next start.
     #[tokio::test(start_paused = true)]
