@@ -122,13 +122,13 @@ fn restrict_file(file: &File, path: &Path) -> Result<()> {
 }
 
 /// The permission bits of `path` (tests).
-#[cfg(all(test, unix))]
+#[cfg(test)]
 pub(crate) fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
