@@ -7,11 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, DragDropEvent, Manager, Runtime};
+use tauri::DragDropEvent;
 use twindrop_engine::chosen::ChosenPaths;
+use twindrop_engine::profile::SettingsFile;
 use twindrop_engine::{Error, ErrorInfo};
-
-use crate::session::{settings, AppState};
 
 type Reply<T> = Result<T, ErrorInfo>;
 
@@ -25,29 +24,15 @@ pub struct Chosen {
 }
 
 impl Chosen {
-    fn allow<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) {
+    /// The user chose these paths (picked or dropped): they, and what is under them, may be used.
+    pub fn allow<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) {
         let mut pending = self.pending.lock().expect("chosen paths");
         pending.extend(paths.into_iter().map(|p| p.as_ref().to_path_buf()));
     }
 
-    /// Blocking: resolves the paths.
-    fn check(&self, paths: &[PathBuf]) -> twindrop_engine::Result<()> {
-        let fresh = std::mem::take(&mut *self.pending.lock().expect("chosen paths"));
-        let mut chosen = self.paths.lock().expect("chosen paths");
-        chosen.allow_all(fresh);
-        paths.iter().try_for_each(|path| chosen.check(path).map(drop))
-    }
-}
-
-impl AppState {
-    /// The user chose these paths (picked or dropped): they, and what is under them, may be used.
-    pub fn allow<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) {
-        self.chosen.allow(paths);
-    }
-
     /// The watched folders saved in settings.json: chosen before, in this app or the CLI.
     pub fn allow_saved_watched(&self) {
-        match settings().and_then(|s| s.load()) {
+        match SettingsFile::default_location().and_then(|s| s.load()) {
             Ok(saved) => self.allow(saved.watched.iter().map(|w| &w.path)),
             Err(e) => tracing::warn!(code = e.code(), "saved watched folders not read: {e}"),
         }
@@ -56,20 +41,28 @@ impl AppState {
     /// Each of `paths` as given, once every one of them has been found chosen; else the
     /// first that was not, as `path.not_chosen`. The file system is read off the runtime's
     /// threads (a drop of thousands of files resolves thousands of paths).
-    pub async fn check_chosen(&self, paths: Vec<PathBuf>) -> Reply<Vec<PathBuf>> {
-        let chosen = Arc::clone(&self.chosen);
-        tauri::async_runtime::spawn_blocking(move || chosen.check(&paths).map(|()| paths))
+    pub async fn check(self: &Arc<Self>, paths: Vec<PathBuf>) -> Reply<Vec<PathBuf>> {
+        let chosen = Arc::clone(self);
+        tauri::async_runtime::spawn_blocking(move || chosen.check_now(&paths).map(|()| paths))
             .await
             .map_err(|e| Error::Input(format!("path check stopped: {e}")).info())?
             .map_err(|e| e.info())
+    }
+
+    /// Blocking: resolves the paths.
+    fn check_now(&self, paths: &[PathBuf]) -> twindrop_engine::Result<()> {
+        let fresh = std::mem::take(&mut *self.pending.lock().expect("chosen paths"));
+        let mut chosen = self.paths.lock().expect("chosen paths");
+        chosen.allow_all(fresh);
+        paths.iter().try_for_each(|path| chosen.check(path).map(drop))
     }
 }
 
 /// A drop on the window: its paths are the user's choice. Tauri fires this before it tells the
 /// web view, so the page's `names_preview` of the same paths finds them allowed.
-pub fn on_drag_drop<R: Runtime>(app: &AppHandle<R>, event: &DragDropEvent) {
+pub fn on_drag_drop(chosen: &Chosen, event: &DragDropEvent) {
     if let DragDropEvent::Drop { paths, .. } = event {
-        app.state::<AppState>().allow(paths);
+        chosen.allow(paths);
     }
 }
 
@@ -86,14 +79,14 @@ mod tests {
         std::fs::create_dir_all(picked.join("sub")).unwrap();
         std::fs::write(picked.join("sub/a.txt"), "a").unwrap();
         std::fs::write(home.path().join("other.txt"), "b").unwrap();
-        let state = AppState::default();
-        let refused = state.check_chosen(vec![picked.clone()]).await.unwrap_err();
+        let state = Arc::new(Chosen::default());
+        let refused = state.check(vec![picked.clone()]).await.unwrap_err();
         assert_eq!(refused.code, "path.not_chosen");
         state.allow([&picked]);
         let ok = vec![picked.clone(), picked.join("sub/a.txt")];
-        assert_eq!(state.check_chosen(ok.clone()).await.unwrap(), ok);
+        assert_eq!(state.check(ok.clone()).await.unwrap(), ok);
         for path in [home.path().to_path_buf(), home.path().join("other.txt"), picked.join("../other.txt")] {
-            let err = state.check_chosen(vec![picked.join("sub/a.txt"), path.clone()]).await.unwrap_err();
+            let err = state.check(vec![picked.join("sub/a.txt"), path.clone()]).await.unwrap_err();
             assert_eq!(err.code, "path.not_chosen", "{}", path.display());
             assert!(err.message.contains(&path.display().to_string()), "{}", err.message);
         }

@@ -53,19 +53,19 @@ pub fn run() {
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .manage(session::AppState::default())
         .setup(|app| {
-            app.state::<session::AppState>().allow_saved_watched();
+            app.state::<session::AppState>().chosen.allow_saved_watched();
             desktop::setup(app.handle());
             Ok(())
         })
         // A drop's paths are recorded here, from the native event, before the page hears of it.
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::DragDrop(drop) = event {
-                chosen::on_drag_drop(window.app_handle(), drop);
+                chosen::on_drag_drop(&window.state::<session::AppState>().chosen, drop);
             }
         })
         .on_webview_event(|webview, event| {
             if let tauri::WebviewEvent::DragDrop(drop) = event {
-                chosen::on_drag_drop(webview.app_handle(), drop);
+                chosen::on_drag_drop(&webview.state::<session::AppState>().chosen, drop);
             }
         })
         .invoke_handler(tauri::generate_handler![

@@ -26,7 +26,7 @@ pub enum PickKind {
 #[tauri::command]
 pub async fn pick_paths(app: AppHandle, state: State<'_, AppState>, kind: PickKind) -> Result<Vec<String>, ErrorInfo> {
     let picked = pick(app, kind).await?;
-    state.allow(&picked);
+    state.chosen.allow(&picked);
     Ok(picked)
 }
 

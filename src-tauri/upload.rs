@@ -31,7 +31,7 @@ pub async fn names_preview(
     paths: Vec<String>,
     template: Option<String>,
 ) -> Reply<Vec<NamedFile>> {
-    let paths = state.check_chosen(paths.into_iter().map(PathBuf::from).collect()).await?;
+    let paths = state.chosen.check(paths.into_iter().map(PathBuf::from).collect()).await?;
     let (queue, _) = session_queue(&state).await?;
     let dest = twin.filter(|t| !t.is_empty()).map(|t| Destination::parse_for(queue.service(), &t)).transpose()?;
     let files = queue.names_preview(dest.as_ref(), paths, template.as_deref()).await?;
@@ -54,7 +54,7 @@ pub async fn upload_planned(
     let (queue, routes) = session_queue(&state).await?;
     let dest = Destination::parse_for(queue.service(), &twin)?;
     let batch = Batch::new(&storage_class, description)?;
-    state.check_chosen(items.iter().map(|item| item.path.clone()).collect()).await?;
+    state.chosen.check(items.iter().map(|item| item.path.clone()).collect()).await?;
     // Route before anything can run: a job's first event registers its channel.
     let forward = route_events(routes.clone());
     let sink: EventSink = Arc::new(move |event: QueueEvent| {

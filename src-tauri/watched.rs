@@ -38,7 +38,7 @@ pub async fn watched_list(state: State<'_, AppState>) -> Reply<Vec<FolderStatus>
 /// folders (chosen before, maybe with the CLI while the app ran); else `path.not_chosen`.
 async fn chosen_folder(state: &State<'_, AppState>, watched: &Watched, path: String) -> Reply<PathBuf> {
     let path = PathBuf::from(path);
-    match state.check_chosen(vec![path.clone()]).await {
+    match state.chosen.check(vec![path.clone()]).await {
         Ok(_) => Ok(path),
         Err(refused) => match watched.list()?.iter().any(|f| Path::new(&f.path) == path) {
             true => Ok(path),
@@ -50,7 +50,7 @@ async fn chosen_folder(state: &State<'_, AppState>, watched: &Watched, path: Str
 /// Watch a folder the user picked (or dropped).
 #[tauri::command]
 pub async fn watched_add(state: State<'_, AppState>, path: String, destination: String) -> Reply<FolderStatus> {
-    let path = state.check_chosen(vec![PathBuf::from(path)]).await?.remove(0);
+    let path = state.chosen.check(vec![PathBuf::from(path)]).await?.remove(0);
     let watched = watched(&state).await?;
     Ok(watched.add(&path, &destination)?)
 }
