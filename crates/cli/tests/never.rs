@@ -7,6 +7,8 @@
 //!   refused delete holds up nothing else;
 //! - a symlink swapped in for a file never sends the file it points to;
 //! - a name that is not UTF-8 uploads once, from the exact path;
+//! - a server asking for an absurd wait fails the file, names the wait, and panics nothing;
+//! - the journal and settings.json are private;
 //! - exit codes tell ok, files failed, usage and fatal apart.
 
 use std::io::{BufRead, BufReader};
@@ -345,4 +347,39 @@ async fn exit_codes_tell_ok_files_failed_usage_and_fatal_apart() {
     std::fs::write(&missing, "here now").unwrap();
     let out = w.run(&["retry", "--base-url", base]);
     assert_eq!(out.status.code(), Some(0), "{}", says(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absurd_retry_after_fails_the_file_and_panics_nothing() {
+    let w = World::new().await;
+    let (a, b) = (w.folder().join("a.txt"), w.folder().join("b.txt"));
+    std::fs::write(&a, "a").unwrap();
+    std::fs::write(&b, "b").unwrap();
+    // The first upload URL asked for is answered 429 with a wait no clock can hold.
+    let rule = json!({"rules": [{"route": "cache", "nth": [1], "status": 429, "retry_after": u64::MAX}]});
+    w.em.set_faults(serde_json::from_value(rule).unwrap());
+    let args = ["upload", "--json", "--parallel", "1", "--base-url", w.em.base_url(), "--twin", w.twin.as_str()];
+    let out = w.run(&[&args[..], &[a.to_str().unwrap(), b.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", says(&out));
+    assert!(!says(&out).contains("panicked"), "{}", says(&out));
+    let all = lines(&out);
+    let failed: Vec<&Value> = all.iter().filter(|l| l["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{}", says(&out));
+    assert_eq!(failed[0]["error"]["code"], "server.rate_limited");
+    assert!(failed[0]["error"]["message"].as_str().unwrap().contains("18446744073709551615"), "{}", says(&out));
+    assert_eq!(w.docs().await.len(), 1, "the other file went up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_and_settings_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new().await;
+    std::fs::write(w.folder().join("a.txt"), "a").unwrap();
+    let out = w.sync_once(&["--save"]);
+    assert!(out.status.success(), "{}", says(&out));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for file in ["journal.sqlite", "config/settings.json"] {
+        assert_eq!(mode(&w.dir.path().join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&w.dir.path().join("config")), 0o700);
 }
