@@ -3,7 +3,8 @@
 //! `--state` is killed and restarted on the same port in the middle). In the end every file is an `ok` Doc with its
 //! bytes, none missing, none attached twice, and SQLite's `PRAGMA integrity_check` says ok.
 //! `TWINDROP_CRASH_RUNS` sets the kills (default 6 in CI; the long mode is 100); the seed is
-//! printed.
+//! printed. The folder also holds three files whose names sanitize alike (three Docs, one each)
+//! and a file named like a Doc another tool attached first (that Doc is never touched).
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -72,6 +73,12 @@ async fn crash_loop(restart_server: bool) {
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::write(sub.join(format!("f{i:03}.dat")), vec![(i % 251) as u8; 2000 + i * 37]).unwrap();
     }
+    // Named alike: d0/twin_name.dat, d0/twin_name-1.dat and d0/twin_name-2.dat, whatever the kills.
+    let alike = ["twin name.dat", "twin_name.dat", "twin?name.dat"];
+    for (i, name) in alike.iter().enumerate() {
+        std::fs::write(folder.join("d0").join(name), format!("alike {i}")).unwrap();
+    }
+    std::fs::write(folder.join("theirs.dat"), "ours").unwrap();
     let faults = dir.path().join("faults.json");
     let plan = json!({ "rules": [{ "route": "attach", "latency_ms": 30 }, { "route": "upload", "latency_ms": 15 }] });
     std::fs::write(&faults, plan.to_string()).unwrap();
@@ -86,6 +93,20 @@ async fn crash_loop(restart_server: bool) {
         .output()
         .unwrap();
     let twin = String::from_utf8(twin.stdout).unwrap().trim().to_owned();
+    // Another tool (its own journal) attached `theirs.dat` first.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("theirs.dat"), "a colleague's").unwrap();
+    let theirs = Command::new(env!("CARGO_BIN_EXE_twindrop"))
+        .arg("--journal")
+        .arg(dir.path().join("other-tool.sqlite"))
+        .args(["upload", "--base-url", &base, "--twin", &twin])
+        .arg(elsewhere.join("theirs.dat"))
+        .env("TWINDROP_SECRET", SECRET)
+        .env("TWINDROP_CONFIG_DIR", dir.path().join("other-config"))
+        .output()
+        .unwrap();
+    assert!(theirs.status.success(), "{theirs:?}");
 
     let sync = || {
         Command::new(env!("CARGO_BIN_EXE_twindrop"))
@@ -134,19 +155,32 @@ async fn crash_loop(restart_server: bool) {
     };
     let listing = get(format!("/twins/{twin}/docs"), ("Authorization", SECRET)).await;
     let docs = listing["docs"].as_object().unwrap();
-    assert_eq!(docs.len(), 300, "a Doc is missing or extra: {}", docs.len());
+    assert_eq!(docs.len(), 305, "a Doc is missing or extra: {}", docs.len());
     let stats = get("/_emulator/stats".into(), ("X-Emulator-Control", CONTROL)).await;
+    let mut hashes = std::collections::HashMap::new();
     for name in docs.keys() {
         let doc = get(format!("/twins/{twin}/docs/{name}"), ("Authorization", SECRET)).await;
         assert_eq!(doc["status"], "ok", "{name}: {doc}");
         assert_eq!(stats["attached"][&twin][name], 1, "{name} was attached more than once (or not at all)");
+        hashes.insert(name.clone(), doc["creation_certificate"]["hash"].as_str().unwrap_or_default().to_owned());
     }
+    let sha = |text: &str| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    assert_eq!(hashes["theirs.dat"], sha("a colleague's"), "the other tool's Doc was replaced");
+    assert_eq!(hashes["theirs-1.dat"], sha("ours"));
+    let mut alike_sent: Vec<&str> =
+        ["d0/twin_name.dat", "d0/twin_name-1.dat", "d0/twin_name-2.dat"].iter().map(|n| hashes[*n].as_str()).collect();
+    let mut alike_local: Vec<String> = (0..3).map(|i| sha(&format!("alike {i}"))).collect();
+    alike_sent.sort();
+    alike_local.sort();
+    assert_eq!(alike_sent, alike_local, "files named alike are not one Doc each");
     let db = rusqlite::Connection::open(&journal).unwrap();
     let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
     let attached: i64 = db.query_row("SELECT COUNT(*) FROM jobs WHERE state = 'done'", [], |r| r.get(0)).unwrap();
-    assert!(attached >= 300);
+    assert!(attached >= 304);
     drop(em);
     let server = if restart_server { " + 1 server kill" } else { "" };
-    eprintln!("crash loop: seed {seed}: {runs} client kills{server} survived; 300 Docs ok, 0 lost");
+    eprintln!(
+        "crash loop: seed {seed}: {runs} client kills{server} survived; 304 Docs ok, 0 lost, a foreign one untouched"
+    );
 }
