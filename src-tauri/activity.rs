@@ -13,7 +13,7 @@ pub fn log() -> Result<Arc<ActivityLog>> {
     if let Some(log) = slot.as_ref() {
         return Ok(log.clone());
     }
-    let log = Arc::new(ActivityLog::open(&ActivityLog::default_path()?)?);
+    let log = Arc::new(ActivityLog::open(&twindrop_engine::profile::activity_log_path()?)?);
     *slot = Some(log.clone());
     Ok(log)
 }

@@ -84,7 +84,7 @@ fn journal() -> Result<Arc<Journal>> {
     if let Some(j) = slot.as_ref() {
         return Ok(j.clone());
     }
-    let j = Arc::new(Journal::open(&Journal::default_path()?)?);
+    let j = Arc::new(Journal::open(&profile::journal_path()?)?);
     *slot = Some(j.clone());
     Ok(j)
 }

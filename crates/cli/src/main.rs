@@ -186,7 +186,7 @@ pub mod exit {
 pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
     match path {
         Some(p) => Journal::open(p),
-        None => Journal::open(&Journal::default_path()?),
+        None => Journal::open(&twindrop_engine::profile::journal_path()?),
     }
 }
 

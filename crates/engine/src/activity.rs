@@ -184,10 +184,6 @@ fn now_ms() -> i64 {
 }
 
 impl ActivityLog {
-    pub fn default_path() -> Result<PathBuf> {
-        Ok(crate::profile::data_dir()?.join("activity.sqlite"))
-    }
-
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_with_cap(path, DEFAULT_CAP)
     }

@@ -7,6 +7,7 @@
 //! - [`naming`]: `DocName`, valid by construction; the rules by name (`check`), a path sanitizer,
 //!   templates and collision resolution.
 //! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin), MD5 where a service wants it.
+//! - [`http`]: the one HTTP client setup, bounded answers, Retry-After, transport errors.
 //! - [`media_type`]: a file's MIME type, from its content first, then its extension.
 //! - [`source`]: the local file a job sends, opened without following symlinks and held to the
 //!   identity (device, inode, size, mtime) the journal recorded.
@@ -44,6 +45,7 @@ pub mod chosen;
 pub mod credentials;
 pub mod error;
 pub mod hash;
+pub mod http;
 pub mod journal;
 pub mod media_type;
 pub mod naming;

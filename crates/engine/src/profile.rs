@@ -144,6 +144,16 @@ pub fn data_dir() -> Result<PathBuf> {
     dir("TWINDROP_DATA_DIR", |d| d.data_dir().to_owned())
 }
 
+/// Where the journal is kept by default (the journal itself is opened on any path).
+pub fn journal_path() -> Result<PathBuf> {
+    Ok(data_dir()?.join("journal.sqlite"))
+}
+
+/// Where the activity log is kept by default.
+pub fn activity_log_path() -> Result<PathBuf> {
+    Ok(data_dir()?.join("activity.sqlite"))
+}
+
 fn dir(var: &str, pick: impl Fn(&directories::ProjectDirs) -> PathBuf) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(var) {
         return Ok(PathBuf::from(p));

@@ -331,10 +331,6 @@ impl Journal {
         Ok(Journal { conn: Mutex::new(conn), path: path.to_owned(), _lock: lock })
     }
 
-    pub fn default_path() -> Result<PathBuf> {
-        Ok(crate::profile::data_dir()?.join("journal.sqlite"))
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }

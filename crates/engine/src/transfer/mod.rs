@@ -211,7 +211,7 @@ pub(crate) const ANSWER_WAIT: Duration = Duration::from_secs(10);
 /// An upload's answer body: at most 1 MiB (more is `server.bad_response`), whole within
 /// [`ANSWER_WAIT`] (or `network.timeout`).
 pub(crate) async fn read_answer(response: reqwest::Response, url: &str) -> Result<String> {
-    let read = crate::service::read_body(response, 1 << 20, "upload answer");
+    let read = crate::http::read_body(response, 1 << 20, "upload answer");
     match tokio::time::timeout(ANSWER_WAIT, read).await {
         Ok(body) => body,
         Err(_) => Err(Error::Timeout(format!("{} (its answer kept dripping)", redact_url(url)))),
@@ -233,35 +233,20 @@ async fn check(response: reqwest::Response, url: &str) -> Result<Answer> {
         return Err(Error::BadResponse(format!("{} answered {status}: a redirect, not followed", redact_url(url))));
     }
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        let retry_after = crate::service::retry_after(&headers);
+        let retry_after = crate::http::retry_after(&headers);
         return Err(Error::RateLimited { message: storage_error_message(&body), retry_after });
     }
     Err(Error::UploadRejected { status: status.as_u16(), message: storage_error_message(&body) })
 }
 
-/// Map a transport failure. `url` is redacted here, and reqwest's own text loses its URL
-/// (`without_url`): it names the whole URL it was sending to, signature and token included.
-pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
-    let url = redact_url(&url);
-    if e.is_timeout() {
-        return Error::Timeout(url);
-    }
-    let e = e.without_url();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    Error::Unreachable { url, message: redact_text(&message) }
-}
+pub(crate) use crate::http::network_error;
 
 /// An upload target a server handed out must be as safe as its API: no plain HTTP off this
 /// machine, whatever the server says.
 pub(crate) fn check_url(url: &str) -> Result<()> {
     let parsed =
         url::Url::parse(url).map_err(|e| Error::BadResponse(format!("upload URL {}: {e}", redact_url(url))))?;
-    crate::service::require_tls_off_loopback(&parsed)
+    crate::http::require_tls_off_loopback(&parsed)
 }
 
 /// Storage backends answer with an S3-style XML body; show its Code and Message, with any URL

@@ -127,7 +127,7 @@ async fn query_range(http: &reqwest::Client, uri: &str, total: &str) -> Result<S
 }
 
 async fn server_error(status: StatusCode, response: reqwest::Response, url: &str) -> Error {
-    let retry_after = crate::service::retry_after(response.headers());
+    let retry_after = crate::http::retry_after(response.headers());
     let body = super::read_answer(response, url).await.unwrap_or_default();
     let message = crate::redact::redact_text(&body.chars().take(200).collect::<String>());
     match status {
