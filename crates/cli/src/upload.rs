@@ -162,11 +162,7 @@ pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: 
     let ids = queue.enqueue(dest, &args.files, &sink).await?;
     queue.run(sink, RunMode::UntilIdle).await?;
     printer.finish();
-    let all_good = ids.iter().all(|id| {
-        journal.get(*id).is_ok_and(|j| {
-            j.state == JobState::Skipped || (j.state == JobState::Done && j.doc_status.as_deref() == Some("ok"))
-        })
-    });
+    let all_good = ids.iter().all(|id| journal.get(*id).is_ok_and(|j| j.state == JobState::Skipped || j.is_ok()));
     Ok(printer.exit(all_good))
 }
 

@@ -134,8 +134,7 @@ impl Queue {
             let mut files = naming::preview(&paths, template.as_ref(), &taken_by);
             for file in files.iter_mut().filter(|f| f.problem.is_none()) {
                 let Some(job) = latest.get(&file.path) else { continue };
-                if job.state == JobState::Done
-                    && job.doc_status.as_deref() == Some("ok")
+                if job.is_ok()
                     && Some(job.size) == file.size
                     && Some(job.mtime_ns) == file.mtime_ns
                     && file.name.as_deref() == Some(job.doc_name.as_str())
@@ -243,8 +242,7 @@ impl Queue {
                 // A name chosen for this file that is not the one it went up under asks for a new
                 // Doc, not for the old one again.
                 Some(job)
-                    if job.state == JobState::Done
-                        && job.doc_status.as_deref() == Some("ok")
+                    if job.is_ok()
                         && job.size == size
                         && job.mtime_ns == mtime
                         && names.is_none_or(|n| {
