@@ -166,7 +166,8 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     }
 
     // A failed batch: a notification with the code, and a red dot until the next batch.
-    set_faults(&base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "status": 403}]})).await;
+    // A 400 from storage is final at once (a 403 would be renewed, after growing waits).
+    set_faults(&base, CONTROL_TOKEN, json!({"rules": [{"route": "upload", "status": 400}]})).await;
     let bad = home.path().join("refused.txt");
     std::fs::write(&bad, b"the server will refuse this\n").unwrap();
     drop_and_start(client, &[bad]).await;
