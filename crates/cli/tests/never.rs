@@ -383,3 +383,20 @@ async fn the_journal_and_settings_are_private() {
     }
     assert_eq!(mode(&w.dir.path().join("config")), 0o700);
 }
+
+/// A colleague's Doc that happens to hold the very bytes of a local file is still theirs: the
+/// file is counted as sent, but when it changes it goes to another name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_doc_with_the_same_bytes_stays_theirs() {
+    let w = World::new().await;
+    let theirs = w.foreign_doc("same.txt", b"identical").await;
+    std::fs::write(w.folder().join("same.txt"), "identical").unwrap();
+    let out = w.sync_once(&[]);
+    assert!(out.status.success(), "{}", says(&out));
+    assert_eq!(w.docs().await.len(), 1, "nothing new for bytes already there");
+    std::fs::write(w.folder().join("same.txt"), "changed").unwrap();
+    let out = w.sync_once(&[]);
+    assert!(out.status.success(), "{}", says(&out));
+    assert_eq!(w.doc_hash("same.txt").await, Some(theirs), "a Doc Twindrop did not make was replaced");
+    assert_eq!(w.doc_hash("same-1.txt").await, Some(sha256(b"changed")));
+}

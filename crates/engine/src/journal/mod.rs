@@ -574,6 +574,20 @@ impl Journal {
         )
     }
 
+    /// The job's bytes are on the server under its name, in a Doc found there. `ours`: the
+    /// job's own attach may have made it (in doubt), so it is recorded as Twindrop's; otherwise
+    /// the Doc stays someone else's and is never replaced or deleted by a sync.
+    pub fn record_found(&self, id: u64, ours: bool) -> Result<()> {
+        if ours {
+            return self.record_attached(id);
+        }
+        self.batch(
+            "UPDATE jobs SET state = 'verifying', attach_sent = 1, replaces = NULL, updated_at = ?2 WHERE id = ?1",
+            &[id],
+            |_| None,
+        )
+    }
+
     /// Intent of a replace, before the old Doc (with this hash) is deleted.
     pub fn record_replacing(&self, id: u64, old_sha256: &str) -> Result<()> {
         self.update(id, "replaces = ?2", params![id as i64, old_sha256])

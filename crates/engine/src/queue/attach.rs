@@ -18,6 +18,15 @@ const GATHER: Duration = Duration::from_millis(20);
 /// Names tried for `rename` before giving up.
 pub(super) const RENAME_TRIES: u32 = 200;
 
+/// Whose a Doc found under the job's name with the job's hash may be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// The job's own attach may have made it (it was sent, the answer lost): Twindrop's.
+    MaybeOurs,
+    /// The server said it existed before this attach: someone else's, whatever it holds.
+    NotOurs,
+}
+
 enum Resolution {
     /// The Doc is not there: attach (again).
     Attach(Job),
@@ -64,7 +73,7 @@ impl Queue {
                     fresh.push(job);
                     continue;
                 }
-                match self.resolve(job, &sink).await {
+                match self.resolve(job, Found::MaybeOurs, &sink).await {
                     Resolution::Attach(job) => fresh.push(job),
                     Resolution::Attached(job) => self.to_poller(job, &poll_tx, &sink),
                     Resolution::Settled => {}
@@ -172,7 +181,7 @@ impl Queue {
         }
         for (job, error) in others {
             match error {
-                Error::DocExists(_) => match self.resolve(job, sink).await {
+                Error::DocExists(_) => match self.resolve(job, Found::NotOurs, sink).await {
                     Resolution::Attach(job) => batch.push(job),
                     Resolution::Attached(job) => self.to_poller(job, poll_tx, sink),
                     Resolution::Settled => {}
@@ -239,8 +248,8 @@ impl Queue {
     }
 
     /// Read the Doc of a job whose attach may have happened, and decide.
-    async fn resolve(&self, mut job: Job, sink: &EventSink) -> Resolution {
-        match self.resolve_inner(&mut job, sink).await {
+    async fn resolve(&self, mut job: Job, whose: Found, sink: &EventSink) -> Resolution {
+        match self.resolve_inner(&mut job, whose, sink).await {
             Ok(r) => r,
             Err(e) => {
                 self.fail(job.id, &e, sink);
@@ -249,7 +258,7 @@ impl Queue {
         }
     }
 
-    async fn resolve_inner(&self, job: &mut Job, sink: &EventSink) -> Result<Resolution> {
+    async fn resolve_inner(&self, job: &mut Job, whose: Found, sink: &EventSink) -> Result<Resolution> {
         let twin = TwinId::parse(&job.twin)?;
         let name = DocName::parse(&job.doc_name)?;
         let tt = self.tt()?.clone();
@@ -267,7 +276,7 @@ impl Queue {
             }
             Err(e) => return Err(e),
             Ok(doc) if same_hash(job.sha256.as_deref(), doc.sha256()) => {
-                self.journal.record_attached(job.id)?;
+                self.journal.record_found(job.id, whose == Found::MaybeOurs)?;
                 return Ok(Resolution::Attached(job.clone()));
             }
             Ok(doc) => doc.sha256().unwrap_or_default().to_owned(),
@@ -321,7 +330,8 @@ impl Queue {
                     job.attach_sent = false;
                     sink(QueueEvent::Renamed { id: job.id, doc_name: job.doc_name.clone() });
                     if found == Some(true) {
-                        self.journal.record_attached(job.id)?;
+                        // Someone else's Doc with these very bytes: done, but not ours to replace.
+                        self.journal.record_found(job.id, false)?;
                         return Ok(Resolution::Attached(job.clone()));
                     }
                     return Ok(Resolution::Attach(job.clone()));
