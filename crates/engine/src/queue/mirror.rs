@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{EventSink, Queue, QueueEvent};
 use crate::error::{Error, Result};
-use crate::journal::{Job, JobState};
+use crate::journal::{Job, JobState, OwnedDoc};
 use crate::naming::DocName;
 use crate::service::{Destination, Service};
 
@@ -28,8 +28,13 @@ impl Queue {
         if !job.is_ok() {
             return Ok(None);
         }
+        Ok(self.owned_by(dest, &job)?.map(|_| job))
+    }
+
+    /// The journal's record of `job`'s Doc, if Twindrop made it from this job's file.
+    fn owned_by(&self, dest: &Destination, job: &Job) -> Result<Option<OwnedDoc>> {
         let owned = self.journal.owned_doc(self.base_url(), dest.as_str(), &job.doc_name)?;
-        Ok(owned.filter(|o| o.job_id == job.id && o.path == job.path).map(|_| job))
+        Ok(owned.filter(|o| o.job_id == job.id && o.path == job.path))
     }
 
     /// Delete `job`'s Doc if it still holds what was sent; one try (the caller waits and
@@ -44,8 +49,8 @@ impl Queue {
         let (Service::TrustedTwin(tt), Destination::Twin(twin)) = (&self.service, dest) else {
             return kept("deleted locally; this service cannot delete files".into());
         };
-        let owned = self.journal.owned_doc(self.base_url(), dest.as_str(), &job.doc_name)?;
-        let Some(owned) = owned.filter(|o| o.job_id == job.id && o.path == job.path) else {
+        // Looked at again: the journal may have changed since the file was found gone.
+        let Some(owned) = self.owned_by(dest, job)? else {
             return kept("Twindrop did not make it from this file".into());
         };
         let name = DocName::parse(&job.doc_name)?;

@@ -14,8 +14,9 @@ use crate::service::{Destination, Service};
 impl Queue {
     /// Every file to upload gets a name no other file of this batch has and, under `rename`,
     /// none that another local file holds at `dest` by an earlier decision in the journal: the
-    /// first free `name-N` (as the attacher's rename). A file keeps the name decided for it before, so the same tree is named the same
-    /// on every run. Files whose own name is the proposed one choose first, then path order.
+    /// first free `name-N` (as the attacher's rename). A file keeps the name decided for it
+    /// before, so the same tree is named the same on every run. Files whose own name is the
+    /// proposed one choose first, then path order.
     /// An explicit `replace` policy takes names as they come: the person asked to overwrite.
     /// With `commit`, the decisions are kept in the journal.
     pub(super) fn unique_names(
@@ -92,14 +93,7 @@ impl Queue {
     fn suffixed(&self, name: &str, n: u32) -> Result<String> {
         match &self.service {
             Service::TrustedTwin(_) => Ok(DocName::parse(name)?.with_suffix(n).to_string()),
-            _ => {
-                let path = std::path::Path::new(name);
-                let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
-                Ok(match path.extension() {
-                    Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
-                    None => format!("{stem}-{n}"),
-                })
-            }
+            _ => Ok(super::raw_files::with_suffix(name, n)),
         }
     }
 }

@@ -306,8 +306,8 @@ fn number_after(base: &str, name: &str) -> Option<u32> {
     name.strip_prefix(stem)?.strip_suffix(ext)?.strip_prefix('-')?.parse().ok()
 }
 
-/// `dir/a.tar.gz` → `dir/a-2.tar.gz`.
-fn with_suffix(name: &str, n: u32) -> String {
+/// `dir/a.tar.gz` → `dir/a-2.tar.gz`: how the services that take any name number a renamed one.
+pub(super) fn with_suffix(name: &str, n: u32) -> String {
     let (stem, ext) = split_ext(name);
     format!("{stem}-{n}{ext}")
 }
