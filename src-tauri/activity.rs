@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use twindrop_engine::activity::{ActivityLog, Batches, Entry, Filter, Kind, NewEntry};
+use twindrop_engine::activity::{ActivityLog, Batches, Entry, Filter, NewEntry};
 use twindrop_engine::{ErrorInfo, Result};
 
 /// The log, opened on first use (the data folder can be changed by tests before then).
@@ -23,19 +23,6 @@ pub fn note(entry: NewEntry) {
         Ok(log) => log.note(entry),
         Err(e) => tracing::warn!(code = e.code(), "activity log unavailable: {e}"),
     }
-}
-
-/// A session opened (`true`) or closed.
-pub fn signed(info: &crate::session::SessionInfo, opened: bool) {
-    let whom = match info.kind {
-        "sandbox" => "the local sandbox".to_owned(),
-        kind => format!("{} ({kind})", info.base_url),
-    };
-    let (kind, message) = match opened {
-        true => (Kind::SignedIn, format!("Signed in to {whom} as {}", info.account)),
-        false => (Kind::SignedOut, format!("Signed out of {whom}")),
-    };
-    note(NewEntry::new(kind, message).source(info.base_url.clone()));
 }
 
 /// Batch tracking for a session's upload queue; a batch's end also tells the desktop.

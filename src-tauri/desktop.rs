@@ -13,8 +13,6 @@ use tauri_plugin_notification::NotificationExt;
 use twindrop_engine::activity::{BatchEnd, Source};
 use twindrop_engine::QueueEvent;
 
-use crate::session::AppState;
-
 /// The window hears this when the tray pauses or resumes the queue (payload: paused or not).
 pub const PAUSED_EVENT: &str = "queue-paused";
 
@@ -43,10 +41,15 @@ struct Status {
     shown: Option<Look>,
 }
 
+/// What "Pause all" / "Resume all" in the tray does: set the queue paused (`true`) or not,
+/// given by the app's top (the desktop knows no session).
+pub type SetPaused = fn(AppHandle, bool) -> tauri::async_runtime::JoinHandle<Result<(), twindrop_engine::ErrorInfo>>;
+
 struct Desktop {
     app: AppHandle,
     tray: Option<Tray>,
     status: Mutex<Status>,
+    set_paused: SetPaused,
 }
 
 static DESKTOP: OnceLock<Desktop> = OnceLock::new();
@@ -54,9 +57,9 @@ static DESKTOP: OnceLock<Desktop> = OnceLock::new();
 /// Build the tray. A desktop without a tray host (no StatusNotifier watcher, no appindicator
 /// library) still gets notifications and the window: the tray is a convenience, never a
 /// reason not to start.
-pub fn setup(app: &AppHandle) {
+pub fn setup(app: &AppHandle, set_paused: SetPaused) {
     let tray = build_tray(app).inspect_err(|e| tracing::warn!("no tray icon: {e}")).ok();
-    let _ = DESKTOP.set(Desktop { app: app.clone(), tray, status: Mutex::new(Status::default()) });
+    let _ = DESKTOP.set(Desktop { app: app.clone(), tray, status: Mutex::new(Status::default()), set_paused });
 }
 
 fn build_tray(app: &AppHandle) -> tauri::Result<Tray> {
@@ -108,12 +111,14 @@ pub fn show_window(app: &AppHandle) {
 }
 
 async fn toggle_pause(app: &AppHandle) {
-    let paused = DESKTOP.get().is_some_and(|d| d.status.lock().expect("desktop").paused);
-    match crate::commands::set_queue_paused(&app.state::<AppState>(), !paused).await {
-        Ok(()) => {
+    let Some(desktop) = DESKTOP.get() else { return };
+    let paused = desktop.status.lock().expect("desktop").paused;
+    match (desktop.set_paused)(app.clone(), !paused).await {
+        Ok(Ok(())) => {
             let _ = app.emit(PAUSED_EVENT, !paused);
         }
-        Err(e) => tracing::warn!(code = e.code, "tray pause/resume: {}", e.message),
+        Ok(Err(e)) => tracing::warn!(code = e.code, "tray pause/resume: {}", e.message),
+        Err(e) => tracing::warn!("tray pause/resume: {e}"),
     }
 }
 
@@ -199,7 +204,9 @@ impl Desktop {
 
 /// Read at each batch, so the Settings switch counts at once; unreadable settings notify.
 fn notifications_enabled() -> bool {
-    crate::session::settings().and_then(|f| f.load()).map_or(true, |s| s.prefs.notifications)
+    twindrop_engine::profile::SettingsFile::default_location()
+        .and_then(|f| f.load())
+        .map_or(true, |s| s.prefs.notifications)
 }
 
 #[cfg(test)]

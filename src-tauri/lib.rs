@@ -54,7 +54,7 @@ pub fn run() {
         .manage(session::AppState::default())
         .setup(|app| {
             app.state::<session::AppState>().chosen.allow_saved_watched();
-            desktop::setup(app.handle());
+            desktop::setup(app.handle(), tray_set_paused);
             Ok(())
         })
         // A drop's paths are recorded here, from the native event, before the page hears of it.
@@ -105,4 +105,14 @@ pub fn run() {
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Twindrop window");
+}
+
+/// The tray's "Pause all" / "Resume all": the same command the window calls.
+fn tray_set_paused(
+    app: tauri::AppHandle,
+    paused: bool,
+) -> tauri::async_runtime::JoinHandle<std::result::Result<(), twindrop_engine::ErrorInfo>> {
+    tauri::async_runtime::spawn(
+        async move { commands::set_queue_paused(&app.state::<session::AppState>(), paused).await },
+    )
 }

@@ -5,7 +5,6 @@
 use tauri::{AppHandle, State};
 use tauri_plugin_autostart::ManagerExt;
 use twindrop_engine::prefs::Prefs;
-use twindrop_engine::queue::Options;
 use twindrop_engine::{Error, ErrorInfo};
 
 use crate::session::{settings, AppState};
@@ -14,14 +13,6 @@ type Reply<T> = Result<T, ErrorInfo>;
 
 /// The upload queue's options from the saved prefs; a settings file edited into something
 /// invalid falls back to the defaults rather than keeping the session shut.
-pub fn queue_options() -> Options {
-    let saved = settings().and_then(|s| s.load()).map(|s| s.prefs).unwrap_or_default();
-    saved.queue_options().unwrap_or_else(|e| {
-        tracing::warn!(code = e.code(), "saved preferences not used: {e}");
-        Prefs::default().queue_options().expect("default prefs are valid")
-    })
-}
-
 #[tauri::command]
 pub async fn prefs_get() -> Reply<Prefs> {
     Ok(settings()?.load()?.prefs)

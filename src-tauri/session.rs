@@ -10,7 +10,9 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tokio::sync::Mutex;
 use twindrop_emulator::{Config, Emulator};
+use twindrop_engine::activity::{Kind, NewEntry};
 use twindrop_engine::journal::{JobState, Journal};
+use twindrop_engine::prefs::Prefs;
 use twindrop_engine::profile::{self, SettingsFile};
 use twindrop_engine::queue::{EventSink, QueueEvent};
 use twindrop_engine::service::{Destination, Service, ServiceKind};
@@ -73,7 +75,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         // Jobs caught mid-flight stay in the journal and carry on when this server is opened again.
         self.runner.abort();
-        crate::activity::signed(&self.info, false);
+        signed(&self.info, false);
     }
 }
 
@@ -114,7 +116,7 @@ impl Session {
             (_, d) => d.map(|d| d.to_string()),
         };
         let info = SessionInfo { kind, base_url: service.base_url().to_owned(), account, profile, destination };
-        let queue = Queue::new(service, journal()?, crate::prefs::queue_options());
+        let queue = Queue::new(service, journal()?, queue_options());
         let routes = Routes { batches: crate::activity::batches(), ..Routes::default() };
         let sink = route_events(routes.clone());
         let runner = {
@@ -126,21 +128,15 @@ impl Session {
                     .run_supervised(sink, |e, wait| {
                         tracing::error!(code = e.code(), "the upload queue stopped: {e}; starting again in {wait:?}");
                         let message = format!("The upload queue stopped and starts again in {} s: {e}", wait.as_secs());
-                        let entry = twindrop_engine::activity::NewEntry::new(
-                            twindrop_engine::activity::Kind::ItemFailed,
-                            message,
-                        );
-                        crate::activity::note(twindrop_engine::activity::NewEntry {
-                            code: Some(e.code().into()),
-                            ..entry
-                        });
+                        let entry = NewEntry::new(Kind::ItemFailed, message);
+                        crate::activity::note(NewEntry { code: Some(e.code().into()), ..entry });
                     })
                     .await
             })
         };
         crate::desktop::set_paused(false);
-        let watched = crate::watched::start(&queue, info.profile.clone());
-        crate::activity::signed(&info, true);
+        let watched = start_watched(&queue, info.profile.clone());
+        signed(&info, true);
         Ok(Session { info, queue, routes, paused: AtomicBool::new(false), runner, watched })
     }
 }
@@ -406,4 +402,39 @@ mod tests {
         second.start_up().await.unwrap();
         assert_eq!(second.session.as_ref().unwrap().info.base_url, url);
     }
+}
+
+/// A session opened (`true`) or closed.
+fn signed(info: &SessionInfo, opened: bool) {
+    let whom = match info.kind {
+        "sandbox" => "the local sandbox".to_owned(),
+        kind => format!("{} ({kind})", info.base_url),
+    };
+    let (kind, message) = match opened {
+        true => (Kind::SignedIn, format!("Signed in to {whom} as {}", info.account)),
+        false => (Kind::SignedOut, format!("Signed out of {whom}")),
+    };
+    crate::activity::note(NewEntry::new(kind, message).source(info.base_url.clone()));
+}
+
+/// The upload queue's options from the saved preferences (the defaults if they cannot be used).
+fn queue_options() -> twindrop_engine::queue::Options {
+    let saved = settings().and_then(|s| s.load()).map(|s| s.prefs).unwrap_or_default();
+    saved.queue_options().unwrap_or_else(|e| {
+        tracing::warn!(code = e.code(), "saved preferences not used: {e}");
+        Prefs::default().queue_options().expect("default prefs are valid")
+    })
+}
+
+/// The watched folders of a session just opened, started. A failure to start them leaves the
+/// session usable; the Watched screen shows the error.
+fn start_watched(
+    uploads: &Queue,
+    profile: Option<String>,
+) -> std::result::Result<Arc<twindrop_engine::watched::Watched>, twindrop_engine::ErrorInfo> {
+    let log = crate::activity::log()?;
+    twindrop_engine::watched::Watched::open(uploads, profile, log).map(Arc::new).map_err(|e| {
+        tracing::error!(code = e.code(), "watched folders not started: {e}");
+        e.info()
+    })
 }

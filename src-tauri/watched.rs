@@ -5,23 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tauri::State;
-use twindrop_engine::queue::Queue;
 use twindrop_engine::watched::{FolderStatus, FolderUpdate, Watched};
 use twindrop_engine::{Error, ErrorInfo};
 
 use crate::session::AppState;
 
 type Reply<T> = Result<T, ErrorInfo>;
-
-/// The watched folders of a session just opened, started. A failure to start them leaves the
-/// session usable; the Watched screen shows the error.
-pub fn start(uploads: &Queue, profile: Option<String>) -> Result<Arc<Watched>, ErrorInfo> {
-    let log = crate::activity::log()?;
-    Watched::open(uploads, profile, log).map(Arc::new).map_err(|e| {
-        tracing::error!(code = e.code(), "watched folders not started: {e}");
-        e.info()
-    })
-}
 
 async fn watched(state: &State<'_, AppState>) -> Reply<Arc<Watched>> {
     let inner = state.inner.lock().await;
