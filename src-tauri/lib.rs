@@ -4,28 +4,31 @@
 //! `twindrop-engine`.
 //!
 //! # Layout
-//! - `commands`: the IPC surface, one command per engine call; errors cross as `ErrorInfo`.
-//! - `session`: who we are talking to (the local sandbox or a Trusted Twin profile).
-//! - `desktop`: tray icon and notifications, fed by the queue's events.
+//! - `state`: what Tauri manages: the engine's `app::App` (session, queue, watched folders,
+//!   activity log, event routing) and the paths the user chose.
+//! - `commands`: the IPC surface for sessions, the queue and Docs, one engine call each;
+//!   errors cross as `ErrorInfo`.
+//! - `watched`, `prefs`, `activity`, `upload`: the same for watched folders, preferences, the
+//!   activity log and the Upload panel (a drop's naming preview, a batch under settled names).
+//! - `desktop`: tray icon and notifications, fed by the queue's events through `app::Hooks`.
 //! - `picker`: native file and folder dialogs, with a test seam.
-//! - `chosen`: the paths the user picked or dropped (and saved watched folders): the only
-//!   paths commands accept from the web view.
-//! - `watched`, `prefs`, `activity`: watched folders, preferences and the activity log.
-//! - `upload`: the Upload panel: a drop's naming preview, and a batch started under settled names.
 
 use tauri::Manager;
 
 mod activity;
 #[cfg(test)]
 mod audit;
-mod chosen;
 mod commands;
 mod desktop;
 mod picker;
 mod prefs;
-mod session;
+mod state;
 mod upload;
 mod watched;
+
+use std::sync::Arc;
+
+use twindrop_engine::app::{App, Hooks, Places};
 
 fn window_state_file() -> String {
     let dir = twindrop_engine::profile::config_dir().unwrap_or_default();
@@ -51,21 +54,29 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
-        .manage(session::AppState::default())
         .setup(|app| {
-            app.state::<session::AppState>().chosen.allow_saved_watched();
+            let hooks = Hooks {
+                observe: Some(Arc::new(|event| desktop::observe(&event))),
+                batch_ended: Some(Arc::new(desktop::batch_ended)),
+                paused: Some(Arc::new(desktop::set_paused)),
+            };
+            let places = Places::for_user()?;
+            let chosen = Arc::new(twindrop_engine::chosen::Chosen::default());
+            chosen.allow_saved_watched(&places.settings);
+            app.manage(state::AppState { app: App::new(places, hooks), chosen });
             desktop::setup(app.handle(), tray_set_paused);
             Ok(())
         })
-        // A drop's paths are recorded here, from the native event, before the page hears of it.
+        // A drop's paths are recorded here, from the native event, before the page hears of it
+        // (the web view cannot forge this event).
         .on_window_event(|window, event| {
-            if let tauri::WindowEvent::DragDrop(drop) = event {
-                chosen::on_drag_drop(&window.state::<session::AppState>().chosen, drop);
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                window.state::<state::AppState>().chosen.allow(paths);
             }
         })
         .on_webview_event(|webview, event| {
-            if let tauri::WebviewEvent::DragDrop(drop) = event {
-                chosen::on_drag_drop(&webview.state::<session::AppState>().chosen, drop);
+            if let tauri::WebviewEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                webview.state::<state::AppState>().chosen.allow(paths);
             }
         })
         .invoke_handler(tauri::generate_handler![
@@ -107,12 +118,10 @@ pub fn run() {
         .expect("error while running the Twindrop window");
 }
 
-/// The tray's "Pause all" / "Resume all": the same command the window calls.
+/// The tray's "Pause all" / "Resume all": the same engine call as the window's buttons.
 fn tray_set_paused(
     app: tauri::AppHandle,
     paused: bool,
 ) -> tauri::async_runtime::JoinHandle<std::result::Result<(), twindrop_engine::ErrorInfo>> {
-    tauri::async_runtime::spawn(
-        async move { commands::set_queue_paused(&app.state::<session::AppState>(), paused).await },
-    )
+    tauri::async_runtime::spawn(async move { Ok(app.state::<state::AppState>().app.set_paused(paused).await?) })
 }

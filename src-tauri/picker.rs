@@ -12,7 +12,7 @@ use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 use twindrop_engine::{Error, ErrorInfo};
 
-use crate::session::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,21 +1,16 @@
-//! Preferences (engine `prefs`): read, and saved after they check out. Parallelism and the
-//! bandwidth limit apply at once to the open session's queues; the conflict policy to uploads
-//! of the next session; autostart goes to the OS through the autostart plugin.
+//! Preferences (engine `prefs`): read, and saved after they check out. Autostart goes to the OS
+//! through the autostart plugin; the rest is the engine's (`App::set_prefs`).
 
 use tauri::{AppHandle, State};
 use tauri_plugin_autostart::ManagerExt;
 use twindrop_engine::prefs::Prefs;
-use twindrop_engine::{Error, ErrorInfo};
+use twindrop_engine::Error;
 
-use crate::session::{settings, AppState};
+use crate::state::{AppState, Reply};
 
-type Reply<T> = Result<T, ErrorInfo>;
-
-/// The upload queue's options from the saved prefs; a settings file edited into something
-/// invalid falls back to the defaults rather than keeping the session shut.
 #[tauri::command]
-pub async fn prefs_get() -> Reply<Prefs> {
-    Ok(settings()?.load()?.prefs)
+pub async fn prefs_get(state: State<'_, AppState>) -> Reply<Prefs> {
+    Ok(state.app.prefs()?)
 }
 
 /// Check, apply autostart, save, and apply to the running queues. Returns the prefs as saved
@@ -28,16 +23,5 @@ pub async fn prefs_set(app: AppHandle, state: State<'_, AppState>, prefs: Prefs)
     if autolaunch.is_enabled().map_err(autostart_error)? != prefs.autostart {
         if prefs.autostart { autolaunch.enable() } else { autolaunch.disable() }.map_err(autostart_error)?;
     }
-    settings()?.update(|s| {
-        s.prefs = prefs.clone();
-        Ok(())
-    })?;
-    let inner = state.inner.lock().await;
-    if let Some(session) = inner.session.as_ref() {
-        match &session.watched {
-            Ok(watched) => prefs.apply(&[&session.queue, watched.queue()])?,
-            Err(_) => prefs.apply(&[&session.queue])?,
-        }
-    }
-    Ok(prefs)
+    Ok(state.app.set_prefs(prefs).await?)
 }

@@ -1,66 +1,48 @@
-//! Watched folders (engine `watched`): the open session runs the folders of its account; these
+//! Watched folders (engine `folders`): the open session runs the folders of its account; these
 //! commands list and change them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::State;
-use twindrop_engine::watched::{FolderStatus, FolderUpdate, Watched};
-use twindrop_engine::{Error, ErrorInfo};
+use twindrop_engine::folders::{FolderStatus, FolderUpdate, Watched};
 
-use crate::session::AppState;
+use crate::state::{AppState, Reply};
 
-type Reply<T> = Result<T, ErrorInfo>;
-
-async fn watched(state: &State<'_, AppState>) -> Reply<Arc<Watched>> {
-    let inner = state.inner.lock().await;
-    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
-    session.watched.clone()
+/// The session's folders, and `path` when the user chose it or it is one of them.
+async fn folder(state: &State<'_, AppState>, path: String) -> Reply<(Arc<Watched>, PathBuf)> {
+    let watched = state.app.folders().await?;
+    let saved: Vec<PathBuf> = watched.list()?.iter().map(|f| PathBuf::from(&f.path)).collect();
+    let path = state.chosen.check_folder(PathBuf::from(path), &saved).await?;
+    Ok((watched, path))
 }
 
 #[tauri::command]
 pub async fn watched_list(state: State<'_, AppState>) -> Reply<Vec<FolderStatus>> {
-    Ok(watched(&state).await?.list()?)
-}
-
-/// `path`, when the user chose it (`chosen`) or it is one of this account's saved watched
-/// folders (chosen before, maybe with the CLI while the app ran); else `path.not_chosen`.
-async fn chosen_folder(state: &State<'_, AppState>, watched: &Watched, path: String) -> Reply<PathBuf> {
-    let path = PathBuf::from(path);
-    match state.chosen.check(vec![path.clone()]).await {
-        Ok(_) => Ok(path),
-        Err(refused) => match watched.list()?.iter().any(|f| Path::new(&f.path) == path) {
-            true => Ok(path),
-            false => Err(refused),
-        },
-    }
+    Ok(state.app.folders().await?.list()?)
 }
 
 /// Watch a folder the user picked (or dropped).
 #[tauri::command]
 pub async fn watched_add(state: State<'_, AppState>, path: String, destination: String) -> Reply<FolderStatus> {
     let path = state.chosen.check(vec![PathBuf::from(path)]).await?.remove(0);
-    let watched = watched(&state).await?;
-    Ok(watched.add(&path, &destination)?)
+    Ok(state.app.folders().await?.add(&path, &destination)?)
 }
 
 #[tauri::command]
 pub async fn watched_update(state: State<'_, AppState>, path: String, update: FolderUpdate) -> Reply<FolderStatus> {
-    let watched = watched(&state).await?;
-    let path = chosen_folder(&state, &watched, path).await?;
+    let (watched, path) = folder(&state, path).await?;
     Ok(watched.update(&path, update)?)
 }
 
 #[tauri::command]
 pub async fn watched_remove(state: State<'_, AppState>, path: String) -> Reply<()> {
-    let watched = watched(&state).await?;
-    let path = chosen_folder(&state, &watched, path).await?;
+    let (watched, path) = folder(&state, path).await?;
     Ok(watched.remove(&path)?)
 }
 
 #[tauri::command]
 pub async fn watched_pause(state: State<'_, AppState>, path: String, paused: bool) -> Reply<FolderStatus> {
-    let watched = watched(&state).await?;
-    let path = chosen_folder(&state, &watched, path).await?;
+    let (watched, path) = folder(&state, path).await?;
     Ok(watched.set_paused(&path, paused)?)
 }

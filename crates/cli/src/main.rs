@@ -62,6 +62,12 @@ enum Command {
         /// Default: the service's public API (Inspect has none: give it).
         #[arg(long)]
         base_url: Option<String>,
+        /// Redivis: the table the token is checked on (and files go to by default).
+        #[arg(long, conflicts_with = "asset")]
+        table: Option<String>,
+        /// Inspect: the asset the token is checked on (and files go to by default).
+        #[arg(long)]
+        asset: Option<String>,
         /// Store without checking the secret against the server first.
         #[arg(long)]
         no_verify: bool,
@@ -94,6 +100,9 @@ enum Command {
         #[arg(long)]
         twin: String,
     },
+    /// Send Docs whose copy ended `hash_mismatch` or `error` again, from the files they came
+    /// from (the journal knows them); waits until they are settled.
+    Resend(upload::ResendArgs),
     /// Send a file to a GCS-style resumable upload URL you already hold. Killed or cut off, the
     /// same command carries on from the byte the server has. `-` reads stdin (size unknown;
     /// a cut-off stream cannot be resumed after the process ends).
@@ -193,7 +202,7 @@ pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = SettingsFile::default_location()?;
     match cli.command {
-        Command::Login { profile, service, base_url, no_verify } => {
+        Command::Login { profile, service, base_url, table, asset, no_verify } => {
             let kind = ServiceKind::parse(&service)?;
             let base_url = base_url.unwrap_or_else(|| kind.default_base_url().to_owned());
             if base_url.is_empty() {
@@ -204,7 +213,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .read_to_string(&mut input)
                 .map_err(|e| Error::Input(format!("reading the secret from stdin: {e}")))?;
             let secret = Secret::from_input(&input)?;
-            let account = account::login_service(&settings, &profile, kind, &base_url, secret, !no_verify).await?;
+            let destination = table.or(asset);
+            let account = account::login_service(
+                &settings,
+                &profile,
+                kind,
+                &base_url,
+                secret,
+                destination.as_deref(),
+                !no_verify,
+            )
+            .await?;
             if cli.json {
                 println!("{}", json!({ "profile": profile, "account": account }));
             } else {
@@ -251,8 +270,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Docs { conn, twin } => {
             let tt = connect(&settings, &conn).await?;
-            upload::docs(&tt, &TwinId::parse(&twin)?, cli.json).await?;
+            upload::docs(&tt.list_docs_detailed(&TwinId::parse(&twin)?).await?, cli.json);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Resend(args) => {
+            let service = connect_service(&settings, &args.run.conn).await?;
+            upload::resend(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Push { resumable, chunk_size, file } => {
             // The engine's client: no redirects (the bytes stay where they were sent), timeouts.

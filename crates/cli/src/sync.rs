@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use twindrop_engine::folders::{self, namer, DeletePolicy};
+use twindrop_engine::journal::Journal;
 use twindrop_engine::naming::{sanitize_path, Template};
 use twindrop_engine::profile::{SettingsFile, WatchedFolder};
-use twindrop_engine::queue::{ConflictPolicy, FolderConflicts, Options, RunMode};
-use twindrop_engine::retry::RetryPolicy;
-use twindrop_engine::sync::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
-use twindrop_engine::{Error, Queue};
+use twindrop_engine::queue::FolderConflicts;
+use twindrop_engine::Error;
 
 use crate::upload::{description, options, DestArgs, Printer, RunArgs};
 
@@ -73,124 +73,65 @@ pub async fn sync(
     args: SyncArgs,
     json: bool,
 ) -> Result<ExitCode, Error> {
-    let folders = match &args.dir {
-        Some(dir) => {
-            let folder = WatchedFolder {
-                path: std::fs::canonicalize(dir).map_err(|e| Error::file(dir, e))?,
-                profile: args.run.conn.profile.clone(),
-                destination: String::new(),
-                template: args.template.clone(),
-                ignore: args.ignore.clone(),
-                storage_class: Some(args.storage_class.clone()),
-                description: description(&args.description)?,
-                delete: DeletePolicy::parse(&args.delete)?,
-                on_conflict: FolderConflicts::parse(&args.on_conflict)?,
-                paused: false,
-            };
-            vec![folder]
-        }
+    let saved = match &args.dir {
+        Some(dir) => vec![folder_from_args(dir, &args)?],
         None => settings.load()?.watched.into_iter().filter(|w| !w.paused).collect(),
     };
-    if folders.is_empty() {
-        return Err(Error::Input("no saved folders: add one with `twindrop sync DIR --twin T --save`".into()));
-    }
-    let journal = Arc::new(crate::open_journal(journal)?);
-    let stop = CancellationToken::new();
-    {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            stop.cancel();
-        });
-    }
-    let printer = Printer::new(json);
-    // One queue per server: queues sharing a journal would claim each other's jobs and, as
-    // each starts, put the others' uploads in flight back in the queue. Folders on one server
-    // share its queue; each keeps its own destination, storage class and description.
-    let mut queues: Vec<Arc<Queue>> = Vec::new();
-    let mut syncers = tokio::task::JoinSet::new();
-    for mut folder in folders {
+    let mut folders = Vec::new();
+    for mut folder in saved {
         let mut conn = args.run.conn.clone();
         conn.profile = folder.profile.clone().or(conn.profile);
         let service = crate::connect_service(settings, &conn).await?;
-        let dest = if args.dir.is_some() {
-            args.dest.destination(&service)?
-        } else {
-            twindrop_engine::service::Destination::parse_for(&service, &folder.destination)?
-        };
-        folder.destination = dest.as_str().to_owned();
+        if args.dir.is_some() {
+            folder.destination = args.dest.destination(&service)?.as_str().to_owned();
+        }
         if args.save {
             settings.update(|s| {
                 s.watch(folder.clone());
                 Ok(())
             })?;
         }
-        let same_server =
-            |q: &&Arc<Queue>| q.service().kind() == service.kind() && q.service().base_url() == service.base_url();
-        let queue = match queues.iter().find(same_server) {
-            Some(q) => q.clone(),
-            None => {
-                let opts = Options {
-                    // A sync never gives up on a server that is away: jobs wait and try again.
-                    retry: RetryPolicy {
-                        max_attempts: u32::MAX,
-                        cap: Duration::from_secs(60),
-                        ..RetryPolicy::default()
-                    },
-                    // Each folder's own policy comes with its batch; a changed file still
-                    // replaces the Doc it made (the journal proves it).
-                    on_conflict: ConflictPolicy::Rename,
-                    ..options(&args.run)?
-                };
-                let q = Queue::new(service, journal.clone(), opts);
-                queues.push(q.clone());
-                q
-            }
-        };
-        let template = folder.template.as_deref().map(Template::parse).transpose()?;
-        let sync_opts = SyncOptions {
-            gate: Duration::from_millis(args.gate_ms),
-            ignore: folder.ignore.clone(),
-            delete: folder.delete,
-            batch: folder.batch()?,
-            ..SyncOptions::default()
-        };
-        let syncer = Syncer::new(queue, &folder.path, dest, namer(template, folder.path.clone()), sync_opts)?;
         if !json {
             eprintln!("watching {} (Ctrl-C to stop)", folder.path.display());
         }
-        syncers.spawn(syncer.watch(printer.sink(), args.once, stop.clone()));
+        folders.push((folder, service));
     }
-    let mut runners = tokio::task::JoinSet::new();
-    for queue in queues {
-        let sink = printer.sink();
-        runners.spawn(async move { queue.run(sink, RunMode::Forever).await });
-    }
-    let mut outcome = Ok(ExitCode::SUCCESS);
-    loop {
-        tokio::select! {
-            ended = syncers.join_next() => match ended {
-                None => break,
-                Some(ended) => {
-                    if let Err(e) = ended.map_err(|e| Error::Input(format!("sync task: {e}"))).and_then(|r| r) {
-                        outcome = Err(e);
-                        stop.cancel();
-                    }
-                }
-            },
-            // A queue runs for ever: its end is an error, and the folders on it can do nothing.
-            Some(ended) = runners.join_next() => {
-                outcome = Err(queue_ended(ended));
-                stop.cancel();
-            }
-        }
-    }
-    runners.abort_all();
+    // The app's watched folders keep their jobs in this journal too: a folder is never sent
+    // twice because it was run from the CLI once and from the app after.
+    let journal = match journal {
+        Some(path) => Journal::open(path)?,
+        None => Journal::open(&twindrop_engine::profile::folders_journal_path()?)?,
+    };
+    let stop = CancellationToken::new();
+    let on_ctrl_c = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_ctrl_c.cancel();
+    });
+    let printer = Printer::new(json);
+    let gate = Duration::from_millis(args.gate_ms);
+    let ran = folders::run(folders, Arc::new(journal), options(&args.run)?, gate, printer.sink(), args.once, stop);
+    let outcome = ran.await;
     printer.finish();
-    match outcome {
-        Ok(_) if args.once => Ok(printer.exit(true)),
-        other => other,
-    }
+    outcome?;
+    Ok(if args.once { printer.exit(true) } else { ExitCode::SUCCESS })
+}
+
+/// The folder `sync DIR` names, with the settings on the command line (its destination is
+/// set once the service is known).
+fn folder_from_args(dir: &Path, args: &SyncArgs) -> Result<WatchedFolder, Error> {
+    Ok(WatchedFolder {
+        path: std::fs::canonicalize(dir).map_err(|e| Error::file(dir, e))?,
+        profile: args.run.conn.profile.clone(),
+        destination: String::new(),
+        template: args.template.as_deref().map(Template::parse).transpose()?.map(|t| t.as_str().to_owned()),
+        ignore: args.ignore.clone(),
+        storage_class: Some(args.storage_class.clone()),
+        description: description(&args.description)?,
+        delete: DeletePolicy::parse(&args.delete)?,
+        on_conflict: FolderConflicts::parse(&args.on_conflict)?,
+        paused: false,
+    })
 }
 
 pub fn name(args: NameArgs, json: bool) -> Result<ExitCode, Error> {

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use futures_util::stream::{self, StreamExt};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use twindrop_engine::bandwidth::{Limiter, Timetable};
@@ -15,9 +14,9 @@ use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{self, ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::service::inspect::AssetId;
 use twindrop_engine::service::redivis::TableRef;
-use twindrop_engine::service::trusted_twin::{DocStatus, StorageClass};
+use twindrop_engine::service::trusted_twin::{DocEntry, DocStatus, StorageClass};
 use twindrop_engine::service::{Destination, Service};
-use twindrop_engine::{DocName, Error, Queue, TrustedTwin, TwinId};
+use twindrop_engine::{DocName, Error, Queue, TwinId};
 
 use crate::Connection;
 
@@ -112,27 +111,7 @@ pub fn options(run: &RunArgs) -> Result<Options, Error> {
 }
 
 pub fn description(entries: &[String]) -> Result<Option<Value>, Error> {
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    let key_ok = |k: &str| {
-        let mut chars = k.chars();
-        matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
-            && k.len() <= 64
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    };
-    let mut map = serde_json::Map::new();
-    for entry in entries {
-        let (k, v) =
-            entry.split_once('=').ok_or_else(|| Error::Input(format!("--description {entry:?}: use key=value")))?;
-        if !key_ok(k) {
-            return Err(Error::Input(format!(
-                "--description key {k:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"
-            )));
-        }
-        map.insert(k.to_owned(), serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned())));
-    }
-    Ok(Some(Value::Object(map)))
+    queue::description_from_entries(entries)
 }
 
 pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
@@ -158,19 +137,62 @@ pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: 
         return Ok(ExitCode::SUCCESS);
     }
     let printer = Printer::new(json);
-    let sink = printer.sink();
-    let ids = queue.enqueue(dest, &args.files, &sink).await?;
-    queue.run(sink, RunMode::UntilIdle).await?;
+    let ids = queue.enqueue(dest, &args.files, &printer.sink()).await?;
+    run_until_settled(&queue, &printer, &ids, true).await
+}
+
+/// Run the queue until nothing is left, then the exit code: every one of `ids` ended `ok` or
+/// skipped (and `so_far` held), or which failure it was.
+async fn run_until_settled(
+    queue: &Arc<Queue>,
+    printer: &Printer,
+    ids: &[u64],
+    so_far: bool,
+) -> Result<ExitCode, Error> {
+    queue.run(printer.sink(), RunMode::UntilIdle).await?;
     printer.finish();
+    let journal = queue.journal();
     let all_good = ids.iter().all(|id| journal.get(*id).is_ok_and(|j| j.state == JobState::Skipped || j.is_ok()));
-    Ok(printer.exit(all_good))
+    Ok(printer.exit(so_far && all_good))
+}
+
+#[derive(clap::Args)]
+pub struct ResendArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The Twin the Docs are on.
+    #[arg(long)]
+    twin: String,
+    /// The Docs' names.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+/// `twindrop resend`: each Doc named is sent again (`Queue::resend_doc`); one that cannot be
+/// (it is `ok`, its file is gone, Twindrop did not send it) is reported and the others go on.
+pub async fn resend(service: Service, journal: Journal, args: ResendArgs, json: bool) -> Result<ExitCode, Error> {
+    let twin = TwinId::parse(&args.twin)?;
+    let queue = Queue::new(service, Arc::new(journal), options(&args.run)?);
+    let printer = Printer::new(json);
+    let (mut ids, mut all_sent) = (Vec::new(), true);
+    for name in &args.names {
+        match DocName::parse(name) {
+            Ok(doc) => match queue.resend_doc(&twin, &doc, &printer.sink()).await {
+                Ok(new) => ids.extend(new),
+                Err(e) => all_sent = printer.refused(name, &e),
+            },
+            Err(e) => all_sent = printer.refused(name, &e),
+        }
+    }
+    run_until_settled(&queue, &printer, &ids, all_sent).await
 }
 
 pub async fn retry(service: Service, journal: Journal, args: RunArgs, json: bool) -> Result<ExitCode, Error> {
     let base = service.base_url().to_owned();
     let journal = Arc::new(journal);
     let queue = Queue::new(service, journal.clone(), options(&args)?);
-    let n = queue.retry_failed()?;
+    let quiet: EventSink = Arc::new(|_| {});
+    let n = queue.retry_failed(&quiet)?;
     if !json {
         eprintln!("{n} failed job(s) back in the queue");
     }
@@ -205,29 +227,16 @@ pub fn status(journal: &Journal, pending: bool, json: bool) -> Result<(), Error>
     Ok(())
 }
 
-pub async fn docs(tt: &TrustedTwin, twin: &TwinId, json: bool) -> Result<(), Error> {
-    let listing = tt.list_docs(twin).await?;
-    let rows: Vec<(String, u64, Result<String, Error>)> = stream::iter(listing)
-        .map(|(name, size)| async move {
-            let status = match DocName::parse(&name) {
-                Ok(doc) => tt.get_doc(twin, &doc).await.map(|d| d.status.as_str().to_owned()),
-                // The server's regex is more lenient than ours; such names still get listed.
-                Err(_) => Ok("unknown".into()),
-            };
-            (name, size, status)
-        })
-        .buffered(8)
-        .collect()
-        .await;
-    for (name, size, status) in rows {
-        let status = status?;
+/// The Docs of a Twin as `list_docs_detailed` read them.
+pub fn docs(listing: &[DocEntry], json: bool) {
+    for doc in listing {
+        let (name, size, status) = (&doc.name, doc.size.unwrap_or(0), doc.status.as_str());
         if json {
-            println!("{}", json!({ "doc_name": name, "size": size, "status": status }));
+            println!("{}", json!({ "doc_name": name, "size": size, "status": status, "sha256": doc.sha256 }));
         } else {
             println!("{status:<13} {size:>12}  {name}");
         }
     }
-    Ok(())
 }
 
 /// Turns queue events into output. On a terminal: a bar per active file plus a total bar;
@@ -378,6 +387,15 @@ impl Printer {
                 QueueEvent::State { .. } => {}
             }
         })
+    }
+
+    /// A Doc that could not be sent again, said like a failed file; `false`, for the exit code.
+    pub fn refused(&self, name: &str, e: &Error) -> bool {
+        match self.json {
+            true => println!("{}", json!({ "doc_name": name, "status": "failed", "error": e.info() })),
+            false => eprintln!("{:<13} [{}] {}  ({name})", "failed", e.code(), e.info().message),
+        }
+        false
     }
 
     /// The exit code for a run in which `all_good` says whether every file ended `ok` or

@@ -5,7 +5,7 @@ use crate::credentials::{self, Secret};
 use crate::error::{Error, Result};
 use crate::profile::{self, Profile, SettingsFile, DEFAULT_PROFILE};
 use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
-use crate::service::{Service, ServiceKind};
+use crate::service::{Destination, Service, ServiceKind};
 
 /// Verify the secret against the server (unless `verify` is off), then store it in the keyring
 /// and remember the profile as the active one. Returns the account UUID when verified.
@@ -16,24 +16,34 @@ pub async fn login(
     secret: Secret,
     verify: bool,
 ) -> Result<Option<String>> {
-    login_service(settings, profile, ServiceKind::TrustedTwin, base_url, secret, verify).await
+    login_service(settings, profile, ServiceKind::TrustedTwin, base_url, secret, None, verify).await
 }
 
-/// [`login`] for any service. With `verify`, only Trusted Twin and HBR can be checked here; the
-/// app checks Redivis and Inspect secrets on their destination with [`Service::verify`].
+/// [`login`] for any service. Redivis and Inspect tokens may be scoped to what they can see,
+/// so their check reads the `destination` (a table, an asset), which they then need; it is
+/// remembered as the profile's first destination. With `verify` off the secret is stored as
+/// given (the app checks it as the session opens).
 pub async fn login_service(
     settings: &SettingsFile,
     profile: &str,
     kind: ServiceKind,
     base_url: &str,
     secret: Secret,
+    destination: Option<&str>,
     verify: bool,
 ) -> Result<Option<String>> {
     profile::validate_name(profile)?;
     let service = kind.connect(base_url, secret.clone())?;
-    let account = match kind {
-        ServiceKind::TrustedTwin | ServiceKind::Hbr if verify => Some(service.verify(None).await?),
-        _ => None,
+    let destination = destination.map(|d| Destination::parse_for(&service, d.trim())).transpose()?;
+    let account = match (kind, &destination) {
+        _ if !verify => None,
+        (ServiceKind::Redivis | ServiceKind::Inspect, None) => {
+            let what = if kind == ServiceKind::Redivis { "--table" } else { "--asset" };
+            return Err(Error::Input(format!(
+                "a {kind:?} token is checked on what it may reach: give its destination ({what}), or --no-verify"
+            )));
+        }
+        (_, destination) => Some(service.verify(destination.as_ref()).await?),
     };
     let base_url = service.base_url().to_owned();
     credentials::save_secret(profile, &secret).await?;
@@ -44,7 +54,10 @@ pub async fn login_service(
         }
         // The app opens on the last profile logged into.
         s.active = Some(profile.to_owned());
-        Ok(())
+        match destination.as_ref().filter(|d| **d != Destination::TempFiles) {
+            Some(d) => s.remember_twin(Some(profile), d.as_str()),
+            None => Ok(()),
+        }
     })?;
     Ok(account)
 }

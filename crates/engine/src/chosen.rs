@@ -117,6 +117,57 @@ fn resolve(path: &Path) -> Result<PathBuf> {
     }
 }
 
+/// The chosen paths of a running app, and those just chosen and not yet resolved: a drop is
+/// recorded on the window's thread, which must not wait for the file system (a drop can be
+/// 10,000 files), so its paths are resolved by the next check, off the runtime's threads.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    pending: std::sync::Mutex<Vec<PathBuf>>,
+    paths: std::sync::Mutex<ChosenPaths>,
+}
+
+impl Chosen {
+    /// The user chose these paths (picked or dropped): they, and what is under them, may be used.
+    pub fn allow<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) {
+        let mut pending = self.pending.lock().expect("chosen paths");
+        pending.extend(paths.into_iter().map(|p| p.as_ref().to_path_buf()));
+    }
+
+    /// The watched folders saved in settings.json: chosen before, in this app or the CLI.
+    pub fn allow_saved_watched(&self, settings: &crate::profile::SettingsFile) {
+        match settings.load() {
+            Ok(saved) => self.allow(saved.watched.iter().map(|w| &w.path)),
+            Err(e) => tracing::warn!(code = e.code(), "saved watched folders not read: {e}"),
+        }
+    }
+
+    /// Each of `paths` as given, once every one of them has been found chosen; else the first
+    /// that was not, as `path.not_chosen`. The file system is read off the runtime's threads.
+    pub async fn check(self: &std::sync::Arc<Self>, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+        let chosen = std::sync::Arc::clone(self);
+        tokio::task::spawn_blocking(move || chosen.check_now(&paths).map(|()| paths))
+            .await
+            .map_err(|e| Error::Input(format!("path check stopped: {e}")))?
+    }
+
+    /// `path` when it was chosen, or when it is one of `folders` (an account's saved watched
+    /// folders, chosen before, maybe with the CLI while the app ran).
+    pub async fn check_folder(self: &std::sync::Arc<Self>, path: PathBuf, folders: &[PathBuf]) -> Result<PathBuf> {
+        match self.check(vec![path.clone()]).await {
+            Ok(_) => Ok(path),
+            Err(_) if folders.contains(&path) => Ok(path),
+            Err(refused) => Err(refused),
+        }
+    }
+
+    fn check_now(&self, paths: &[PathBuf]) -> Result<()> {
+        let fresh = std::mem::take(&mut *self.pending.lock().expect("chosen paths"));
+        let mut chosen = self.paths.lock().expect("chosen paths");
+        chosen.allow_all(fresh);
+        paths.iter().try_for_each(|path| chosen.check(path).map(drop))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +281,30 @@ mod tests {
         assert_eq!(chosen.len(), 10_000);
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
         assert_eq!(chosen.check(home.path()).unwrap_err().code(), "path.not_chosen");
+    }
+
+    /// Only picked or dropped paths, and what is under them, pass; the code is stable and the
+    /// message names the path.
+    #[tokio::test]
+    async fn only_what_was_chosen_passes() {
+        let home = tempfile::tempdir().unwrap();
+        let picked = home.path().join("picked");
+        std::fs::create_dir_all(picked.join("sub")).unwrap();
+        std::fs::write(picked.join("sub/a.txt"), "a").unwrap();
+        std::fs::write(home.path().join("other.txt"), "b").unwrap();
+        let state = std::sync::Arc::new(Chosen::default());
+        let refused = state.check(vec![picked.clone()]).await.unwrap_err();
+        assert_eq!(refused.code(), "path.not_chosen");
+        let saved = [home.path().join("saved")];
+        assert_eq!(state.check_folder(saved[0].clone(), &saved).await.unwrap(), saved[0], "a saved folder passes");
+        assert!(state.check_folder(home.path().join("other.txt"), &saved).await.is_err());
+        state.allow([&picked]);
+        let ok = vec![picked.clone(), picked.join("sub/a.txt")];
+        assert_eq!(state.check(ok.clone()).await.unwrap(), ok);
+        for path in [home.path().to_path_buf(), home.path().join("other.txt"), picked.join("../other.txt")] {
+            let err = state.check(vec![picked.join("sub/a.txt"), path.clone()]).await.unwrap_err();
+            assert_eq!(err.code(), "path.not_chosen", "{}", path.display());
+            assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        }
     }
 }

@@ -22,16 +22,16 @@
 //! - [`retry`]: the one retry policy (exponential backoff, full jitter, Retry-After).
 //! - [`bandwidth`]: token-bucket limit with a weekly timetable.
 //! - [`progress`]: throughput (EMA) and ETA.
-//! - [`watch`]: notify + debouncer: a folder's changes, or "rescan" when some may be lost.
-//! - [`sync`]: a watched folder kept in step: stability gate, ignore patterns, journal-aware
-//!   scans, renames and deletes.
-//! - [`watched`]: the app's watched folders: a syncer per folder on one shared queue, with
-//!   status (watching / syncing / paused / error) and last sync.
+//! - [`folders`]: watched folders: the watcher, the stability gate and the runner that keeps
+//!   an account's folders in step (the app and `twindrop sync` alike).
 //! - [`prefs`]: the app's preferences (parallelism, bandwidth timetable, conflicts, autostart,
 //!   notifications) and how they map onto queue options, live where they can be.
 //! - [`activity`]: the persistent, bounded activity log (SQLite) and batch tracking.
 //! - [`credentials`]: secrets in the OS keyring, nowhere else.
 //! - [`account`]: login / connect, shared by the CLI and the app.
+//! - [`app`]: the app-level API both shells call: sign-in (every service, and the sandbox),
+//!   the open session's queue and watched folders, pause / resume / retry, Docs, preferences
+//!   and the activity log, with events routed to their listeners.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
 //! - [`error`]: one `Error` with a stable machine `code()`.
 //! - [`chosen`]: the paths the user chose (dialogs, drops, watched folders); the app refuses
@@ -40,10 +40,12 @@
 
 pub mod account;
 pub mod activity;
+pub mod app;
 pub mod bandwidth;
 pub mod chosen;
 pub mod credentials;
 pub mod error;
+pub mod folders;
 pub mod hash;
 pub mod http;
 pub mod journal;
@@ -58,10 +60,7 @@ pub mod redact;
 pub mod retry;
 pub mod service;
 pub mod source;
-pub mod sync;
 pub mod transfer;
-pub mod watch;
-pub mod watched;
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of what servers send, which are
 /// private to their modules otherwise. Not an API.

@@ -8,14 +8,12 @@
 //! next session on.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::bandwidth::{Limiter, Timetable};
 use crate::error::{Error, Result};
 use crate::queue::{ConflictPolicy, Options, Queue, MAX_PARALLEL};
-use crate::retry::RetryPolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -83,17 +81,10 @@ impl Prefs {
     }
 
     /// The options of a watched folders' queue: the same parallelism and the same limiter as
-    /// the upload queue (one budget for both), but a server that is away is waited for, never
-    /// given up on. A Doc someone else made is never replaced (each folder's own policy, rename
-    /// by default, comes with its batch); a changed file still replaces the Doc it made.
+    /// the upload queue (one budget for both), the folders' own rules otherwise
+    /// ([`Options::for_folders`]).
     pub fn sync_options(&self, uploads: &Options) -> Options {
-        Options {
-            parallel: uploads.parallel,
-            bwlimit: uploads.bwlimit.clone(),
-            on_conflict: ConflictPolicy::Rename,
-            retry: RetryPolicy { max_attempts: u32::MAX, cap: Duration::from_secs(60), ..RetryPolicy::default() },
-            ..Options::default()
-        }
+        Options { parallel: uploads.parallel, bwlimit: uploads.bwlimit.clone(), ..Options::default() }.for_folders()
     }
 
     /// Apply the live settings to running queues: parallelism, and the bandwidth limit (to
@@ -116,6 +107,8 @@ impl Prefs {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::journal::Journal;
     use crate::service::trusted_twin::TrustedTwin;

@@ -39,7 +39,7 @@ pub struct WatchedFolder {
     #[serde(default)]
     pub description: Option<serde_json::Value>,
     #[serde(default)]
-    pub delete: crate::sync::DeletePolicy,
+    pub delete: crate::folders::DeletePolicy,
     /// When a Doc this folder did not make holds a file's name: rename (the default) or skip.
     /// Never replace: a folder only replaces the Docs it made itself.
     #[serde(default)]
@@ -149,6 +149,13 @@ pub fn journal_path() -> Result<PathBuf> {
     Ok(data_dir()?.join("journal.sqlite"))
 }
 
+/// The watched folders' journal, shared by the app and `twindrop sync`: `watched.sqlite` next
+/// to the upload journal. Its own file, so the upload queue and the folders' queue never claim
+/// each other's jobs.
+pub fn folders_journal_path() -> Result<PathBuf> {
+    Ok(data_dir()?.join("watched.sqlite"))
+}
+
 /// Where the activity log is kept by default.
 pub fn activity_log_path() -> Result<PathBuf> {
     Ok(data_dir()?.join("activity.sqlite"))
@@ -163,6 +170,7 @@ fn dir(var: &str, pick: impl Fn(&directories::ProjectDirs) -> PathBuf) -> Result
         .ok_or_else(|| Error::Input("no home directory to keep settings in".into()))
 }
 
+#[derive(Debug, Clone)]
 pub struct SettingsFile {
     path: PathBuf,
 }

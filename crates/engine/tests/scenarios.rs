@@ -277,10 +277,13 @@ async fn pause_resume_and_cancel() {
     };
     // Pause everything mid-transfer: the bytes stop, the job waits in the queue.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    queue.pause_all().unwrap();
+    queue.pause_all(&sink).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let puts = w.em.call_count("upload");
     assert_eq!(w.journal.get(ids[0]).unwrap().state, JobState::Queued);
+    // The window hears the interrupted job go back to the queue from the pause itself.
+    let requeued = |e: &QueueEvent| matches!(e, QueueEvent::State { id, state: JobState::Queued } if *id == ids[0]);
+    assert!(events.lock().unwrap().iter().any(requeued), "the pause says the job is queued again");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.em.call_count("upload"), puts, "no new PUT while paused");
     queue.resume_all();

@@ -12,11 +12,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use twindrop_emulator::{Config, Emulator};
+use twindrop_engine::folders::{namer, DeletePolicy, SyncOptions, Syncer};
 use twindrop_engine::journal::Journal;
 use twindrop_engine::queue::ConflictPolicy;
 use twindrop_engine::queue::{EventSink, Options};
 use twindrop_engine::retry::RetryPolicy;
-use twindrop_engine::sync::{namer, DeletePolicy, SyncOptions, Syncer};
 use twindrop_engine::{DocName, Queue, Secret, TrustedTwin, TwinId};
 
 const SECRET: &str = "sync-secret";

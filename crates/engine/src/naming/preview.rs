@@ -4,7 +4,7 @@
 //!
 //! A dropped file is named from its file name; a file inside a dropped folder from its path
 //! starting at that folder (`photos/2024/a.jpg` for a drop of `photos`), the same way a watched
-//! folder names its files ([`crate::sync::namer`]), template included.
+//! folder names its files ([`crate::folders::namer`]), template included.
 //!
 //! Two kinds of finding, so a window can tell what stops a start from what it only says:
 //! - a *problem* blocks: the file cannot be read, no name can be derived, the name breaks a
@@ -210,7 +210,7 @@ fn walk_folder(
     limit: usize,
 ) -> Option<bool> {
     let mut ignores = ignore::gitignore::GitignoreBuilder::new(folder);
-    for pattern in crate::sync::DEFAULT_IGNORES {
+    for pattern in crate::folders::DEFAULT_IGNORES {
         ignores.add_line(None, pattern).expect("the default ignore patterns parse");
     }
     let ignores = ignores.build().expect("the default ignore patterns build");
@@ -251,7 +251,7 @@ pub fn preview(
             let (size, name, problem) = match &file.meta {
                 Err(error) => (None, None, Some(NameIssue::from_error(error.clone()))),
                 Ok(meta) => {
-                    let namer = crate::sync::namer(template.cloned(), file.root.clone());
+                    let namer = crate::folders::namer(template.cloned(), file.root.clone());
                     match namer(&file.relative, meta) {
                         Ok(name) => (Some(meta.len()), Some(name), None),
                         Err(e) => (Some(meta.len()), None, Some(NameIssue::from_error(e.info()))),

@@ -24,6 +24,7 @@ mod names;
 mod plan;
 mod poll;
 mod raw_files;
+mod resend;
 mod upload;
 
 use std::collections::HashMap;
@@ -36,7 +37,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub use mirror::Forgotten;
-pub use plan::{describe, description_key_ok, Batch, PlanAction, PlanItem, Planned};
+pub use plan::{describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
 use crate::error::{Error, ErrorInfo, Result};
@@ -148,6 +149,20 @@ impl Default for Options {
             verify_limit: Duration::from_secs(600),
             resumable_above: crate::service::redivis::RESUMABLE_ABOVE,
             chunk_size: crate::transfer::resumable::DEFAULT_CHUNK,
+        }
+    }
+}
+
+impl Options {
+    /// These options for a queue of watched folders (the app's and `twindrop sync`'s alike):
+    /// a server that is away is waited for, never given up on; a Doc someone else made is
+    /// never replaced (each folder's own policy, rename by default, comes with its batch),
+    /// while a changed file still replaces the Doc it made (the journal proves it).
+    pub fn for_folders(self) -> Options {
+        Options {
+            on_conflict: ConflictPolicy::Rename,
+            retry: RetryPolicy { max_attempts: u32::MAX, cap: Duration::from_secs(60), ..self.retry },
+            ..self
         }
     }
 }
@@ -528,12 +543,18 @@ impl Queue {
     }
 
     /// Stop taking new jobs and stop the bytes in flight; finished work stays finished and the
-    /// interrupted uploads go back to the queue.
-    pub fn pause_all(&self) -> Result<()> {
+    /// interrupted uploads go back to the queue, each said on `sink`.
+    pub fn pause_all(&self, sink: &EventSink) -> Result<()> {
         self.control.paused.store(true, Ordering::SeqCst);
+        let mut requeued = Vec::new();
         for (id, token) in self.control.running.lock().expect("running").iter() {
-            self.journal.set_state_if(*id, &[JobState::Uploading], JobState::Queued)?;
+            if self.journal.set_state_if(*id, &[JobState::Uploading], JobState::Queued)? {
+                requeued.push(*id);
+            }
             token.cancel();
+        }
+        for id in requeued {
+            sink(QueueEvent::State { id, state: JobState::Queued });
         }
         Ok(())
     }
@@ -606,14 +627,23 @@ impl Queue {
         Ok(retried)
     }
 
-    /// Put failed jobs back in the queue (`twindrop retry`).
-    pub fn retry_failed(&self) -> Result<usize> {
-        for job in self.journal.list(Some(self.base_url()), &[JobState::Failed])? {
+    /// Put failed jobs back in the queue (`twindrop retry`, "Retry failed"); each one that is
+    /// queued again is said on `sink`. A job whose attach is in doubt goes to `attaching`
+    /// instead, and is resolved when the queue next starts, so it is not said to be queued.
+    pub fn retry_failed(&self, sink: &EventSink) -> Result<usize> {
+        let failed = self.journal.list(Some(self.base_url()), &[JobState::Failed])?;
+        for job in &failed {
             if !job.attach_sent {
-                self.refresh_identity(&job)?;
+                self.refresh_identity(job)?;
             }
         }
         let n = self.journal.requeue_failed(self.base_url())?;
+        for job in failed {
+            if self.journal.get(job.id)?.state == JobState::Queued {
+                self.control.bytes_planned.fetch_add(job.size, Ordering::Relaxed);
+                sink(QueueEvent::State { id: job.id, state: JobState::Queued });
+            }
+        }
         self.control.wake.notify_waiters();
         Ok(n)
     }

@@ -85,6 +85,21 @@ impl Batch {
     }
 }
 
+/// A description from `key=value` entries (the CLI's `--description`): a value that parses as
+/// JSON is sent as JSON, any other as a string; keys follow [`description_key_ok`].
+pub fn description_from_entries(entries: &[String]) -> Result<Option<serde_json::Value>> {
+    let mut map = serde_json::Map::new();
+    for entry in entries {
+        let (k, v) =
+            entry.split_once('=').ok_or_else(|| Error::Input(format!("--description {entry:?}: use key=value")))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()));
+        map.insert(k.to_owned(), value);
+    }
+    // The keys are checked by the same rule as a description from the app.
+    let class = crate::service::trusted_twin::StorageClass::default().as_str();
+    Ok(Batch::new(class, Some(serde_json::Value::Object(map)))?.description)
+}
+
 /// The server's rule for description keys, `^[a-z_][0-9a-z_]{0,63}$`.
 pub fn description_key_ok(key: &str) -> bool {
     let mut chars = key.chars();
@@ -526,6 +541,13 @@ mod tests {
             assert_eq!(err.code(), "input.invalid", "{class} {description:?}");
         }
         assert!(description_key_ok(&"k".repeat(64)));
+        let entries = |e: &[&str]| e.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let parsed = description_from_entries(&entries(&["a=1", "b=x y", "c={\"k\":2}"])).unwrap();
+        assert_eq!(parsed, Some(serde_json::json!({"a": 1, "b": "x y", "c": {"k": 2}})));
+        assert_eq!(description_from_entries(&[]).unwrap(), None);
+        for bad in [&["novalue"][..], &["Bad=1"], &["9a=1"]] {
+            assert!(description_from_entries(&entries(bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[tokio::test]

@@ -20,11 +20,11 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::watch::{Change, FolderWatcher};
 use crate::error::{Error, Result};
 use crate::naming::{self, Template, TemplateInput};
 use crate::queue::{EventSink, Queue, RunMode};
 use crate::service::Destination;
-use crate::watch::{Change, FolderWatcher};
 
 /// Ignored unless the user says otherwise: OS and editor debris, partial downloads.
 pub const DEFAULT_IGNORES: [&str; 6] = [".DS_Store", "*.tmp", "~$*", ".git/", "*.part", "*.crdownload"];

@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::syncer::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 use crate::activity::{ActivityLog, Batches, Kind, NewEntry, OnBatchEnd, Source};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::journal::Journal;
@@ -22,7 +23,6 @@ use crate::naming::Template;
 use crate::profile::{SettingsFile, WatchedFolder};
 use crate::queue::{EventSink, FolderConflicts, Queue, QueueEvent, RunMode};
 use crate::service::Destination;
-use crate::sync::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,23 +97,6 @@ impl Drop for Watched {
             task.abort();
         }
     }
-}
-
-/// The watched folders' journal, one per process (a journal takes a lock): `watched.sqlite`
-/// next to the upload journal. Its own file, so the upload queue and this queue never claim
-/// each other's jobs.
-pub fn shared_journal() -> Result<Arc<Journal>> {
-    static JOURNAL: Mutex<Option<(PathBuf, Arc<Journal>)>> = Mutex::new(None);
-    let path = crate::profile::data_dir()?.join("watched.sqlite");
-    let mut slot = JOURNAL.lock().expect("journal slot");
-    if let Some((p, j)) = slot.as_ref() {
-        if *p == path {
-            return Ok(j.clone());
-        }
-    }
-    let j = Arc::new(Journal::open(&path)?);
-    *slot = Some((path, j.clone()));
-    Ok(j)
 }
 
 fn now_ms() -> i64 {
@@ -197,13 +180,19 @@ impl Watched {
         Ok(watched)
     }
 
-    /// The watched folders of the account whose upload queue is `uploads`: their own queue
-    /// (journal [`shared_journal`], options [`Prefs::sync_options`](crate::prefs::Prefs::sync_options):
-    /// the same parallelism and bandwidth limiter), started, with a 2 s stability gate.
-    pub fn open(uploads: &Queue, profile: Option<String>, log: Arc<ActivityLog>) -> Result<Self> {
-        let settings = SettingsFile::default_location()?;
+    /// The watched folders of the account whose upload queue is `uploads`: their own queue on
+    /// the folders' journal (`profile::folders_journal_path`: its own file, so the two queues
+    /// never claim each other's jobs), with options [`Prefs::sync_options`](crate::prefs::Prefs::sync_options)
+    /// (the same parallelism and bandwidth limiter), started, with a 2 s stability gate.
+    pub fn open(
+        uploads: &Queue,
+        settings: SettingsFile,
+        journal: Arc<Journal>,
+        profile: Option<String>,
+        log: Arc<ActivityLog>,
+    ) -> Result<Self> {
         let opts = settings.load()?.prefs.sync_options(uploads.options());
-        let queue = Queue::new(uploads.service().clone(), shared_journal()?, opts);
+        let queue = Queue::new(uploads.service().clone(), journal, opts);
         Watched::start(queue, settings, profile, log, SyncOptions::default().gate)
     }
 
@@ -416,17 +405,22 @@ impl Watched {
     }
 
     fn syncer(&self, folder: &WatchedFolder) -> Result<Syncer> {
-        let dest = Destination::parse_for(self.queue.service(), &folder.destination)?;
-        let template = folder.template.as_deref().map(Template::parse).transpose()?;
-        let opts = SyncOptions {
-            gate: self.gate,
-            ignore: folder.ignore.clone(),
-            delete: folder.delete,
-            batch: folder.batch()?,
-            ..SyncOptions::default()
-        };
-        Syncer::new(self.queue.clone(), &folder.path, dest, namer(template, folder.path.clone()), opts)
+        syncer_for(self.queue.clone(), folder, self.gate)
     }
+}
+
+/// A saved folder's syncer on `queue`, with its destination, naming, filters and batch.
+pub(super) fn syncer_for(queue: Arc<Queue>, folder: &WatchedFolder, gate: Duration) -> Result<Syncer> {
+    let dest = Destination::parse_for(queue.service(), &folder.destination)?;
+    let template = folder.template.as_deref().map(Template::parse).transpose()?;
+    let opts = SyncOptions {
+        gate,
+        ignore: folder.ignore.clone(),
+        delete: folder.delete,
+        batch: folder.batch()?,
+        ..SyncOptions::default()
+    };
+    Syncer::new(queue, &folder.path, dest, namer(template, folder.path.clone()), opts)
 }
 
 fn failure_entry(path: &Path, error: &ErrorInfo) -> NewEntry {

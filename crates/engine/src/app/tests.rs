@@ -1,0 +1,143 @@
+use std::sync::Mutex as StdMutex;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::activity::Kind;
+use crate::service::trusted_twin::DocStatus;
+
+fn places(home: &Path) -> Places {
+    Places {
+        settings: SettingsFile::new(home.join("config/settings.json")),
+        journal: home.join("data/journal.sqlite"),
+        folders_journal: home.join("data/watched.sqlite"),
+        activity: home.join("data/activity.sqlite"),
+        sandbox: home.join("data/sandbox"),
+    }
+}
+
+/// A listener that keeps every event.
+fn recorder() -> (EventSink, Arc<StdMutex<Vec<QueueEvent>>>) {
+    let seen = Arc::new(StdMutex::new(Vec::new()));
+    let keep = seen.clone();
+    (Arc::new(move |e| keep.lock().unwrap().push(e)), seen)
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn finished_ok(events: &[QueueEvent], id: u64) -> bool {
+    events.iter().any(|e| matches!(e, QueueEvent::Finished { id: i, status: DocStatus::Ok, .. } if *i == id))
+}
+
+/// The start-up rule, without a window: no account configured → the sandbox opens, and its
+/// Twins outlive the process because the emulator keeps its state in the data folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_account_opens_the_sandbox_and_its_twins_persist() {
+    let home = tempfile::tempdir().unwrap();
+    // A remembered account that cannot be reopened (here: no secret in any keyring) is
+    // reported once, for the login screen, and then leaves the choice to the user.
+    let file = places(home.path()).settings;
+    file.update(|s| {
+        let ghost = profile::Profile { base_url: "http://127.0.0.1:9".into(), ..Default::default() };
+        s.profiles.insert("ghost".into(), ghost);
+        s.active = Some("ghost".into());
+        Ok(())
+    })
+    .unwrap();
+    let ghost = App::new(places(home.path()), Hooks::default());
+    let err = ghost.start_up().await.unwrap_err();
+    assert!(err.code().starts_with("keyring."), "{}: {err}", err.code());
+    assert_eq!(ghost.start_up().await.unwrap(), None);
+    assert_eq!(ghost.queue().await.err().map(|e| e.code()), Some(not_signed_in().code()));
+    file.update(|s| {
+        s.active = None;
+        Ok(())
+    })
+    .unwrap();
+
+    let first = App::new(places(home.path()), Hooks::default());
+    let info = first.start_up().await.unwrap().expect("a session at start-up");
+    assert_eq!((info.kind, info.profile.as_deref()), ("sandbox", None));
+    let twin = first.create_twin().await.unwrap();
+    assert_eq!(first.recent_destinations().await.unwrap(), [twin.to_string()]);
+    first.stop_sandbox().await;
+    drop(first);
+
+    let second = App::new(places(home.path()), Hooks::default());
+    let again = second.start_up().await.unwrap().unwrap();
+    assert_eq!(again.account, info.account);
+    assert_eq!(again.base_url, info.base_url, "the sandbox comes back on its port, so the journal knows it");
+    second.select_twin(&twin).await.unwrap();
+    // A second start-up call is a no-op, not a second sandbox.
+    assert_eq!(second.start_up().await.unwrap().unwrap().base_url, again.base_url);
+    let kinds: Vec<Kind> = second.activity(&Filter::default()).unwrap().iter().map(|e| e.kind).collect();
+    assert!(kinds.iter().filter(|k| **k == Kind::SignedIn).count() >= 2, "{kinds:?}");
+    second.stop_sandbox().await;
+}
+
+/// The calls the window and the CLI make, on the sandbox: a drop is routed to its own listener;
+/// pausing says so to the desktop and the log; a Doc whose copy ended `hash_mismatch` is sent
+/// again from the file it came from (heard on the window's listener), and one that is `ok` is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_pause_and_resend_through_the_app() {
+    let home = tempfile::tempdir().unwrap();
+    let paused_seen = Arc::new(StdMutex::new(Vec::new()));
+    let hooks = Hooks {
+        paused: Some({
+            let seen = paused_seen.clone();
+            Arc::new(move |p| seen.lock().unwrap().push(p))
+        }),
+        ..Hooks::default()
+    };
+    let app = App::new(places(home.path()), hooks);
+    app.open_sandbox().await.unwrap();
+    let twin = app.create_twin().await.unwrap();
+    let file = home.path().join("report.txt");
+    std::fs::write(&file, "the bytes meant").unwrap();
+
+    let preview = app.preview(Some(twin.as_str()), vec![file.clone()], None).await.unwrap();
+    assert_eq!(preview.len(), 1);
+    let items = [Planned { path: file.clone(), name: "report.txt".into() }];
+    let (drop_sink, drop_events) = recorder();
+    let (window, window_events) = recorder();
+    assert!(!app.watch_events(window).await.unwrap());
+    let ids =
+        app.upload(twin.as_str(), &items, &Batch::new("access_optimized", None).unwrap(), drop_sink).await.unwrap();
+    until("the drop's file to be ok", || finished_ok(&drop_events.lock().unwrap(), ids[0])).await;
+    assert!(!window_events.lock().unwrap().iter().any(|e| e.job_id() == Some(ids[0])), "the drop's own listener only");
+    assert_eq!(app.settled(&ids).await.unwrap().len(), 1);
+
+    app.set_paused(true).await.unwrap();
+    assert!(app.watch_events(recorder().0).await.unwrap(), "the window is told the queue is paused");
+    app.set_paused(false).await.unwrap();
+    assert_eq!(*paused_seen.lock().unwrap(), [false, true, false], "opening, pause, resume");
+    let kinds: Vec<Kind> = app.activity(&Filter::default()).unwrap().iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&Kind::Paused) && kinds.contains(&Kind::Resumed), "{kinds:?}");
+
+    let name = DocName::parse("report.txt").unwrap();
+    let refused = app.resend_doc(&twin, &name).await.unwrap_err();
+    assert!(refused.to_string().contains("is ok"), "an ok Doc is not sent again: {refused}");
+
+    // Someone's copy of the Doc went wrong on the server.
+    let tt = app.queue().await.unwrap().service().trusted_twin().unwrap().clone();
+    tt.delete_doc(&twin, &name).await.unwrap();
+    let target = tt.create_upload_url().await.unwrap();
+    tt.upload(&target, &file, Arc::new(|_| {}), None).await.unwrap();
+    tt.attach(&twin, &name, &target.handler, Some(&"0".repeat(64))).await.unwrap();
+    let doc = tt.wait_terminal(&twin, &name, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(doc.status, DocStatus::HashMismatch);
+
+    let (window, window_events) = recorder();
+    app.watch_events(window).await.unwrap();
+    let again = app.resend_doc(&twin, &name).await.unwrap();
+    until("the resent Doc to be ok", || finished_ok(&window_events.lock().unwrap(), again[0])).await;
+    let doc = tt.get_doc(&twin, &name).await.unwrap();
+    let (ours, _) = crate::hash::sha256_file(&file).await.unwrap();
+    assert_eq!((&doc.status, doc.sha256()), (&DocStatus::Ok, Some(ours.as_str())));
+    app.stop_sandbox().await;
+}

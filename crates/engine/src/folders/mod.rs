@@ -1,0 +1,20 @@
+//! Watched folders: a folder kept in step with a destination.
+//!
+//! - [`watch`]: notify + debouncer turns inotify into per-path changes, or "rescan" when some
+//!   may have been lost.
+//! - [`syncer`]: one folder: the stability gate (a file goes up only once it stops changing),
+//!   ignore patterns, journal-aware walks, renames and deletes.
+//! - [`runner`]: the app's folders of an account, each a syncer on one shared queue, with
+//!   status (watching / syncing / paused / error) and last sync.
+//! - The app and `twindrop sync --saved` share the folders (settings.json) and their journal
+//!   (`profile::folders_journal_path`).
+//! - [`run`]: folders kept in step outside the app (`twindrop sync`), until stopped or once.
+
+mod run;
+pub mod runner;
+pub mod syncer;
+pub mod watch;
+
+pub use run::run;
+pub use runner::{FolderStatus, FolderUpdate, Status, Watched};
+pub use syncer::{namer, queue_ended, DeletePolicy, Namer, SyncOptions, Syncer, DEFAULT_IGNORES};
