@@ -39,7 +39,7 @@ pub use mirror::Forgotten;
 pub use plan::{describe, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
-use crate::error::{Error, ErrorInfo, Result};
+use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
@@ -72,7 +72,10 @@ impl ConflictPolicy {
             "skip" => Ok(ConflictPolicy::Skip),
             "rename" => Ok(ConflictPolicy::Rename),
             "replace" => Ok(ConflictPolicy::Replace),
-            _ => Err(Error::Input(format!("conflict policy {s:?}: use skip, rename or replace"))),
+            _ => Err(Error::invalid(
+                Invalid::ConflictPolicy,
+                format!("conflict policy {s:?}: use skip, rename or replace"),
+            )),
         }
     }
 }
@@ -102,12 +105,12 @@ impl FolderConflicts {
         match s {
             "rename" => Ok(FolderConflicts::Rename),
             "skip" => Ok(FolderConflicts::Skip),
-            "replace" => Err(Error::Input(
+            "replace" => Err(Error::invalid(
+                Invalid::ConflictPolicy,
                 "a watched folder cannot replace Docs it did not make: use rename or skip (a changed file still \
-                 replaces its own Doc)"
-                    .into(),
+                 replaces its own Doc)",
             )),
-            _ => Err(Error::Input(format!("conflict policy {s:?}: use rename or skip"))),
+            _ => Err(Error::invalid(Invalid::ConflictPolicy, format!("conflict policy {s:?}: use rename or skip"))),
         }
     }
 }
@@ -591,7 +594,7 @@ impl Queue {
             return Ok(false);
         }
         if job.attach_sent {
-            return Err(Error::Input(format!(
+            return Err(Error::RetryRefused(format!(
                 "the attach of {:?} may have reached the server; Retry failed (or a restart) reads it back first",
                 job.doc_name
             )));
