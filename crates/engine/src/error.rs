@@ -206,6 +206,7 @@ codes! {
     JournalFailed => "journal.failed", "The journal (SQLite) failed.", false;
     JournalLocked => "journal.locked", "Another Twindrop is using the journal.", false;
     JobCancelled => "job.cancelled", "The job was cancelled.", false;
+    JobFailed => "job.failed", "A failed job whose journal row holds no code (no error makes it).", false;
     QueueStopped => "queue.stopped", "The queue stopped.", false;
     InternalError => "internal.error", "A bug in Twindrop (a panic or a failed task): that item fails.", false;
     AutostartFailed => "autostart.failed", "Start at login could not be changed.", false;
@@ -497,7 +498,9 @@ mod tests {
         for code in &made {
             assert!(listed.contains(code), "{code} is not in Code::ALL");
         }
-        let unmade: Vec<_> = listed.difference(&made).collect();
+        // Shown for a failed job the journal kept no code for; no error has it.
+        let made_elsewhere = HashSet::from([Code::JobFailed.as_str()]);
+        let unmade: Vec<_> = listed.difference(&made).filter(|c| !made_elsewhere.contains(*c)).collect();
         assert!(unmade.is_empty(), "listed but made by no error in one_of_each: {unmade:?}");
         for code in Code::ALL {
             let s = code.as_str();

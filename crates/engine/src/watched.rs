@@ -537,7 +537,11 @@ mod tests {
         let added = watched.add(&dir, w.twin.as_str()).unwrap();
         let root = PathBuf::from(&added.path);
         assert_eq!((added.destination.as_str(), added.last_sync_ms), (w.twin.as_str(), None));
-        assert_eq!(watched.add(&dir.join("."), w.twin.as_str()).unwrap_err().code(), "watched.overlap", "watched twice");
+        assert_eq!(
+            watched.add(&dir.join("."), w.twin.as_str()).unwrap_err().code(),
+            "watched.overlap",
+            "watched twice"
+        );
         // A bad template or pattern is refused and changes nothing.
         let bad = FolderUpdate { template: Some("{nope}".into()), ..FolderUpdate::default() };
         assert_eq!(watched.update(&root, bad).unwrap_err().code(), "template.invalid");

@@ -252,7 +252,7 @@ impl Job {
             JobState::Failed => QueueEvent::Failed {
                 id,
                 error: ErrorInfo {
-                    code: self.error_code.clone().unwrap_or_else(|| "job.failed".into()),
+                    code: self.error_code.clone().unwrap_or_else(|| crate::error::Code::JobFailed.as_str().into()),
                     message: self.error_message.clone().unwrap_or_default(),
                     retryable: false,
                 },
