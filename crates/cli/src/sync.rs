@@ -92,7 +92,10 @@ pub async fn sync(
         None => settings.load()?.watched.into_iter().filter(|w| !w.paused).collect(),
     };
     if folders.is_empty() {
-        return Err(Error::Input("no saved folders: add one with `twindrop sync DIR --twin T --save`".into()));
+        return Err(Error::invalid(
+            twindrop_engine::Invalid::Option,
+            "no saved folders: add one with `twindrop sync DIR --twin T --save`",
+        ));
     }
     let journal = Arc::new(crate::open_journal(journal)?);
     let stop = CancellationToken::new();
@@ -172,7 +175,7 @@ pub async fn sync(
             ended = syncers.join_next() => match ended {
                 None => break,
                 Some(ended) => {
-                    if let Err(e) = ended.map_err(|e| Error::Input(format!("sync task: {e}"))).and_then(|r| r) {
+                    if let Err(e) = ended.map_err(|e| Error::Internal(format!("sync task: {e}"))).and_then(|r| r) {
                         outcome = Err(e);
                         stop.cancel();
                     }

@@ -52,7 +52,9 @@ pub struct DestArgs {
 
 impl DestArgs {
     pub fn destination(&self, service: &Service) -> Result<Destination, Error> {
-        let needs = |flag: &str| Error::Input(format!("this service's uploads need {flag}"));
+        let needs = |flag: &str| {
+            Error::invalid(twindrop_engine::Invalid::Destination, format!("this service's uploads need {flag}"))
+        };
         let dest = match service {
             Service::TrustedTwin(_) => {
                 Destination::Twin(TwinId::parse(self.twin.as_deref().ok_or_else(|| needs("--twin"))?)?)
@@ -67,7 +69,10 @@ impl DestArgs {
         };
         let flags = [&self.twin, &self.table, &self.asset].iter().filter(|f| f.is_some()).count();
         if flags > usize::from(dest != Destination::TempFiles) {
-            return Err(Error::Input(format!("{:?} uploads take only their own destination flag", service.kind())));
+            return Err(Error::invalid(
+                twindrop_engine::Invalid::Option,
+                format!("{:?} uploads take only their own destination flag", service.kind()),
+            ));
         }
         Ok(dest)
     }
@@ -123,12 +128,14 @@ pub fn description(entries: &[String]) -> Result<Option<Value>, Error> {
     };
     let mut map = serde_json::Map::new();
     for entry in entries {
-        let (k, v) =
-            entry.split_once('=').ok_or_else(|| Error::Input(format!("--description {entry:?}: use key=value")))?;
+        let (k, v) = entry.split_once('=').ok_or_else(|| {
+            Error::invalid(twindrop_engine::Invalid::Description, format!("--description {entry:?}: use key=value"))
+        })?;
         if !key_ok(k) {
-            return Err(Error::Input(format!(
-                "--description key {k:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"
-            )));
+            return Err(Error::invalid(
+                twindrop_engine::Invalid::Description,
+                format!("--description key {k:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"),
+            ));
         }
         map.insert(k.to_owned(), serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned())));
     }
