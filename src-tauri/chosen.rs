@@ -45,7 +45,7 @@ impl Chosen {
         let chosen = Arc::clone(self);
         tauri::async_runtime::spawn_blocking(move || chosen.check_now(&paths).map(|()| paths))
             .await
-            .map_err(|e| Error::Input(format!("path check stopped: {e}")).info())?
+            .map_err(|e| Error::Internal(format!("path check stopped: {e}")).info())?
             .map_err(|e| e.info())
     }
 

@@ -20,19 +20,19 @@ type Reply<T> = Result<T, ErrorInfo>;
 /// The open session's queue and profile, taken out of the lock so network calls never hold it.
 async fn current(state: &State<'_, AppState>) -> Reply<(Arc<Queue>, Option<String>)> {
     let inner = state.inner.lock().await;
-    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    let session = inner.session.as_ref().ok_or_else(|| Error::NoSession.info())?;
     Ok((session.queue.clone(), session.info.profile.clone()))
 }
 
 /// The open session's queue and the sink that routes its events to the window.
 async fn queue_and_sink(state: &State<'_, AppState>) -> Reply<(Arc<Queue>, EventSink)> {
     let inner = state.inner.lock().await;
-    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    let session = inner.session.as_ref().ok_or_else(|| Error::NoSession.info())?;
     Ok((session.queue.clone(), route_events(session.routes.clone())))
 }
 
 fn session_info(inner: &Inner) -> Reply<SessionInfo> {
-    inner.session.as_ref().map(|s| s.info.clone()).ok_or_else(|| Error::Input("not logged in".into()).info())
+    inner.session.as_ref().map(|s| s.info.clone()).ok_or_else(|| Error::NoSession.info())
 }
 
 fn remember_twin(profile: Option<&str>, twin: &TwinId) -> Reply<()> {
@@ -166,7 +166,7 @@ pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<V
 #[tauri::command]
 pub async fn queue_watch(state: State<'_, AppState>, events: Channel<QueueEvent>) -> Reply<bool> {
     let inner = state.inner.lock().await;
-    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    let session = inner.session.as_ref().ok_or_else(|| Error::NoSession.info())?;
     session.routes.watch(events);
     Ok(session.paused.load(Ordering::SeqCst))
 }
@@ -214,7 +214,7 @@ pub async fn queue_resume_all(state: State<'_, AppState>) -> Reply<()> {
 pub async fn set_queue_paused(state: &AppState, paused: bool) -> Reply<()> {
     let (queue, sink) = {
         let inner = state.inner.lock().await;
-        let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+        let session = inner.session.as_ref().ok_or_else(|| Error::NoSession.info())?;
         session.paused.store(paused, Ordering::SeqCst);
         (session.queue.clone(), route_events(session.routes.clone()))
     };
@@ -284,9 +284,10 @@ pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -
     let doc = tt.get_doc(&twin, &doc_name).await?;
     if !matches!(doc.status, DocStatus::HashMismatch | DocStatus::Error) {
         let status = doc.status.as_str();
-        return Err(
-            Error::Input(format!("Doc {name:?} is {status}: only a hash_mismatch or error Doc is sent again")).info()
-        );
+        return Err(Error::RetryRefused(format!(
+            "Doc {name:?} is {status}: only a hash_mismatch or error Doc is sent again"
+        ))
+        .info());
     }
     let base = queue.service().base_url().to_owned();
     let settled = [JobState::Done, JobState::Failed, JobState::Skipped, JobState::Cancelled];
@@ -297,7 +298,9 @@ pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -
         .filter(|job| job.twin == twin.as_str() && job.doc_name == name)
         .max_by_key(|job| job.id)
         .ok_or_else(|| {
-            Error::Input(format!("Twindrop has no record of the file behind Doc {name:?}, so it cannot send it again"))
+            Error::RetryRefused(format!(
+                "Twindrop has no record of the file behind Doc {name:?}, so it cannot send it again"
+            ))
         })?;
     // The file first: a Doc is only deleted when its file can take its place.
     match std::fs::metadata(&source.path) {

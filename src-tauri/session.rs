@@ -291,7 +291,7 @@ impl Inner {
                 }
                 Err(e) => Err(e),
             }
-            .map_err(|e| twindrop_engine::Error::Input(format!("cannot start the local sandbox: {e}")))?;
+            .map_err(|e| twindrop_engine::Error::SandboxFailed(e.to_string()))?;
             if let Some(port) = emulator.base_url().rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) {
                 if let Err(e) = twindrop_engine::private::write_atomic_private(&port_file, port.to_string().as_bytes())
                 {

@@ -17,7 +17,7 @@ type Reply<T> = Result<T, ErrorInfo>;
 
 async fn session_queue(state: &State<'_, AppState>) -> Reply<(Arc<Queue>, Routes)> {
     let inner = state.inner.lock().await;
-    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    let session = inner.session.as_ref().ok_or_else(|| Error::NoSession.info())?;
     Ok((session.queue.clone(), session.routes.clone()))
 }
 

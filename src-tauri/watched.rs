@@ -14,7 +14,7 @@ type Reply<T> = Result<T, ErrorInfo>;
 
 async fn watched(state: &State<'_, AppState>) -> Reply<Arc<Watched>> {
     let inner = state.inner.lock().await;
-    let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
+    let session = inner.session.as_ref().ok_or_else(|| Error::NoSession.info())?;
     session.watched.clone()
 }
 
