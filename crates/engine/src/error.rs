@@ -1,5 +1,7 @@
 //! One error type for the whole engine. Every variant has a stable machine `code()` that the
 //! UI and the CLI's `--json` output branch on; the message is for humans and may change.
+//! Every code is listed once, with its meaning, in [`Code`] (the `codes!` table below): the UI's
+//! `ErrorCode` type is generated from it (docs/errors.md).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -97,7 +99,8 @@ pub enum Error {
     Cancelled,
     #[error("{0}")]
     QueueStopped(String),
-    /// A bug in Twindrop met while handling one item (a panic, caught): that item fails.
+    /// A bug in Twindrop met while handling one item (a panic caught, a task that failed, a value
+    /// Twindrop made itself that is wrong): that item fails.
     #[error("{0}")]
     Internal(String),
     #[error("cannot change start at login: {0}")]
