@@ -56,8 +56,8 @@ async fn pick(app: AppHandle, kind: PickKind) -> Result<Vec<String>, ErrorInfo> 
 
 fn next_test_pick(file: &Path) -> twindrop_engine::Result<Vec<String>> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::file(file, e))?;
-    let mut answers: Vec<Vec<String>> =
-        serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
+    let mut answers: Vec<Vec<String>> = serde_json::from_str(&text)
+        .map_err(|e| Error::invalid(twindrop_engine::Invalid::Option, format!("{}: {e}", file.display())))?;
     if answers.is_empty() {
         return Ok(Vec::new());
     }

@@ -135,7 +135,7 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     click(client, "#watched-save").await;
     wait_css(client, "#watched-action-error", 10).await;
     let refused = text(client, "#watched-action-error").await;
-    assert!(refused.trim().starts_with("input.invalid — "), "{refused}");
+    assert!(refused.trim().starts_with("destination.invalid — "), "{refused}");
     screenshot(client, "e2e-watched-refused.png").await;
     type_into(client, "#watched-twin", &twin).await;
     assert!(client.find(Locator::Css("#watched-save:disabled")).await.is_ok(), "nothing left to save");

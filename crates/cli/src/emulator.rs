@@ -79,14 +79,18 @@ pub struct EmulatorArgs {
 
 pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
     let users = match &args.users {
-        Some(path) => UserSpec::load(path).map_err(|e| Error::Input(format!("cannot read the users file: {e}")))?,
+        Some(path) => UserSpec::load(path).map_err(|e| {
+            Error::invalid(twindrop_engine::Invalid::Option, format!("cannot read the users file: {e}"))
+        })?,
         None => Vec::new(),
     };
     if args.secret.is_empty() && users.is_empty() {
-        return Err(Error::Input("give at least one --secret or a --users file".into()));
+        return Err(Error::invalid(twindrop_engine::Invalid::Option, "give at least one --secret or a --users file"));
     }
     let mut faults = match &args.faults {
-        Some(path) => FaultPlan::load(path).map_err(|e| Error::Input(format!("cannot read the fault plan: {e}")))?,
+        Some(path) => FaultPlan::load(path).map_err(|e| {
+            Error::invalid(twindrop_engine::Invalid::Option, format!("cannot read the fault plan: {e}"))
+        })?,
         None => FaultPlan::default(),
     };
     if let Some(seed) = args.seed {
@@ -115,7 +119,7 @@ pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
     let addr = args.addr;
     let emulator = twindrop_emulator::Emulator::start(addr, config)
         .await
-        .map_err(|e| Error::Input(format!("cannot start the emulator on {addr}: {e}")))?;
+        .map_err(|e| Error::Setup(format!("cannot start the emulator on {addr}: {e}")))?;
     println!("{}", emulator.base_url());
     let _ = std::io::stdout().flush();
     eprintln!(

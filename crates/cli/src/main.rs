@@ -173,9 +173,12 @@ pub mod exit {
     pub const FATAL: u8 = 3;
 
     pub fn for_error(e: &twindrop_engine::Error) -> u8 {
-        match e.code() {
-            "input.invalid" | "doc_name.invalid" => USAGE,
-            _ => FATAL,
+        // Every "your input is wrong" code (`Code::is_bad_input`: input.invalid, doc_name.invalid,
+        // template.invalid, bandwidth.invalid, option.invalid, …).
+        if e.is_bad_input() {
+            USAGE
+        } else {
+            FATAL
         }
     }
 
@@ -206,12 +209,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let kind = ServiceKind::parse(&service)?;
             let base_url = base_url.unwrap_or_else(|| kind.default_base_url().to_owned());
             if base_url.is_empty() {
-                return Err(Error::Input(format!("--base-url is needed for {service}")));
+                return Err(Error::invalid(
+                    twindrop_engine::Invalid::Option,
+                    format!("--base-url is needed for {service}"),
+                ));
             }
             let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .map_err(|e| Error::Input(format!("reading the secret from stdin: {e}")))?;
+            std::io::stdin().read_to_string(&mut input).map_err(|e| Error::file("stdin", e))?;
             let secret = Secret::from_input(&input)?;
             let destination = table.or(asset);
             let account = account::login_service(
@@ -326,7 +330,7 @@ fn env_secret() -> Option<Secret> {
 
 pub async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twindrop_engine::TrustedTwin, Error> {
     if conn.service.as_deref().is_some_and(|s| ServiceKind::parse(s).ok() != Some(ServiceKind::TrustedTwin)) {
-        return Err(Error::Input("this command is for Trusted Twin only".into()));
+        return Err(Error::Unsupported("this command is for Trusted Twin only".into()));
     }
     account::connect(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret()).await
 }
@@ -341,7 +345,7 @@ pub async fn connect_service(settings: &SettingsFile, conn: &Connection) -> Resu
                 twindrop_engine::service::inspect::Inspect::new(&base_url, secret)?.with_complete_path(path)?;
             Ok(Service::Inspect(Arc::new(inspect)))
         }
-        (_, Some(_)) => Err(Error::Input("--complete-path is for Inspect only".into())),
+        (_, Some(_)) => Err(Error::invalid(twindrop_engine::Invalid::Option, "--complete-path is for Inspect only")),
         (kind, None) => kind.connect(&base_url, secret),
     }
 }

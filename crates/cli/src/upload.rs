@@ -51,7 +51,9 @@ pub struct DestArgs {
 
 impl DestArgs {
     pub fn destination(&self, service: &Service) -> Result<Destination, Error> {
-        let needs = |flag: &str| Error::Input(format!("this service's uploads need {flag}"));
+        let needs = |flag: &str| {
+            Error::invalid(twindrop_engine::Invalid::Destination, format!("this service's uploads need {flag}"))
+        };
         let dest = match service {
             Service::TrustedTwin(_) => {
                 Destination::Twin(TwinId::parse(self.twin.as_deref().ok_or_else(|| needs("--twin"))?)?)
@@ -66,7 +68,10 @@ impl DestArgs {
         };
         let flags = [&self.twin, &self.table, &self.asset].iter().filter(|f| f.is_some()).count();
         if flags > usize::from(dest != Destination::TempFiles) {
-            return Err(Error::Input(format!("{:?} uploads take only their own destination flag", service.kind())));
+            return Err(Error::invalid(
+                twindrop_engine::Invalid::Option,
+                format!("{:?} uploads take only their own destination flag", service.kind()),
+            ));
         }
         Ok(dest)
     }

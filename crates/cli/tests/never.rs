@@ -217,6 +217,7 @@ async fn a_sync_never_replaces_a_doc_it_did_not_make() {
     // And a folder cannot be told to replace.
     let out = w.sync_once(&["--on-conflict", "replace"]);
     assert_eq!(out.status.code(), Some(2), "{}", says(&out));
+    assert!(says(&out).contains("conflict_policy.invalid"), "{}", says(&out));
 
     // An explicit upload --on-conflict replace still does.
     let file = w.folder().join("notes.txt");

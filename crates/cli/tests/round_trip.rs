@@ -141,7 +141,7 @@ fn emulator_upload_and_the_official_client_agree() {
     let args = ["upload", "--base-url", base, "--twin", &twin, "--storage-class", "cost_optimized"];
     let out = twindrop(config.path(), Some(SECRET), &[&args[..], &["--description", "Bad-Key=1", t]].concat(), None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("input.invalid"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[description.invalid]"), "{out:?}");
     let extra = ["--description", "team=ops", "--description", "rows=2", t];
     let out = twindrop(config.path(), Some(SECRET), &[&args[..], &extra[..]].concat(), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

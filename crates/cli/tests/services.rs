@@ -72,8 +72,8 @@ async fn each_service_uploads_from_the_cli() {
     );
     assert_eq!(out.status.code(), Some(2));
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(error["error"]["code"], "input.invalid", "{error}");
+    assert_eq!(error["error"]["code"], "option.invalid", "{error}");
     let out = twindrop(dir.path(), "no-colon", &["upload", "--json", "--service", "hbr", "--base-url", &base, file]);
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(error["error"]["code"], "input.invalid", "an HBR secret without its key id: {error}");
+    assert_eq!(error["error"]["code"], "secret.invalid", "an HBR secret without its key id: {error}");
 }

@@ -2,7 +2,7 @@
 //! ready [`TrustedTwin`] client. The CLI and the app both come through here.
 
 use crate::credentials::{self, Secret};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::profile::{self, Profile, SettingsFile, DEFAULT_PROFILE};
 use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
 use crate::service::{Destination, Service, ServiceKind};
@@ -39,9 +39,12 @@ pub async fn login_service(
         _ if !verify => None,
         (ServiceKind::Redivis | ServiceKind::Inspect, None) => {
             let what = if kind == ServiceKind::Redivis { "--table" } else { "--asset" };
-            return Err(Error::Input(format!(
-                "a {kind:?} token is checked on what it may reach: give its destination ({what}), or --no-verify"
-            )));
+            return Err(Error::invalid(
+                Invalid::Destination,
+                format!(
+                    "a {kind:?} token is checked on what it may reach: give its destination ({what}), or --no-verify"
+                ),
+            ));
         }
         (_, destination) => Some(service.verify(destination.as_ref()).await?),
     };
@@ -113,7 +116,7 @@ pub async fn resolve(
     let stored = match (kind, stored) {
         (Some(asked), Some(p)) if p.service != asked => {
             if base_url.is_none() || secret.is_none() {
-                return Err(Error::Input(format!(
+                return Err(Error::ServiceMismatch(format!(
                     "profile {name:?} is a {:?} account, not {asked:?}; pick another with --profile",
                     p.service
                 )));
@@ -131,7 +134,7 @@ pub async fn resolve(
         (Some(url), _) => url.to_owned(),
         (None, Some(p)) => p.base_url.clone(),
         (None, None) if secret.is_some() => {
-            return Err(Error::Input("--base-url is needed (or a profile that has one)".into()))
+            return Err(Error::invalid(Invalid::Option, "--base-url is needed (or a profile that has one)"))
         }
         (None, None) => return Err(Error::ProfileNotFound(name.to_owned())),
     };
@@ -171,7 +174,7 @@ mod tests {
         let err = connect(&settings, None, None, None).await.unwrap_err();
         assert_eq!(err.code(), "profile.not_found");
         let err = connect(&settings, None, None, Some(Secret::new("s"))).await.unwrap_err();
-        assert_eq!(err.code(), "input.invalid");
+        assert_eq!(err.code(), "option.invalid");
         let tt = connect(&settings, None, Some("http://127.0.0.1:1/"), Some(Secret::new("s"))).await.unwrap();
         assert_eq!(tt.base_url(), "http://127.0.0.1:1");
         settings
@@ -183,7 +186,7 @@ mod tests {
             .unwrap();
         // A Trusted Twin profile's secret is never lent to Redivis.
         let err = connect_service(&settings, None, None, None, Some(ServiceKind::Redivis)).await.unwrap_err();
-        assert_eq!(err.code(), "input.invalid");
+        assert_eq!(err.code(), "service.mismatch");
         let r = connect_service(
             &settings,
             None,

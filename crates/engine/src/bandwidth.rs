@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use chrono::{Datelike, Local, Timelike, Weekday};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
@@ -26,9 +26,10 @@ pub struct Timetable {
 
 fn parse_rate(s: &str) -> Result<Option<u64>> {
     let bad = || {
-        Error::Input(format!(
-            "bandwidth {s:?}: a rate is a number with an optional k, M or G suffix (e.g. 512k), or off"
-        ))
+        Error::invalid(
+            Invalid::Bandwidth,
+            format!("bandwidth {s:?}: a rate is a number with an optional k, M or G suffix (e.g. 512k), or off"),
+        )
     };
     if s.eq_ignore_ascii_case("off") {
         return Ok(None);
@@ -53,7 +54,10 @@ fn parse_rate(s: &str) -> Result<Option<u64>> {
 
 fn parse_day(s: &str, entry: &str) -> Result<Weekday> {
     s.parse::<Weekday>().map_err(|_| {
-        Error::Input(format!("bandwidth timetable entry {entry:?}: {s:?} is not a weekday (use Mon, Tue, … Sun)"))
+        Error::invalid(
+            Invalid::Bandwidth,
+            format!("bandwidth timetable entry {entry:?}: {s:?} is not a weekday (use Mon, Tue, … Sun)"),
+        )
     })
 }
 
@@ -102,21 +106,25 @@ impl Timetable {
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
         if spec.is_empty() {
-            return Err(Error::Input("bandwidth: empty; give a rate such as 10M, a timetable, or off".into()));
+            return Err(Error::invalid(
+                Invalid::Bandwidth,
+                "bandwidth: empty; give a rate such as 10M, a timetable, or off",
+            ));
         }
         if !spec.contains(',') {
             if spec.contains(char::is_whitespace) || spec.contains(':') {
-                return Err(Error::Input(format!(
-                    "bandwidth {spec:?}: a timetable entry is TIME,RATE (e.g. 08:00,512k 19:00,off)"
-                )));
+                return Err(Error::invalid(
+                    Invalid::Bandwidth,
+                    format!("bandwidth {spec:?}: a timetable entry is TIME,RATE (e.g. 08:00,512k 19:00,off)"),
+                ));
             }
             return Ok(Timetable { slots: vec![Slot { day: None, minute: 0, rate: parse_rate(spec)? }] });
         }
         let mut slots: Vec<Slot> = Vec::new();
         for entry in spec.split_whitespace() {
-            let (when, rate) = entry
-                .split_once(',')
-                .ok_or_else(|| Error::Input(format!("bandwidth timetable entry {entry:?}: expected TIME,RATE")))?;
+            let (when, rate) = entry.split_once(',').ok_or_else(|| {
+                Error::invalid(Invalid::Bandwidth, format!("bandwidth timetable entry {entry:?}: expected TIME,RATE"))
+            })?;
             let (day, time) = match when.split_once('-') {
                 Some((d, t)) => (Some(parse_day(d, entry)?), t),
                 None => (None, when),
@@ -127,18 +135,23 @@ impl Timetable {
                 .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
                 .filter(|(h, m)| *h < 24 && *m < 60)
                 .ok_or_else(|| {
-                    Error::Input(format!(
-                        "bandwidth timetable entry {entry:?}: {time:?} is not a time (HH:MM, 00:00 to 23:59)"
-                    ))
+                    Error::invalid(
+                        Invalid::Bandwidth,
+                        format!("bandwidth timetable entry {entry:?}: {time:?} is not a time (HH:MM, 00:00 to 23:59)"),
+                    )
                 })?;
             let rate = parse_rate(rate).map_err(|_| {
-                Error::Input(format!(
-                    "bandwidth timetable entry {entry:?}: {rate:?} is not a rate (e.g. 512k, 10M, off)"
-                ))
+                Error::invalid(
+                    Invalid::Bandwidth,
+                    format!("bandwidth timetable entry {entry:?}: {rate:?} is not a rate (e.g. 512k, 10M, off)"),
+                )
             })?;
             let slot = Slot { day, minute: h * 60 + m, rate };
             if slots.iter().any(|s| s.day == slot.day && s.minute == slot.minute) {
-                return Err(Error::Input(format!("bandwidth timetable: two entries start at {when}")));
+                return Err(Error::invalid(
+                    Invalid::Bandwidth,
+                    format!("bandwidth timetable: two entries start at {when}"),
+                ));
             }
             slots.push(slot);
         }
@@ -228,7 +241,7 @@ mod tests {
         assert_eq!(parse_rate("100").unwrap(), Some(100));
         assert_eq!(parse_rate("off").unwrap(), None);
         for bad in ["", "k", "-1M", "fast"] {
-            assert_eq!(parse_rate(bad).unwrap_err().code(), "input.invalid", "{bad}");
+            assert_eq!(parse_rate(bad).unwrap_err().code(), "bandwidth.invalid", "{bad}");
         }
     }
 
@@ -260,7 +273,7 @@ mod tests {
         assert!(reason("08:00 1M").contains("TIME,RATE"), "{}", reason("08:00 1M"));
         assert!(reason("0.1").contains("is a number"), "{}", reason("0.1"));
         for spec in ["", "25:00,1M", "08:00,fast", "08:00,1M 08:00,off"] {
-            assert_eq!(Timetable::parse(spec).unwrap_err().code(), "input.invalid");
+            assert_eq!(Timetable::parse(spec).unwrap_err().code(), "bandwidth.invalid");
         }
     }
 

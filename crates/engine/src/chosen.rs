@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 /// Checks cost a lookup per ancestor of the path, not a comparison per chosen path: a drop of
 /// 10,000 files is 10,000 chosen paths.
@@ -90,7 +90,7 @@ impl ChosenPaths {
 /// rest (plain names only) appended.
 fn resolve(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
-        return Err(Error::Input("an empty path".into()));
+        return Err(Error::invalid(Invalid::Path, "an empty path"));
     }
     let absolute = std::path::absolute(path).map_err(|e| Error::file(path, e))?;
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
@@ -147,7 +147,7 @@ impl Chosen {
         let chosen = std::sync::Arc::clone(self);
         tokio::task::spawn_blocking(move || chosen.check_now(&paths).map(|()| paths))
             .await
-            .map_err(|e| Error::Input(format!("path check stopped: {e}")))?
+            .map_err(|e| Error::Internal(format!("path check stopped: {e}")))?
     }
 
     /// `path` when it was chosen, or when it is one of `folders` (an account's saved watched
@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(chosen.len(), 3);
         chosen.check(&home.join("a-b")).unwrap();
         chosen.check(&home.join("a/b/c")).unwrap();
-        assert_eq!(chosen.allow(Path::new("")).unwrap_err().code(), "input.invalid");
+        assert_eq!(chosen.allow(Path::new("")).unwrap_err().code(), "path.invalid");
         chosen.allow_all([home.join("x/../y"), home.join("c")]);
         assert_eq!(chosen.len(), 4);
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use keyring_core::Entry;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 const SERVICE: &str = "twindrop";
 
@@ -23,7 +23,7 @@ impl Secret {
     pub fn from_input(s: &str) -> Result<Self> {
         let s = s.trim_end_matches(['\r', '\n']);
         if s.is_empty() {
-            return Err(Error::Input("the secret is empty".into()));
+            return Err(Error::invalid(Invalid::Secret, "the secret is empty"));
         }
         Ok(Secret::new(s))
     }
@@ -104,6 +104,6 @@ mod tests {
         let s = Secret::from_input("hunter2\n").unwrap();
         assert_eq!(s.expose(), "hunter2");
         assert_eq!(format!("{s:?}"), "Secret(…)");
-        assert_eq!(Secret::from_input("\n").unwrap_err().code(), "input.invalid");
+        assert_eq!(Secret::from_input("\n").unwrap_err().code(), "secret.invalid");
     }
 }

@@ -1,5 +1,7 @@
 //! One error type for the whole engine. Every variant has a stable machine `code()` that the
 //! UI and the CLI's `--json` output branch on; the message is for humans and may change.
+//! Every code is listed once, with its meaning, in [`Code`] (the `codes!` table below): the UI's
+//! `ErrorCode` type is generated from it (docs/errors.md).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,8 +20,35 @@ pub enum Error {
     FileChanged { path: PathBuf, expected: u64, actual: u64 },
     #[error("invalid Doc name {name:?}: {reason}")]
     DocName { name: String, reason: String },
+    #[error("{}: not a folder", path.display())]
+    NotAFolder { path: PathBuf },
+    /// A value that was refused, and which one it was (each kind has its own code).
+    #[error("{message}")]
+    Invalid { what: Invalid, message: String },
+    /// Bad input that fits none of [`Invalid`]'s kinds. Rare: prefer a precise kind.
     #[error("{0}")]
     Input(String),
+    #[error("not logged in")]
+    NoSession,
+    #[error("cannot start the local sandbox: {0}")]
+    SandboxFailed(String),
+    /// The service (or this kind of account) cannot do what was asked.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A profile or option of one service was used for another.
+    #[error("{0}")]
+    ServiceMismatch(String),
+    #[error("{0}")]
+    NothingToUpload(String),
+    #[error("{0}")]
+    AlreadyWatched(String),
+    #[error("{0}")]
+    WatchFailed(String),
+    #[error("{0}")]
+    RetryRefused(String),
+    /// The machine could not give what Twindrop needs to start (an HTTP client, a home folder).
+    #[error("{0}")]
+    Setup(String),
     #[error("the server refused the secret: {0}")]
     Unauthorized(String),
     #[error("not allowed: {0}")]
@@ -70,7 +99,8 @@ pub enum Error {
     Cancelled,
     #[error("{0}")]
     QueueStopped(String),
-    /// A bug in Twindrop met while handling one item (a panic, caught): that item fails.
+    /// A bug in Twindrop met while handling one item (a panic caught, a task that failed, a value
+    /// Twindrop made itself that is wrong): that item fails.
     #[error("{0}")]
     Internal(String),
     #[error("cannot change start at login: {0}")]
@@ -81,47 +111,258 @@ pub enum Error {
     TooManyFiles { limit: usize },
 }
 
+/// Defines [`Code`], its string, its meaning and [`Code::ALL`] from one table, so that a code
+/// cannot be added without being listed.
+macro_rules! codes {
+    ($($(#[$attr:meta])* $variant:ident => $code:literal, $meaning:literal, $input:literal;)*) => {
+        /// Every machine code an [`Error`] can have: the one list. The UI's `ErrorCode` type
+        /// (`ui/src/lib/generated/codes.ts`) is generated from it (`crates/engine/tests/ts_codes.rs`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$attr])* #[doc = $meaning] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the order listed.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable string: `file.not_found`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// What it means, in one line.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $meaning,)*
+                }
+            }
+
+            /// Whether the input was wrong (the CLI exits with its usage code).
+            pub fn is_bad_input(self) -> bool {
+                match self {
+                    $(Code::$variant => $input,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    FileNotFound => "file.not_found", "A file to upload does not exist (any more).", false;
+    FileUnreadable => "file.unreadable", "A file could not be read (permissions, I/O error).", false;
+    FileNotAFile => "file.not_a_file", "A path is a folder or special file where a regular file is needed.", false;
+    FileNotAFolder => "file.not_a_folder", "A path to watch or sync is not a folder.", true;
+    FileChanged => "file.changed", "A file changed while it was being read; it is sent again once stable.", false;
+    DocNameInvalid => "doc_name.invalid", "A Doc name breaks Trusted Twin's naming rules.", true;
+    NameInvalid => "name.invalid", "No usable name: the path names no file, a name is empty or has characters an upload cannot carry.", true;
+    TemplateInvalid => "template.invalid", "A name template cannot be parsed, or gives no name for a file.", true;
+    DescriptionInvalid => "description.invalid", "A Doc description is not a JSON object of valid keys.", true;
+    DestinationInvalid => "destination.invalid", "A destination (Twin UUID, Redivis table, Inspect asset) is malformed or missing.", true;
+    StorageClassInvalid => "storage_class.invalid", "An unknown storage class.", true;
+    ConflictPolicyInvalid => "conflict_policy.invalid", "An unknown conflict policy, or one this place does not allow.", true;
+    DeletePolicyInvalid => "delete_policy.invalid", "An unknown delete policy for a synced folder.", true;
+    IgnorePatternInvalid => "ignore_pattern.invalid", "An ignore pattern is not a valid gitignore line.", true;
+    BandwidthInvalid => "bandwidth.invalid", "A bandwidth limit or timetable cannot be parsed.", true;
+    ChunkSizeInvalid => "chunk_size.invalid", "A chunk size is not a positive multiple of 256 KiB.", true;
+    PrefsInvalid => "prefs.invalid", "A preference is out of range.", true;
+    SecretInvalid => "secret.invalid", "A secret is empty or malformed (before any server saw it).", true;
+    UrlInvalid => "url.invalid", "A base URL is not an http(s) URL with a host and no query.", true;
+    ServiceInvalid => "service.invalid", "An unknown service name.", true;
+    ProfileNameInvalid => "profile_name.invalid", "A profile name has characters or a length not allowed.", true;
+    SettingsInvalid => "settings.invalid", "The settings file cannot be read as settings.", false;
+    PathInvalid => "path.invalid", "A path is empty or cannot be used.", true;
+    OptionInvalid => "option.invalid", "A command-line option or argument is wrong, missing, or not for this service.", true;
+    InputInvalid => "input.invalid", "Bad input of no more precise kind.", true;
+    SessionNone => "session.none", "Not logged in: no session is open.", false;
+    SandboxFailed => "sandbox.failed", "The local sandbox could not be started.", false;
+    ServiceUnsupported => "service.unsupported", "The service or this account cannot do what was asked.", true;
+    ServiceMismatch => "service.mismatch", "A profile of one service was used for another.", true;
+    UploadNothing => "upload.nothing", "Nothing to upload: an empty batch, or a folder with no files to upload.", true;
+    WatchedOverlap => "watched.overlap", "The folder is already watched, alone or inside another watched folder.", true;
+    WatchFailed => "watch.failed", "The OS refused to watch a folder for changes.", false;
+    RetryRefused => "retry.refused", "This job or Doc cannot be sent again (now).", false;
+    SetupFailed => "setup.failed", "The machine could not give what Twindrop needs (an HTTP client, a home folder).", false;
+    AuthUnauthorized => "auth.unauthorized", "The server refused the secret.", false;
+    AuthForbidden => "auth.forbidden", "The secret works but may not do this.", false;
+    TwinNotFound => "twin.not_found", "No such Twin visible to this account.", false;
+    NotFound => "not_found", "The server has no such thing.", false;
+    RequestRejected => "request.rejected", "The server rejected the request (a 4xx not covered by another code).", false;
+    ServerRateLimited => "server.rate_limited", "The server is rate limiting requests.", false;
+    ServerError => "server.error", "The server failed (5xx).", false;
+    ServerBadResponse => "server.bad_response", "The server's answer could not be understood.", false;
+    NetworkInsecure => "network.insecure", "Plain HTTP to a host other than this machine is refused.", false;
+    NetworkUnreachable => "network.unreachable", "The server cannot be reached.", false;
+    NetworkTimeout => "network.timeout", "A request timed out.", false;
+    UploadRejected => "upload.rejected", "The upload URL refused the bytes.", false;
+    AttachDocExists => "attach.doc_exists", "A Doc of that name already exists.", false;
+    AttachNotUploaded => "attach.not_uploaded", "The server did not receive the file (upload handler unknown or expired).", false;
+    AttachRejected => "attach.rejected", "The attach (or rawFiles) request was refused, or no free name was left.", false;
+    VerifyChecksumMismatch => "verify.checksum_mismatch", "The server holds other bytes than were sent.", false;
+    VerifyTimeout => "verify.timeout", "A Doc was still being copied when verification gave up.", false;
+    KeyringUnavailable => "keyring.unavailable", "The OS keyring cannot be reached.", false;
+    KeyringNoSecret => "keyring.no_secret", "No secret is stored in the keyring for this profile.", false;
+    KeyringFailed => "keyring.failed", "The OS keyring failed.", false;
+    ProfileNotFound => "profile.not_found", "No profile of that name (log in first).", false;
+    JournalFailed => "journal.failed", "The journal (SQLite) failed.", false;
+    JournalLocked => "journal.locked", "Another Twindrop is using the journal.", false;
+    JobCancelled => "job.cancelled", "The job was cancelled.", false;
+    JobFailed => "job.failed", "A failed job whose journal row holds no code (no error makes it).", false;
+    QueueStopped => "queue.stopped", "The queue stopped.", false;
+    InternalError => "internal.error", "A bug in Twindrop (a panic or a failed task): that item fails.", false;
+    AutostartFailed => "autostart.failed", "Start at login could not be changed.", false;
+    PathNotChosen => "path.not_chosen", "A path the user did not pick or drop.", false;
+    PreviewTooMany => "preview.too_many", "A drop holds more files than a preview walks.", false;
+}
+
+/// What kind of value was refused, for [`Error::Invalid`]: each kind has its own code, so the UI
+/// can say which field is wrong without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Invalid {
+    /// A name template (`template.invalid`).
+    Template,
+    /// A Doc description (`description.invalid`).
+    Description,
+    /// A Twin, table or asset (`destination.invalid`).
+    Destination,
+    StorageClass,
+    ConflictPolicy,
+    DeletePolicy,
+    IgnorePattern,
+    Bandwidth,
+    ChunkSize,
+    Prefs,
+    Secret,
+    Url,
+    /// A service's name (`service.invalid`).
+    Service,
+    ProfileName,
+    Settings,
+    /// A name that cannot be made or used, other than a Trusted Twin Doc name (`name.invalid`).
+    Name,
+    Path,
+    /// A command-line option or argument (`option.invalid`).
+    Option,
+}
+
+impl Invalid {
+    /// Every kind, for tests.
+    pub const ALL: &'static [Invalid] = &[
+        Invalid::Template,
+        Invalid::Description,
+        Invalid::Destination,
+        Invalid::StorageClass,
+        Invalid::ConflictPolicy,
+        Invalid::DeletePolicy,
+        Invalid::IgnorePattern,
+        Invalid::Bandwidth,
+        Invalid::ChunkSize,
+        Invalid::Prefs,
+        Invalid::Secret,
+        Invalid::Url,
+        Invalid::Service,
+        Invalid::ProfileName,
+        Invalid::Settings,
+        Invalid::Name,
+        Invalid::Path,
+        Invalid::Option,
+    ];
+
+    pub fn code(self) -> Code {
+        match self {
+            Invalid::Template => Code::TemplateInvalid,
+            Invalid::Description => Code::DescriptionInvalid,
+            Invalid::Destination => Code::DestinationInvalid,
+            Invalid::StorageClass => Code::StorageClassInvalid,
+            Invalid::ConflictPolicy => Code::ConflictPolicyInvalid,
+            Invalid::DeletePolicy => Code::DeletePolicyInvalid,
+            Invalid::IgnorePattern => Code::IgnorePatternInvalid,
+            Invalid::Bandwidth => Code::BandwidthInvalid,
+            Invalid::ChunkSize => Code::ChunkSizeInvalid,
+            Invalid::Prefs => Code::PrefsInvalid,
+            Invalid::Secret => Code::SecretInvalid,
+            Invalid::Url => Code::UrlInvalid,
+            Invalid::Service => Code::ServiceInvalid,
+            Invalid::ProfileName => Code::ProfileNameInvalid,
+            Invalid::Settings => Code::SettingsInvalid,
+            Invalid::Name => Code::NameInvalid,
+            Invalid::Path => Code::PathInvalid,
+            Invalid::Option => Code::OptionInvalid,
+        }
+    }
+}
+
 impl Error {
     /// The stable machine code. Never change an existing code: the UI and scripts match on it.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The machine code as a [`Code`], one of [`Code::ALL`].
+    pub fn error_code(&self) -> Code {
         use Error::*;
         match self {
-            File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => "file.not_found",
-            File { .. } => "file.unreadable",
-            NotAFile { .. } => "file.not_a_file",
-            FileChanged { .. } => "file.changed",
-            DocName { .. } => "doc_name.invalid",
-            Input(_) => "input.invalid",
-            Unauthorized(_) => "auth.unauthorized",
-            Forbidden(_) => "auth.forbidden",
-            TwinNotFound(_) => "twin.not_found",
-            NotFound(_) => "not_found",
-            Rejected { .. } => "request.rejected",
-            RateLimited { .. } => "server.rate_limited",
-            Server { .. } => "server.error",
-            BadResponse(_) => "server.bad_response",
-            Insecure(_) => "network.insecure",
-            Unreachable { .. } => "network.unreachable",
-            Timeout(_) => "network.timeout",
-            UploadRejected { .. } => "upload.rejected",
-            DocExists(_) => "attach.doc_exists",
-            NotUploaded(_) => "attach.not_uploaded",
-            AttachRejected { .. } => "attach.rejected",
-            ChecksumMismatch { .. } => "verify.checksum_mismatch",
-            VerifyTimeout { .. } => "verify.timeout",
-            KeyringUnavailable(_) => "keyring.unavailable",
-            NoSecret(_) => "keyring.no_secret",
-            Keyring(_) => "keyring.failed",
-            ProfileNotFound(_) => "profile.not_found",
-            Journal(_) => "journal.failed",
-            JournalLocked(_) => "journal.locked",
-            Cancelled => "job.cancelled",
-            QueueStopped(_) => "queue.stopped",
-            Internal(_) => "internal.error",
-            Autostart(_) => "autostart.failed",
-            PathNotChosen { .. } => "path.not_chosen",
-            TooManyFiles { .. } => "preview.too_many",
+            File { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Code::FileNotFound,
+            File { .. } => Code::FileUnreadable,
+            NotAFile { .. } => Code::FileNotAFile,
+            NotAFolder { .. } => Code::FileNotAFolder,
+            FileChanged { .. } => Code::FileChanged,
+            DocName { .. } => Code::DocNameInvalid,
+            Error::Invalid { what, .. } => what.code(),
+            Input(_) => Code::InputInvalid,
+            NoSession => Code::SessionNone,
+            SandboxFailed(_) => Code::SandboxFailed,
+            Unsupported(_) => Code::ServiceUnsupported,
+            ServiceMismatch(_) => Code::ServiceMismatch,
+            NothingToUpload(_) => Code::UploadNothing,
+            AlreadyWatched(_) => Code::WatchedOverlap,
+            WatchFailed(_) => Code::WatchFailed,
+            RetryRefused(_) => Code::RetryRefused,
+            Setup(_) => Code::SetupFailed,
+            Unauthorized(_) => Code::AuthUnauthorized,
+            Forbidden(_) => Code::AuthForbidden,
+            TwinNotFound(_) => Code::TwinNotFound,
+            NotFound(_) => Code::NotFound,
+            Rejected { .. } => Code::RequestRejected,
+            RateLimited { .. } => Code::ServerRateLimited,
+            Server { .. } => Code::ServerError,
+            BadResponse(_) => Code::ServerBadResponse,
+            Insecure(_) => Code::NetworkInsecure,
+            Unreachable { .. } => Code::NetworkUnreachable,
+            Timeout(_) => Code::NetworkTimeout,
+            UploadRejected { .. } => Code::UploadRejected,
+            DocExists(_) => Code::AttachDocExists,
+            NotUploaded(_) => Code::AttachNotUploaded,
+            AttachRejected { .. } => Code::AttachRejected,
+            ChecksumMismatch { .. } => Code::VerifyChecksumMismatch,
+            VerifyTimeout { .. } => Code::VerifyTimeout,
+            KeyringUnavailable(_) => Code::KeyringUnavailable,
+            NoSecret(_) => Code::KeyringNoSecret,
+            Keyring(_) => Code::KeyringFailed,
+            ProfileNotFound(_) => Code::ProfileNotFound,
+            Journal(_) => Code::JournalFailed,
+            JournalLocked(_) => Code::JournalLocked,
+            Cancelled => Code::JobCancelled,
+            QueueStopped(_) => Code::QueueStopped,
+            Internal(_) => Code::InternalError,
+            Autostart(_) => Code::AutostartFailed,
+            PathNotChosen { .. } => Code::PathNotChosen,
+            TooManyFiles { .. } => Code::PreviewTooMany,
         }
+    }
+
+    /// A refused value of this kind (`Error::Invalid`), with the message that says why.
+    pub fn invalid(what: Invalid, message: impl Into<String>) -> Self {
+        Error::Invalid { what, message: message.into() }
+    }
+
+    /// Whether the input was wrong: the command line, a value typed or saved, a login that
+    /// misses a part. The CLI exits with its usage code for these; trying again without changing
+    /// the input gives the same error.
+    pub fn is_bad_input(&self) -> bool {
+        self.error_code().is_bad_input()
     }
 
     /// Whether trying the same thing again later may succeed.
@@ -196,6 +437,131 @@ impl From<Error> for ErrorInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// One error of every variant (and of every kind of `Invalid`).
+    fn one_of_each() -> Vec<Error> {
+        let io = |kind| std::io::Error::from(kind);
+        let mut all = vec![
+            Error::file("/x", io(std::io::ErrorKind::NotFound)),
+            Error::file("/x", io(std::io::ErrorKind::PermissionDenied)),
+            Error::NotAFile { path: "/x".into() },
+            Error::NotAFolder { path: "/x".into() },
+            Error::FileChanged { path: "/x".into(), expected: 1, actual: 2 },
+            Error::DocName { name: "a b".into(), reason: "space".into() },
+            Error::Input("x".into()),
+            Error::NoSession,
+            Error::SandboxFailed("x".into()),
+            Error::Unsupported("x".into()),
+            Error::ServiceMismatch("x".into()),
+            Error::NothingToUpload("x".into()),
+            Error::AlreadyWatched("x".into()),
+            Error::WatchFailed("x".into()),
+            Error::RetryRefused("x".into()),
+            Error::Setup("x".into()),
+            Error::Unauthorized("x".into()),
+            Error::Forbidden("x".into()),
+            Error::TwinNotFound("x".into()),
+            Error::NotFound("x".into()),
+            Error::Rejected { status: 400, subcode: None, message: "x".into() },
+            Error::RateLimited { message: "x".into(), retry_after: None },
+            Error::Server { status: 500, message: "x".into(), retry_after: None },
+            Error::BadResponse("x".into()),
+            Error::Insecure("x".into()),
+            Error::Unreachable { url: "x".into(), message: "x".into() },
+            Error::Timeout("x".into()),
+            Error::UploadRejected { status: 400, message: "x".into() },
+            Error::DocExists("x".into()),
+            Error::NotUploaded("x".into()),
+            Error::AttachRejected { name: "x".into(), message: "x".into() },
+            Error::ChecksumMismatch { what: "x".into(), ours: "a".into(), theirs: "b".into() },
+            Error::VerifyTimeout { name: "x".into(), seconds: 1 },
+            Error::KeyringUnavailable("x".into()),
+            Error::NoSecret("x".into()),
+            Error::Keyring("x".into()),
+            Error::ProfileNotFound("x".into()),
+            Error::Journal("x".into()),
+            Error::JournalLocked("x".into()),
+            Error::Cancelled,
+            Error::QueueStopped("x".into()),
+            Error::Internal("x".into()),
+            Error::Autostart("x".into()),
+            Error::PathNotChosen { path: "/x".into() },
+            Error::TooManyFiles { limit: 1 },
+        ];
+        all.extend(Invalid::ALL.iter().map(|&what| Error::invalid(what, "x")));
+        all
+    }
+
+    #[test]
+    fn every_code_is_listed_once_and_made_by_some_error() {
+        let listed: HashSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed.len(), Code::ALL.len(), "a code is listed twice");
+        let made: HashSet<&str> = one_of_each().iter().map(Error::code).collect();
+        for code in &made {
+            assert!(listed.contains(code), "{code} is not in Code::ALL");
+        }
+        // Shown for a failed job the journal kept no code for; no error has it.
+        let made_elsewhere = HashSet::from([Code::JobFailed.as_str()]);
+        let unmade: Vec<_> = listed.difference(&made).filter(|c| !made_elsewhere.contains(*c)).collect();
+        assert!(unmade.is_empty(), "listed but made by no error in one_of_each: {unmade:?}");
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(!code.meaning().is_empty() && !code.meaning().contains('\n'), "{s}");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_') && !s.starts_with('.'),
+                "{s}: codes are lower_snake parts joined by dots"
+            );
+        }
+        let kinds: HashSet<Code> = Invalid::ALL.iter().map(|w| w.code()).collect();
+        assert_eq!(kinds.len(), Invalid::ALL.len(), "two kinds of Invalid share a code");
+        assert!(kinds.iter().all(|c| c.as_str().ends_with(".invalid")), "{kinds:?}");
+    }
+
+    #[test]
+    fn the_codes_that_were_there_keep_their_strings() {
+        let before = [
+            "file.not_found",
+            "file.unreadable",
+            "file.not_a_file",
+            "file.changed",
+            "doc_name.invalid",
+            "input.invalid",
+            "auth.unauthorized",
+            "auth.forbidden",
+            "twin.not_found",
+            "not_found",
+            "request.rejected",
+            "server.rate_limited",
+            "server.error",
+            "server.bad_response",
+            "network.insecure",
+            "network.unreachable",
+            "network.timeout",
+            "upload.rejected",
+            "attach.doc_exists",
+            "attach.not_uploaded",
+            "attach.rejected",
+            "verify.checksum_mismatch",
+            "verify.timeout",
+            "keyring.unavailable",
+            "keyring.no_secret",
+            "keyring.failed",
+            "profile.not_found",
+            "journal.failed",
+            "journal.locked",
+            "job.cancelled",
+            "queue.stopped",
+            "internal.error",
+            "autostart.failed",
+            "path.not_chosen",
+            "preview.too_many",
+        ];
+        let listed: HashSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        for code in before {
+            assert!(listed.contains(code), "{code} was removed or renamed");
+        }
+    }
 
     #[test]
     fn file_errors_split_on_kind() {

@@ -86,7 +86,7 @@ pub async fn sha256_file(path: &Path) -> Result<(String, u64)> {
         Ok((hasher.finish_hex(), len))
     })
     .await
-    .map_err(|e| Error::Input(format!("hashing task failed: {e}")))?
+    .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::redact::{redact_text, redact_url};
 
 /// Secrets, signed URLs and the bytes themselves never cross a network in clear: plain HTTP is
@@ -41,7 +41,7 @@ pub(crate) fn http_builder(read_timeout: Duration) -> reqwest::ClientBuilder {
 /// A client with the settings every service uses (no redirects, connect and read timeouts),
 /// for transfers that belong to no service (`twindrop push`).
 pub fn http_client() -> Result<reqwest::Client> {
-    http_builder(Duration::from_secs(120)).build().map_err(|e| Error::Input(format!("HTTP client: {e}")))
+    http_builder(Duration::from_secs(120)).build().map_err(|e| Error::Setup(format!("HTTP client: {e}")))
 }
 
 /// The longest an API call may take by default, answer included: a server that drips its answer
@@ -74,9 +74,9 @@ pub(crate) fn bearer_clients(
 ) -> Result<(reqwest::Client, reqwest::Client)> {
     use reqwest::header::{HeaderValue, AUTHORIZATION};
     let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .map_err(|_| Error::Input("the token has characters a header cannot carry".into()))?;
+        .map_err(|_| Error::invalid(Invalid::Secret, "the token has characters a header cannot carry"))?;
     bearer.set_sensitive(true);
-    let http_error = |e: reqwest::Error| Error::Input(format!("HTTP client: {e}"));
+    let http_error = |e: reqwest::Error| Error::Setup(format!("HTTP client: {e}"));
     let api = http_builder(read_timeout)
         .default_headers(HeaderMap::from_iter([(AUTHORIZATION, bearer)]))
         .build()

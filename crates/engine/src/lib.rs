@@ -84,7 +84,7 @@ pub mod fuzzing {
 }
 
 pub use credentials::Secret;
-pub use error::{Error, ErrorInfo, Result};
+pub use error::{Code, Error, ErrorInfo, Invalid, Result};
 pub use naming::DocName;
 pub use queue::{Queue, QueueEvent};
 pub use service::trusted_twin::{DocStatus, TrustedTwin, TwinId};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::bandwidth::{Limiter, Timetable};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::queue::{ConflictPolicy, Options, Queue, MAX_PARALLEL};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,10 +46,10 @@ impl Prefs {
     /// blank or `off` → no limit). The error names the field and what is wrong.
     pub fn validated(mut self) -> Result<Self> {
         if !(1..=MAX_PARALLEL).contains(&self.parallel) {
-            return Err(Error::Input(format!(
-                "parallel uploads: {} is out of range; use 1 to {MAX_PARALLEL}",
-                self.parallel
-            )));
+            return Err(Error::invalid(
+                Invalid::Prefs,
+                format!("parallel uploads: {} is out of range; use 1 to {MAX_PARALLEL}", self.parallel),
+            ));
         }
         self.bandwidth = match self.bandwidth.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -138,7 +138,7 @@ mod tests {
             ..Prefs::default()
         };
         let e = with(0, None).validated().unwrap_err();
-        assert_eq!(e.code(), "input.invalid");
+        assert_eq!(e.code(), "prefs.invalid");
         assert!(e.to_string().contains("parallel uploads: 0 is out of range; use 1 to 16"), "{e}");
         assert!(with(17, None).validated().is_err());
         let e = with(4, Some("09:00,fast")).validated().unwrap_err();

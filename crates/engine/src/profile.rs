@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 pub const DEFAULT_PROFILE: &str = "default";
 const RECENT_LIMIT: usize = 20;
@@ -130,7 +130,10 @@ pub fn validate_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Input(format!("profile name {name:?}: use 1-64 letters, digits, '-', '_' or '.'")))
+        Err(Error::invalid(
+            Invalid::ProfileName,
+            format!("profile name {name:?}: use 1-64 letters, digits, '-', '_' or '.'"),
+        ))
     }
 }
 
@@ -167,7 +170,7 @@ fn dir(var: &str, pick: impl Fn(&directories::ProjectDirs) -> PathBuf) -> Result
     }
     directories::ProjectDirs::from("dev", "twindrop", "twindrop")
         .map(|d| pick(&d))
-        .ok_or_else(|| Error::Input("no home directory to keep settings in".into()))
+        .ok_or_else(|| Error::Setup("no home directory to keep settings in".into()))
 }
 
 #[derive(Debug, Clone)]
@@ -190,8 +193,9 @@ impl SettingsFile {
 
     pub fn load(&self) -> Result<Settings> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Input(format!("{}: not valid settings: {e}", self.path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::invalid(Invalid::Settings, format!("{}: not valid settings: {e}", self.path.display()))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(e) => Err(Error::file(&self.path, e)),
         }
@@ -253,7 +257,7 @@ mod tests {
         assert_eq!(s.recent_twins(None).unwrap(), ["c"]);
         assert_eq!(s.profile("nope").unwrap_err().code(), "profile.not_found");
         std::fs::write(file.path(), "{oops").unwrap();
-        assert_eq!(file.load().unwrap_err().code(), "input.invalid");
+        assert_eq!(file.load().unwrap_err().code(), "settings.invalid");
     }
 
     #[cfg(unix)]

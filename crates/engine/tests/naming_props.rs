@@ -116,7 +116,7 @@ proptest! {
                 prop_assert!(!names_nothing(&path), "{:?} names nothing yet gave {:?}", path, name.as_str());
             }
             Err(e) => {
-                prop_assert_eq!(e.code(), "input.invalid");
+                prop_assert_eq!(e.code(), "name.invalid");
                 prop_assert!(names_nothing(&path), "{:?}: {}", path, e);
             }
         }
@@ -233,7 +233,7 @@ proptest! {
         let input = TemplateInput { relative_path: Path::new(&path), modified, sha256: &sha };
         match template.render(&input) {
             Ok(name) => prop_assert!(STRICT.is_match(name.as_str()), "{:?} on {:?} -> {:?}", source, path, name),
-            Err(e) => prop_assert_eq!(e.code(), "input.invalid"),
+            Err(e) => prop_assert_eq!(e.code(), "template.invalid"),
         }
         let input = TemplateInput { relative_path: Path::new(&valid), modified, sha256: &sha };
         for usual in ["{path}", "{dir}/{name}", "{dir}/{stem}.{ext}"] {

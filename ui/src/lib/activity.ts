@@ -1,6 +1,6 @@
 // Pure logic of the Activity screen: the entry types, filter categories, labels and times.
 
-import type { ApiError } from "./types";
+import type { ApiError, ErrorCode } from "./types";
 
 export type ActivityKind =
   | "batch_finished"
@@ -22,7 +22,8 @@ export type ActivityEntry = {
   atMs: number;
   kind: ActivityKind;
   message: string;
-  code: string | null;
+  /** An engine error's code, for failures. */
+  code: ErrorCode | null;
   file: string | null;
   source: string | null;
   counts: Counts | null;

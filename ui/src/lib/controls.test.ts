@@ -27,7 +27,7 @@ import {
   type ItemStatus,
   type QueueItem,
 } from "./queue";
-import type { QueueEvent } from "./types";
+import type { ApiError, QueueEvent } from "./types";
 
 const TWIN = "3c9f2a71-5b0e-4d8a-9f61-2e7d4c1b8a90";
 
@@ -84,7 +84,7 @@ describe("pause, resume, cancel and retry as the reducer sees them", () => {
   });
 
   it("a failed item put back in the queue moves again, with its error gone", () => {
-    const error = { code: "auth.forbidden", message: "no", retryable: false };
+    const error: ApiError = { code: "auth.forbidden", message: "no", retryable: false };
     let items = applyEvents([], [added(1), { type: "failed", id: 1, error }]);
     items = applyEvent(items, { type: "state", id: 1, state: "queued" });
     expect(items[0]).toMatchObject({ status: "queued", error: null, bytesDone: 0 });

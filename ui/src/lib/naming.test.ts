@@ -91,7 +91,7 @@ describe("staging", () => {
 
   it("keeps an unreadable file blocked whatever its name, and shows why a file has no name", () => {
     const gone = { code: "file.not_found", rule: null, message: "/d/gone: No such file" };
-    const noName = { code: "input.invalid", rule: null, message: 'name template "{dir}" gives no name' };
+    const noName = { code: "template.invalid", rule: null, message: 'name template "{dir}" gives no name' };
     let items = stage([], [file("/d/gone", null, { size: null, problem: gone }), file("/d/top.txt", null, { problem: noName })]);
     expect(items.map((i) => i.issue)).toEqual([gone, noName]);
     items = rename(items, items[0].key, "fine.txt");

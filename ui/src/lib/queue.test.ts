@@ -17,7 +17,7 @@ import {
 } from "./queue";
 import { accountLabel, hostOf } from "./session";
 import { formatError, normaliseError } from "./api";
-import type { QueueEvent } from "./types";
+import type { ApiError, QueueEvent } from "./types";
 
 const TWIN = "3c9f2a71-5b0e-4d8a-9f61-2e7d4c1b8a90";
 
@@ -159,7 +159,7 @@ describe("applyEvent: finished and failed", () => {
   });
 
   it("failed stores the error and the other items carry on", () => {
-    const error = { code: "io.unreadable", message: "Permission denied", retryable: false };
+    const error: ApiError = { code: "file.unreadable", message: "Permission denied", retryable: false };
     const items = applyEvents([], [
       added(1),
       added(2),
@@ -175,7 +175,7 @@ describe("applyEvent: finished and failed", () => {
 
 describe("statuses", () => {
   it("every status the reducer produces is a data-status value", () => {
-    const error = { code: "x.y", message: "m", retryable: true };
+    const error: ApiError = { code: "server.error", message: "m", retryable: true };
     const produced = new Set<string>();
     let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5), added(6), added(7), added(8)]);
     produced.add(only(items, 1).status);
@@ -211,7 +211,7 @@ describe("statuses", () => {
   });
 
   it("skips, renames, retries and pauses show on the item", () => {
-    const error = { code: "server.error", message: "m", retryable: true };
+    const error: ApiError = { code: "server.error", message: "m", retryable: true };
     let items = applyEvents([], [added(1)]);
     items = applyEvent(items, { type: "retrying", id: 1, error, waitMs: 1500 });
     expect(only(items, 1).note).toBe("retrying in 2 s: server.error");
@@ -246,7 +246,7 @@ describe("statuses", () => {
       added(4),
       { type: "finished", id: 1, docName: "a", status: "ok", sha256: "1" },
       { type: "finished", id: 2, docName: "b", status: "ok", sha256: "1" },
-      { type: "failed", id: 3, error: { code: "c", message: "m", retryable: false } },
+      { type: "failed", id: 3, error: { code: "internal.error", message: "m", retryable: false } },
     ]);
     const s = summarize(items);
     expect(s).toEqual({ ok: 2, skipped: 0, failed: 1, active: 1, total: 4 });

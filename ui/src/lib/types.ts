@@ -22,9 +22,17 @@ export type ProfileEntry = {
   active: boolean;
 };
 
-/** Every command may reject with this shape. Branch on `code`, never on `message`. */
+import type { ErrorCode } from "./generated/codes";
+
+export type { ErrorCode } from "./generated/codes";
+
+/** Codes the UI itself gives: no back end, or a failure that did not come as an ApiError. */
+export type UiErrorCode = "tauri.unavailable" | "app.error" | "ui.exception";
+
+/** Every command may reject with this shape. Branch on `code`, never on `message`. The engine's
+ * codes are generated from its one list (`ui/src/lib/generated/codes.ts`). */
 export type ApiError = {
-  code: string;
+  code: ErrorCode | UiErrorCode;
   message: string;
   retryable: boolean;
 };

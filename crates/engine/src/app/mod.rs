@@ -523,7 +523,7 @@ impl App {
 }
 
 fn not_signed_in() -> Error {
-    Error::Input("not logged in".into())
+    Error::NoSession
 }
 
 #[cfg(test)]

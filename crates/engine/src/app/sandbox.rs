@@ -40,7 +40,7 @@ impl Sandbox {
             }
             Err(e) => Err(e),
         }
-        .map_err(|e| Error::Input(format!("cannot start the local sandbox: {e}")))?;
+        .map_err(|e| Error::SandboxFailed(e.to_string()))?;
         if let Some(port) = emulator.base_url().rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()) {
             if let Err(e) = crate::private::write_atomic_private(&port_file, port.to_string().as_bytes()) {
                 tracing::warn!("cannot keep the sandbox port: {e}");

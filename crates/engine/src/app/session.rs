@@ -107,7 +107,7 @@ impl Session {
                 Watched::open(&queue, (*with.settings).clone(), journal, info.profile.clone(), log.clone())
             }
             (Err(e), _) => Err(e),
-            (_, None) => Err(crate::Error::Input("the activity log is not available".into())),
+            (_, None) => Err(crate::Error::Setup("the activity log is not available".into())),
         }
         .map(Arc::new)
         .map_err(|e| {

@@ -30,7 +30,10 @@ pub async fn run(
     stop: CancellationToken,
 ) -> Result<()> {
     if folders.is_empty() {
-        return Err(Error::Input("no saved folders: add one with `twindrop sync DIR --twin T --save`".into()));
+        return Err(Error::invalid(
+            crate::Invalid::Option,
+            "no saved folders: add one with `twindrop sync DIR --twin T --save`",
+        ));
     }
     let mut queues: Vec<Arc<Queue>> = Vec::new();
     let mut syncers = tokio::task::JoinSet::new();

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::syncer::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 use crate::activity::{ActivityLog, Batches, Kind, NewEntry, OnBatchEnd, Source};
-use crate::error::{Error, ErrorInfo, Result};
+use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::Journal;
 use crate::naming::Template;
 use crate::profile::{SettingsFile, WatchedFolder};
@@ -258,7 +258,7 @@ impl Watched {
     pub fn add(&self, path: &Path, destination: &str) -> Result<FolderStatus> {
         let path = std::fs::canonicalize(path).map_err(|e| Error::file(path, e))?;
         if !path.is_dir() {
-            return Err(Error::Input(format!("{}: not a folder", path.display())));
+            return Err(Error::NotAFolder { path });
         }
         let dest = Destination::parse_for(self.queue.service(), destination.trim())?;
         let folder = WatchedFolder {
@@ -276,7 +276,7 @@ impl Watched {
         self.settings.update(|s| {
             let clash = s.watched.iter().find(|w| path.starts_with(&w.path) || w.path.starts_with(&path));
             if let Some(other) = clash {
-                return Err(Error::Input(format!(
+                return Err(Error::AlreadyWatched(format!(
                     "{} is already watched (as part of {})",
                     path.display(),
                     other.path.display()
@@ -436,9 +436,11 @@ fn failure_entry(path: &Path, error: &ErrorInfo) -> NewEntry {
 fn ignore_patterns_ok(patterns: &[String]) -> Result<()> {
     let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
     for pattern in patterns {
-        builder.add_line(None, pattern).map_err(|e| Error::Input(format!("ignore pattern {pattern:?}: {e}")))?;
+        builder
+            .add_line(None, pattern)
+            .map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore pattern {pattern:?}: {e}")))?;
     }
-    builder.build().map(|_| ()).map_err(|e| Error::Input(format!("ignore patterns: {e}")))
+    builder.build().map(|_| ()).map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore patterns: {e}")))
 }
 
 #[cfg(test)]
@@ -525,14 +527,18 @@ mod tests {
         std::fs::write(dir.join("debug.log"), "noise").unwrap();
         let journal = Arc::new(Journal::open(&w.home.path().join("watched.sqlite")).unwrap());
         let watched = w.start(&journal);
-        assert_eq!(watched.add(&dir, "not-a-twin").unwrap_err().code(), "input.invalid");
+        assert_eq!(watched.add(&dir, "not-a-twin").unwrap_err().code(), "destination.invalid");
         let added = watched.add(&dir, w.twin.as_str()).unwrap();
         let root = PathBuf::from(&added.path);
         assert_eq!((added.destination.as_str(), added.last_sync_ms), (w.twin.as_str(), None));
-        assert_eq!(watched.add(&dir.join("."), w.twin.as_str()).unwrap_err().code(), "input.invalid", "watched twice");
+        assert_eq!(
+            watched.add(&dir.join("."), w.twin.as_str()).unwrap_err().code(),
+            "watched.overlap",
+            "watched twice"
+        );
         // A bad template or pattern is refused and changes nothing.
         let bad = FolderUpdate { template: Some("{nope}".into()), ..FolderUpdate::default() };
-        assert_eq!(watched.update(&root, bad).unwrap_err().code(), "input.invalid");
+        assert_eq!(watched.update(&root, bad).unwrap_err().code(), "template.invalid");
         let bad = FolderUpdate { ignore: Some(vec!["[z-a]".into()]), ..FolderUpdate::default() };
         assert!(watched.update(&root, bad).is_err());
         let update = FolderUpdate {

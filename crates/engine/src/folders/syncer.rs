@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::watch::{Change, FolderWatcher};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::naming::{self, Template, TemplateInput};
 use crate::queue::{EventSink, Queue, RunMode};
 use crate::service::Destination;
@@ -45,7 +45,7 @@ impl DeletePolicy {
         match s {
             "ignore" => Ok(DeletePolicy::Ignore),
             "mirror" => Ok(DeletePolicy::Mirror),
-            _ => Err(Error::Input(format!("delete policy {s:?}: use ignore or mirror"))),
+            _ => Err(Error::invalid(Invalid::DeletePolicy, format!("delete policy {s:?}: use ignore or mirror"))),
         }
     }
 }
@@ -156,13 +156,16 @@ impl Syncer {
     pub fn new(queue: Arc<Queue>, root: &Path, dest: Destination, namer: Namer, opts: SyncOptions) -> Result<Self> {
         let root = std::fs::canonicalize(root).map_err(|e| Error::file(root, e))?;
         if !root.is_dir() {
-            return Err(Error::Input(format!("{}: not a folder", root.display())));
+            return Err(Error::NotAFolder { path: root });
         }
         let mut builder = GitignoreBuilder::new(&root);
         for pattern in DEFAULT_IGNORES.iter().copied().chain(opts.ignore.iter().map(String::as_str)) {
-            builder.add_line(None, pattern).map_err(|e| Error::Input(format!("ignore pattern {pattern:?}: {e}")))?;
+            builder
+                .add_line(None, pattern)
+                .map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore pattern {pattern:?}: {e}")))?;
         }
-        let ignore = builder.build().map_err(|e| Error::Input(format!("ignore patterns: {e}")))?;
+        let ignore =
+            builder.build().map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore patterns: {e}")))?;
         Ok(Syncer { queue, root, dest, namer, opts, ignore })
     }
 

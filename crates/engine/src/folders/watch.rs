@@ -51,10 +51,10 @@ impl FolderWatcher {
             }
         };
         let mut debouncer =
-            new_debouncer(debounce, None, handler).map_err(|e| Error::Input(format!("cannot watch: {e}")))?;
+            new_debouncer(debounce, None, handler).map_err(|e| Error::WatchFailed(format!("cannot watch: {e}")))?;
         debouncer
             .watch(root, RecursiveMode::Recursive)
-            .map_err(|e| Error::Input(format!("cannot watch {}: {e}", root.display())))?;
+            .map_err(|e| Error::WatchFailed(format!("cannot watch {}: {e}", root.display())))?;
         Ok(FolderWatcher { _debouncer: debouncer })
     }
 }

@@ -23,7 +23,7 @@ mod template;
 use std::fmt;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 pub use collisions::{claim_order, resolve_collisions, unique_names};
 pub use preview::{
@@ -59,7 +59,7 @@ impl DocName {
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Input(format!("{}: has no file name", path.display())))?;
+            .ok_or_else(|| Error::invalid(Invalid::Name, format!("{}: has no file name", path.display())))?;
         sanitize::file_name(&file_name)
     }
 

@@ -183,7 +183,7 @@ fn expand_one(
                 return false;
             };
             if !found {
-                let error = Error::Input(format!("{}: the folder holds no files to upload", path.display()));
+                let error = Error::NothingToUpload(format!("{}: the folder holds no files to upload", path.display()));
                 return push(DroppedFile { path, root, relative, meta: Err(error.info()) }, out, seen, limit);
             }
             true
@@ -227,7 +227,10 @@ fn walk_folder(
         }
         let path = entry.path().to_path_buf();
         let relative = path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
-        let meta = entry.metadata().map_err(|e| Error::Input(format!("{}: {e}", path.display())).info());
+        let meta = entry.metadata().map_err(|e| {
+            let message = e.to_string();
+            Error::file(&path, e.into_io_error().unwrap_or_else(|| std::io::Error::other(message))).info()
+        });
         found = true;
         if !push(DroppedFile { path, root: root.to_path_buf(), relative, meta }, out, seen, limit) {
             return None;
@@ -359,7 +362,7 @@ mod tests {
         let out = preview(&[dir.path().join("top.txt"), dir.path().join("scans")], Some(&template), &nothing_taken);
         assert_eq!(out[0].name, None);
         let problem = out[0].problem.as_ref().unwrap();
-        assert_eq!(problem.code, "input.invalid");
+        assert_eq!(problem.code, "template.invalid");
         assert!(problem.message.contains("gives no name"), "{problem:?}");
         assert_eq!(out[1].name.as_deref(), Some("scans"));
     }
@@ -370,7 +373,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("empty")).unwrap();
         let out = preview(&[dir.path().join("gone.txt"), dir.path().join("empty")], None, &nothing_taken);
         let codes: Vec<_> = out.iter().map(|f| f.problem.as_ref().map(|p| p.code.as_str())).collect();
-        assert_eq!(codes, [Some("file.not_found"), Some("input.invalid")]);
+        assert_eq!(codes, [Some("file.not_found"), Some("upload.nothing")]);
         assert!(out[1].problem.as_ref().unwrap().message.contains("no files"));
         assert!(out.iter().all(|f| f.name.is_none()));
     }

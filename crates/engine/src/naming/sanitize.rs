@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use super::rules::is_name_char;
 use super::{DocName, EXTENSION_MAX, FOLDERS_MAX, SEGMENT_MAX};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 /// Hex digits of the disambiguating hash: 16M values per shared prefix are plenty for names a
 /// person keeps in one folder, and it leaves 25 readable characters.
@@ -73,7 +73,7 @@ fn build<'a>(parts: impl Iterator<Item = Cow<'a, str>>, original: &str) -> Resul
         }
     }
     let Some((file, folders)) = kept.split_last() else {
-        return Err(Error::Input(format!("{original:?}: the path names no file")));
+        return Err(Error::invalid(Invalid::Name, format!("{original:?}: the path names no file")));
     };
     let mut name = String::new();
     if folders.len() > FOLDERS_MAX {
@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(s("../../x"), "x", "'..' never climbs above the start");
         for nothing in ["", ".", "..", "/", "a/..", "./../"] {
             let err = sanitize(nothing).unwrap_err();
-            assert_eq!(err.code(), "input.invalid", "{nothing:?}");
+            assert_eq!(err.code(), "name.invalid", "{nothing:?}");
         }
     }
 

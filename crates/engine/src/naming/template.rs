@@ -26,7 +26,7 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset};
 
 use super::{sanitize, DocName, EXTENSION_MAX};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 const DEFAULT_DATE: &str = "%Y-%m-%d";
 const KNOWN: &str = "{path}, {dir}, {name}, {stem}, {ext}, {date}, {date:FORMAT}, {hash8}";
@@ -64,7 +64,7 @@ pub struct TemplateInput<'a> {
 
 impl Template {
     pub fn parse(source: &str) -> Result<Template> {
-        let invalid = |why: String| Error::Input(format!("name template {source:?}: {why}"));
+        let invalid = |why: String| Error::invalid(Invalid::Template, format!("name template {source:?}: {why}"));
         let mut pieces = Vec::new();
         let mut text = String::new();
         let mut unknown: Vec<String> = Vec::new();
@@ -168,25 +168,36 @@ impl Template {
                 }
                 Piece::Ext => out.push_str(ext),
                 Piece::Date(format) => write!(out, "{}", input.modified.format_with_items(StrftimeItems::new(format)))
-                    .map_err(|_| Error::Input(format!("name template {:?}: cannot format the date", self.source)))?,
+                    .map_err(|_| {
+                        Error::invalid(
+                            Invalid::Template,
+                            format!("name template {:?}: cannot format the date", self.source),
+                        )
+                    })?,
                 Piece::Hash8 => {
                     let hash8 = input.sha256.get(..8).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
                     let hash8 = hash8.ok_or_else(|| {
-                        Error::Input(format!(
-                            "name template {:?}: {{hash8}} needs the file's SHA-256, got {:?}",
-                            self.source, input.sha256
-                        ))
+                        Error::invalid(
+                            Invalid::Template,
+                            format!(
+                                "name template {:?}: {{hash8}} needs the file's SHA-256, got {:?}",
+                                self.source, input.sha256
+                            ),
+                        )
                     })?;
                     out.push_str(&hash8.to_ascii_lowercase());
                 }
             }
         }
         sanitize(&out).map_err(|_| {
-            Error::Input(format!(
-                "name template {:?} gives no name for {} (it renders as {out:?})",
-                self.source,
-                input.relative_path.display()
-            ))
+            Error::invalid(
+                Invalid::Template,
+                format!(
+                    "name template {:?} gives no name for {} (it renders as {out:?})",
+                    self.source,
+                    input.relative_path.display()
+                ),
+            )
         })
     }
 }
@@ -284,7 +295,7 @@ mod tests {
     #[test]
     fn unknown_placeholders_are_named() {
         let err = Template::parse("{dir}/{author}/{size}.{ext}").unwrap_err();
-        assert_eq!(err.code(), "input.invalid");
+        assert_eq!(err.code(), "template.invalid");
         let msg = err.to_string();
         assert!(msg.contains("{author}") && msg.contains("{size}"), "{msg}");
         let err = Template::parse("{stem:upper}").unwrap_err().to_string();

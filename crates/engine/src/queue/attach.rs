@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{ConflictPolicy, EventSink, Queue, QueueEvent};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobState};
 use crate::naming::DocName;
 use crate::service::trusted_twin::{AttachItem, StorageClass, TwinId};
@@ -215,7 +215,7 @@ impl Queue {
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
-                .map_err(|e| Error::Input(format!("description: {e}")))?,
+                .map_err(|e| Error::invalid(Invalid::Description, format!("description: {e}")))?,
         })
     }
 

@@ -40,7 +40,7 @@ pub use mirror::Forgotten;
 pub use plan::{describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
-use crate::error::{Error, ErrorInfo, Result};
+use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
@@ -73,7 +73,10 @@ impl ConflictPolicy {
             "skip" => Ok(ConflictPolicy::Skip),
             "rename" => Ok(ConflictPolicy::Rename),
             "replace" => Ok(ConflictPolicy::Replace),
-            _ => Err(Error::Input(format!("conflict policy {s:?}: use skip, rename or replace"))),
+            _ => Err(Error::invalid(
+                Invalid::ConflictPolicy,
+                format!("conflict policy {s:?}: use skip, rename or replace"),
+            )),
         }
     }
 }
@@ -103,12 +106,12 @@ impl FolderConflicts {
         match s {
             "rename" => Ok(FolderConflicts::Rename),
             "skip" => Ok(FolderConflicts::Skip),
-            "replace" => Err(Error::Input(
+            "replace" => Err(Error::invalid(
+                Invalid::ConflictPolicy,
                 "a watched folder cannot replace Docs it did not make: use rename or skip (a changed file still \
-                 replaces its own Doc)"
-                    .into(),
+                 replaces its own Doc)",
             )),
-            _ => Err(Error::Input(format!("conflict policy {s:?}: use rename or skip"))),
+            _ => Err(Error::invalid(Invalid::ConflictPolicy, format!("conflict policy {s:?}: use rename or skip"))),
         }
     }
 }
@@ -264,7 +267,7 @@ impl Job {
             JobState::Failed => QueueEvent::Failed {
                 id,
                 error: ErrorInfo {
-                    code: self.error_code.clone().unwrap_or_else(|| "job.failed".into()),
+                    code: self.error_code.clone().unwrap_or_else(|| crate::error::Code::JobFailed.as_str().into()),
                     message: self.error_message.clone().unwrap_or_default(),
                     retryable: false,
                 },
@@ -612,7 +615,7 @@ impl Queue {
             return Ok(false);
         }
         if job.attach_sent {
-            return Err(Error::Input(format!(
+            return Err(Error::RetryRefused(format!(
                 "the attach of {:?} may have reached the server; Retry failed (or a restart) reads it back first",
                 job.doc_name
             )));

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use super::{added, EventSink, Queue, QueueEvent};
-use crate::error::{Error, ErrorInfo, Result};
+use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::{mtime_ns, JobState, NewJob};
 use crate::naming::{self, DocName, NamedFile, Template};
 use crate::service::redivis::NewTempUpload;
@@ -69,16 +69,18 @@ impl Batch {
             Some(serde_json::Value::Object(map)) if map.is_empty() => None,
             Some(serde_json::Value::Object(map)) => {
                 if let Some(key) = map.keys().find(|k| !description_key_ok(k)) {
-                    return Err(Error::Input(format!(
-                        "description key {key:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"
-                    )));
+                    return Err(Error::invalid(
+                        Invalid::Description,
+                        format!("description key {key:?}: 1-64 of a-z, 0-9 and _, not starting with a digit"),
+                    ));
                 }
                 Some(serde_json::Value::Object(map))
             }
             Some(other) => {
-                return Err(Error::Input(format!(
-                    "the description must be a JSON object of keys and values, not {other}"
-                )))
+                return Err(Error::invalid(
+                    Invalid::Description,
+                    format!("the description must be a JSON object of keys and values, not {other}"),
+                ))
             }
         };
         Ok(Batch { storage_class, description, on_conflict: None })
@@ -90,8 +92,9 @@ impl Batch {
 pub fn description_from_entries(entries: &[String]) -> Result<Option<serde_json::Value>> {
     let mut map = serde_json::Map::new();
     for entry in entries {
-        let (k, v) =
-            entry.split_once('=').ok_or_else(|| Error::Input(format!("--description {entry:?}: use key=value")))?;
+        let (k, v) = entry
+            .split_once('=')
+            .ok_or_else(|| Error::invalid(Invalid::Description, format!("--description {entry:?}: use key=value")))?;
         let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()));
         map.insert(k.to_owned(), value);
     }
@@ -168,7 +171,7 @@ impl Queue {
             Ok(files)
         })
         .await
-        .map_err(|e| Error::Input(format!("the naming preview stopped: {e}")))?
+        .map_err(|e| Error::Internal(format!("the naming preview stopped: {e}")))?
     }
 
     /// Queue files under the names a person settled on, with this batch's storage class and
@@ -182,7 +185,7 @@ impl Queue {
         sink: &EventSink,
     ) -> Result<Vec<u64>> {
         if files.is_empty() {
-            return Err(Error::Input("nothing to upload: the batch is empty".into()));
+            return Err(Error::NothingToUpload("nothing to upload: the batch is empty".into()));
         }
         let reviewed = naming::review_names(files.iter().map(|f| Some(f.name.as_str())));
         let mut refused = files.iter().zip(&reviewed).filter_map(|(f, issue)| issue.as_ref().map(|i| (f, i)));
@@ -308,12 +311,9 @@ impl Queue {
     pub(super) fn name_for(&self, path: &std::path::Path) -> Result<String> {
         match &self.service {
             Service::TrustedTwin(_) => DocName::from_file_name(path).map(|n| n.to_string()),
-            _ => path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| Error::Input(format!("{}: the file name is not valid UTF-8", path.display()))),
+            _ => path.file_name().and_then(|n| n.to_str()).filter(|n| !n.is_empty()).map(str::to_owned).ok_or_else(
+                || Error::invalid(Invalid::Name, format!("{}: the file name is not valid UTF-8", path.display())),
+            ),
         }
     }
 
@@ -321,7 +321,7 @@ impl Queue {
     fn check_name(&self, name: &str) -> Result<()> {
         match &self.service {
             Service::TrustedTwin(_) => DocName::parse(name).map(|_| ()),
-            _ if name.is_empty() => Err(Error::Input("an empty name".into())),
+            _ if name.is_empty() => Err(Error::invalid(Invalid::Name, "an empty name")),
             _ => Ok(()),
         }
     }
@@ -538,7 +538,8 @@ mod tests {
             ("access_optimized", Some(json!("origin: x"))),
         ] {
             let err = Batch::new(class, description.clone()).unwrap_err();
-            assert_eq!(err.code(), "input.invalid", "{class} {description:?}");
+            let code = if class == "fast" { "storage_class.invalid" } else { "description.invalid" };
+            assert_eq!(err.code(), code, "{class} {description:?}");
         }
         assert!(description_key_ok(&"k".repeat(64)));
         let entries = |e: &[&str]| e.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -582,7 +583,7 @@ mod tests {
         let without = w.queue.names_preview(None, vec![new.clone()], None).await.unwrap();
         assert_eq!((without[0].name.as_deref(), &without[0].notice), (Some("report.pdf"), &None));
         let err = w.queue.names_preview(Some(&dest), vec![new], Some("{nope}")).await.unwrap_err();
-        assert_eq!(err.code(), "input.invalid");
+        assert_eq!(err.code(), "template.invalid");
         w.em.shutdown().await;
     }
 
@@ -607,7 +608,7 @@ mod tests {
         }
         assert!(w.journal.list(None, &[]).unwrap().is_empty(), "a refused batch queues nothing");
         let empty = w.queue.enqueue_planned(Destination::Twin(twin.clone()), &[], &batch, &w.sink).await;
-        assert_eq!(empty.unwrap_err().code(), "input.invalid");
+        assert_eq!(empty.unwrap_err().code(), "upload.nothing");
 
         let ids = w
             .queue

@@ -241,7 +241,7 @@ impl Queue {
                 self.leave_pipeline();
                 Ok(Outcome::Settled)
             }
-            ConflictPolicy::Replace => Err(Error::Input(format!(
+            ConflictPolicy::Replace => Err(Error::Unsupported(format!(
                 "{}: a file of that name is already in the table, and Redivis cannot replace files; \
                  use --on-conflict rename or skip",
                 job.doc_name
@@ -251,7 +251,10 @@ impl Queue {
                 let base = self.name_for(&job.path)?;
                 let n = if job.doc_name == base { 1 } else { number_after(&base, &job.doc_name).map_or(1, |n| n + 1) };
                 if n > RENAME_TRIES {
-                    return Err(Error::Input(format!("{base}: no free name after {RENAME_TRIES} tries")));
+                    return Err(Error::AttachRejected {
+                        name: base,
+                        message: format!("no free name after {RENAME_TRIES} tries"),
+                    });
                 }
                 let name = with_suffix(&base, n);
                 self.journal.rename(job.id, &name)?;

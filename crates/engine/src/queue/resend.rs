@@ -19,7 +19,7 @@ impl Queue {
         let doc = tt.get_doc(twin, name).await?;
         if !matches!(doc.status, DocStatus::HashMismatch | DocStatus::Error) {
             let status = doc.status.as_str();
-            return Err(Error::Input(format!(
+            return Err(Error::RetryRefused(format!(
                 "Doc {:?} is {status}: only a hash_mismatch or error Doc is sent again",
                 name.as_str()
             )));
@@ -32,7 +32,7 @@ impl Queue {
             .filter(|job| job.twin == twin.as_str() && job.doc_name == name.as_str())
             .max_by_key(|job| job.id)
             .ok_or_else(|| {
-                Error::Input(format!(
+                Error::RetryRefused(format!(
                     "Twindrop has no record of the file behind Doc {:?}, so it cannot send it again",
                     name.as_str()
                 ))

@@ -105,7 +105,7 @@ async fn one_failed_job_is_retried_alone() {
     // An attach in doubt is left to retry_failed, which reads the Doc back first.
     journal.set_state(id, JobState::Failed).unwrap();
     journal.mark_attach_sent(&[id]).unwrap();
-    assert_eq!(queue.retry(id, &sink).unwrap_err().code(), "input.invalid");
+    assert_eq!(queue.retry(id, &sink).unwrap_err().code(), "retry.refused");
     runner.abort();
     em.shutdown().await;
 }
@@ -179,5 +179,5 @@ fn conflict_policies_parse() {
     for p in [ConflictPolicy::Skip, ConflictPolicy::Rename, ConflictPolicy::Replace] {
         assert_eq!(ConflictPolicy::parse(p.as_str()).unwrap(), p);
     }
-    assert_eq!(ConflictPolicy::parse("merge").unwrap_err().code(), "input.invalid");
+    assert_eq!(ConflictPolicy::parse("merge").unwrap_err().code(), "conflict_policy.invalid");
 }

@@ -21,7 +21,7 @@ use url::Url;
 use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::redact::redact_text;
 use crate::transfer::form::{self, FilePart};
 use crate::transfer::{network_error, ProgressFn, Sent};
@@ -42,7 +42,7 @@ impl AccessKey {
             .expose()
             .split_once(':')
             .filter(|(id, key)| !id.is_empty() && !key.is_empty())
-            .ok_or_else(|| Error::Input("an HBR secret is ACCESS_KEY_ID:ACCESS_KEY_SECRET".into()))?;
+            .ok_or_else(|| Error::invalid(Invalid::Secret, "an HBR secret is ACCESS_KEY_ID:ACCESS_KEY_SECRET"))?;
         Ok(AccessKey { id: id.to_owned(), secret: Secret::new(key) })
     }
 }
@@ -116,7 +116,7 @@ impl Hbr {
     pub fn new(base_url: &str, secret: Secret) -> Result<Self> {
         let http = super::http_builder(Duration::from_secs(120))
             .build()
-            .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::Setup(format!("HTTP client: {e}")))?;
         Ok(Hbr { base: parse_base_url(base_url)?, key: AccessKey::parse(&secret)?, http, timeout: super::API_TIMEOUT })
     }
 
@@ -263,7 +263,7 @@ mod tests {
         assert_eq!((key.id.as_str(), key.secret.expose()), ("LTAIabc", "s3cr:et"));
         assert!(!format!("{key:?}").contains("s3cr"));
         for bad in ["nocolon", ":x", "x:"] {
-            assert_eq!(AccessKey::parse(&Secret::new(bad)).unwrap_err().code(), "input.invalid");
+            assert_eq!(AccessKey::parse(&Secret::new(bad)).unwrap_err().code(), "secret.invalid");
         }
     }
 

@@ -16,7 +16,7 @@ use url::Url;
 use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::transfer::{self, network_error, ProgressFn, PutOptions, Sent};
 
 /// The complete call's path when none is configured (decision D-S3); `{id}` is the file id.
@@ -31,7 +31,8 @@ pub struct AssetId(String);
 impl AssetId {
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
-        uuid::Uuid::parse_str(s).map_err(|_| Error::Input(format!("{s:?} is not an asset UUID")))?;
+        uuid::Uuid::parse_str(s)
+            .map_err(|_| Error::invalid(Invalid::Destination, format!("{s:?} is not an asset UUID")))?;
         Ok(AssetId(s.to_ascii_lowercase()))
     }
 
@@ -110,7 +111,10 @@ impl Inspect {
     /// The complete call's path, with `{id}` where the file id goes (the docs do not give it).
     pub fn with_complete_path(mut self, path: &str) -> Result<Self> {
         if !path.starts_with('/') || !path.contains("{id}") {
-            return Err(Error::Input(format!("complete path {path:?}: start with / and contain {{id}}")));
+            return Err(Error::invalid(
+                Invalid::Option,
+                format!("complete path {path:?}: start with / and contain {{id}}"),
+            ));
         }
         self.complete_path = path.to_owned();
         Ok(self)
@@ -167,7 +171,7 @@ impl Inspect {
     /// Ask for a presigned URL for `file` in `asset`.
     pub async fn presign(&self, asset: &AssetId, file: &FileFacts<'_>) -> Result<Presigned> {
         let raw =
-            hex::decode(file.sha256).map_err(|_| Error::Input(format!("{:?} is not a hex SHA-256", file.sha256)))?;
+            hex::decode(file.sha256).map_err(|_| Error::Internal(format!("{:?} is not a hex SHA-256", file.sha256)))?;
         let body = json!({
             "assetID": asset.as_str(),
             "contentType": file.content_type,
@@ -228,7 +232,7 @@ mod tests {
             AssetId::parse(" 3FA85F64-5717-4562-B3FC-2C963F66AFA6 ").unwrap().as_str(),
             "3fa85f64-5717-4562-b3fc-2c963f66afa6"
         );
-        assert_eq!(AssetId::parse("nope").unwrap_err().code(), "input.invalid");
+        assert_eq!(AssetId::parse("nope").unwrap_err().code(), "destination.invalid");
         let i = Inspect::new("https://h:1/", Secret::new("t")).unwrap();
         assert_eq!(i.complete_path, DEFAULT_COMPLETE_PATH);
         assert!(Inspect::new("https://h:1/", Secret::new("t")).unwrap().with_complete_path("/files/complete").is_err());

@@ -10,7 +10,7 @@ pub mod trusted_twin;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use hbr::Hbr;
 use inspect::{AssetId, Inspect};
 use redivis::{Redivis, TableRef};
@@ -19,12 +19,13 @@ use trusted_twin::{TrustedTwin, TwinId};
 /// Parse and normalise a service base URL: http(s), no query, no trailing slash, and plain HTTP
 /// only to this machine.
 pub fn parse_base_url(s: &str) -> Result<url::Url> {
-    let url = url::Url::parse(s.trim()).map_err(|e| Error::Input(format!("{s:?} is not a URL: {e}")))?;
+    let url =
+        url::Url::parse(s.trim()).map_err(|e| Error::invalid(Invalid::Url, format!("{s:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(Error::Input(format!("{s:?} must be an http(s) URL with a host")));
+        return Err(Error::invalid(Invalid::Url, format!("{s:?} must be an http(s) URL with a host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Input(format!("{s:?} must not carry a query or fragment")));
+        return Err(Error::invalid(Invalid::Url, format!("{s:?} must not carry a query or fragment")));
     }
     require_tls_off_loopback(&url)?;
     let mut url = url;
@@ -56,7 +57,10 @@ impl ServiceKind {
             "redivis" => Ok(ServiceKind::Redivis),
             "inspect" => Ok(ServiceKind::Inspect),
             "hbr" => Ok(ServiceKind::Hbr),
-            _ => Err(Error::Input(format!("service {s:?}: use trusted-twin, redivis, inspect or hbr"))),
+            _ => Err(Error::invalid(
+                Invalid::Service,
+                format!("service {s:?}: use trusted-twin, redivis, inspect or hbr"),
+            )),
         }
     }
 
@@ -128,16 +132,18 @@ impl Service {
                 Ok(format!("AccessKey {}", h.access_key_id()))
             }
             (Service::Redivis(_), _) => {
-                Err(Error::Input("a Redivis login needs the table reference to check it".into()))
+                Err(Error::invalid(Invalid::Destination, "a Redivis login needs the table reference to check it"))
             }
-            (Service::Inspect(_), _) => Err(Error::Input("an Inspect login needs the asset ID to check it".into())),
+            (Service::Inspect(_), _) => {
+                Err(Error::invalid(Invalid::Destination, "an Inspect login needs the asset ID to check it"))
+            }
         }
     }
 
     pub fn trusted_twin(&self) -> Result<&Arc<TrustedTwin>> {
         match self {
             Service::TrustedTwin(tt) => Ok(tt),
-            _ => Err(Error::Input("this is not a Trusted Twin account".into())),
+            _ => Err(Error::Unsupported("this is not a Trusted Twin account".into())),
         }
     }
 }

@@ -17,7 +17,7 @@ use url::Url;
 use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, Journal, Target};
 use crate::redact::redact_text;
 use crate::transfer::{self, network_error, resumable, ProgressFn, Sent};
@@ -44,7 +44,10 @@ impl TableRef {
             && s.contains('.')
             && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/');
         if !ok {
-            return Err(Error::Input(format!("{s:?} is not a Redivis table reference like user.dataset:v1.table")));
+            return Err(Error::invalid(
+                Invalid::Destination,
+                format!("{s:?} is not a Redivis table reference like user.dataset:v1.table"),
+            ));
         }
         Ok(TableRef(s.to_owned()))
     }
@@ -328,7 +331,7 @@ mod tests {
         let t = TableRef::parse(" user.dataset:v1.table ").unwrap();
         assert_eq!(t.as_str(), "user.dataset:v1.table");
         for bad in ["", "nodots", "a.b/c", "a .b"] {
-            assert_eq!(TableRef::parse(bad).unwrap_err().code(), "input.invalid", "{bad:?}");
+            assert_eq!(TableRef::parse(bad).unwrap_err().code(), "destination.invalid", "{bad:?}");
         }
         let r = Redivis::new("https://h:1/api/v1/", Secret::new("t")).unwrap();
         assert_eq!(r.url(&["tables", t.as_str(), "rawFiles"]).path(), "/api/v1/tables/user.dataset:v1.table/rawFiles");

@@ -16,7 +16,7 @@ use url::Url;
 pub use super::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::naming::DocName;
 use crate::redact::redact_text;
 use crate::transfer::{self, network_error, ProgressFn, Sent};
@@ -30,7 +30,8 @@ pub struct TwinId(String);
 
 impl TwinId {
     pub fn parse(s: &str) -> Result<Self> {
-        let id = uuid_like(s.trim()).ok_or_else(|| Error::Input(format!("{:?} is not a Twin UUID", snippet(s))))?;
+        let id = uuid_like(s.trim())
+            .ok_or_else(|| Error::invalid(Invalid::Destination, format!("{:?} is not a Twin UUID", snippet(s))))?;
         Ok(TwinId(id))
     }
 
@@ -171,7 +172,10 @@ impl StorageClass {
         match s {
             "access_optimized" => Ok(StorageClass::AccessOptimized),
             "cost_optimized" => Ok(StorageClass::CostOptimized),
-            _ => Err(Error::Input(format!("storage class {s:?}: use access_optimized or cost_optimized"))),
+            _ => Err(Error::invalid(
+                Invalid::StorageClass,
+                format!("storage class {s:?}: use access_optimized or cost_optimized"),
+            )),
         }
     }
 }
@@ -221,7 +225,7 @@ impl TrustedTwin {
     pub fn new(base_url: &str, secret: Secret) -> Result<Self> {
         let http = super::http_builder(Duration::from_secs(120))
             .build()
-            .map_err(|e| Error::Input(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::Setup(format!("HTTP client: {e}")))?;
         Ok(TrustedTwin {
             http,
             base: parse_base_url(base_url)?,
@@ -491,7 +495,7 @@ mod tests {
             "0f8fad5b-d9cb-469f-a165-70867728950e"
         );
         for bad in ["", "x", "../../whoami", "0f8fad5b-d9cb-469f-a165-70867728950"] {
-            assert_eq!(TwinId::parse(bad).unwrap_err().code(), "input.invalid");
+            assert_eq!(TwinId::parse(bad).unwrap_err().code(), "destination.invalid");
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{send_file, Answer, ProgressFn, Sent};
 use crate::bandwidth::Limiter;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 
 /// The file part.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +55,10 @@ fn envelope(boundary: &str, fields: &[(&str, &str)], part: FilePart<'_>) -> Resu
     // Quotes and line breaks cannot be escaped portably in a part header: refuse them.
     let plain = |s: &str| !s.contains(['"', '\r', '\n']);
     if !fields.iter().all(|(k, v)| plain(k) && !v.contains(['\r', '\n'])) || !plain(part.file_name) {
-        return Err(Error::Input(format!("{:?}: a form field or file name has quotes or line breaks", part.file_name)));
+        return Err(Error::invalid(
+            Invalid::Name,
+            format!("{:?}: a form field or file name has quotes or line breaks", part.file_name),
+        ));
     }
     let mut before = Vec::new();
     for (name, value) in fields {
@@ -90,6 +93,6 @@ mod tests {
         );
         assert_eq!(after, b"\r\n--B--\r\n");
         let bad = FilePart { file_name: "a\"b", content_type: "text/plain" };
-        assert_eq!(envelope("B", &[], bad).unwrap_err().code(), "input.invalid");
+        assert_eq!(envelope("B", &[], bad).unwrap_err().code(), "name.invalid");
     }
 }

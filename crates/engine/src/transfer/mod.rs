@@ -131,7 +131,7 @@ pub(crate) async fn send_file(
         let (path, expect) = (path.to_owned(), crate::source::expected_for(path));
         tokio::task::spawn_blocking(move || read_if_small(&path, expect))
             .await
-            .map_err(|e| Error::Input(format!("reading task failed: {e}")))??
+            .map_err(|e| Error::Internal(format!("reading task failed: {e}")))??
     };
     if let Some(bytes) = small {
         let size = bytes.len() as u64;

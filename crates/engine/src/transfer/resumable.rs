@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{network_error, ProgressFn, Sent};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::hash::Sha256Stream;
 use crate::redact::redact_url;
 
@@ -51,7 +51,10 @@ pub enum Status {
 /// A chunk size the protocol accepts: a positive multiple of 256 KiB.
 pub fn chunk_size(requested: u64) -> Result<u64> {
     if requested == 0 || !requested.is_multiple_of(CHUNK_QUANTUM) {
-        return Err(Error::Input(format!("chunk size {requested}: use a positive multiple of 256 KiB")));
+        return Err(Error::invalid(
+            Invalid::ChunkSize,
+            format!("chunk size {requested}: use a positive multiple of 256 KiB"),
+        ));
     }
     Ok(requested)
 }
@@ -429,7 +432,7 @@ pub async fn upload_stream<R: tokio::io::AsyncRead + Unpin>(
     let (mut offset, mut wire) = (0u64, 0u64);
     loop {
         let mut buffer = Vec::with_capacity(chunk as usize);
-        (&mut reader).take(chunk).read_to_end(&mut buffer).await.map_err(|e| Error::Input(format!("stdin: {e}")))?;
+        (&mut reader).take(chunk).read_to_end(&mut buffer).await.map_err(|e| Error::file("stdin", e))?;
         let last = (buffer.len() as u64) < chunk;
         let buffer = bytes::Bytes::from(buffer);
         // `start` is where this chunk begins; the server may have taken part of it already.
@@ -504,7 +507,7 @@ mod tests {
     fn chunks_are_multiples_of_256_kib() {
         assert_eq!(chunk_size(8 << 20).unwrap(), 8 << 20);
         for bad in [0, 1000, CHUNK_QUANTUM + 1] {
-            assert_eq!(chunk_size(bad).unwrap_err().code(), "input.invalid");
+            assert_eq!(chunk_size(bad).unwrap_err().code(), "chunk_size.invalid");
         }
     }
 
