@@ -39,43 +39,13 @@ pub use mirror::Forgotten;
 pub use plan::{describe, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
+pub use crate::doc::ConflictPolicy;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
 use crate::service::Service;
-
-/// What to do when a Doc of the same name but other content is already on the Twin.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictPolicy {
-    Skip,
-    /// Attach under the first free `name-N` (the default: nothing is lost or overwritten).
-    #[default]
-    Rename,
-    /// Delete the existing Doc, then attach.
-    Replace,
-}
-
-impl ConflictPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConflictPolicy::Skip => "skip",
-            ConflictPolicy::Rename => "rename",
-            ConflictPolicy::Replace => "replace",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "skip" => Ok(ConflictPolicy::Skip),
-            "rename" => Ok(ConflictPolicy::Rename),
-            "replace" => Ok(ConflictPolicy::Replace),
-            _ => Err(Error::Input(format!("conflict policy {s:?}: use skip, rename or replace"))),
-        }
-    }
-}
 
 /// How the reason of a file skipped for a conflict starts (the activity log picks these out).
 pub const CONFLICT_SKIP: &str = "a different Doc named";

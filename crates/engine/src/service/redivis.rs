@@ -17,6 +17,7 @@ use url::Url;
 use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
+pub use crate::destination::TableRef;
 use crate::error::{Error, Result};
 use crate::journal::{Job, Journal, Target};
 use crate::redact::redact_text;
@@ -30,35 +31,6 @@ pub const RESUMABLE_ABOVE: u64 = 50_000_000;
 /// Temp uploads live 24 h (D-R6). A target is used up to an hour before that; later, a new
 /// one is asked for.
 pub const TARGET_LIFETIME: Duration = Duration::from_secs(23 * 3600);
-
-/// A qualified table reference such as `user.dataset:v1.table`. It goes into a URL path as one
-/// segment (percent-encoded, `:` included).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TableRef(String);
-
-impl TableRef {
-    pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
-        let ok = !s.is_empty()
-            && s.len() <= 512
-            && s.contains('.')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/');
-        if !ok {
-            return Err(Error::Input(format!("{s:?} is not a Redivis table reference like user.dataset:v1.table")));
-        }
-        Ok(TableRef(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TableRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// One file to ask a temp upload for.
 #[derive(Debug, Clone)]
