@@ -70,6 +70,30 @@ impl Destination {
         })
     }
 
+    /// The Twin, for what only Trusted Twin does (attach, poll).
+    pub fn twin(&self) -> Result<&TwinId> {
+        match self {
+            Destination::Twin(t) => Ok(t),
+            other => Err(Error::Input(format!("{other} is not a Twin"))),
+        }
+    }
+
+    /// The table, for what only Redivis does (rawFiles).
+    pub fn table(&self) -> Result<&TableRef> {
+        match self {
+            Destination::Table(t) => Ok(t),
+            other => Err(Error::Input(format!("{other} is not a Redivis table"))),
+        }
+    }
+
+    /// The asset, for what only Inspect does.
+    pub fn asset(&self) -> Result<&AssetId> {
+        match self {
+            Destination::Asset(a) => Ok(a),
+            other => Err(Error::Input(format!("{other} is not an Inspect asset"))),
+        }
+    }
+
     /// The service a destination of this kind belongs to.
     pub fn service(&self) -> ServiceKind {
         match self {

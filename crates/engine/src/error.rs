@@ -66,6 +66,10 @@ pub enum Error {
     Journal(String),
     #[error("another Twindrop is using the journal {0}")]
     JournalLocked(String),
+    /// A file whose schema is newer than this code knows: refused, never migrated down or
+    /// written, so the newer Twindrop can still read it.
+    #[error("{path} was written by a newer Twindrop (schema version {found}; this one knows up to {known}): update Twindrop")]
+    JournalTooNew { path: String, found: i64, known: usize },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
@@ -115,6 +119,7 @@ impl Error {
             ProfileNotFound(_) => "profile.not_found",
             Journal(_) => "journal.failed",
             JournalLocked(_) => "journal.locked",
+            JournalTooNew { .. } => "journal.too_new",
             Cancelled => "job.cancelled",
             QueueStopped(_) => "queue.stopped",
             Internal(_) => "internal.error",

@@ -212,8 +212,8 @@ impl Job {
         Some(match self.state {
             JobState::Done => QueueEvent::Finished {
                 id,
-                doc_name: self.doc_name.clone(),
-                status: serde_json::from_value(serde_json::Value::String(self.doc_status.clone()?)).ok()?,
+                doc_name: self.doc_name.to_string(),
+                status: self.doc_status.clone()?,
                 sha256: self.sha256.clone().unwrap_or_default(),
             },
             JobState::Failed => QueueEvent::Failed {
@@ -226,7 +226,7 @@ impl Job {
             },
             JobState::Skipped => QueueEvent::Skipped {
                 id,
-                doc_name: self.doc_name.clone(),
+                doc_name: self.doc_name.to_string(),
                 reason: self.error_message.clone().unwrap_or_default(),
             },
             JobState::Paused | JobState::Cancelled => QueueEvent::State { id, state: self.state },
@@ -628,7 +628,7 @@ fn added(job: &Job) -> QueueEvent {
         id: job.id,
         path: job.path.display().to_string(),
         file_name: job.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        doc_name: Some(job.doc_name.clone()),
+        doc_name: Some(job.doc_name.to_string()),
         size: Some(job.size),
     }
 }

@@ -19,7 +19,7 @@ use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 pub use crate::destination::TableRef;
 use crate::error::{Error, Result};
-use crate::journal::{Job, Journal, Target};
+use crate::journal::{Job, Journal, Target, Transfer};
 use crate::redact::redact_text;
 use crate::transfer::{self, network_error, resumable, ProgressFn, Sent};
 
@@ -54,19 +54,20 @@ impl TempUpload {
     /// As the journal keeps it with its job.
     pub fn journal_target(&self, valid_until: f64) -> Target<'_> {
         Target {
-            handler: &self.id,
+            upload_id: &self.id,
             url: &self.url,
             valid_until,
-            transfer: Some(if self.resumable { "resumable" } else { "put" }),
+            transfer: Some(if self.resumable { Transfer::Resumable } else { Transfer::Put }),
+            form: None,
         }
     }
 
     /// Read back from a job's journal row, if it has one.
     pub fn from_job(job: &Job) -> Option<Self> {
         Some(TempUpload {
-            id: job.handler.clone().filter(|h| !h.is_empty())?,
+            id: job.upload_id.clone().filter(|h| !h.is_empty())?,
             url: job.upload_url.clone().filter(|u| !u.is_empty())?,
-            resumable: job.transfer.as_deref() == Some("resumable"),
+            resumable: job.transfer == Some(Transfer::Resumable),
         })
     }
 }
