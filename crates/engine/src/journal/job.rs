@@ -150,7 +150,8 @@ impl JobName {
 
 impl fmt::Display for JobName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: `twindrop status` lines names up in a column.
+        f.pad(self.as_str())
     }
 }
 
