@@ -167,6 +167,18 @@ impl PartialEq<&str> for JobName {
     }
 }
 
+impl PartialEq<String> for JobName {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<DocName> for JobName {
+    fn eq(&self, other: &DocName) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 impl PartialOrd for JobName {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
