@@ -491,6 +491,11 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_column_list_and_its_count_agree() {
+        assert_eq!(COLUMNS.split(',').count(), COLUMN_COUNT);
+    }
+
+    #[test]
     fn jobs_move_through_their_states_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
