@@ -216,7 +216,7 @@ pub fn status(journal: &Journal, pending: bool, json: bool) -> Result<(), Error>
         } else {
             let outcome = match (&job.doc_status, &job.error_code) {
                 (_, Some(code)) => format!("[{code}] {}", job.error_message.as_deref().unwrap_or("")),
-                (Some(status), None) => status.clone(),
+                (Some(status), None) => status.as_str().to_owned(),
                 (None, None) => job.error_message.clone().unwrap_or_default(),
             };
             println!(

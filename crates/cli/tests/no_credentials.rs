@@ -24,10 +24,10 @@ fn twindrop(dir: &std::path::Path, secret: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The one job's `(handler, upload_url, error_code, error_message)`.
+/// The one job's `(upload target: HBR's form answer or the upload id, upload_url, error_code, error_message)`.
 fn journal_row(dir: &std::path::Path) -> (String, String, String, String) {
     let db = rusqlite::Connection::open(dir.join("journal.sqlite")).unwrap();
-    db.query_row("SELECT handler, upload_url, error_code, error_message FROM jobs", [], |r| {
+    db.query_row("SELECT coalesce(form_target, upload_id), upload_url, error_code, error_message FROM jobs", [], |r| {
         let text = |i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
         Ok((text(0)?, text(1)?, text(2)?, text(3)?))
     })

@@ -95,6 +95,10 @@ pub enum Error {
     Journal(String),
     #[error("another Twindrop is using the journal {0}")]
     JournalLocked(String),
+    /// A file whose schema is newer than this code knows: refused, never migrated down or
+    /// written, so the newer Twindrop can still read it.
+    #[error("{path} was written by a newer Twindrop (schema version {found}; this one knows up to {known}): update Twindrop")]
+    JournalTooNew { path: String, found: i64, known: usize },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
@@ -208,6 +212,7 @@ codes! {
     ProfileNotFound => "profile.not_found", "No profile of that name (log in first).", false;
     JournalFailed => "journal.failed", "The journal (SQLite) failed.", false;
     JournalLocked => "journal.locked", "Another Twindrop is using the journal.", false;
+    JournalTooNew => "journal.too_new", "The journal or log was written by a newer Twindrop: update Twindrop.", false;
     JobCancelled => "job.cancelled", "The job was cancelled.", false;
     JobFailed => "job.failed", "A failed job whose journal row holds no code (no error makes it).", false;
     QueueStopped => "queue.stopped", "The queue stopped.", false;
@@ -344,6 +349,7 @@ impl Error {
             ProfileNotFound(_) => Code::ProfileNotFound,
             Journal(_) => Code::JournalFailed,
             JournalLocked(_) => Code::JournalLocked,
+            JournalTooNew { .. } => Code::JournalTooNew,
             Cancelled => Code::JobCancelled,
             QueueStopped(_) => Code::QueueStopped,
             Internal(_) => Code::InternalError,
@@ -482,6 +488,7 @@ mod tests {
             Error::ProfileNotFound("x".into()),
             Error::Journal("x".into()),
             Error::JournalLocked("x".into()),
+            Error::JournalTooNew { path: "x".into(), found: 9, known: 2 },
             Error::Cancelled,
             Error::QueueStopped("x".into()),
             Error::Internal("x".into()),

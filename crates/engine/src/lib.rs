@@ -12,6 +12,9 @@
 //! - [`source`]: the local file a job sends, opened without following symlinks and held to the
 //!   identity (device, inode, size, mtime) the journal recorded.
 //! - [`transfer`]: how bytes move: one streamed PUT, a resumable session, a form POST.
+//! - [`destination`]: which service a job speaks and where its files go (Twin, table, asset,
+//!   temporary files); [`doc`]: a Doc's status, storage class and the conflict policy. Both low,
+//!   so the journal keeps them typed without knowing the services.
 //! - [`service`]: one module per upload API (Trusted Twin, Redivis, Inspect, HBR) and the
 //!   [`service::Service`] the queue drives.
 //! - [`journal`]: SQLite (WAL) record of every job; intent before effect, so a kill loses nothing.
@@ -44,6 +47,8 @@ pub mod app;
 pub mod bandwidth;
 pub mod chosen;
 pub mod credentials;
+pub mod destination;
+pub mod doc;
 pub mod error;
 pub mod folders;
 pub mod hash;

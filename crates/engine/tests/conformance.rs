@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use twindrop_engine::journal::{JobState, Journal};
+use twindrop_engine::journal::{JobState, Journal, Transfer};
 use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::retry::RetryPolicy;
 use twindrop_engine::Queue;
@@ -80,7 +80,7 @@ impl World {
         for (id, path) in ids.iter().zip(files) {
             let job = self.journal.get(*id).unwrap();
             assert_eq!(
-                (job.state, job.doc_status.as_deref()),
+                (job.state, job.doc_status.as_ref().map(|s| s.as_str())),
                 (JobState::Done, Some("ok")),
                 "{:?}: {} ended {:?}: {:?}",
                 self.kind,
@@ -206,7 +206,7 @@ async fn inspect_dedupes_by_hash_without_the_journal() {
     let ids = queue.enqueue(w.dest.clone(), &files, &sink).await.unwrap();
     queue.run(sink, RunMode::UntilIdle).await.unwrap();
     let job = fresh.get(ids[0]).unwrap();
-    assert_eq!((job.state, job.transfer.as_deref()), (JobState::Done, Some("none")));
+    assert_eq!((job.state, job.transfer), (JobState::Done, Some(Transfer::AlreadyThere)));
     assert_eq!(w.em.call_count("inspect.put"), puts, "the bytes went again");
 }
 

@@ -134,7 +134,7 @@ async fn cell(kind: Kind, hostile: &'static str, plane: Plane) -> Outcome {
         match job.state {
             JobState::Done => {
                 assert_eq!(
-                    job.doc_status.as_deref(),
+                    job.doc_status.as_ref().map(|s| s.as_str()),
                     Some("ok"),
                     "{at}: {} done but {:?}",
                     job.doc_name,

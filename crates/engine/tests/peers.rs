@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use twindrop_emulator::{Config, Emulator};
 use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
-use twindrop_engine::service::hbr::{FormTarget, Hbr};
+use twindrop_engine::service::hbr::Hbr;
 use twindrop_engine::service::inspect::{AssetId, Inspect};
 use twindrop_engine::service::{Destination, Service};
 use twindrop_engine::{Queue, Secret};
@@ -62,7 +62,12 @@ async fn inspect_presigned_puts_to_s3rver_are_never_refused() {
     let (ids, events) = upload(inspect.into(), Destination::Asset(asset), journal.clone(), &files).await;
     for id in ids {
         let job = journal.get(id).unwrap();
-        assert_eq!((job.state, job.doc_status.as_deref()), (JobState::Done, Some("ok")), "{:?}", job.error_message);
+        assert_eq!(
+            (job.state, job.doc_status.as_ref().map(|s| s.as_str())),
+            (JobState::Done, Some("ok")),
+            "{:?}",
+            job.error_message
+        );
     }
     // Complete succeeded, so the emulator found each object on s3rver with the right size and
     // SHA-256; and s3rver never had to refuse a signature (a Content-Type off by a byte would).
@@ -84,8 +89,14 @@ async fn hbr_form_posts_to_moto_arrive_intact() {
     let (ids, _) = upload(hbr.clone().into(), Destination::TempFiles, journal.clone(), &files).await;
     for (id, path) in ids.iter().zip(&files) {
         let job = journal.get(*id).unwrap();
-        assert_eq!((job.state, job.doc_status.as_deref()), (JobState::Done, Some("ok")), "{:?}", job.error_message);
-        let key = FormTarget::from_journal(job.handler.as_deref().unwrap()).unwrap().temp_file_key;
+        assert_eq!(
+            (job.state, job.doc_status.as_ref().map(|s| s.as_str())),
+            (JobState::Done, Some("ok")),
+            "{:?}",
+            job.error_message
+        );
+        let key = job.form_target.clone().unwrap().temp_file_key;
+        assert_eq!(job.upload_id.as_deref(), Some(key.as_str()), "HBR's name for the upload is its temp file key");
         let link = hbr.download_link(&key).await.unwrap();
         let held = http.get(&link).send().await.unwrap().bytes().await.unwrap();
         assert!(held == std::fs::read(path).unwrap(), "{} differs at moto", path.display());

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
 use twindrop_emulator::{Config, Emulator};
-use twindrop_engine::journal::{JobState, Journal};
+use twindrop_engine::journal::{JobState, Journal, Transfer};
 use twindrop_engine::queue::{ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::retry::RetryPolicy;
 use twindrop_engine::service::redivis::{Redivis, TableRef};
@@ -97,7 +97,7 @@ impl World {
         for id in ids {
             let job = self.journal.get(*id).unwrap();
             assert_eq!(
-                (job.state, job.doc_status.as_deref()),
+                (job.state, job.doc_status.as_ref().map(|s| s.as_str())),
                 (JobState::Done, Some("ok")),
                 "job {id} ended {:?}: {:?}",
                 job.state,
@@ -131,8 +131,8 @@ async fn small_files_by_put_and_large_ones_by_resumable_session() {
     ];
     let (ids, _) = w.upload(&files, options()).await;
     w.assert_all_in_table_once(&ids, &files).await;
-    let transfers: Vec<Option<String>> = ids.iter().map(|id| w.journal.get(*id).unwrap().transfer).collect();
-    assert_eq!(transfers, ["put", "put", "resumable", "resumable"].map(|t| Some(t.to_owned())));
+    let transfers: Vec<Option<Transfer>> = ids.iter().map(|id| w.journal.get(*id).unwrap().transfer).collect();
+    assert_eq!(transfers, [Transfer::Put, Transfer::Put, Transfer::Resumable, Transfer::Resumable].map(Some));
     // Nothing was sent twice.
     let total: u64 = files.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
     assert_eq!(w.em.redivis_bytes_received(), total);

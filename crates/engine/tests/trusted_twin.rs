@@ -55,8 +55,10 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
     queue.run(sink, RunMode::UntilIdle).await.unwrap();
 
     let jobs: Vec<_> = ids.iter().map(|id| journal.get(*id).unwrap()).collect();
-    let outcomes: Vec<_> =
-        jobs.iter().map(|j| (j.state, j.doc_status.as_deref().or(j.error_code.as_deref()).unwrap_or(""))).collect();
+    let outcomes: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.state, j.doc_status.as_ref().map(|s| s.as_str()).or(j.error_code.as_deref()).unwrap_or("")))
+        .collect();
     assert_eq!(
         outcomes,
         [

@@ -200,7 +200,7 @@ impl Syncer {
 
     /// Files that differ from what the journal says was sent (new, changed, or never finished).
     fn changed_files(&self) -> Result<Vec<(PathBuf, u64, i64)>> {
-        let sent = self.queue.journal().finished_files(self.queue.service().base_url(), self.dest.as_str())?;
+        let sent = self.queue.journal().finished_files(self.queue.service().base_url(), &self.dest)?;
         Ok(self
             .walk()
             .into_iter()
@@ -244,7 +244,7 @@ impl Syncer {
         if self.opts.delete == DeletePolicy::Mirror {
             // Deletes decided before a restart: looked at again (the file may be back).
             let base = self.queue.service().base_url();
-            for pending in self.queue.journal().deletions(base, self.dest.as_str())? {
+            for pending in self.queue.journal().deletions(base, &self.dest)? {
                 let since = Instant::now().checked_sub(self.opts.gate).unwrap_or_else(Instant::now);
                 vanished.insert(pending.job.path, Vanished::new(since));
             }

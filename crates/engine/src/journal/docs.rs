@@ -10,42 +10,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{db, now, path_from, path_value, Job, Journal};
+use super::{db, now, path_from, path_value, Job, Journal, Text};
+use crate::destination::Destination;
 use crate::error::Result;
-
-pub(super) const SCHEMA: &str = "
-CREATE INDEX IF NOT EXISTS jobs_by_name ON jobs(base_url, twin, doc_name);
-CREATE TABLE IF NOT EXISTS names (
-    base_url TEXT NOT NULL,
-    dest TEXT NOT NULL,
-    path NOT NULL,
-    proposed TEXT NOT NULL,
-    doc_name TEXT NOT NULL,
-    PRIMARY KEY (base_url, dest, path)
-);
-CREATE INDEX IF NOT EXISTS names_by_doc ON names(base_url, dest, doc_name);
-CREATE TABLE IF NOT EXISTS docs (
-    base_url TEXT NOT NULL,
-    dest TEXT NOT NULL,
-    doc_name TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    path NOT NULL,
-    job_id INTEGER NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (base_url, dest, doc_name)
-);
-CREATE TABLE IF NOT EXISTS deletions (
-    job_id INTEGER PRIMARY KEY,
-    since REAL NOT NULL
-);
-";
-
-/// Ownership of what a journal made before the `docs` table existed.
-pub(super) const BACKFILL: &str = "
-INSERT OR REPLACE INTO docs (base_url, dest, doc_name, sha256, path, job_id, updated_at)
-    SELECT base_url, twin, doc_name, sha256, path, id, updated_at FROM jobs
-    WHERE state = 'done' AND doc_status = 'ok' AND sha256 IS NOT NULL ORDER BY id;
-";
 
 /// A Doc Twindrop made: the hash it sent and the file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,64 +31,78 @@ pub struct Deletion {
 
 impl Journal {
     /// The name decided for `path` at `dest` when it was proposed `proposed`, if any.
-    pub fn decided_name(&self, base_url: &str, dest: &str, path: &Path, proposed: &str) -> Result<Option<String>> {
+    pub fn decided_name(
+        &self,
+        base_url: &str,
+        dest: &Destination,
+        path: &Path,
+        proposed: &str,
+    ) -> Result<Option<String>> {
         self.conn()
             .prepare_cached(
-                "SELECT doc_name FROM names WHERE base_url = ?1 AND dest = ?2 AND path = ?3 AND proposed = ?4",
+                "SELECT doc_name FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND proposed = ?4",
             )
             .and_then(|mut st| {
-                st.query_row(params![base_url, dest, path_value(path), proposed], |r| r.get(0)).optional()
+                st.query_row(params![base_url, Text(dest), path_value(path), proposed], |r| r.get(0)).optional()
             })
             .map_err(db)
     }
 
     /// The name `path` was proposed, when `doc_name` is what was decided for it.
-    pub fn proposed_name(&self, base_url: &str, dest: &str, path: &Path, doc_name: &str) -> Result<Option<String>> {
+    pub fn proposed_name(
+        &self,
+        base_url: &str,
+        dest: &Destination,
+        path: &Path,
+        doc_name: &str,
+    ) -> Result<Option<String>> {
         self.conn()
             .prepare_cached(
-                "SELECT proposed FROM names WHERE base_url = ?1 AND dest = ?2 AND path = ?3 AND doc_name = ?4",
+                "SELECT proposed FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND doc_name = ?4",
             )
             .and_then(|mut st| {
-                st.query_row(params![base_url, dest, path_value(path), doc_name], |r| r.get(0)).optional()
+                st.query_row(params![base_url, Text(dest), path_value(path), doc_name], |r| r.get(0)).optional()
             })
             .map_err(db)
     }
 
     /// Another file that holds `doc_name` at `dest`: by decision, or as the file of a Doc
     /// Twindrop made there.
-    pub fn name_held_by_other(&self, base_url: &str, dest: &str, doc_name: &str, path: &Path) -> Result<bool> {
+    pub fn name_held_by_other(&self, base_url: &str, dest: &Destination, doc_name: &str, path: &Path) -> Result<bool> {
         self.conn()
             .prepare_cached(
-                "SELECT 1 FROM names WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3 AND path != ?4 \
-                 UNION ALL SELECT 1 FROM docs WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3 AND path != ?4",
+                "SELECT 1 FROM names WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND path != ?4 \
+                 UNION ALL SELECT 1 FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND path != ?4",
             )
-            .and_then(|mut st| st.exists(params![base_url, dest, doc_name, path_value(path)]))
+            .and_then(|mut st| st.exists(params![base_url, Text(dest), doc_name, path_value(path)]))
             .map_err(db)
     }
 
     /// Keep the names decided for files at `dest`: (path, proposed, decided), in one commit.
-    pub fn decide_names(&self, base_url: &str, dest: &str, decisions: &[(&Path, &str, &str)]) -> Result<()> {
+    pub fn decide_names(&self, base_url: &str, dest: &Destination, decisions: &[(&Path, &str, &str)]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         {
             let mut st = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO names (base_url, dest, path, proposed, doc_name) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR REPLACE INTO names (base_url, destination, path, proposed, doc_name) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(db)?;
             for (path, proposed, doc_name) in decisions {
-                st.execute(params![base_url, dest, path_value(path), proposed, doc_name]).map_err(db)?;
+                st.execute(params![base_url, Text(dest), path_value(path), proposed, doc_name]).map_err(db)?;
             }
         }
         tx.commit().map_err(db)
     }
 
     /// The Doc named `doc_name` at `dest`, if Twindrop made it.
-    pub fn owned_doc(&self, base_url: &str, dest: &str, doc_name: &str) -> Result<Option<OwnedDoc>> {
+    pub fn owned_doc(&self, base_url: &str, dest: &Destination, doc_name: &str) -> Result<Option<OwnedDoc>> {
         self.conn()
-            .prepare_cached("SELECT sha256, path, job_id FROM docs WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3")
+            .prepare_cached(
+                "SELECT sha256, path, job_id FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3",
+            )
             .and_then(|mut st| {
-                st.query_row(params![base_url, dest, doc_name], |r| {
+                st.query_row(params![base_url, Text(dest), doc_name], |r| {
                     Ok(OwnedDoc {
                         sha256: r.get(0)?,
                         path: path_from(r.get_ref(1)?)?,
@@ -138,13 +119,13 @@ impl Journal {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         tx.execute(
-            "DELETE FROM docs WHERE base_url = ?1 AND dest = ?2 AND doc_name = ?3 AND job_id = ?4",
-            params![job.base_url, job.twin, job.doc_name, job.id as i64],
+            "DELETE FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND job_id = ?4",
+            params![job.base_url, Text(&job.destination), job.doc_name.as_str(), job.id as i64],
         )
         .map_err(db)?;
         tx.execute(
-            "DELETE FROM names WHERE base_url = ?1 AND dest = ?2 AND path = ?3 AND doc_name = ?4",
-            params![job.base_url, job.twin, path_value(&job.path), job.doc_name],
+            "DELETE FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND doc_name = ?4",
+            params![job.base_url, Text(&job.destination), path_value(&job.path), job.doc_name.as_str()],
         )
         .map_err(db)?;
         tx.execute("DELETE FROM deletions WHERE job_id = ?1", [job.id as i64]).map_err(db)?;
@@ -170,17 +151,19 @@ impl Journal {
     }
 
     /// Pending deletes at `dest`, oldest first.
-    pub fn deletions(&self, base_url: &str, dest: &str) -> Result<Vec<Deletion>> {
+    pub fn deletions(&self, base_url: &str, dest: &Destination) -> Result<Vec<Deletion>> {
         let conn = self.conn();
         let mut st = conn
             .prepare_cached(&format!(
                 "SELECT {}, d.since FROM deletions d JOIN jobs j ON j.id = d.job_id \
-                 WHERE j.base_url = ?1 AND j.twin = ?2 ORDER BY d.since",
+                 WHERE j.base_url = ?1 AND j.destination = ?2 ORDER BY d.since",
                 super::COLUMNS.split(", ").map(|c| format!("j.{}", c.trim())).collect::<Vec<_>>().join(", ")
             ))
             .map_err(db)?;
         let rows = st
-            .query_map(params![base_url, dest], |r| Ok(Deletion { job: super::row_to_job(r)?, since: r.get(26)? }))
+            .query_map(params![base_url, Text(dest)], |r| {
+                Ok(Deletion { job: super::row_to_job(r)?, since: r.get(super::COLUMN_COUNT)? })
+            })
             .map_err(db)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
     }
@@ -189,6 +172,8 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::{ConflictPolicy, DocStatus, StorageClass};
+    use crate::journal::tests::twin;
     use crate::journal::{JobState, NewJob};
 
     #[test]
@@ -199,24 +184,25 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let raw = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
         let lossy = dir.path().join("caf\u{fffd}.txt");
+        let (t, other) = (twin(1), twin(2));
         {
             let j = Journal::open(&db).unwrap();
-            j.decide_names("h", "t", &[(&raw, "caf_.txt", "caf_.txt")]).unwrap();
-            assert!(j.name_held_by_other("h", "t", "caf_.txt", &lossy).unwrap());
-            assert!(!j.name_held_by_other("h", "t", "caf_.txt", &raw).unwrap());
-            assert!(!j.name_held_by_other("h", "other", "caf_.txt", &lossy).unwrap());
+            j.decide_names("h", &t, &[(&raw, "caf_.txt", "caf_.txt")]).unwrap();
+            assert!(j.name_held_by_other("h", &t, "caf_.txt", &lossy).unwrap());
+            assert!(!j.name_held_by_other("h", &t, "caf_.txt", &raw).unwrap());
+            assert!(!j.name_held_by_other("h", &other, "caf_.txt", &lossy).unwrap());
             let new = NewJob {
                 base_url: "h",
-                twin: "t",
+                destination: &t,
                 path: &raw,
                 doc_name: "caf_.txt",
                 size: 1,
                 mtime_ns: 1,
                 dev: 7,
                 ino: 9,
-                storage_class: "access_optimized",
+                storage_class: StorageClass::AccessOptimized,
                 description: None,
-                on_conflict: "rename",
+                on_conflict: ConflictPolicy::Rename,
             };
             let id = j.insert(&new, JobState::Queued).unwrap();
             j.record_uploaded(id, "abc", 1, None).unwrap();
@@ -224,50 +210,17 @@ mod tests {
             j.intend_delete(id).unwrap();
         }
         let j = Journal::open(&db).unwrap();
-        assert_eq!(j.decided_name("h", "t", &raw, "caf_.txt").unwrap().as_deref(), Some("caf_.txt"));
-        assert_eq!(j.decided_name("h", "t", &lossy, "caf_.txt").unwrap(), None);
-        let owned = j.owned_doc("h", "t", "caf_.txt").unwrap().unwrap();
+        assert_eq!(j.decided_name("h", &t, &raw, "caf_.txt").unwrap().as_deref(), Some("caf_.txt"));
+        assert_eq!(j.decided_name("h", &t, &lossy, "caf_.txt").unwrap(), None);
+        let owned = j.owned_doc("h", &t, "caf_.txt").unwrap().unwrap();
         assert_eq!((owned.sha256.as_str(), owned.path.as_path()), ("abc", raw.as_path()));
-        let pending = j.deletions("h", "t").unwrap();
+        let pending = j.deletions("h", &t).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!((pending[0].job.path.as_path(), pending[0].job.dev, pending[0].job.ino), (raw.as_path(), 7, 9));
         j.forget_doc(&pending[0].job).unwrap();
-        assert!(j.owned_doc("h", "t", "caf_.txt").unwrap().is_none());
-        assert!(j.deletions("h", "t").unwrap().is_empty());
-        assert!(!j.name_held_by_other("h", "t", "caf_.txt", &lossy).unwrap());
-        assert_eq!(j.get(owned.job_id).unwrap().doc_status.as_deref(), Some("deleted"));
-    }
-
-    /// A journal made before Docs were owned: its verified Docs become Twindrop's on opening.
-    #[test]
-    fn an_older_journal_owns_what_it_verified() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("j.sqlite");
-        let file = dir.path().join("a.txt");
-        {
-            let j = Journal::open(&db).unwrap();
-            let new = NewJob {
-                base_url: "h",
-                twin: "t",
-                path: &file,
-                doc_name: "a.txt",
-                size: 1,
-                mtime_ns: 1,
-                dev: 0,
-                ino: 0,
-                storage_class: "access_optimized",
-                description: None,
-                on_conflict: "rename",
-            };
-            for (sha, status) in [("old", "ok"), ("new", "ok"), ("bad", "hash_mismatch")] {
-                let id = j.insert(&new, JobState::Queued).unwrap();
-                j.record_uploaded(id, sha, 1, None).unwrap();
-                j.record_done(id, status).unwrap();
-            }
-        }
-        rusqlite::Connection::open(&db).unwrap().execute_batch("DROP TABLE docs").unwrap();
-        let j = Journal::open(&db).unwrap();
-        let owned = j.owned_doc("h", "t", "a.txt").unwrap().unwrap();
-        assert_eq!((owned.sha256.as_str(), owned.path.as_path()), ("new", file.as_path()));
+        assert!(j.owned_doc("h", &t, "caf_.txt").unwrap().is_none());
+        assert!(j.deletions("h", &t).unwrap().is_empty());
+        assert!(!j.name_held_by_other("h", &t, "caf_.txt", &lossy).unwrap());
+        assert_eq!(j.get(owned.job_id).unwrap().doc_status, Some(DocStatus::Other("deleted".into())));
     }
 }

@@ -16,151 +16,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
+use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::destination::Destination;
+use crate::doc::DocStatus;
 use crate::error::{Error, Result};
+use crate::transfer::form::FormTarget;
 
 mod docs;
+mod job;
 mod resumable;
+mod schema;
 pub use docs::{Deletion, OwnedDoc};
+use job::{row_to_job, Text, COLUMNS, COLUMN_COUNT};
+pub use job::{Job, JobName, JobState, NewJob, Target, Transfer};
 pub use resumable::ResumableRecord;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Hashing,
-    Uploading,
-    Attaching,
-    Verifying,
-    Paused,
-    Done,
-    Failed,
-    Skipped,
-    Cancelled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        use JobState::*;
-        match self {
-            Queued => "queued",
-            Hashing => "hashing",
-            Uploading => "uploading",
-            Attaching => "attaching",
-            Verifying => "verifying",
-            Paused => "paused",
-            Done => "done",
-            Failed => "failed",
-            Skipped => "skipped",
-            Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        use JobState::*;
-        Ok(match s {
-            "queued" => Queued,
-            "hashing" => Hashing,
-            "uploading" => Uploading,
-            "attaching" => Attaching,
-            "verifying" => Verifying,
-            "paused" => Paused,
-            "done" => Done,
-            "failed" => Failed,
-            "skipped" => Skipped,
-            "cancelled" => Cancelled,
-            other => return Err(Error::Journal(format!("unknown job state {other:?}"))),
-        })
-    }
-
-    pub fn is_final(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed | JobState::Skipped | JobState::Cancelled)
-    }
-}
-
-/// One row of the journal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Job {
-    pub id: u64,
-    pub base_url: String,
-    pub twin: String,
-    /// Exact, even when not UTF-8; shown (and serialised) with U+FFFD for the bytes that are not.
-    #[serde(serialize_with = "lossy_path")]
-    pub path: PathBuf,
-    pub doc_name: String,
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub state: JobState,
-    pub sha256: Option<String>,
-    pub handler: Option<String>,
-    /// A bearer credential for its lifetime: never printed, never logged.
-    #[serde(skip)]
-    pub upload_url: Option<String>,
-    pub url_valid_until: Option<f64>,
-    pub attach_sent: bool,
-    pub doc_status: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub attempts: u32,
-    pub storage_class: String,
-    pub description: Option<String>,
-    pub on_conflict: String,
-    pub updated_at: f64,
-    /// How the bytes go when the service offers a choice (`put` or `resumable`).
-    pub transfer: Option<String>,
-    /// Base64 MD5 of what was uploaded, for services that verify with it.
-    pub md5: Option<String>,
-    /// The file's device and inode when it was planned (0 for rows from before they were kept):
-    /// the bytes sent must come from this very file (see `source`).
-    pub dev: u64,
-    pub ino: u64,
-    /// Intent of a replace: the SHA-256 of the Doc this job deletes before it attaches, written
-    /// before the delete (see `queue::attach`).
-    pub replaces: Option<String>,
-}
-
-impl Job {
-    /// The file this job sends, as it was when planned.
-    pub fn identity(&self) -> crate::source::Identity {
-        crate::source::Identity { dev: self.dev, ino: self.ino, size: self.size, mtime_ns: self.mtime_ns }
-    }
-
-    /// Whether the job ended with its Doc `ok` on the server.
-    pub fn is_ok(&self) -> bool {
-        self.state == JobState::Done && self.doc_status.as_deref() == Some("ok")
-    }
-}
-
-fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&path.to_string_lossy())
-}
-
-/// What a new job needs.
-#[derive(Debug, Clone)]
-pub struct NewJob<'a> {
-    pub base_url: &'a str,
-    pub twin: &'a str,
-    pub path: &'a Path,
-    pub doc_name: &'a str,
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub dev: u64,
-    pub ino: u64,
-    pub storage_class: &'a str,
-    pub description: Option<&'a str>,
-    pub on_conflict: &'a str,
-}
-
-/// Where a job's bytes go, as the journal keeps it. The URL is a bearer credential.
-#[derive(Clone)]
-pub struct Target<'a> {
-    pub handler: &'a str,
-    pub url: &'a str,
-    pub valid_until: f64,
-    pub transfer: Option<&'a str>,
-}
+pub(crate) use schema::to_latest as migrate_file;
 
 pub struct Journal {
     conn: Mutex<Connection>,
@@ -169,86 +40,11 @@ pub struct Journal {
     _lock: std::fs::File,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY,
-    base_url TEXT NOT NULL,
-    twin TEXT NOT NULL,
-    path TEXT NOT NULL,
-    doc_name TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    sha256 TEXT,
-    handler TEXT,
-    upload_url TEXT,
-    url_valid_until REAL,
-    attach_sent INTEGER NOT NULL DEFAULT 0,
-    doc_status TEXT,
-    error_code TEXT,
-    error_message TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    storage_class TEXT NOT NULL,
-    description TEXT,
-    on_conflict TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);
-CREATE INDEX IF NOT EXISTS jobs_by_path ON jobs(base_url, twin, path, id);
-CREATE TABLE IF NOT EXISTS resumable (
-    key TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    session_uri TEXT NOT NULL,
-    committed INTEGER NOT NULL,
-    updated_at REAL NOT NULL
-);
-";
-
-const COLUMNS: &str = "id, base_url, twin, path, doc_name, size, mtime_ns, state, sha256, handler, upload_url, \
-    url_valid_until, attach_sent, doc_status, error_code, error_message, attempts, storage_class, description, \
-    on_conflict, updated_at, transfer, md5, dev, ino, replaces";
-
 fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 pub use crate::source::mtime_ns;
-
-/// Columns added after the first release, for journals created before them.
-fn migrate(conn: &Connection) -> Result<()> {
-    let has = |column: &str| -> Result<bool> {
-        conn.prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?1")
-            .and_then(|mut st| st.exists([column]))
-            .map_err(db)
-    };
-    for (column, kind) in [
-        ("transfer", "TEXT"),
-        ("md5", "TEXT"),
-        ("dev", "INTEGER NOT NULL DEFAULT 0"),
-        ("ino", "INTEGER NOT NULL DEFAULT 0"),
-        ("replaces", "TEXT"),
-        ("not_before", "REAL"),
-    ] {
-        if !has(column)? {
-            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {column} {kind}")).map_err(db)?;
-        }
-    }
-    let had_docs = conn
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'docs'")
-        .and_then(|mut st| st.exists([]))
-        .map_err(db)?;
-    conn.execute_batch(docs::SCHEMA).map_err(db)?;
-    if !had_docs {
-        // A journal from before ownership was kept: the Docs its jobs attached and verified are
-        // Twindrop's (the latest job of each name wins), so a changed file still replaces its
-        // own Doc after the upgrade.
-        conn.execute_batch(docs::BACKFILL).map_err(db)?;
-    }
-    Ok(())
-}
 
 /// A path as the journal keeps it: text when it is UTF-8 (as every row before non-UTF-8 names
 /// were kept exactly), its raw bytes otherwise. Always the same value for the same path, so
@@ -274,39 +70,6 @@ fn db(e: rusqlite::Error) -> Error {
     Error::Journal(e.to_string())
 }
 
-fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
-    let state: String = r.get(7)?;
-    Ok(Job {
-        id: r.get::<_, i64>(0)? as u64,
-        base_url: r.get(1)?,
-        twin: r.get(2)?,
-        path: path_from(r.get_ref(3)?)?,
-        doc_name: r.get(4)?,
-        size: r.get::<_, i64>(5)? as u64,
-        mtime_ns: r.get(6)?,
-        state: JobState::parse(&state)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e)))?,
-        sha256: r.get(8)?,
-        handler: r.get(9)?,
-        upload_url: r.get(10)?,
-        url_valid_until: r.get(11)?,
-        attach_sent: r.get::<_, i64>(12)? != 0,
-        doc_status: r.get(13)?,
-        error_code: r.get(14)?,
-        error_message: r.get(15)?,
-        attempts: r.get::<_, i64>(16)? as u32,
-        storage_class: r.get(17)?,
-        description: r.get(18)?,
-        on_conflict: r.get(19)?,
-        updated_at: r.get(20)?,
-        transfer: r.get(21)?,
-        md5: r.get(22)?,
-        dev: r.get::<_, i64>(23)? as u64,
-        ino: r.get::<_, i64>(24)? as u64,
-        replaces: r.get(25)?,
-    })
-}
-
 impl Journal {
     /// Open (or create) the journal at `path`, taking an exclusive lock next to it.
     pub fn open(path: &Path) -> Result<Self> {
@@ -321,13 +84,12 @@ impl Journal {
             return Err(Error::JournalLocked(path.display().to_string()));
         }
         crate::private::touch_private(path)?;
-        let conn = Connection::open(path).map_err(db)?;
+        let mut conn = Connection::open(path).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
         crate::private::sqlite_companions(path).iter().try_for_each(|p| crate::private::chmod_private(p))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
-        migrate(&conn)?;
+        schema::migrate(&mut conn, path)?;
         Ok(Journal { conn: Mutex::new(conn), path: path.to_owned(), _lock: lock })
     }
 
@@ -352,23 +114,24 @@ impl Journal {
         {
             let mut st = tx
                 .prepare_cached(
-                    "INSERT INTO jobs (base_url, twin, path, doc_name, size, mtime_ns, state, storage_class, \
-                     description, on_conflict, created_at, updated_at, dev, ino) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+                    "INSERT INTO jobs (base_url, service, destination, path, doc_name, size, mtime_ns, state, \
+                     storage_class, description, on_conflict, created_at, updated_at, dev, ino) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
                 )
                 .map_err(db)?;
             for job in jobs {
                 st.execute(params![
                     job.base_url,
-                    job.twin,
+                    Text(job.destination.service()),
+                    Text(job.destination),
                     path_value(job.path),
                     job.doc_name,
                     job.size as i64,
                     job.mtime_ns,
-                    state.as_str(),
-                    job.storage_class,
+                    Text(state),
+                    Text(job.storage_class),
                     job.description,
-                    job.on_conflict,
+                    Text(job.on_conflict),
                     t,
                     job.dev as i64,
                     job.ino as i64
@@ -388,29 +151,35 @@ impl Journal {
             .map_err(db)
     }
 
-    /// The newest job for this file on this Twin, if any.
-    pub fn latest_for_path(&self, base_url: &str, twin: &str, path: &Path) -> Result<Option<Job>> {
+    /// The newest job for this file at this destination, if any.
+    pub fn latest_for_path(&self, base_url: &str, dest: &Destination, path: &Path) -> Result<Option<Job>> {
         self.conn()
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND twin = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
+                "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND destination = ?2 AND path = ?3 \
+                 ORDER BY id DESC LIMIT 1"
             ))
-            .and_then(|mut st| st.query_row(params![base_url, twin, path_value(path)], row_to_job).optional())
+            .and_then(|mut st| st.query_row(params![base_url, Text(dest), path_value(path)], row_to_job).optional())
             .map_err(db)
     }
 
-    /// Every file of `twin` on `base_url` whose latest job finished `ok`, with the size and
+    /// Every file of `dest` on `base_url` whose latest job finished `ok`, with the size and
     /// mtime it had then: what a folder scan compares against, in one query.
-    pub fn finished_files(&self, base_url: &str, twin: &str) -> Result<std::collections::HashMap<PathBuf, (u64, i64)>> {
+    pub fn finished_files(
+        &self,
+        base_url: &str,
+        dest: &Destination,
+    ) -> Result<std::collections::HashMap<PathBuf, (u64, i64)>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT path, size, mtime_ns, state, doc_status FROM jobs WHERE base_url = ?1 AND twin = ?2 \
+                "SELECT path, size, mtime_ns, state, doc_status FROM jobs WHERE base_url = ?1 AND destination = ?2 \
                  AND state IN ('done', 'skipped', 'failed', 'cancelled') ORDER BY id",
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![base_url, twin], |r| {
-                let ok = r.get::<_, String>(3)? == "done" && r.get::<_, Option<String>>(4)?.as_deref() == Some("ok");
+            .query_map(params![base_url, Text(dest)], |r| {
+                let done = r.get::<_, JobState>(3)? == JobState::Done;
+                let ok = done && r.get::<_, Option<String>>(4)?.map(|s| DocStatus::parse(&s)) == Some(DocStatus::Ok);
                 Ok((path_from(r.get_ref(0)?)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, ok))
             })
             .map_err(db)?;
@@ -476,7 +245,7 @@ impl Journal {
     }
 
     pub fn set_state(&self, id: u64, state: JobState) -> Result<()> {
-        self.update(id, "state = ?2", params![id as i64, state.as_str()])
+        self.update(id, "state = ?2", params![id as i64, Text(state)])
     }
 
     pub fn set_state_if(&self, id: u64, from: &[JobState], to: JobState) -> Result<bool> {
@@ -503,12 +272,14 @@ impl Journal {
         {
             let mut st = tx
                 .prepare_cached(
-                    "UPDATE jobs SET handler = ?2, upload_url = ?3, url_valid_until = ?4, transfer = ?5, \
-                     updated_at = ?6 WHERE id = ?1",
+                    "UPDATE jobs SET upload_id = ?2, upload_url = ?3, url_valid_until = ?4, transfer = ?5, \
+                     form_target = ?6, updated_at = ?7 WHERE id = ?1",
                 )
                 .map_err(db)?;
             for (id, t) in targets {
-                st.execute(params![*id as i64, t.handler, t.url, t.valid_until, t.transfer, now()]).map_err(db)?;
+                let form = t.form.map(FormTarget::to_journal);
+                st.execute(params![*id as i64, t.upload_id, t.url, t.valid_until, t.transfer, form, now()])
+                    .map_err(db)?;
             }
         }
         tx.commit().map_err(db)
@@ -519,7 +290,7 @@ impl Journal {
     pub fn forget_target(&self, id: u64) -> Result<()> {
         self.update(
             id,
-            "handler = NULL, upload_url = NULL, url_valid_until = NULL, transfer = NULL",
+            "upload_id = NULL, form_target = NULL, upload_url = NULL, url_valid_until = NULL, transfer = NULL",
             params![id as i64],
         )
     }
@@ -547,8 +318,8 @@ impl Journal {
         self.update(id, "doc_name = ?2, attach_sent = 0, replaces = NULL", params![id as i64, doc_name])?;
         self.conn()
             .execute(
-                "UPDATE names SET doc_name = ?2 WHERE (base_url, dest, path) = \
-                 (SELECT base_url, twin, path FROM jobs WHERE id = ?1)",
+                "UPDATE names SET doc_name = ?2 WHERE (base_url, destination, path) = \
+                 (SELECT base_url, destination, path FROM jobs WHERE id = ?1)",
                 params![id as i64, doc_name],
             )
             .map(|_| ())
@@ -566,8 +337,8 @@ impl Journal {
         self.batches(
             &[
                 "UPDATE jobs SET state = 'verifying', attach_sent = 1, replaces = NULL, updated_at = ?2 WHERE id = ?1",
-                "INSERT OR REPLACE INTO docs (base_url, dest, doc_name, sha256, path, job_id, updated_at) \
-                 SELECT base_url, twin, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1",
+                "INSERT OR REPLACE INTO docs (base_url, destination, doc_name, sha256, path, job_id, updated_at) \
+                 SELECT base_url, destination, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1",
             ],
             ids,
             |_| None,
@@ -594,13 +365,13 @@ impl Journal {
     }
 
     /// Final statuses for several jobs, in one transaction.
-    pub fn record_done_many(&self, done: &[(u64, &str)]) -> Result<()> {
+    pub fn record_done_many(&self, done: &[(u64, &DocStatus)]) -> Result<()> {
         let ids: Vec<u64> = done.iter().map(|(id, _)| *id).collect();
         self.batch(
             "UPDATE jobs SET state = 'done', doc_status = ?3, error_code = NULL, error_message = NULL, \
              updated_at = ?2 WHERE id = ?1",
             &ids,
-            |i| Some(done[i].1),
+            |i| Some(done[i].1.as_str()),
         )
     }
 
@@ -629,7 +400,7 @@ impl Journal {
         tx.commit().map_err(db)
     }
 
-    pub fn record_done(&self, id: u64, doc_status: &str) -> Result<()> {
+    pub fn record_done(&self, id: u64, doc_status: &DocStatus) -> Result<()> {
         self.record_done_many(&[(id, doc_status)])
     }
 
@@ -692,23 +463,36 @@ impl Journal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::doc::{ConflictPolicy, StorageClass};
 
-    fn new_job<'a>(path: &'a Path, name: &'a str) -> NewJob<'a> {
+    /// A Twin destination for tests (`n` tells two apart).
+    pub(crate) fn twin(n: u8) -> Destination {
+        Destination::Twin(
+            crate::destination::TwinId::parse(&format!("0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c{n:02x}")).unwrap(),
+        )
+    }
+
+    fn new_job<'a>(dest: &'a Destination, path: &'a Path, name: &'a str) -> NewJob<'a> {
         NewJob {
             base_url: "http://h",
-            twin: "t",
+            destination: dest,
             path,
             doc_name: name,
             size: 5,
             mtime_ns: 1,
-            storage_class: "access_optimized",
+            storage_class: StorageClass::AccessOptimized,
             description: None,
-            on_conflict: "rename",
+            on_conflict: ConflictPolicy::Rename,
             dev: 0,
             ino: 0,
         }
+    }
+
+    #[test]
+    fn the_column_list_and_its_count_agree() {
+        assert_eq!(COLUMNS.split(',').count(), COLUMN_COUNT);
     }
 
     #[test]
@@ -716,15 +500,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
         let file = dir.path().join("a.txt");
+        let dest = twin(1);
         {
             let j = Journal::open(&path).unwrap();
             assert_eq!(Journal::open(&path).err().map(|e| e.code()), Some("journal.locked"));
-            let a = j.insert(&new_job(&file, "a.txt"), JobState::Queued).unwrap();
-            let b = j.insert(&new_job(&file, "b.txt"), JobState::Queued).unwrap();
+            let a = j.insert(&new_job(&dest, &file, "a.txt"), JobState::Queued).unwrap();
+            let b = j.insert(&new_job(&dest, &file, "b.txt"), JobState::Queued).unwrap();
             let claimed = j.claim_next("http://h").unwrap().unwrap();
             assert_eq!((claimed.id, claimed.state, claimed.attempts), (a, JobState::Uploading, 1));
             assert!(j.claim_next("http://other").unwrap().is_none());
-            let target = Target { handler: "h1", url: "http://h/upload/x", valid_until: 99.5, transfer: Some("put") };
+            let target = Target {
+                upload_id: "h1",
+                url: "http://h/upload/x",
+                valid_until: 99.5,
+                transfer: Some(Transfer::Put),
+                form: None,
+            };
             j.record_target(a, &target).unwrap();
             j.record_uploaded(a, "abc", 5, Some("md5")).unwrap();
             j.mark_attach_sent(&[a]).unwrap();
@@ -737,11 +528,16 @@ mod tests {
         let jobs = j.list(Some("http://h"), &[]).unwrap();
         assert_eq!(jobs[0].state, JobState::Attaching);
         assert!(jobs[0].attach_sent);
-        assert_eq!(jobs[0].handler.as_deref(), Some("h1"));
+        assert_eq!(jobs[0].upload_id.as_deref(), Some("h1"));
+        assert_eq!((&jobs[0].destination, jobs[0].doc_name.as_str()), (&dest, "a.txt"));
+        assert_eq!(
+            (jobs[0].storage_class, jobs[0].on_conflict),
+            (StorageClass::AccessOptimized, ConflictPolicy::Rename)
+        );
         assert_eq!(jobs[0].sha256.as_deref(), Some("abc"));
-        assert_eq!((jobs[0].transfer.as_deref(), jobs[0].md5.as_deref()), (Some("put"), Some("md5")));
+        assert_eq!((jobs[0].transfer, jobs[0].md5.as_deref()), (Some(Transfer::Put), Some("md5")));
         assert_eq!(jobs[1].state, JobState::Queued);
-        assert_eq!(j.latest_for_path("http://h", "t", &file).unwrap().unwrap().id, jobs[1].id);
+        assert_eq!(j.latest_for_path("http://h", &dest, &file).unwrap().unwrap().id, jobs[1].id);
 
         j.record_failed(jobs[1].id, &Error::Unauthorized("no".into())).unwrap();
         let failed = j.list(None, &[JobState::Failed]).unwrap();
@@ -749,9 +545,10 @@ mod tests {
         assert_eq!(j.requeue_failed("http://h").unwrap(), 1);
         assert_eq!(j.get(jobs[1].id).unwrap().state, JobState::Queued);
         j.record_attached(jobs[0].id).unwrap();
-        j.record_done(jobs[0].id, "ok").unwrap();
+        j.record_done(jobs[0].id, &DocStatus::Ok).unwrap();
         let done = j.get(jobs[0].id).unwrap();
-        assert_eq!((done.state, done.doc_status.as_deref()), (JobState::Done, Some("ok")));
+        assert_eq!((done.state, done.doc_status.as_ref()), (JobState::Done, Some(&DocStatus::Ok)));
+        assert!(done.is_ok());
         assert!(j.set_state_if(jobs[1].id, &[JobState::Queued], JobState::Paused).unwrap());
         assert!(!j.set_state_if(jobs[1].id, &[JobState::Queued], JobState::Cancelled).unwrap());
     }

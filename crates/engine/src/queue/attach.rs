@@ -8,10 +8,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{ConflictPolicy, EventSink, Queue, QueueEvent};
+use crate::destination::{Destination, TwinId};
 use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobState};
 use crate::naming::DocName;
-use crate::service::trusted_twin::{AttachItem, StorageClass, TwinId};
+use crate::service::trusted_twin::AttachItem;
 
 /// How long the attacher waits for more ready Docs before sending a batch.
 const GATHER: Duration = Duration::from_millis(20);
@@ -81,11 +82,12 @@ impl Queue {
             }
 
             // One batch per Twin, names unique within a batch; the rest waits for the next round.
-            let Some(twin) = fresh.first().map(|j| j.twin.clone()) else { continue };
+            let Some(twin) = fresh.first().map(|j| j.destination.clone()) else { continue };
             let mut names = HashSet::new();
             let mut batch = Vec::new();
             for job in fresh {
-                if job.twin == twin && batch.len() < self.opts.attach_batch && names.insert(job.doc_name.clone()) {
+                if job.destination == twin && batch.len() < self.opts.attach_batch && names.insert(job.doc_name.clone())
+                {
                     batch.push(job);
                 } else {
                     pending.push_back(job);
@@ -127,12 +129,12 @@ impl Queue {
     /// whole, after which every job in `batch` has `attach_sent` set and must be read back.
     async fn attach_batch(
         &self,
-        twin: &str,
+        twin: &Destination,
         batch: &mut Vec<Job>,
         poll_tx: &mpsc::UnboundedSender<Job>,
         sink: &EventSink,
     ) -> Result<()> {
-        let twin_id = TwinId::parse(twin)?;
+        let twin_id = twin.twin()?.clone();
         let mut items = Vec::with_capacity(batch.len());
         let mut ready = Vec::with_capacity(batch.len());
         for job in batch.drain(..) {
@@ -202,14 +204,14 @@ impl Queue {
 
     fn attach_item(&self, job: &Job) -> Result<AttachItem> {
         Ok(AttachItem {
-            name: DocName::parse(&job.doc_name)?,
+            name: job.doc_name.doc_name()?,
             handler: job
-                .handler
+                .upload_id
                 .clone()
                 .filter(|h| !h.is_empty())
-                .ok_or_else(|| Error::NotUploaded(job.doc_name.clone()))?,
+                .ok_or_else(|| Error::NotUploaded(job.doc_name.to_string()))?,
             sha256: job.sha256.clone(),
-            storage_class: StorageClass::parse(&job.storage_class)?,
+            storage_class: job.storage_class,
             description: job
                 .description
                 .as_deref()
@@ -259,8 +261,8 @@ impl Queue {
     }
 
     async fn resolve_inner(&self, job: &mut Job, whose: Found, sink: &EventSink) -> Result<Resolution> {
-        let twin = TwinId::parse(&job.twin)?;
-        let name = DocName::parse(&job.doc_name)?;
+        let twin = job.destination.twin()?.clone();
+        let name = job.doc_name.doc_name()?;
         let tt = self.tt()?.clone();
         let read = |name: DocName| {
             let tt = tt.clone();
@@ -283,14 +285,14 @@ impl Queue {
         };
         // This file's own Doc, still as it was sent (or a replace of it decided before a
         // crash): the changed file takes its place.
-        let ours = self.journal.owned_doc(self.base_url(), &job.twin, name.as_str())?;
+        let ours = self.journal.owned_doc(self.base_url(), &job.destination, name.as_str())?;
         let own = ours.is_some_and(|o| o.path == job.path && same_hash(Some(&o.sha256), Some(&theirs)));
         let decided = same_hash(job.replaces.as_deref(), Some(&theirs));
         if own || decided {
             return self.replace(job, &twin, &name, &theirs).await;
         }
         // A different Doc holds the name, and Twindrop cannot show it is this file's to replace.
-        match ConflictPolicy::parse(&job.on_conflict)? {
+        match job.on_conflict {
             ConflictPolicy::Skip => {
                 let reason = format!("{} {name} is already on the Twin", super::CONFLICT_SKIP);
                 self.journal.record_skipped(job.id, &reason)?;
@@ -302,7 +304,8 @@ impl Queue {
             ConflictPolicy::Rename => {
                 // Numbered from the name the file was first proposed (report-2.txt after
                 // report-1.txt, not report-1-1.txt).
-                let proposed = self.journal.proposed_name(self.base_url(), &job.twin, &job.path, name.as_str())?;
+                let proposed =
+                    self.journal.proposed_name(self.base_url(), &job.destination, &job.path, name.as_str())?;
                 let stem = match proposed.map(|p| DocName::parse(&p)) {
                     Some(Ok(p)) => p,
                     _ => name.clone(),
@@ -313,7 +316,12 @@ impl Queue {
                         continue;
                     }
                     // Another local file's name is not free, whatever the Twin holds now.
-                    if self.journal.name_held_by_other(self.base_url(), &job.twin, candidate.as_str(), &job.path)? {
+                    if self.journal.name_held_by_other(
+                        self.base_url(),
+                        &job.destination,
+                        candidate.as_str(),
+                        &job.path,
+                    )? {
                         continue;
                     }
                     let found = match read(candidate.clone()).await {
@@ -326,9 +334,9 @@ impl Queue {
                     }
                     // Recorded before the attach, so a crash resolves against the new name.
                     self.journal.rename(job.id, candidate.as_str())?;
-                    job.doc_name = candidate.to_string();
+                    job.doc_name = candidate.clone().into();
                     job.attach_sent = false;
-                    sink(QueueEvent::Renamed { id: job.id, doc_name: job.doc_name.clone() });
+                    sink(QueueEvent::Renamed { id: job.id, doc_name: candidate.to_string() });
                     if found == Some(true) {
                         // Someone else's Doc with these very bytes: done, but not ours to replace.
                         self.journal.record_found(job.id, false)?;

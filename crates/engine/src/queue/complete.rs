@@ -7,10 +7,9 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::upload::ALREADY_THERE;
 use super::{EventSink, Queue, QueueEvent};
 use crate::error::{Error, Result};
-use crate::journal::Job;
+use crate::journal::{Job, Transfer};
 use crate::service::trusted_twin::DocStatus;
 use crate::service::Service;
 
@@ -26,12 +25,12 @@ impl Queue {
                     let id = job.id;
                     match queue.complete(&job).await {
                         Ok(()) => {
-                            if let Err(e) = queue.journal.record_done_many(&[(id, DocStatus::Ok.as_str())]) {
+                            if let Err(e) = queue.journal.record_done_many(&[(id, &DocStatus::Ok)]) {
                                 tracing::error!("journal: {e}");
                             }
                             sink(QueueEvent::Finished {
                                 id,
-                                doc_name: job.doc_name.clone(),
+                                doc_name: job.doc_name.to_string(),
                                 status: DocStatus::Ok,
                                 sha256: job.sha256.clone().unwrap_or_default(),
                             });
@@ -46,8 +45,8 @@ impl Queue {
 
     async fn complete(&self, job: &Job) -> Result<()> {
         match &self.service {
-            Service::Inspect(inspect) if job.transfer.as_deref() != Some(ALREADY_THERE) => {
-                let id = job.handler.as_deref().filter(|h| !h.is_empty()).ok_or_else(|| {
+            Service::Inspect(inspect) if job.transfer != Some(Transfer::AlreadyThere) => {
+                let id = job.upload_id.as_deref().filter(|h| !h.is_empty()).ok_or_else(|| {
                     Error::Journal(format!("job {} is marked uploaded but has no file id on record", job.id))
                 })?;
                 // Intent first, for `twindrop status`; repeating the call is harmless.

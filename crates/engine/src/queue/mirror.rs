@@ -8,7 +8,6 @@ use std::path::Path;
 use super::{EventSink, Queue, QueueEvent};
 use crate::error::{Error, Result};
 use crate::journal::{Job, JobState, OwnedDoc};
-use crate::naming::DocName;
 use crate::service::{Destination, Service};
 
 /// How a pending delete ended.
@@ -24,7 +23,7 @@ impl Queue {
     /// The job whose Doc is this file's own at `dest`: its latest, finished `ok`, and the Doc
     /// the journal says Twindrop made from it. `None` when the file has no such Doc.
     pub fn own_doc_job(&self, dest: &Destination, path: &Path) -> Result<Option<Job>> {
-        let Some(job) = self.journal.latest_for_path(self.base_url(), dest.as_str(), path)? else { return Ok(None) };
+        let Some(job) = self.journal.latest_for_path(self.base_url(), dest, path)? else { return Ok(None) };
         if !job.is_ok() {
             return Ok(None);
         }
@@ -33,7 +32,7 @@ impl Queue {
 
     /// The journal's record of `job`'s Doc, if Twindrop made it from this job's file.
     fn owned_by(&self, dest: &Destination, job: &Job) -> Result<Option<OwnedDoc>> {
-        let owned = self.journal.owned_doc(self.base_url(), dest.as_str(), &job.doc_name)?;
+        let owned = self.journal.owned_doc(self.base_url(), dest, job.doc_name.as_str())?;
         Ok(owned.filter(|o| o.job_id == job.id && o.path == job.path))
     }
 
@@ -43,7 +42,7 @@ impl Queue {
         let kept = |reason: String| -> Result<Forgotten> {
             self.journal.drop_deletion(job.id)?;
             tracing::info!(job = job.id, "{}: its Doc {:?} stays: {reason}", job.path.display(), job.doc_name);
-            sink(QueueEvent::Skipped { id: job.id, doc_name: job.doc_name.clone(), reason: reason.clone() });
+            sink(QueueEvent::Skipped { id: job.id, doc_name: job.doc_name.to_string(), reason: reason.clone() });
             Ok(Forgotten::Kept(reason))
         };
         let (Service::TrustedTwin(tt), Destination::Twin(twin)) = (&self.service, dest) else {
@@ -53,7 +52,7 @@ impl Queue {
         let Some(owned) = self.owned_by(dest, job)? else {
             return kept("Twindrop did not make it from this file".into());
         };
-        let name = DocName::parse(&job.doc_name)?;
+        let name = job.doc_name.doc_name()?;
         match tt.get_doc(twin, &name).await {
             Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),

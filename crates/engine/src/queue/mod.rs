@@ -40,46 +40,13 @@ pub use mirror::Forgotten;
 pub use plan::{describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned};
 
 use crate::bandwidth::Limiter;
+pub use crate::doc::ConflictPolicy;
 use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
 use crate::service::Service;
-
-/// What to do when a Doc of the same name but other content is already on the Twin.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictPolicy {
-    Skip,
-    /// Attach under the first free `name-N` (the default: nothing is lost or overwritten).
-    #[default]
-    Rename,
-    /// Delete the existing Doc, then attach.
-    Replace,
-}
-
-impl ConflictPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConflictPolicy::Skip => "skip",
-            ConflictPolicy::Rename => "rename",
-            ConflictPolicy::Replace => "replace",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "skip" => Ok(ConflictPolicy::Skip),
-            "rename" => Ok(ConflictPolicy::Rename),
-            "replace" => Ok(ConflictPolicy::Replace),
-            _ => Err(Error::invalid(
-                Invalid::ConflictPolicy,
-                format!("conflict policy {s:?}: use skip, rename or replace"),
-            )),
-        }
-    }
-}
 
 /// How the reason of a file skipped for a conflict starts (the activity log picks these out).
 pub const CONFLICT_SKIP: &str = "a different Doc named";
@@ -260,8 +227,8 @@ impl Job {
         Some(match self.state {
             JobState::Done => QueueEvent::Finished {
                 id,
-                doc_name: self.doc_name.clone(),
-                status: serde_json::from_value(serde_json::Value::String(self.doc_status.clone()?)).ok()?,
+                doc_name: self.doc_name.to_string(),
+                status: self.doc_status.clone()?,
                 sha256: self.sha256.clone().unwrap_or_default(),
             },
             JobState::Failed => QueueEvent::Failed {
@@ -274,7 +241,7 @@ impl Job {
             },
             JobState::Skipped => QueueEvent::Skipped {
                 id,
-                doc_name: self.doc_name.clone(),
+                doc_name: self.doc_name.to_string(),
                 reason: self.error_message.clone().unwrap_or_default(),
             },
             JobState::Paused | JobState::Cancelled => QueueEvent::State { id, state: self.state },
@@ -691,7 +658,7 @@ fn added(job: &Job) -> QueueEvent {
         id: job.id,
         path: job.path.display().to_string(),
         file_name: job.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        doc_name: Some(job.doc_name.clone()),
+        doc_name: Some(job.doc_name.to_string()),
         size: Some(job.size),
     }
 }

@@ -29,7 +29,7 @@ impl Queue {
         if on_conflict == ConflictPolicy::Replace {
             return Ok(());
         }
-        let (base, dest) = (self.base_url(), dest.as_str());
+        let base = self.base_url();
         let uploads: Vec<usize> = (0..plan.len()).filter(|&i| plan[i].action == PlanAction::Upload).collect();
         let keys: Vec<(&std::path::Path, &str)> =
             uploads.iter().map(|&i| (plan[i].path.as_path(), plan[i].doc_name.as_deref().unwrap_or(""))).collect();

@@ -131,19 +131,18 @@ impl Queue {
         template: Option<&str>,
     ) -> Result<Vec<NamedFile>> {
         let template = template.map(str::trim).filter(|t| !t.is_empty()).map(Template::parse).transpose()?;
-        let (base, twin, journal) =
-            (self.base_url().to_owned(), dest.map(|d| d.as_str().to_owned()), self.journal.clone());
+        let (base, twin, journal) = (self.base_url().to_owned(), dest.cloned(), self.journal.clone());
         // Walking folders and reading metadata block; thousands of files must not stall a runtime thread.
         tokio::task::spawn_blocking(move || {
             let mut taken: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
             // The latest job of each file (the list is oldest first), as `plan_named` reads it.
             let mut latest: std::collections::HashMap<PathBuf, crate::journal::Job> = std::collections::HashMap::new();
             for job in if twin.is_some() { journal.list(Some(&base), &[])? } else { Vec::new() } {
-                if Some(&job.twin) != twin.as_ref() {
+                if Some(&job.destination) != twin.as_ref() {
                     continue;
                 }
                 if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-                    taken.insert(job.doc_name.clone(), job.path.clone());
+                    taken.insert(job.doc_name.to_string(), job.path.clone());
                 }
                 latest.insert(job.path.clone(), job);
             }
@@ -242,7 +241,7 @@ impl Queue {
                 }
             };
             let (size, mtime) = (meta.len(), mtime_ns(&meta));
-            let latest = self.journal.latest_for_path(base, dest.as_str(), &path)?;
+            let latest = self.journal.latest_for_path(base, dest, &path)?;
             let mut item = PlanItem {
                 path: path.clone(),
                 doc_name: None,
@@ -254,7 +253,7 @@ impl Queue {
             };
             match latest {
                 Some(job) if !job.state.is_final() => {
-                    item.doc_name = Some(job.doc_name);
+                    item.doc_name = Some(job.doc_name.to_string());
                     item.action = PlanAction::Resume { job: job.id };
                 }
                 // A name chosen for this file that is not the one it went up under asks for a new
@@ -265,9 +264,9 @@ impl Queue {
                         && job.mtime_ns == mtime
                         && names.is_none_or(|n| {
                             n[index].as_ref().is_ok_and(|name| {
-                                *name == job.doc_name
-                                    || self.journal.decided_name(base, dest.as_str(), &path, name).ok().flatten()
-                                        == Some(job.doc_name.clone())
+                                job.doc_name == name.as_str()
+                                    || self.journal.decided_name(base, dest, &path, name).ok().flatten().as_deref()
+                                        == Some(job.doc_name.as_str())
                             })
                         }) =>
                 {
@@ -278,11 +277,11 @@ impl Queue {
                             if listing.is_none() {
                                 listing = Some(self.tt()?.list_docs(twin).await?);
                             }
-                            listing.as_ref().and_then(|l| l.get(&job.doc_name)) == Some(&size)
+                            listing.as_ref().and_then(|l| l.get(job.doc_name.as_str())) == Some(&size)
                         }
                         _ => true,
                     };
-                    item.doc_name = Some(job.doc_name.clone());
+                    item.doc_name = Some(job.doc_name.to_string());
                     if on_server {
                         item.action =
                             PlanAction::Skip { reason: format!("unchanged since it was uploaded as {}", job.doc_name) };
@@ -360,16 +359,16 @@ impl Queue {
         ) -> NewJob<'a> {
             NewJob {
                 base_url: q.base_url(),
-                twin: dest.as_str(),
+                destination: dest,
                 path: &item.path,
                 doc_name: item.doc_name.as_deref().unwrap_or(""),
                 size: item.size.unwrap_or(0),
                 mtime_ns: item.mtime_ns,
                 dev: item.identity.map_or(0, |i| i.dev),
                 ino: item.identity.map_or(0, |i| i.ino),
-                storage_class: storage_class.as_str(),
+                storage_class,
                 description,
-                on_conflict: on_conflict.as_str(),
+                on_conflict,
             }
         }
         // New rows go in with their final state (one commit per state), so a worker never
@@ -618,7 +617,7 @@ mod tests {
         w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
         for (id, name) in ids.iter().zip(["scans/first.txt", "second"]) {
             let job = w.journal.get(*id).unwrap();
-            assert_eq!((job.doc_name.as_str(), job.doc_status.as_deref()), (name, Some("ok")));
+            assert_eq!((job.doc_name.as_str(), job.doc_status.as_ref().map(|s| s.as_str())), (name, Some("ok")));
             let doc = w.tt.get_doc(&twin, &DocName::parse(name).unwrap()).await.unwrap();
             assert_eq!(doc.storage_class.as_deref(), Some("cost_optimized"), "{name}");
             assert_eq!(doc.description, Some(json!({"origin": "scanner"})), "{name}");
@@ -630,7 +629,7 @@ mod tests {
         let renamed = [Planned { path: a.clone(), name: "scans/first-copy.txt".into() }];
         let id = w.queue.enqueue_planned(Destination::Twin(twin.clone()), &renamed, &batch, &w.sink).await.unwrap()[0];
         w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
-        assert_eq!(w.journal.get(id).unwrap().doc_status.as_deref(), Some("ok"));
+        assert_eq!(w.journal.get(id).unwrap().doc_status.as_ref().map(|s| s.as_str()), Some("ok"));
         // Without a batch, the queue's own options still apply.
         let c = write(w.dir.path(), "c.txt", "gamma");
         w.queue.enqueue(&twin, &[c], &w.sink).await.unwrap();

@@ -6,10 +6,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{EventSink, Queue, QueueEvent};
+use crate::destination::Destination;
 use crate::error::{Error, Result};
-use crate::journal::Job;
-use crate::naming::DocName;
-use crate::service::trusted_twin::{Doc, DocStatus, TrustedTwin, TwinId};
+use crate::journal::{Job, JobName};
+use crate::service::trusted_twin::{Doc, DocStatus, TrustedTwin};
 
 /// Status reads in flight at once.
 const READS_IN_FLIGHT: usize = 16;
@@ -19,8 +19,8 @@ const COPY_ATTEMPTS: u32 = 3;
 impl Queue {
     /// Delete the bad copy and queue the job again, to be sent after `wait`.
     async fn send_again(&self, job: &Job, wait: std::time::Duration) -> Result<()> {
-        let twin = TwinId::parse(&job.twin)?;
-        let name = DocName::parse(&job.doc_name)?;
+        let twin = job.destination.twin()?.clone();
+        let name = job.doc_name.doc_name()?;
         let tt = self.tt()?;
         // Journal first: killed before the delete, the next run finds the bad Doc again by
         // reading it back (it carries our hash) and lands here once more.
@@ -43,8 +43,8 @@ impl Queue {
             while let Ok(job) = rx.try_recv() {
                 watching.push((job, Instant::now() + self.opts.verify_limit));
             }
-            let targets: Vec<(String, String)> =
-                watching.iter().map(|(j, _)| (j.twin.clone(), j.doc_name.clone())).collect();
+            let targets: Vec<(Destination, JobName)> =
+                watching.iter().map(|(j, _)| (j.destination.clone(), j.doc_name.clone())).collect();
             let Ok(tt) = self.tt().cloned() else { return };
             let reads: Vec<Result<Doc>> = stream::iter(targets)
                 .map(|(twin, name)| read_doc(tt.clone(), twin, name))
@@ -62,7 +62,7 @@ impl Queue {
                             && job.attempts < COPY_ATTEMPTS =>
                     {
                         let error = Error::AttachRejected {
-                            name: job.doc_name.clone(),
+                            name: job.doc_name.to_string(),
                             message: format!("the server's copy ended {}", doc.status.as_str()),
                         };
                         // Backed off like any retry: a server that keeps mangling bytes is not
@@ -79,7 +79,7 @@ impl Queue {
                     Ok(doc) if doc.status.is_terminal() => finished.push((job, doc.status)),
                     Ok(_) | Err(_) if Instant::now() > deadline => {
                         let seconds = self.opts.verify_limit.as_secs();
-                        self.fail(job.id, &Error::VerifyTimeout { name: job.doc_name.clone(), seconds }, &sink);
+                        self.fail(job.id, &Error::VerifyTimeout { name: job.doc_name.to_string(), seconds }, &sink);
                     }
                     Ok(_) => still.push((job, deadline)),
                     Err(e) if e.retryable() => still.push((job, deadline)),
@@ -87,14 +87,14 @@ impl Queue {
                 }
             }
             // One commit for the round; the jobs leave memory only once it is on record.
-            let rows: Vec<(u64, &str)> = finished.iter().map(|(job, status)| (job.id, status.as_str())).collect();
+            let rows: Vec<(u64, &DocStatus)> = finished.iter().map(|(job, status)| (job.id, status)).collect();
             if let Err(e) = self.journal.record_done_many(&rows) {
                 tracing::error!("journal: {e}");
             }
             for (job, status) in finished {
                 sink(QueueEvent::Finished {
                     id: job.id,
-                    doc_name: job.doc_name,
+                    doc_name: job.doc_name.to_string(),
                     status,
                     sha256: job.sha256.unwrap_or_default(),
                 });
@@ -108,6 +108,6 @@ impl Queue {
     }
 }
 
-async fn read_doc(tt: std::sync::Arc<TrustedTwin>, twin: String, name: String) -> Result<Doc> {
-    tt.get_doc(&TwinId::parse(&twin)?, &DocName::parse(&name)?).await
+async fn read_doc(tt: std::sync::Arc<TrustedTwin>, dest: Destination, name: JobName) -> Result<Doc> {
+    tt.get_doc(dest.twin()?, &name.doc_name()?).await
 }

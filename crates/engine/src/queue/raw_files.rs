@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 
 use super::{ConflictPolicy, EventSink, Queue, QueueEvent};
 use crate::error::{Error, Result};
-use crate::journal::Job;
-use crate::service::redivis::{codes, is_code, RawFile, Redivis, TableRef, BATCH_LIMIT};
+use crate::journal::{Job, JobName};
+use crate::service::redivis::{codes, is_code, RawFile, Redivis, BATCH_LIMIT};
 use crate::service::trusted_twin::DocStatus;
 
 /// How long the finalizer waits for more uploaded files before sending a request.
@@ -61,11 +61,11 @@ impl Queue {
             let mut error = None;
             let mut batch = Vec::new();
             let mut names = HashSet::new();
-            let table = pending.iter().find(|j| !j.attach_sent).map(|j| j.twin.clone());
+            let table = pending.iter().find(|j| !j.attach_sent).map(|j| j.destination.clone());
             for job in pending.drain(..) {
                 if job.attach_sent {
                     outcomes.push(self.finalize_single(&r, job, &sink, true, &mut error).await);
-                } else if Some(&job.twin) == table.as_ref()
+                } else if Some(&job.destination) == table.as_ref()
                     && batch.len() < BATCH_LIMIT
                     && names.insert(job.doc_name.clone())
                 {
@@ -124,12 +124,12 @@ impl Queue {
         last_error: &mut Option<Error>,
     ) -> Vec<Outcome> {
         let sent = async {
-            let table = TableRef::parse(&batch[0].twin)?;
+            let table = batch[0].destination.table()?;
             let pairs =
-                batch.iter().map(|j| Ok((j.doc_name.clone(), temp_upload_id(j)?))).collect::<Result<Vec<_>>>()?;
+                batch.iter().map(|j| Ok((j.doc_name.to_string(), temp_upload_id(j)?))).collect::<Result<Vec<_>>>()?;
             let ids: Vec<u64> = batch.iter().map(|j| j.id).collect();
             self.journal.mark_attach_sent(&ids)?;
-            Ok(r.raw_files(&table, &pairs).await)
+            Ok(r.raw_files(table, &pairs).await)
         }
         .await;
         let batch: Vec<Job> = batch.into_iter().map(|j| Job { attach_sent: true, ..j }).collect();
@@ -185,8 +185,8 @@ impl Queue {
         last_error: &mut Option<Error>,
     ) -> Outcome {
         let result = async {
-            let table = TableRef::parse(&job.twin)?;
-            let pair = (job.doc_name.clone(), temp_upload_id(&job)?);
+            let table = job.destination.table()?.clone();
+            let pair = (job.doc_name.to_string(), temp_upload_id(&job)?);
             self.journal.mark_attach_sent(&[job.id])?;
             job.attach_sent = true;
             r.raw_files(&table, &[pair]).await
@@ -233,11 +233,11 @@ impl Queue {
     /// The table has a file of this name already (from someone else: ours would be
     /// `temp_upload_used`). Follow the conflict policy.
     fn name_taken(&self, mut job: Job, sink: &EventSink) -> Result<Outcome> {
-        match ConflictPolicy::parse(&job.on_conflict)? {
+        match job.on_conflict {
             ConflictPolicy::Skip => {
                 let reason = format!("a file named {} is already in the table", job.doc_name);
                 self.journal.record_skipped(job.id, &reason)?;
-                sink(QueueEvent::Skipped { id: job.id, doc_name: job.doc_name.clone(), reason });
+                sink(QueueEvent::Skipped { id: job.id, doc_name: job.doc_name.to_string(), reason });
                 self.leave_pipeline();
                 Ok(Outcome::Settled)
             }
@@ -249,7 +249,11 @@ impl Queue {
             ConflictPolicy::Rename => {
                 // Numbered from the file's own name: `a.csv` → `a-1.csv` → `a-2.csv`.
                 let base = self.name_for(&job.path)?;
-                let n = if job.doc_name == base { 1 } else { number_after(&base, &job.doc_name).map_or(1, |n| n + 1) };
+                let n = if job.doc_name == base.as_str() {
+                    1
+                } else {
+                    number_after(&base, job.doc_name.as_str()).map_or(1, |n| n + 1)
+                };
                 if n > RENAME_TRIES {
                     return Err(Error::AttachRejected {
                         name: base,
@@ -259,7 +263,7 @@ impl Queue {
                 let name = with_suffix(&base, n);
                 self.journal.rename(job.id, &name)?;
                 self.in_doubt(&mut job)?;
-                job.doc_name = name.clone();
+                job.doc_name = JobName::parse(&name);
                 sink(QueueEvent::Renamed { id: job.id, doc_name: name });
                 Ok(Outcome::Later(job))
             }
@@ -284,10 +288,10 @@ impl Queue {
     }
 
     fn done(&self, job: &Job, status: DocStatus, sink: &EventSink) -> Result<()> {
-        self.journal.record_done_many(&[(job.id, status.as_str())])?;
+        self.journal.record_done_many(&[(job.id, &status)])?;
         sink(QueueEvent::Finished {
             id: job.id,
-            doc_name: job.doc_name.clone(),
+            doc_name: job.doc_name.to_string(),
             status,
             sha256: job.sha256.clone().unwrap_or_default(),
         });
@@ -297,7 +301,7 @@ impl Queue {
 }
 
 fn temp_upload_id(job: &Job) -> Result<String> {
-    job.handler
+    job.upload_id
         .clone()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| Error::Journal(format!("job {} is marked uploaded but has no temp upload on record", job.id)))

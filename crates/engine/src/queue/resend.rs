@@ -29,7 +29,7 @@ impl Queue {
             .journal()
             .list(Some(self.base_url()), &settled)?
             .into_iter()
-            .filter(|job| job.twin == twin.as_str() && job.doc_name == name.as_str())
+            .filter(|job| job.destination == Destination::Twin(twin.clone()) && job.doc_name == name.as_str())
             .max_by_key(|job| job.id)
             .ok_or_else(|| {
                 Error::RetryRefused(format!(

@@ -21,22 +21,23 @@ fn settled_jobs_replay_as_their_final_event() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("j.sqlite")).unwrap();
     let path = dir.path().join("a.txt");
+    let dest = crate::journal::tests::twin(1);
     let new = crate::journal::NewJob {
         base_url: "http://h",
-        twin: "t",
+        destination: &dest,
         path: &path,
         doc_name: "a.txt",
         size: 1,
         mtime_ns: 0,
-        storage_class: "access_optimized",
+        storage_class: crate::doc::StorageClass::AccessOptimized,
         description: None,
-        on_conflict: "rename",
+        on_conflict: crate::doc::ConflictPolicy::Rename,
         dev: 0,
         ino: 0,
     };
     let id = journal.insert(&new, JobState::Queued).unwrap();
     assert_eq!(journal.get(id).unwrap().settled_event(), None);
-    journal.record_done(id, "hash_mismatch").unwrap();
+    journal.record_done(id, &DocStatus::HashMismatch).unwrap();
     let event = journal.get(id).unwrap().settled_event().unwrap();
     assert!(matches!(event, QueueEvent::Finished { status: DocStatus::HashMismatch, .. }), "{event:?}");
     let other = journal.insert(&new, JobState::Queued).unwrap();
@@ -99,7 +100,7 @@ async fn one_failed_job_is_retried_alone() {
     assert!(events.lock().unwrap().contains(&QueueEvent::State { id, state: JobState::Queued }));
     settled(JobState::Done).await;
     let job = journal.get(id).unwrap();
-    assert_eq!((job.doc_status.as_deref(), job.error_code), (Some("ok"), None));
+    assert_eq!((job.doc_status.as_ref().map(|s| s.as_str()), job.error_code), (Some("ok"), None));
     assert!(!queue.retry(id, &sink).unwrap(), "a done job is not retried");
 
     // An attach in doubt is left to retry_failed, which reads the Doc back first.

@@ -7,19 +7,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{EventSink, Queue, QueueEvent, Stage};
 use crate::error::{Error, Result};
-use crate::journal::{Job, JobState, Target};
+use crate::journal::{Job, JobState, Target, Transfer};
 use crate::media_type;
 use crate::service::hbr::FormTarget;
-use crate::service::inspect::{self, AssetId, FileFacts, Presigned};
-use crate::service::redivis::{NewTempUpload, TableRef, TempUpload, TARGET_LIFETIME};
+use crate::service::inspect::{self, FileFacts, Presigned};
+use crate::service::redivis::{NewTempUpload, TempUpload, TARGET_LIFETIME};
 use crate::service::trusted_twin::UploadTarget;
 use crate::service::Service;
 use crate::transfer::Sent;
 
 /// A URL this close to its expiry is not worth starting a PUT on.
 const URL_MARGIN: Duration = Duration::from_secs(300);
-/// The `transfer` of a job whose bytes the server already had (Inspect's 200).
-pub(super) const ALREADY_THERE: &str = "none";
 
 /// The file must still be as it was planned: a file written to during its upload (or since it
 /// passed a watched folder's gate) is not finished, and what was sent is not what it will be.
@@ -39,7 +37,7 @@ impl Queue {
     pub(super) async fn upload_stage(&self, mut job: Job, sink: &EventSink) -> Result<Job> {
         // A bug met on one file, on demand: `queue::tests::a_panic_fails_its_file_and_the_queue_goes_on`.
         #[cfg(test)]
-        if job.doc_name.starts_with("panic-in-test") {
+        if job.doc_name.as_str().starts_with("panic-in-test") {
             panic!("a bug met while sending {}", job.doc_name);
         }
         // The size on record; the transfer itself reads the file as it is now.
@@ -114,7 +112,7 @@ impl Queue {
         let live = |until: Option<f64>| until.is_some_and(|t| t > epoch_now() + URL_MARGIN.as_secs_f64());
         match &self.service {
             Service::TrustedTwin(tt) => {
-                let target = match (&job.upload_url, &job.handler) {
+                let target = match (&job.upload_url, &job.upload_id) {
                     (Some(url), Some(handler)) if live(job.url_valid_until) => UploadTarget {
                         url: url.clone(),
                         handler: handler.clone(),
@@ -122,7 +120,7 @@ impl Queue {
                     },
                     _ => {
                         let target = tt.create_upload_url().await?;
-                        self.remember_target(job, &target.handler, &target.url, target.validity_ts, None)?;
+                        self.remember_target(job, &target.handler, &target.url, target.validity_ts, None, None)?;
                         target
                     }
                 };
@@ -132,16 +130,16 @@ impl Queue {
                 let target = match TempUpload::from_job(job) {
                     Some(t) if live(job.url_valid_until) => t,
                     _ => {
-                        let table = TableRef::parse(&job.twin)?;
+                        let table = job.destination.table()?;
                         let wanted = NewTempUpload {
-                            name: job.doc_name.clone(),
+                            name: job.doc_name.to_string(),
                             size: job.size,
                             resumable: job.size > self.opts.resumable_above,
                         };
-                        let target = r.create_temp_uploads(&table, &[wanted]).await?.remove(0);
+                        let target = r.create_temp_uploads(table, &[wanted]).await?.remove(0);
                         let valid_until = epoch_now() + TARGET_LIFETIME.as_secs_f64();
                         let transfer = target.journal_target(valid_until).transfer;
-                        self.remember_target(job, &target.id, &target.url, valid_until, transfer)?;
+                        self.remember_target(job, &target.id, &target.url, valid_until, transfer, None)?;
                         target
                     }
                 };
@@ -151,23 +149,27 @@ impl Queue {
             Service::Inspect(inspect) => {
                 // The URL is signed for this exact media type, found the same way every time.
                 let content_type = media_type::detect(&job.path)?;
-                let (url, asked_with) = match (&job.upload_url, &job.handler) {
+                let (url, asked_with) = match (&job.upload_url, &job.upload_id) {
                     (Some(url), Some(_)) if live(job.url_valid_until) => (url.clone(), None),
                     _ => {
                         // The ask names the hash, so the file is read once before it is sent.
                         let (sha256, size) = crate::hash::sha256_file(&job.path).await?;
-                        let asset = AssetId::parse(&job.twin)?;
-                        let facts =
-                            FileFacts { name: &job.doc_name, size, content_type: &content_type, sha256: &sha256 };
+                        let asset = job.destination.asset()?.clone();
+                        let facts = FileFacts {
+                            name: job.doc_name.as_str(),
+                            size,
+                            content_type: &content_type,
+                            sha256: &sha256,
+                        };
                         match inspect.presign(&asset, &facts).await? {
                             Presigned::AlreadyUploaded { id } => {
                                 // The asset has these bytes: nothing to send, nothing to complete.
-                                self.remember_target(job, &id, "", 0.0, Some(ALREADY_THERE))?;
+                                self.remember_target(job, &id, "", 0.0, Some(Transfer::AlreadyThere), None)?;
                                 return Ok(Sent { sha256, size, md5: None });
                             }
                             Presigned::Upload { id, url } => {
                                 let until = epoch_now() + inspect::URL_LIFETIME.as_secs_f64();
-                                self.remember_target(job, &id, &url, until, Some("put"))?;
+                                self.remember_target(job, &id, &url, until, Some(Transfer::Put), None)?;
                                 (url, Some(sha256))
                             }
                         }
@@ -182,12 +184,12 @@ impl Queue {
                 }
             }
             Service::Hbr(hbr) => {
-                let target = match job.handler.as_deref().and_then(FormTarget::from_journal) {
+                let target = match job.form_target.clone() {
                     Some(t) if job.upload_url.is_some() && live(job.url_valid_until) => t,
                     _ => {
-                        let target = hbr.create_temp_file_upload_url(&job.doc_name).await?;
-                        let (journal, url) = (target.to_journal(), target.url());
-                        self.remember_target(job, &journal, &url, target.expire_time as f64, Some("form"))?;
+                        let target = hbr.create_temp_file_upload_url(job.doc_name.as_str()).await?;
+                        let (key, url, until) = (target.temp_file_key.clone(), target.url(), target.expire_time as f64);
+                        self.remember_target(job, &key, &url, until, Some(Transfer::Form), Some(&target))?;
                         target
                     }
                 };
@@ -201,16 +203,18 @@ impl Queue {
     fn remember_target(
         &self,
         job: &mut Job,
-        handler: &str,
+        upload_id: &str,
         url: &str,
         valid_until: f64,
-        transfer: Option<&str>,
+        transfer: Option<Transfer>,
+        form: Option<&FormTarget>,
     ) -> Result<()> {
-        self.journal.record_target(job.id, &Target { handler, url, valid_until, transfer })?;
-        job.handler = Some(handler.to_owned());
+        self.journal.record_target(job.id, &Target { upload_id, url, valid_until, transfer, form })?;
+        job.upload_id = Some(upload_id.to_owned());
+        job.form_target = form.cloned();
         job.upload_url = Some(url.to_owned());
         job.url_valid_until = Some(valid_until);
-        job.transfer = transfer.map(str::to_owned);
+        job.transfer = transfer;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use url::Url;
 use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
+pub use crate::destination::AssetId;
 use crate::error::{Error, Invalid, Result};
 use crate::transfer::{self, network_error, ProgressFn, PutOptions, Sent};
 
@@ -23,29 +24,6 @@ use crate::transfer::{self, network_error, ProgressFn, PutOptions, Sent};
 pub const DEFAULT_COMPLETE_PATH: &str = "/api/inspect/v1/file/{id}/upload/complete";
 /// A presigned URL's lifetime (documented).
 pub const URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
-
-/// An asset's UUID: where the files go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AssetId(String);
-
-impl AssetId {
-    pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
-        uuid::Uuid::parse_str(s)
-            .map_err(|_| Error::invalid(Invalid::Destination, format!("{s:?} is not an asset UUID")))?;
-        Ok(AssetId(s.to_ascii_lowercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AssetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// What the ask for a presigned URL answered.
 #[derive(Clone, PartialEq, Eq)]

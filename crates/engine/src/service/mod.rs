@@ -7,14 +7,14 @@ pub mod inspect;
 pub mod redivis;
 pub mod trusted_twin;
 
-use std::fmt;
 use std::sync::Arc;
 
+pub use crate::destination::{Destination, ServiceKind};
 use crate::error::{Error, Invalid, Result};
 use hbr::Hbr;
-use inspect::{AssetId, Inspect};
-use redivis::{Redivis, TableRef};
-use trusted_twin::{TrustedTwin, TwinId};
+use inspect::Inspect;
+use redivis::Redivis;
+use trusted_twin::TrustedTwin;
 
 /// Parse and normalise a service base URL: http(s), no query, no trailing slash, and plain HTTP
 /// only to this machine.
@@ -39,31 +39,7 @@ pub(crate) use crate::http::{
 };
 pub use crate::http::{http_client, API_TIMEOUT};
 
-/// Which API a profile speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceKind {
-    #[default]
-    TrustedTwin,
-    Redivis,
-    Inspect,
-    Hbr,
-}
-
 impl ServiceKind {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.replace('-', "_").as_str() {
-            "trusted_twin" | "tt" => Ok(ServiceKind::TrustedTwin),
-            "redivis" => Ok(ServiceKind::Redivis),
-            "inspect" => Ok(ServiceKind::Inspect),
-            "hbr" => Ok(ServiceKind::Hbr),
-            _ => Err(Error::invalid(
-                Invalid::Service,
-                format!("service {s:?}: use trusted-twin, redivis, inspect or hbr"),
-            )),
-        }
-    }
-
     pub fn default_base_url(self) -> &'static str {
         match self {
             ServiceKind::TrustedTwin => trusted_twin::DEFAULT_BASE_URL,
@@ -172,64 +148,9 @@ impl From<Arc<Hbr>> for Service {
     }
 }
 
-/// Where files go: a Twin (Trusted Twin), a file-index table (Redivis), an asset (Inspect), or
-/// HBR's temporary files (which have no container: the server names each key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    Twin(TwinId),
-    Table(TableRef),
-    Asset(AssetId),
-    TempFiles,
-}
-
 impl Destination {
-    /// As the journal's `twin` column keeps it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Destination::Twin(t) => t.as_str(),
-            Destination::Table(t) => t.as_str(),
-            Destination::Asset(a) => a.as_str(),
-            Destination::TempFiles => "hbr-temp",
-        }
-    }
-
-    /// Read back from the journal, for the kind of `service`.
+    /// Read back from text, for the kind of `service`.
     pub fn parse_for(service: &Service, s: &str) -> Result<Self> {
-        Ok(match service {
-            Service::TrustedTwin(_) => Destination::Twin(TwinId::parse(s)?),
-            Service::Redivis(_) => Destination::Table(TableRef::parse(s)?),
-            Service::Inspect(_) => Destination::Asset(AssetId::parse(s)?),
-            Service::Hbr(_) => Destination::TempFiles,
-        })
-    }
-}
-
-impl fmt::Display for Destination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<&TwinId> for Destination {
-    fn from(t: &TwinId) -> Self {
-        Destination::Twin(t.clone())
-    }
-}
-
-impl From<TwinId> for Destination {
-    fn from(t: TwinId) -> Self {
-        Destination::Twin(t)
-    }
-}
-
-impl From<&TableRef> for Destination {
-    fn from(t: &TableRef) -> Self {
-        Destination::Table(t.clone())
-    }
-}
-
-impl From<&AssetId> for Destination {
-    fn from(a: &AssetId) -> Self {
-        Destination::Asset(a.clone())
+        Destination::parse(service.kind(), s)
     }
 }

@@ -17,8 +17,9 @@ use url::Url;
 use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
-use crate::error::{Error, Invalid, Result};
-use crate::journal::{Job, Journal, Target};
+pub use crate::destination::TableRef;
+use crate::error::{Error, Result};
+use crate::journal::{Job, Journal, Target, Transfer};
 use crate::redact::redact_text;
 use crate::transfer::{self, network_error, resumable, ProgressFn, Sent};
 
@@ -30,38 +31,6 @@ pub const RESUMABLE_ABOVE: u64 = 50_000_000;
 /// Temp uploads live 24 h (D-R6). A target is used up to an hour before that; later, a new
 /// one is asked for.
 pub const TARGET_LIFETIME: Duration = Duration::from_secs(23 * 3600);
-
-/// A qualified table reference such as `user.dataset:v1.table`. It goes into a URL path as one
-/// segment (percent-encoded, `:` included).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TableRef(String);
-
-impl TableRef {
-    pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
-        let ok = !s.is_empty()
-            && s.len() <= 512
-            && s.contains('.')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/');
-        if !ok {
-            return Err(Error::invalid(
-                Invalid::Destination,
-                format!("{s:?} is not a Redivis table reference like user.dataset:v1.table"),
-            ));
-        }
-        Ok(TableRef(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TableRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// One file to ask a temp upload for.
 #[derive(Debug, Clone)]
@@ -85,19 +54,20 @@ impl TempUpload {
     /// As the journal keeps it with its job.
     pub fn journal_target(&self, valid_until: f64) -> Target<'_> {
         Target {
-            handler: &self.id,
+            upload_id: &self.id,
             url: &self.url,
             valid_until,
-            transfer: Some(if self.resumable { "resumable" } else { "put" }),
+            transfer: Some(if self.resumable { Transfer::Resumable } else { Transfer::Put }),
+            form: None,
         }
     }
 
     /// Read back from a job's journal row, if it has one.
     pub fn from_job(job: &Job) -> Option<Self> {
         Some(TempUpload {
-            id: job.handler.clone().filter(|h| !h.is_empty())?,
+            id: job.upload_id.clone().filter(|h| !h.is_empty())?,
             url: job.upload_url.clone().filter(|u| !u.is_empty())?,
-            resumable: job.transfer.as_deref() == Some("resumable"),
+            resumable: job.transfer == Some(Transfer::Resumable),
         })
     }
 }

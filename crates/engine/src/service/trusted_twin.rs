@@ -16,43 +16,14 @@ use url::Url;
 pub use super::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
-use crate::error::{Error, Invalid, Result};
+pub use crate::destination::TwinId;
+pub use crate::doc::{DocStatus, StorageClass};
+use crate::error::{Error, Result};
 use crate::naming::DocName;
 use crate::redact::redact_text;
 use crate::transfer::{self, network_error, ProgressFn, Sent};
 
 pub const DEFAULT_BASE_URL: &str = "https://rest.trustedtwin.com";
-
-/// A Twin's UUID. Parsed, so it can go into a URL path as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct TwinId(String);
-
-impl TwinId {
-    pub fn parse(s: &str) -> Result<Self> {
-        let id = uuid_like(s.trim())
-            .ok_or_else(|| Error::invalid(Invalid::Destination, format!("{:?} is not a Twin UUID", snippet(s))))?;
-        Ok(TwinId(id))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TwinId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn uuid_like(s: &str) -> Option<String> {
-    let groups: Vec<&str> = s.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-    ok.then(|| s.to_ascii_lowercase())
-}
 
 /// Where the bytes go. The URL authorises the PUT by itself, so it is as sensitive as a
 /// password for its 60 minutes; never log it.
@@ -66,33 +37,6 @@ pub struct UploadTarget {
 impl fmt::Debug for UploadTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadTarget").field("handler", &self.handler).field("validity_ts", &self.validity_ts).finish()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocStatus {
-    Copying,
-    Ok,
-    HashMismatch,
-    Error,
-    #[serde(untagged)]
-    Other(String),
-}
-
-impl DocStatus {
-    pub fn is_terminal(&self) -> bool {
-        !matches!(self, DocStatus::Copying)
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            DocStatus::Copying => "copying",
-            DocStatus::Ok => "ok",
-            DocStatus::HashMismatch => "hash_mismatch",
-            DocStatus::Error => "error",
-            DocStatus::Other(s) => s,
-        }
     }
 }
 
@@ -148,34 +92,6 @@ impl DocEntry {
             description: doc.description,
             created_ts: cert.created_ts,
             updated_ts: doc.updated_ts,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StorageClass {
-    #[default]
-    AccessOptimized,
-    CostOptimized,
-}
-
-impl StorageClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StorageClass::AccessOptimized => "access_optimized",
-            StorageClass::CostOptimized => "cost_optimized",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "access_optimized" => Ok(StorageClass::AccessOptimized),
-            "cost_optimized" => Ok(StorageClass::CostOptimized),
-            _ => Err(Error::invalid(
-                Invalid::StorageClass,
-                format!("storage class {s:?}: use access_optimized or cost_optimized"),
-            )),
         }
     }
 }

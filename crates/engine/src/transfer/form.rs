@@ -76,6 +76,52 @@ fn envelope(boundary: &str, fields: &[(&str, &str)], part: FilePart<'_>) -> Resu
     Ok((before, format!("\r\n--{boundary}--\r\n").into_bytes()))
 }
 
+/// Where and how to POST one file, as `CreateTempFileUploadUrl` answers. Policy and signature
+/// authorise the upload: never log them.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FormTarget {
+    pub endpoint: String,
+    pub bucket_name: String,
+    pub temp_file_key: String,
+    pub oss_access_key_id: String,
+    pub policy: String,
+    pub signature: String,
+    /// Unix seconds.
+    pub expire_time: i64,
+}
+
+impl std::fmt::Debug for FormTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormTarget").field("key", &self.temp_file_key).field("expire_time", &self.expire_time).finish()
+    }
+}
+
+impl FormTarget {
+    pub fn url(&self) -> String {
+        if self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://") {
+            self.endpoint.clone()
+        } else {
+            format!("https://{}.{}/", self.bucket_name, self.endpoint)
+        }
+    }
+
+    /// As the journal keeps it (the `form_target` column): the whole answer, since the form needs
+    /// all of it. It holds a bearer credential (the policy signature) like any upload URL.
+    pub fn to_journal(&self) -> String {
+        serde_json::json!({
+            "Endpoint": self.endpoint, "BucketName": self.bucket_name, "TempFileKey": self.temp_file_key,
+            "OssAccessKeyId": self.oss_access_key_id, "Policy": self.policy, "Signature": self.signature,
+            "ExpireTime": self.expire_time,
+        })
+        .to_string()
+    }
+
+    pub fn from_journal(s: &str) -> Option<Self> {
+        serde_json::from_str(s).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use twindrop_emulator::{Config, Emulator};
 use twindrop_engine::journal::{Job, Journal};
 use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
-use twindrop_engine::service::hbr::{FormTarget, Hbr};
+use twindrop_engine::service::hbr::Hbr;
 use twindrop_engine::service::inspect::{AssetId, Inspect};
 use twindrop_engine::service::redivis::{Redivis, TableRef};
 use twindrop_engine::service::{Destination, Service};
@@ -155,8 +155,9 @@ impl World {
         };
         match self.kind {
             Kind::TrustedTwin => {
-                let name: String = url::form_urlencoded::byte_serialize(job.doc_name.as_bytes()).collect();
-                let doc = self.get_json(format!("{base}/twins/{}/docs/{name}?download=true", job.twin), SECRET).await;
+                let name: String = url::form_urlencoded::byte_serialize(job.doc_name.as_str().as_bytes()).collect();
+                let doc =
+                    self.get_json(format!("{base}/twins/{}/docs/{name}?download=true", job.destination), SECRET).await;
                 self.get_bytes(doc["download"]["url"].as_str().unwrap(), None).await
             }
             Kind::Redivis => {
@@ -169,7 +170,7 @@ impl World {
             }
             Kind::Hbr => {
                 let Service::Hbr(hbr) = &self.service else { unreachable!() };
-                let target = FormTarget::from_journal(job.handler.as_deref().unwrap()).unwrap();
+                let target = job.form_target.clone().unwrap();
                 let link = hbr.download_link(&target.temp_file_key).await.unwrap();
                 self.get_bytes(&link, None).await
             }
@@ -179,7 +180,7 @@ impl World {
     /// How many files of this name the server made (more than 1 is a duplicate).
     pub async fn copies(&self, job: &Job) -> usize {
         match self.kind {
-            Kind::TrustedTwin => self.em.attach_count(&job.twin, &job.doc_name) as usize,
+            Kind::TrustedTwin => self.em.attach_count(job.destination.as_str(), job.doc_name.as_str()) as usize,
             Kind::Redivis | Kind::Inspect => self
                 .listing()
                 .await

@@ -118,6 +118,8 @@ export type ErrorCode =
   | "journal.failed"
   /** Another Twindrop is using the journal. */
   | "journal.locked"
+  /** The journal or log was written by a newer Twindrop: update Twindrop. */
+  | "journal.too_new"
   /** The job was cancelled. */
   | "job.cancelled"
   /** A failed job whose journal row holds no code (no error makes it). */
@@ -192,6 +194,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "profile.not_found",
   "journal.failed",
   "journal.locked",
+  "journal.too_new",
   "job.cancelled",
   "job.failed",
   "queue.stopped",
@@ -260,6 +263,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "profile.not_found": "No profile of that name (log in first).",
   "journal.failed": "The journal (SQLite) failed.",
   "journal.locked": "Another Twindrop is using the journal.",
+  "journal.too_new": "The journal or log was written by a newer Twindrop: update Twindrop.",
   "job.cancelled": "The job was cancelled.",
   "job.failed": "A failed job whose journal row holds no code (no error makes it).",
   "queue.stopped": "The queue stopped.",
