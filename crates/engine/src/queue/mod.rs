@@ -1,29 +1,29 @@
 //! The scheduler. The journal is the queue: workers claim `queued` jobs from it, upload them
-//! (hashing on the way), and hand them to one attacher, which sends ready Docs in batches, and
-//! one poller, which watches their copies until the server says how they ended. Every step is
+//! (hashing on the way), and hand them to one finisher, which sends ready files in batches (an
+//! attach, rawFiles or complete call), and one poller, which watches their copies until the
+//! server says how they ended. Every step is
 //! written to the journal before and after it happens (see `journal`), and reported to the
 //! caller as a [`QueueEvent`].
 //!
 //! - `plan`: which files to upload, resume or skip; enqueueing.
-//! - `upload`: the worker stage (upload URL, PUT, renewal of expired URLs, retries).
-//! - `attach`: batched attach, reading back Docs whose attach is in doubt, conflicts.
-//! - `poll`: batched status polling.
-//! - `raw_files`: Redivis's finalize stage in place of attach and poll (rawFiles answers at once).
-//! - `complete`: Inspect's complete call; HBR, which has nothing to finalize.
+//! - `upload`: the worker stage (upload target, transfer, renewal of expired targets, retries),
+//!   through the service's core ([`UploadApi`](crate::service::UploadApi)).
+//! - `finish`: one batch loop for every service's [`Finishing`](crate::service::upload_api::Finishing)
+//!   (gather, group, send, record, retry the requests in doubt): Trusted Twin's attach, Redivis's
+//!   rawFiles, Inspect's complete call; HBR has nothing to finish.
+//! - `poll`: batched status polling of copies ([`Copies`](crate::service::upload_api::Copies)).
 //! - `names`: a batch's names made distinct, and the decisions kept in the journal.
 //! - `mirror`: deleting the Doc of a file gone from a mirrored folder, only when it is provably
 //!   that file's Doc, unchanged.
 //!
-//! Trusted Twin jobs go worker → attacher → poller; Redivis jobs go worker → `raw_files`;
-//! Inspect and HBR jobs go worker → `complete`.
+//! Every job goes worker → `finish` (→ `poll` for a service that copies). The queue does not
+//! branch on the service: what differs is in each service's module (`service::upload_api`).
 
-mod attach;
-mod complete;
+mod finish;
 mod mirror;
 mod names;
 mod plan;
 mod poll;
-mod raw_files;
 mod resend;
 mod upload;
 
@@ -48,8 +48,7 @@ use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
 use crate::service::Service;
 
-/// How the reason of a file skipped for a conflict starts (the activity log picks these out).
-pub const CONFLICT_SKIP: &str = "a different Doc named";
+pub use crate::service::upload_api::CONFLICT_SKIP;
 
 /// What a watched folder does when a Doc it did not make holds a file's name. It has no
 /// `replace`: a folder replaces only the Docs it made, and only while they hold what it sent.
@@ -354,11 +353,7 @@ impl Queue {
                 let _ = poll_tx.send(job);
             }
         }
-        let attacher = match &self.service {
-            Service::TrustedTwin(_) => tokio::spawn(self.clone().attacher(attach_rx, poll_tx.clone(), sink.clone())),
-            Service::Redivis(r) => tokio::spawn(self.clone().finalizer(r.clone(), attach_rx, sink.clone())),
-            Service::Inspect(_) | Service::Hbr(_) => tokio::spawn(self.clone().completer(attach_rx, sink.clone())),
-        };
+        let attacher = tokio::spawn(self.clone().finisher(attach_rx, poll_tx.clone(), sink.clone()));
         let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
         drop(poll_tx);
         let stats = tokio::spawn(self.clone().report_stats(sink.clone()));

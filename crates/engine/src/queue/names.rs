@@ -56,7 +56,7 @@ impl Queue {
                 _ if free(&proposed, &used)? => proposed.clone(),
                 _ => {
                     let mut found = None;
-                    for n in 1..=super::attach::RENAME_TRIES {
+                    for n in 1..=crate::service::upload_api::RENAME_TRIES {
                         let candidate = self.suffixed(&proposed, n)?;
                         if free(&candidate, &used)? {
                             found = Some(candidate);
@@ -65,7 +65,7 @@ impl Queue {
                     }
                     found.ok_or_else(|| Error::AttachRejected {
                         name: proposed.clone(),
-                        message: format!("no free name after {} tries", super::attach::RENAME_TRIES),
+                        message: format!("no free name after {} tries", crate::service::upload_api::RENAME_TRIES),
                     })?
                 }
             };
@@ -93,7 +93,7 @@ impl Queue {
     fn suffixed(&self, name: &str, n: u32) -> Result<String> {
         match &self.service {
             Service::TrustedTwin(_) => Ok(DocName::parse(name)?.with_suffix(n).to_string()),
-            _ => Ok(super::raw_files::with_suffix(name, n)),
+            _ => Ok(crate::service::redivis::with_suffix(name, n)),
         }
     }
 }

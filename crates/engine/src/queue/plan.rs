@@ -12,8 +12,8 @@ use super::{added, EventSink, Queue, QueueEvent};
 use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::{mtime_ns, JobState, NewJob};
 use crate::naming::{self, DocName, NamedFile, Template};
-use crate::service::redivis::NewTempUpload;
 use crate::service::trusted_twin::StorageClass;
+use crate::service::upload_api::PrefetchedTarget;
 use crate::service::{Destination, Service};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -395,8 +395,7 @@ impl Queue {
         if !targets.is_empty() {
             let upload_ids =
                 plan.iter().zip(&ids).filter(|(item, _)| item.action == PlanAction::Upload).map(|(_, id)| *id);
-            let valid_until = super::upload::epoch_now() + crate::service::redivis::TARGET_LIFETIME.as_secs_f64();
-            let rows: Vec<_> = upload_ids.zip(&targets).map(|(id, t)| (id, t.journal_target(valid_until))).collect();
+            let rows: Vec<_> = upload_ids.zip(&targets).map(|(id, t)| (id, t.journal_target())).collect();
             self.journal.record_targets(&rows)?;
         }
         for (item, id) in plan.into_iter().zip(ids.iter_mut()) {
@@ -432,31 +431,20 @@ impl Queue {
 }
 
 impl Queue {
-    /// Services that hand out upload targets in batches get them for a whole drop at once
-    /// (one request per 1,000 files, not one per file), before any job exists: a refusal (no
-    /// such table, no access) stops the drop with nothing queued.
-    async fn prefetch_targets(
-        &self,
-        dest: &Destination,
-        plan: &[PlanItem],
-    ) -> Result<Vec<crate::service::redivis::TempUpload>> {
-        let (Service::Redivis(r), Destination::Table(table)) = (&self.service, dest) else { return Ok(vec![]) };
-        let wanted: Vec<NewTempUpload> = plan
+    /// Services that hand out upload targets in batches ([`Prefetch`]) get them for a whole
+    /// drop at once (one request per 1,000 files, not one per file), before any job exists: a
+    /// refusal (no such table, no access) stops the drop with nothing queued.
+    async fn prefetch_targets(&self, dest: &Destination, plan: &[PlanItem]) -> Result<Vec<PrefetchedTarget>> {
+        let Some(prefetch) = self.service.api().prefetch() else { return Ok(vec![]) };
+        let files: Vec<(String, u64)> = plan
             .iter()
             .filter(|item| item.action == PlanAction::Upload)
-            .map(|item| {
-                let size = item.size.unwrap_or(0);
-                NewTempUpload {
-                    name: item.doc_name.clone().unwrap_or_default(),
-                    size,
-                    resumable: size > self.opts.resumable_above,
-                }
-            })
+            .map(|item| (item.doc_name.clone().unwrap_or_default(), item.size.unwrap_or(0)))
             .collect();
-        if wanted.is_empty() {
+        if files.is_empty() {
             return Ok(vec![]);
         }
-        crate::retry::retry(&self.opts.retry, || r.create_temp_uploads(table, &wanted), |_, _| {}).await
+        prefetch.targets(dest, files, self.opts.resumable_above, &self.opts.retry).await
     }
 }
 

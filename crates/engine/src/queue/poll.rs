@@ -1,15 +1,15 @@
-//! The poller: one loop watches every Doc still `copying`, reading their statuses together
-//! each round (a few requests in flight at once) until each is terminal.
+//! The poller: one loop watches every copy still going, reading their statuses together each
+//! round (a few requests in flight at once) until each is terminal, through the service's
+//! [`Copies`](crate::service::upload_api::Copies) capability (Trusted Twin's Docs).
 
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{EventSink, Queue, QueueEvent};
-use crate::destination::Destination;
+use crate::doc::DocStatus;
 use crate::error::{Error, Result};
-use crate::journal::{Job, JobName};
-use crate::service::trusted_twin::{Doc, DocStatus, TrustedTwin};
+use crate::journal::Job;
 
 /// Status reads in flight at once.
 const READS_IN_FLIGHT: usize = 16;
@@ -17,21 +17,11 @@ const READS_IN_FLIGHT: usize = 16;
 const COPY_ATTEMPTS: u32 = 3;
 
 impl Queue {
-    /// Delete the bad copy and queue the job again, to be sent after `wait`.
-    async fn send_again(&self, job: &Job, wait: std::time::Duration) -> Result<()> {
-        let twin = job.destination.twin()?.clone();
-        let name = job.doc_name.doc_name()?;
-        let tt = self.tt()?;
-        // Journal first: killed before the delete, the next run finds the bad Doc again by
-        // reading it back (it carries our hash) and lands here once more.
-        self.journal.requeue_after(job.id, wait)?;
-        match crate::retry::retry(&self.opts.retry, || tt.delete_doc(&twin, &name), |_, _| {}).await {
-            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
     pub(super) async fn poller(self: std::sync::Arc<Self>, mut rx: mpsc::UnboundedReceiver<Job>, sink: EventSink) {
+        // Jobs reach the poller only from a service that copies after finishing.
+        let Some(copies) = self.service.api().finishing().and_then(|f| f.copies()) else { return };
+        let no_renames = |_: u64, _: &str| {};
+        let cx = self.finish_cx(&no_renames);
         let mut watching: Vec<(Job, Instant)> = Vec::new();
         loop {
             if watching.is_empty() {
@@ -43,32 +33,29 @@ impl Queue {
             while let Ok(job) = rx.try_recv() {
                 watching.push((job, Instant::now() + self.opts.verify_limit));
             }
-            let targets: Vec<(Destination, JobName)> =
-                watching.iter().map(|(j, _)| (j.destination.clone(), j.doc_name.clone())).collect();
-            let Ok(tt) = self.tt().cloned() else { return };
-            let reads: Vec<Result<Doc>> = stream::iter(targets)
-                .map(|(twin, name)| read_doc(tt.clone(), twin, name))
-                .buffered(READS_IN_FLIGHT)
-                .collect()
-                .await;
+            let mut asks = Vec::with_capacity(watching.len());
+            for (job, _) in &watching {
+                asks.push(copies.status(job));
+            }
+            let reads: Vec<Result<DocStatus>> = stream::iter(asks).buffered(READS_IN_FLIGHT).collect().await;
             let mut still = Vec::with_capacity(watching.len());
             let mut finished = Vec::new();
             for ((job, deadline), read) in watching.drain(..).zip(reads) {
                 match read {
                     // The server's copy failed or its bytes differ from ours: the Doc is not
                     // what we sent. Remove it and send the file again, a few times at most.
-                    Ok(doc)
-                        if matches!(doc.status, DocStatus::Error | DocStatus::HashMismatch)
+                    Ok(status)
+                        if matches!(status, DocStatus::Error | DocStatus::HashMismatch)
                             && job.attempts < COPY_ATTEMPTS =>
                     {
                         let error = Error::AttachRejected {
                             name: job.doc_name.to_string(),
-                            message: format!("the server's copy ended {}", doc.status.as_str()),
+                            message: format!("the server's copy ended {}", status.as_str()),
                         };
                         // Backed off like any retry: a server that keeps mangling bytes is not
                         // sent the whole file again at once.
                         let wait = self.opts.retry.backoff(job.attempts, fastrand::f64());
-                        if let Err(e) = self.send_again(&job, wait).await {
+                        if let Err(e) = copies.discard(&job, wait, &cx).await {
                             self.fail(job.id, &e, &sink);
                             continue;
                         }
@@ -76,7 +63,7 @@ impl Queue {
                         sink(QueueEvent::Retrying { id: job.id, error: error.info(), wait_ms });
                         self.leave_pipeline();
                     }
-                    Ok(doc) if doc.status.is_terminal() => finished.push((job, doc.status)),
+                    Ok(status) if status.is_terminal() => finished.push((job, status)),
                     Ok(_) | Err(_) if Instant::now() > deadline => {
                         let seconds = self.opts.verify_limit.as_secs();
                         self.fail(job.id, &Error::VerifyTimeout { name: job.doc_name.to_string(), seconds }, &sink);
@@ -106,8 +93,4 @@ impl Queue {
             }
         }
     }
-}
-
-async fn read_doc(tt: std::sync::Arc<TrustedTwin>, dest: Destination, name: JobName) -> Result<Doc> {
-    tt.get_doc(dest.twin()?, &name.doc_name()?).await
 }

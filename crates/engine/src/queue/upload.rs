@@ -1,23 +1,17 @@
-//! The worker stage: make sure the job has a live upload URL (renewing an expired one on its
-//! own), PUT the file while hashing it, and record the result before the job moves on.
+//! The worker stage, the same for every service: make sure the job has a live upload target
+//! (the service's [`UploadApi::target`](crate::service::UploadApi::target), renewing an expired
+//! one on its own), send the file while hashing it ([`UploadApi::send`](crate::service::UploadApi::send)),
+//! check the file did not change meanwhile, and record the result before the job moves on.
+//! Retries, renewals after a refused PUT or a checksum mismatch, and progress are here.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{EventSink, Queue, QueueEvent, Stage};
 use crate::error::{Error, Result};
-use crate::journal::{Job, JobState, Target, Transfer};
-use crate::media_type;
-use crate::service::hbr::FormTarget;
-use crate::service::inspect::{self, FileFacts, Presigned};
-use crate::service::redivis::{NewTempUpload, TempUpload, TARGET_LIFETIME};
-use crate::service::trusted_twin::UploadTarget;
-use crate::service::Service;
+use crate::journal::{Job, JobState};
+use crate::service::upload_api::{Prepared, SendCx};
 use crate::transfer::Sent;
-
-/// A URL this close to its expiry is not worth starting a PUT on.
-const URL_MARGIN: Duration = Duration::from_secs(300);
 
 /// The file must still be as it was planned: a file written to during its upload (or since it
 /// passed a watched folder's gate) is not finished, and what was sent is not what it will be.
@@ -27,10 +21,6 @@ fn unchanged(job: &Job, sent: Sent) -> Result<Sent> {
         return Err(Error::FileChanged { path: job.path.clone(), expected: sent.size, actual: meta.len() });
     }
     Ok(sent)
-}
-
-pub(super) fn epoch_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 impl Queue {
@@ -91,12 +81,14 @@ impl Queue {
         }
     }
 
+    /// One attempt, through the service's core: a live target (journaled before any byte
+    /// goes), then the bytes. A service that already holds these bytes sends nothing.
     async fn upload_once(&self, job: &mut Job, total: u64, sink: &EventSink) -> Result<Sent> {
         let id = job.id;
         // About one event per percent: enough for a smooth bar, few enough for a 100 GB file.
         let step = (total / 100).max(1);
         let reported = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let on_bytes = {
+        let progress = {
             let sink = sink.clone();
             let sent_counter = self.sent_counter();
             Arc::new(move |done: u64| {
@@ -109,112 +101,25 @@ impl Queue {
                 }
             })
         };
-        let live = |until: Option<f64>| until.is_some_and(|t| t > epoch_now() + URL_MARGIN.as_secs_f64());
-        match &self.service {
-            Service::TrustedTwin(tt) => {
-                let target = match (&job.upload_url, &job.upload_id) {
-                    (Some(url), Some(handler)) if live(job.url_valid_until) => UploadTarget {
-                        url: url.clone(),
-                        handler: handler.clone(),
-                        validity_ts: job.url_valid_until.unwrap_or_default(),
-                    },
-                    _ => {
-                        let target = tt.create_upload_url().await?;
-                        self.remember_target(job, &target.handler, &target.url, target.validity_ts, None, None)?;
-                        target
-                    }
-                };
-                tt.upload(&target, &job.path, on_bytes, self.opts.bwlimit.clone()).await
+        let cx = SendCx {
+            journal: &self.journal,
+            progress,
+            bwlimit: self.opts.bwlimit.clone(),
+            resumable_above: self.opts.resumable_above,
+            chunk_size: self.opts.chunk_size,
+        };
+        let api = self.service.api();
+        let signed_for = match api.target(job, &cx).await? {
+            Prepared::AlreadyThere(sent) => return Ok(sent),
+            Prepared::Send { signed_for } => signed_for,
+        };
+        let sent = api.send(job, &cx).await?;
+        match signed_for {
+            // The target was signed for other bytes than went: the file changed in between.
+            Some(asked) if asked != sent.sha256 => {
+                Err(Error::FileChanged { path: job.path.clone(), expected: total, actual: sent.size })
             }
-            Service::Redivis(r) => {
-                let target = match TempUpload::from_job(job) {
-                    Some(t) if live(job.url_valid_until) => t,
-                    _ => {
-                        let table = job.destination.table()?;
-                        let wanted = NewTempUpload {
-                            name: job.doc_name.to_string(),
-                            size: job.size,
-                            resumable: job.size > self.opts.resumable_above,
-                        };
-                        let target = r.create_temp_uploads(table, &[wanted]).await?.remove(0);
-                        let valid_until = epoch_now() + TARGET_LIFETIME.as_secs_f64();
-                        let transfer = target.journal_target(valid_until).transfer;
-                        self.remember_target(job, &target.id, &target.url, valid_until, transfer, None)?;
-                        target
-                    }
-                };
-                r.upload(&target, &job.path, &self.journal, on_bytes, self.opts.bwlimit.clone(), self.opts.chunk_size)
-                    .await
-            }
-            Service::Inspect(inspect) => {
-                // The URL is signed for this exact media type, found the same way every time.
-                let content_type = media_type::detect(&job.path)?;
-                let (url, asked_with) = match (&job.upload_url, &job.upload_id) {
-                    (Some(url), Some(_)) if live(job.url_valid_until) => (url.clone(), None),
-                    _ => {
-                        // The ask names the hash, so the file is read once before it is sent.
-                        let (sha256, size) = crate::hash::sha256_file(&job.path).await?;
-                        let asset = job.destination.asset()?.clone();
-                        let facts = FileFacts {
-                            name: job.doc_name.as_str(),
-                            size,
-                            content_type: &content_type,
-                            sha256: &sha256,
-                        };
-                        match inspect.presign(&asset, &facts).await? {
-                            Presigned::AlreadyUploaded { id } => {
-                                // The asset has these bytes: nothing to send, nothing to complete.
-                                self.remember_target(job, &id, "", 0.0, Some(Transfer::AlreadyThere), None)?;
-                                return Ok(Sent { sha256, size, md5: None });
-                            }
-                            Presigned::Upload { id, url } => {
-                                let until = epoch_now() + inspect::URL_LIFETIME.as_secs_f64();
-                                self.remember_target(job, &id, &url, until, Some(Transfer::Put), None)?;
-                                (url, Some(sha256))
-                            }
-                        }
-                    }
-                };
-                let sent = inspect.put(&url, &job.path, &content_type, on_bytes, self.opts.bwlimit.clone()).await?;
-                match asked_with {
-                    Some(asked) if asked != sent.sha256 => {
-                        Err(Error::FileChanged { path: job.path.clone(), expected: total, actual: sent.size })
-                    }
-                    _ => Ok(sent),
-                }
-            }
-            Service::Hbr(hbr) => {
-                let target = match job.form_target.clone() {
-                    Some(t) if job.upload_url.is_some() && live(job.url_valid_until) => t,
-                    _ => {
-                        let target = hbr.create_temp_file_upload_url(job.doc_name.as_str()).await?;
-                        let (key, url, until) = (target.temp_file_key.clone(), target.url(), target.expire_time as f64);
-                        self.remember_target(job, &key, &url, until, Some(Transfer::Form), Some(&target))?;
-                        target
-                    }
-                };
-                let content_type = media_type::detect(&job.path)?;
-                hbr.upload(&target, &job.path, &content_type, on_bytes, self.opts.bwlimit.clone()).await
-            }
+            _ => Ok(sent),
         }
-    }
-
-    /// Intent before effect: the target is on record before a byte goes to it.
-    fn remember_target(
-        &self,
-        job: &mut Job,
-        upload_id: &str,
-        url: &str,
-        valid_until: f64,
-        transfer: Option<Transfer>,
-        form: Option<&FormTarget>,
-    ) -> Result<()> {
-        self.journal.record_target(job.id, &Target { upload_id, url, valid_until, transfer, form })?;
-        job.upload_id = Some(upload_id.to_owned());
-        job.form_target = form.cloned();
-        job.upload_url = Some(url.to_owned());
-        job.url_valid_until = Some(valid_until);
-        job.transfer = transfer;
-        Ok(())
     }
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -21,7 +23,9 @@ use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 use crate::error::{Error, Invalid, Result};
+use crate::journal::{Job, Transfer};
 use crate::redact::redact_text;
+use crate::service::upload_api::{live, remember, Prepared, SendCx, UploadApi};
 pub use crate::transfer::form::FormTarget;
 use crate::transfer::form::{self, FilePart};
 use crate::transfer::{network_error, ProgressFn, Sent};
@@ -177,6 +181,34 @@ impl Hbr {
             }
         }
         Ok(sent)
+    }
+}
+
+/// HBR has nothing to finish: an upload is final once the storage has answered with our MD5.
+impl UploadApi for Hbr {
+    /// The answer is journaled whole (the form needs all of it).
+    fn target<'a>(&'a self, job: &'a mut Job, cx: &'a SendCx<'a>) -> BoxFuture<'a, Result<Prepared>> {
+        async move {
+            if job.form_target.is_none() || job.upload_url.is_none() || !live(job.url_valid_until) {
+                let target = self.create_temp_file_upload_url(job.doc_name.as_str()).await?;
+                let (key, url, until) = (target.temp_file_key.clone(), target.url(), target.expire_time as f64);
+                remember(cx.journal, job, &key, &url, until, Some(Transfer::Form), Some(&target))?;
+            }
+            Ok(Prepared::Send { signed_for: None })
+        }
+        .boxed()
+    }
+
+    fn send<'a>(&'a self, job: &'a Job, cx: &'a SendCx<'a>) -> BoxFuture<'a, Result<Sent>> {
+        async move {
+            let target = job
+                .form_target
+                .as_ref()
+                .ok_or_else(|| Error::Journal(format!("job {} has no form target on record", job.id)))?;
+            let content_type = crate::media_type::detect(&job.path)?;
+            self.upload(target, &job.path, &content_type, cx.progress.clone(), cx.bwlimit.clone()).await
+        }
+        .boxed()
     }
 }
 

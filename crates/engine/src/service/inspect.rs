@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use url::Url;
@@ -17,7 +19,12 @@ use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 pub use crate::destination::AssetId;
+use crate::doc::DocStatus;
 use crate::error::{Error, Invalid, Result};
+use crate::journal::{Job, Transfer};
+use crate::service::upload_api::{
+    epoch_now, live, remember, FinishCx, Finishing, Outcome, Prepared, Round, SendCx, UploadApi,
+};
 use crate::transfer::{self, network_error, ProgressFn, PutOptions, Sent};
 
 /// The complete call's path when none is configured (decision D-S3); `{id}` is the file id.
@@ -197,6 +204,97 @@ impl Inspect {
     pub async fn complete(&self, id: &str) -> Result<()> {
         let segment: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
         self.call(Method::POST, &self.complete_path.replace("{id}", &segment), None).await.map(|_| ())
+    }
+}
+
+impl UploadApi for Inspect {
+    /// The ask names the file's SHA-256, so the file is read once before it is sent, and its
+    /// media type, because the URL is signed for it. An answer that the asset holds these bytes
+    /// already is dedupe-before-send: nothing goes, nothing is completed.
+    fn target<'a>(&'a self, job: &'a mut Job, cx: &'a SendCx<'a>) -> BoxFuture<'a, Result<Prepared>> {
+        async move {
+            if job.upload_url.is_some() && job.upload_id.is_some() && live(job.url_valid_until) {
+                return Ok(Prepared::Send { signed_for: None });
+            }
+            let content_type = crate::media_type::detect(&job.path)?;
+            let (sha256, size) = crate::hash::sha256_file(&job.path).await?;
+            let asset = job.destination.asset()?.clone();
+            let facts = FileFacts { name: job.doc_name.as_str(), size, content_type: &content_type, sha256: &sha256 };
+            match self.presign(&asset, &facts).await? {
+                Presigned::AlreadyUploaded { id } => {
+                    remember(cx.journal, job, &id, "", 0.0, Some(Transfer::AlreadyThere), None)?;
+                    Ok(Prepared::AlreadyThere(Sent { sha256, size, md5: None }))
+                }
+                Presigned::Upload { id, url } => {
+                    let until = epoch_now() + URL_LIFETIME.as_secs_f64();
+                    remember(cx.journal, job, &id, &url, until, Some(Transfer::Put), None)?;
+                    Ok(Prepared::Send { signed_for: Some(sha256) })
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn send<'a>(&'a self, job: &'a Job, cx: &'a SendCx<'a>) -> BoxFuture<'a, Result<Sent>> {
+        async move {
+            // The same media type the URL was signed for: found the same way every time.
+            let content_type = crate::media_type::detect(&job.path)?;
+            let url = job.upload_url.as_deref().unwrap_or_default();
+            self.put(url, &job.path, &content_type, cx.progress.clone(), cx.bwlimit.clone()).await
+        }
+        .boxed()
+    }
+
+    fn finishing(&self) -> Option<&dyn Finishing> {
+        Some(self)
+    }
+}
+
+/// Complete calls in flight at once.
+const COMPLETES_IN_FLIGHT: usize = 8;
+
+/// Finishing is one complete call per file (idempotent, so one whose answer was lost is simply
+/// made again); a batch is only the files whose calls go together.
+impl Finishing for Inspect {
+    fn max_batch(&self, cx: &FinishCx<'_>) -> usize {
+        cx.batch.max(COMPLETES_IN_FLIGHT)
+    }
+
+    fn send<'a>(&'a self, batch: Vec<Job>, cx: &'a FinishCx<'a>) -> BoxFuture<'a, Round> {
+        async move {
+            let outcomes = futures_util::stream::iter(batch)
+                .map(|job| async move {
+                    let outcome = match self.complete_job(&job, cx).await {
+                        Ok(()) => Outcome::Done(DocStatus::Ok),
+                        Err(e) => Outcome::failed(e),
+                    };
+                    (job, outcome)
+                })
+                .buffer_unordered(COMPLETES_IN_FLIGHT)
+                .collect()
+                .await;
+            Round { outcomes, doubt: None }
+        }
+        .boxed()
+    }
+
+    fn in_doubt<'a>(&'a self, job: Job, cx: &'a FinishCx<'a>) -> BoxFuture<'a, Round> {
+        Finishing::send(self, vec![job], cx)
+    }
+}
+
+impl Inspect {
+    async fn complete_job(&self, job: &Job, cx: &FinishCx<'_>) -> Result<()> {
+        if job.transfer == Some(Transfer::AlreadyThere) {
+            return Ok(());
+        }
+        let id =
+            job.upload_id.as_deref().filter(|h| !h.is_empty()).ok_or_else(|| {
+                Error::Journal(format!("job {} is marked uploaded but has no file id on record", job.id))
+            })?;
+        // Intent first, for `twindrop status`; repeating the call is harmless.
+        cx.journal.mark_attach_sent(&[job.id])?;
+        crate::retry::retry(cx.retry, || self.complete(id), |_, _| {}).await
     }
 }
 

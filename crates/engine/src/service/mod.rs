@@ -1,11 +1,18 @@
 //! One module per upload API. Each says how to get an upload target, which transfer moves the
-//! bytes, and how to finalize and read back status. [`Service`] is the one the queue drives;
-//! [`Destination`] is where in it the files go.
+//! bytes, and how to finish and read back status, by implementing [`UploadApi`] (a tiny core
+//! and optional capabilities: see [`upload_api`], which also says how to add a service).
+//! [`Service`] is the handle the rest of the engine and the app hold, and [`Service::api`] the
+//! trait object the queue drives; [`Destination`] is where in it the files go.
+//!
+//! Where each service's upload lives: `trusted_twin/finish.rs` (upload URL, PUT, attach,
+//! copy polling), `redivis/finish.rs` (temp uploads, PUT or resumable session, rawFiles),
+//! `inspect.rs` (presign with the hash, PUT, complete), `hbr.rs` (signed form target, POST).
 
 pub mod hbr;
 pub mod inspect;
 pub mod redivis;
 pub mod trusted_twin;
+pub mod upload_api;
 
 use std::sync::Arc;
 
@@ -15,6 +22,7 @@ use hbr::Hbr;
 use inspect::Inspect;
 use redivis::Redivis;
 use trusted_twin::TrustedTwin;
+pub use upload_api::UploadApi;
 
 /// Parse and normalise a service base URL: http(s), no query, no trailing slash, and plain HTTP
 /// only to this machine.
@@ -113,6 +121,16 @@ impl Service {
             (Service::Inspect(_), _) => {
                 Err(Error::invalid(Invalid::Destination, "an Inspect login needs the asset ID to check it"))
             }
+        }
+    }
+
+    /// The upload API the queue drives: its mandatory core and its capabilities.
+    pub fn api(&self) -> &dyn UploadApi {
+        match self {
+            Service::TrustedTwin(tt) => tt.as_ref(),
+            Service::Redivis(r) => r.as_ref(),
+            Service::Inspect(i) => i.as_ref(),
+            Service::Hbr(h) => h.as_ref(),
         }
     }
 

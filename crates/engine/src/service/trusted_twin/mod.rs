@@ -2,6 +2,8 @@
 //! (attach) and polling `GET /twins/{twin}/docs/{doc_name}` until the copy is terminal.
 //! See `../shared/spec/trustedtwin-api.md`; its decisions table is followed here and by the emulator.
 
+mod finish;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;

@@ -4,6 +4,10 @@
 //! files of a file-index table. Every call carries `Authorization: Bearer <token>`, including
 //! PUTs to a temp-upload URL on the API's own host; a URL on any other host gets no token.
 
+mod finish;
+
+pub use finish::with_suffix;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,13 +18,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::trusted_twin::parse_base_url;
 use crate::bandwidth::Limiter;
 use crate::credentials::Secret;
 pub use crate::destination::TableRef;
 use crate::error::{Error, Result};
 use crate::journal::{Job, Journal, Target, Transfer};
 use crate::redact::redact_text;
+use crate::service::trusted_twin::parse_base_url;
 use crate::transfer::{self, network_error, resumable, ProgressFn, Sent};
 
 pub const DEFAULT_BASE_URL: &str = "https://redivis.com/api/v1";
@@ -279,7 +283,7 @@ pub(crate) fn api_error(shown: &str, status: StatusCode, retry_after: Option<Dur
         (true, false) => description,
         (false, false) => format!("{code}: {description}"),
     };
-    super::status_error(status, detail, retry_after)
+    crate::service::status_error(status, detail, retry_after)
 }
 
 /// Whether an error is a Redivis 400 with this `error` code.
