@@ -2,6 +2,15 @@
 //! through the same queue, against Trusted Twin, Redivis, Inspect and HBR + OSS in the
 //! emulator. Every case ends by reading each file back from the server and comparing bytes.
 //! Each test prints its row of the cases × services matrix.
+//!
+//! # Adding a service
+//!
+//! A fifth service is one module in `service/` implementing `service::UploadApi` (see
+//! `service::upload_api`) plus its line here: a `Kind` in `tests/support/` (its world: a client
+//! and a destination on the emulator, and how to read a file back and count copies), its routes
+//! below (`data_route`, `target_route`, `finish_route`, `expiry`), and its row of
+//! `capabilities_are_what_each_service_declares`. Every case then runs against it through the
+//! same queue.
 
 mod support;
 
@@ -39,6 +48,16 @@ impl Kind {
             Kind::Redivis => "redivis.initiate",
             Kind::Inspect => "inspect.presigned",
             Kind::Hbr => "hbr.create_url",
+        }
+    }
+
+    /// The route that finishes a file, for a service that has finishing.
+    fn finish_route(self) -> Option<&'static str> {
+        match self {
+            Kind::TrustedTwin => Some("attach"),
+            Kind::Redivis => Some("redivis.raw_files"),
+            Kind::Inspect => Some("inspect.complete"),
+            Kind::Hbr => None,
         }
     }
 
@@ -208,6 +227,57 @@ async fn inspect_dedupes_by_hash_without_the_journal() {
     let job = fresh.get(ids[0]).unwrap();
     assert_eq!((job.state, job.transfer), (JobState::Done, Some(Transfer::AlreadyThere)));
     assert_eq!(w.em.call_count("inspect.put"), puts, "the bytes went again");
+}
+
+/// Each service declares the capabilities it has, and the queue reaches a finish call exactly
+/// for those that declare finishing.
+#[tokio::test]
+async fn capabilities_are_what_each_service_declares() {
+    for kind in ALL {
+        let w = world(kind, None).await;
+        let api = w.service.api();
+        let fin = api.finishing();
+        let row = (fin.is_some(), fin.is_some_and(|f| f.copies().is_some()), api.prefetch().is_some());
+        let expected = match kind {
+            // (finishing, copies, prefetch)
+            Kind::TrustedTwin => (true, true, false),
+            Kind::Redivis => (true, false, true),
+            Kind::Inspect => (true, false, false),
+            Kind::Hbr => (false, false, false),
+        };
+        assert_eq!(row, expected, "{kind:?}");
+        assert_eq!(fin.is_some(), kind.finish_route().is_some(), "{kind:?}: the suite's route table disagrees");
+        let files = vec![w.file("one.bin", 3_000, 4), w.file("two.bin", 0, 5)];
+        let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
+        w.assert_intact(&ids, &files).await;
+        if let Some(route) = kind.finish_route() {
+            assert!(w.em.call_count(route) >= 1, "{kind:?}: no {route} call");
+        }
+        eprintln!("capabilities: {kind:?} {row:?}: ok");
+    }
+}
+
+/// The answer to the first finish request is lost after the server acted on it: the files are
+/// read back or sent again in a way that cannot make them twice, and all end `ok`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_finish_answer_makes_no_duplicate() {
+    for kind in ALL {
+        let Some(route) = kind.finish_route() else {
+            eprintln!("lost finish answer: {kind:?}: nothing to finish");
+            continue;
+        };
+        let w = world(kind, None).await;
+        w.faults(json!([{ "route": route, "nth": [1], "commit_then_status": 500 }]));
+        let files: Vec<PathBuf> = (0..3).map(|i| w.file(&format!("d{i}.bin"), 1_000 + i, i)).collect();
+        let (ids, _) = w.upload(&files, options(), RUN_LIMIT).await;
+        assert!(w.em.fired_total() >= 1, "{kind:?}: the fault did not fire");
+        w.assert_intact(&ids, &files).await;
+        for id in &ids {
+            let job = w.journal.get(*id).unwrap();
+            assert_eq!(w.copies(&job).await, 1, "{kind:?}: {} made twice", job.doc_name);
+        }
+        eprintln!("lost finish answer: {kind:?}: ok");
+    }
 }
 
 /// The fault kinds a service can meet, each as a rule for this service (`None`: not its kind).
