@@ -1,6 +1,7 @@
 //! The queue's own tests: events, replays, retries, panics and a stopped run.
 
 use super::*;
+use crate::doc::DocStatus;
 
 #[test]
 fn events_serialise_as_the_ui_expects() {
