@@ -261,18 +261,7 @@ impl Watched {
             return Err(Error::NotAFolder { path });
         }
         let dest = Destination::parse_for(self.queue.service(), destination.trim())?;
-        let folder = WatchedFolder {
-            path: path.clone(),
-            profile: self.profile.clone(),
-            destination: dest.as_str().to_owned(),
-            template: None,
-            ignore: vec![],
-            storage_class: None,
-            description: None,
-            delete: DeletePolicy::Ignore,
-            on_conflict: Default::default(),
-            paused: false,
-        };
+        let folder = WatchedFolder::new(path.clone(), self.profile.clone(), dest.as_str().to_owned());
         self.settings.update(|s| {
             let clash = s.watched.iter().find(|w| path.starts_with(&w.path) || w.path.starts_with(&path));
             if let Some(other) = clash {
@@ -617,18 +606,7 @@ mod tests {
         std::fs::write(dir.join("x.txt"), "x").unwrap();
         w.settings()
             .update(|s| {
-                s.watch(WatchedFolder {
-                    path: dir.canonicalize().unwrap(),
-                    profile: Some("work".into()),
-                    destination: w.twin.to_string(),
-                    template: None,
-                    ignore: vec![],
-                    storage_class: None,
-                    description: None,
-                    delete: DeletePolicy::Ignore,
-                    on_conflict: Default::default(),
-                    paused: false,
-                });
+                s.watch(WatchedFolder::new(dir.canonicalize().unwrap(), Some("work".into()), w.twin.to_string()));
                 Ok(())
             })
             .unwrap();
