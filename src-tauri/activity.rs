@@ -35,6 +35,7 @@ pub fn batches() -> Option<Arc<Batches>> {
 
 /// Entries newest first, filtered by kind and text, paged with `before`.
 #[tauri::command]
+#[specta::specta]
 pub async fn activity_list(filter: Filter) -> std::result::Result<Vec<Entry>, ErrorInfo> {
     Ok(log()?.list(&filter)?)
 }

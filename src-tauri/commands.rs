@@ -40,6 +40,7 @@ fn remember_twin(profile: Option<&str>, twin: &TwinId) -> Reply<()> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn session_get(state: State<'_, AppState>) -> Reply<Option<SessionInfo>> {
     let mut inner = state.inner.lock().await;
     inner.start_up().await?;
@@ -47,6 +48,7 @@ pub async fn session_get(state: State<'_, AppState>) -> Reply<Option<SessionInfo
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
     let mut inner = state.inner.lock().await;
     inner.open_sandbox().await?;
@@ -56,6 +58,7 @@ pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
 /// Sign in to a service (`trusted_twin`, `redivis`, `inspect`, `hbr`). Redivis and Inspect
 /// logins name their destination (a table reference, an asset ID): reading it is their check.
 #[tauri::command]
+#[specta::specta]
 pub async fn login_service(
     state: State<'_, AppState>,
     service: String,
@@ -71,7 +74,7 @@ pub async fn login_service(
 }
 
 /// A saved account, for the login screen's "switch to" list. Never the secret.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileEntry {
     name: String,
@@ -82,6 +85,7 @@ pub struct ProfileEntry {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn profiles_list() -> Reply<Vec<ProfileEntry>> {
     let s = settings()?.load()?;
     Ok(s.profiles
@@ -98,6 +102,7 @@ pub async fn profiles_list() -> Reply<Vec<ProfileEntry>> {
 
 /// Switch to a saved profile, with the secret the keyring holds for it.
 #[tauri::command]
+#[specta::specta]
 pub async fn profile_open(state: State<'_, AppState>, name: String) -> Reply<SessionInfo> {
     let mut inner = state.inner.lock().await;
     inner.open_profile(&name).await?;
@@ -106,6 +111,7 @@ pub async fn profile_open(state: State<'_, AppState>, name: String) -> Reply<Ses
 
 /// Close the session and keep the profile and its secret, to switch to another account.
 #[tauri::command]
+#[specta::specta]
 pub async fn session_close(state: State<'_, AppState>) -> Reply<()> {
     state.inner.lock().await.session = None;
     Ok(())
@@ -113,6 +119,7 @@ pub async fn session_close(state: State<'_, AppState>) -> Reply<()> {
 
 /// Close the session and sign out: a profile's secret leaves the keyring.
 #[tauri::command]
+#[specta::specta]
 pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
     let mut inner = state.inner.lock().await;
     if let Some(s) = inner.session.take() {
@@ -124,12 +131,14 @@ pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn twins_recent(state: State<'_, AppState>) -> Reply<Vec<String>> {
     let (_, profile) = current(&state).await?;
     Ok(settings()?.load()?.recent_twins(profile.as_deref())?.to_vec())
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
     let (queue, profile) = current(&state).await?;
     let twin = queue.service().trusted_twin()?.create_twin().await?;
@@ -138,6 +147,7 @@ pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<String> {
     let twin = TwinId::parse(&twin)?;
     let (queue, profile) = current(&state).await?;
@@ -150,6 +160,7 @@ pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<Stri
 /// this now and then for items still moving, so it converges on the journal even if it missed
 /// an event.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<Vec<QueueEvent>> {
     let (queue, _) = current(&state).await?;
     let mut events = Vec::new();
@@ -164,6 +175,7 @@ pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<V
 /// The window's own channel: the queue's `stats` (speed, ETA) and the events of jobs no drop
 /// listens to. Returns whether the queue is paused as a whole.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_watch(state: State<'_, AppState>, events: Channel<QueueEvent>) -> Reply<bool> {
     let inner = state.inner.lock().await;
     let session = inner.session.as_ref().ok_or_else(|| Error::Input("not logged in".into()).info())?;
@@ -173,12 +185,14 @@ pub async fn queue_watch(state: State<'_, AppState>, events: Channel<QueueEvent>
 
 /// Pause one job (queued or uploading). `false`: it is past the upload, or already settled.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_pause(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     let (queue, sink) = queue_and_sink(&state).await?;
     Ok(queue.pause(id, &sink)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_resume(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     let (queue, sink) = queue_and_sink(&state).await?;
     Ok(queue.resume(id, &sink)?)
@@ -186,6 +200,7 @@ pub async fn queue_resume(state: State<'_, AppState>, id: u64) -> Reply<bool> {
 
 /// Cancel one job that has not reached the attach.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_cancel(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     let (queue, sink) = queue_and_sink(&state).await?;
     Ok(queue.cancel(id, &sink)?)
@@ -193,6 +208,7 @@ pub async fn queue_cancel(state: State<'_, AppState>, id: u64) -> Reply<bool> {
 
 /// Put one failed job back in the queue.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_retry(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     let (queue, sink) = queue_and_sink(&state).await?;
     Ok(queue.retry(id, &sink)?)
@@ -201,11 +217,13 @@ pub async fn queue_retry(state: State<'_, AppState>, id: u64) -> Reply<bool> {
 /// Stop taking jobs and stop the bytes in flight. The interrupted jobs go back to the queue,
 /// and the window hears so.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_pause_all(state: State<'_, AppState>) -> Reply<()> {
     set_queue_paused(&state, true).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_resume_all(state: State<'_, AppState>) -> Reply<()> {
     set_queue_paused(&state, false).await
 }
@@ -241,6 +259,7 @@ pub async fn set_queue_paused(state: &AppState, paused: bool) -> Reply<()> {
 /// Put every failed job of this server back in the queue; returns how many. The window hears
 /// each one go back to `queued` on its own channel.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_retry_failed(state: State<'_, AppState>) -> Reply<usize> {
     let (queue, sink) = queue_and_sink(&state).await?;
     let base = queue.service().base_url().to_owned();
@@ -258,6 +277,7 @@ pub async fn queue_retry_failed(state: State<'_, AppState>) -> Reply<usize> {
 
 /// Every Doc of the Twin with its server status and details.
 #[tauri::command]
+#[specta::specta]
 pub async fn docs_list(state: State<'_, AppState>, twin: String) -> Reply<Vec<DocEntry>> {
     let twin = TwinId::parse(&twin)?;
     let (queue, _) = current(&state).await?;
@@ -265,6 +285,7 @@ pub async fn docs_list(state: State<'_, AppState>, twin: String) -> Reply<Vec<Do
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn doc_delete(state: State<'_, AppState>, twin: String, name: String) -> Reply<()> {
     let twin = TwinId::parse(&twin)?;
     let name = DocName::parse(&name)?;
@@ -276,6 +297,7 @@ pub async fn doc_delete(state: State<'_, AppState>, twin: String, name: String) 
 /// in the journal, check that the file is still there, delete the Doc, and queue the file under
 /// the same name. Returns the new job's id; its events go to the window's channel.
 #[tauri::command]
+#[specta::specta]
 pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -> Reply<Vec<u64>> {
     let twin = TwinId::parse(&twin)?;
     let doc_name = DocName::parse(&name)?;

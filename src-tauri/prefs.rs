@@ -14,6 +14,7 @@ type Reply<T> = Result<T, ErrorInfo>;
 /// The upload queue's options from the saved prefs; a settings file edited into something
 /// invalid falls back to the defaults rather than keeping the session shut.
 #[tauri::command]
+#[specta::specta]
 pub async fn prefs_get() -> Reply<Prefs> {
     Ok(settings()?.load()?.prefs)
 }
@@ -21,6 +22,7 @@ pub async fn prefs_get() -> Reply<Prefs> {
 /// Check, apply autostart, save, and apply to the running queues. Returns the prefs as saved
 /// (the bandwidth written canonically).
 #[tauri::command]
+#[specta::specta]
 pub async fn prefs_set(app: AppHandle, state: State<'_, AppState>, prefs: Prefs) -> Reply<Prefs> {
     let prefs = prefs.validated()?;
     let autolaunch = app.autolaunch();

@@ -18,10 +18,11 @@ use twindrop_engine::queue::{EventSink, QueueEvent};
 use twindrop_engine::service::{Destination, Service, ServiceKind};
 use twindrop_engine::{account, Queue, Result, Secret, TrustedTwin};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// `sandbox`, or the service: `trusted_twin`, `redivis`, `inspect`, `hbr`.
+    #[specta(type = SessionKind)]
     pub kind: &'static str,
     pub base_url: String,
     /// Who we are, as the service's check said (`Service::verify`).
@@ -31,6 +32,18 @@ pub struct SessionInfo {
     /// Where files go when the service has one fixed destination per login (a Redivis table,
     /// an Inspect asset, HBR's temporary files); Trusted Twin picks a Twin per drop.
     pub destination: Option<String>,
+}
+
+/// What `SessionInfo::kind` holds, for the TypeScript bindings only (the field stays a string).
+#[derive(serde::Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SessionKind {
+    Sandbox,
+    TrustedTwin,
+    Redivis,
+    Inspect,
+    Hbr,
 }
 
 /// Which window channel hears about which job. Each drop brings its own channel for its jobs;
@@ -314,6 +327,14 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_session_kind_is_in_the_bindings_type() {
+        let kinds = [ServiceKind::TrustedTwin, ServiceKind::Redivis, ServiceKind::Inspect, ServiceKind::Hbr];
+        for kind in kinds.into_iter().map(kind_name).chain(["sandbox"]) {
+            assert!(serde_json::from_value::<SessionKind>(kind.into()).is_ok(), "{kind} is not a SessionKind");
+        }
+    }
 
     /// A channel that keeps what it is sent (the `type` and `id` of each event).
     fn recorder() -> (Channel<QueueEvent>, Arc<std::sync::Mutex<Vec<String>>>) {

@@ -19,6 +19,7 @@ async fn watched(state: &State<'_, AppState>) -> Reply<Arc<Watched>> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_list(state: State<'_, AppState>) -> Reply<Vec<FolderStatus>> {
     Ok(watched(&state).await?.list()?)
 }
@@ -38,6 +39,7 @@ async fn chosen_folder(state: &State<'_, AppState>, watched: &Watched, path: Str
 
 /// Watch a folder the user picked (or dropped).
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_add(state: State<'_, AppState>, path: String, destination: String) -> Reply<FolderStatus> {
     let path = state.chosen.check(vec![PathBuf::from(path)]).await?.remove(0);
     let watched = watched(&state).await?;
@@ -45,6 +47,7 @@ pub async fn watched_add(state: State<'_, AppState>, path: String, destination: 
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_update(state: State<'_, AppState>, path: String, update: FolderUpdate) -> Reply<FolderStatus> {
     let watched = watched(&state).await?;
     let path = chosen_folder(&state, &watched, path).await?;
@@ -52,6 +55,7 @@ pub async fn watched_update(state: State<'_, AppState>, path: String, update: Fo
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_remove(state: State<'_, AppState>, path: String) -> Reply<()> {
     let watched = watched(&state).await?;
     let path = chosen_folder(&state, &watched, path).await?;
@@ -59,6 +63,7 @@ pub async fn watched_remove(state: State<'_, AppState>, path: String) -> Reply<(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_pause(state: State<'_, AppState>, path: String, paused: bool) -> Reply<FolderStatus> {
     let watched = watched(&state).await?;
     let path = chosen_folder(&state, &watched, path).await?;

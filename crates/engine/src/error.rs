@@ -180,7 +180,7 @@ fn asked_wait(retry_after: &Option<Duration>) -> String {
 }
 
 /// The shape an error takes across the IPC boundary and in `--json` output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 pub struct ErrorInfo {
     pub code: String,
     pub message: String,

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::queue::{ConflictPolicy, Options, Queue, MAX_PARALLEL};
 use crate::retry::RetryPolicy;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Prefs {
     /// Files uploading at the same time, 1 to [`MAX_PARALLEL`].

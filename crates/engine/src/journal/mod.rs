@@ -26,7 +26,7 @@ mod resumable;
 pub use docs::{Deletion, OwnedDoc};
 pub use resumable::ResumableRecord;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Queued,

@@ -47,7 +47,7 @@ use crate::service::trusted_twin::{DocStatus, StorageClass, TrustedTwin};
 use crate::service::Service;
 
 /// What to do when a Doc of the same name but other content is already on the Twin.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictPolicy {
     Skip,
@@ -82,7 +82,7 @@ pub const CONFLICT_SKIP: &str = "a different Doc named";
 
 /// What a watched folder does when a Doc it did not make holds a file's name. It has no
 /// `replace`: a folder replaces only the Docs it made, and only while they hold what it sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum FolderConflicts {
     #[default]
@@ -152,7 +152,7 @@ impl Default for Options {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Uploading,
@@ -160,7 +160,7 @@ pub enum Stage {
     Verifying,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum QueueEvent {
     Added {

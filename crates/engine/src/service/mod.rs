@@ -39,7 +39,7 @@ pub(crate) use crate::http::{
 pub use crate::http::{http_client, API_TIMEOUT};
 
 /// Which API a profile speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceKind {
     #[default]

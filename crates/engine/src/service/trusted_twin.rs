@@ -68,7 +68,7 @@ impl fmt::Debug for UploadTarget {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum DocStatus {
     Copying,
@@ -121,7 +121,7 @@ pub struct Doc {
 
 /// One Doc of a Twin with everything a details view shows: its name from the listing and the
 /// rest read back from the Doc itself (the listing carries no status).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DocEntry {
     pub name: String,
