@@ -43,12 +43,12 @@ function withStatus(id: number, status: ItemStatus): QueueItem {
 describe("controls offered per status", () => {
   it("pause only before the attach, resume only when paused", () => {
     const pausable = ITEM_STATUSES.filter(canPause);
-    expect(pausable).toEqual(["queued", "hashing", "uploading"]);
+    expect(pausable).toEqual(["queued", "uploading"]);
     expect(ITEM_STATUSES.filter(canResume)).toEqual(["paused"]);
   });
 
   it("cancel while no Doc may exist yet", () => {
-    expect(ITEM_STATUSES.filter(canCancel)).toEqual(["queued", "hashing", "uploading", "paused"]);
+    expect(ITEM_STATUSES.filter(canCancel)).toEqual(["queued", "uploading", "paused"]);
     for (const s of ["attaching", "verifying", "ok", "hash_mismatch"] as const) expect(canCancel(s)).toBe(false);
   });
 
@@ -114,7 +114,6 @@ describe("filters", () => {
   it("each status falls under one filter (cancelled only under all)", () => {
     const expected: Record<ItemStatus, string | null> = {
       queued: "active",
-      hashing: "active",
       uploading: "active",
       attaching: "active",
       verifying: "active",
