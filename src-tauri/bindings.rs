@@ -50,10 +50,13 @@ fn bindings_are_up_to_date() {
     }
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     if old != fresh {
-        let line = old.lines().zip(fresh.lines()).position(|(a, b)| a != b).map_or(
-            format!("lengths differ ({} vs {} lines)", old.lines().count(), fresh.lines().count()),
-            |n| format!("first difference at line {}", n + 1),
-        );
+        let line = old
+            .lines()
+            .zip(fresh.lines())
+            .position(|(a, b)| a != b)
+            .map_or(format!("lengths differ ({} vs {} lines)", old.lines().count(), fresh.lines().count()), |n| {
+                format!("first difference at line {}", n + 1)
+            });
         panic!(
             "{FILE} is stale ({line}): the IPC types or commands changed in Rust.\n\
              Regenerate it with: TWINDROP_BLESS=1 cargo test -p twindrop --lib bindings\n\

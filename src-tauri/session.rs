@@ -324,6 +324,41 @@ impl Inner {
     }
 }
 
+/// A session opened (`true`) or closed.
+fn signed(info: &SessionInfo, opened: bool) {
+    let whom = match info.kind {
+        "sandbox" => "the local sandbox".to_owned(),
+        kind => format!("{} ({kind})", info.base_url),
+    };
+    let (kind, message) = match opened {
+        true => (Kind::SignedIn, format!("Signed in to {whom} as {}", info.account)),
+        false => (Kind::SignedOut, format!("Signed out of {whom}")),
+    };
+    crate::activity::note(NewEntry::new(kind, message).source(info.base_url.clone()));
+}
+
+/// The upload queue's options from the saved preferences (the defaults if they cannot be used).
+fn queue_options() -> twindrop_engine::queue::Options {
+    let saved = settings().and_then(|s| s.load()).map(|s| s.prefs).unwrap_or_default();
+    saved.queue_options().unwrap_or_else(|e| {
+        tracing::warn!(code = e.code(), "saved preferences not used: {e}");
+        Prefs::default().queue_options().expect("default prefs are valid")
+    })
+}
+
+/// The watched folders of a session just opened, started. A failure to start them leaves the
+/// session usable; the Watched screen shows the error.
+fn start_watched(
+    uploads: &Queue,
+    profile: Option<String>,
+) -> std::result::Result<Arc<twindrop_engine::watched::Watched>, twindrop_engine::ErrorInfo> {
+    let log = crate::activity::log()?;
+    twindrop_engine::watched::Watched::open(uploads, profile, log).map(Arc::new).map_err(|e| {
+        tracing::error!(code = e.code(), "watched folders not started: {e}");
+        e.info()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,39 +458,4 @@ mod tests {
         second.start_up().await.unwrap();
         assert_eq!(second.session.as_ref().unwrap().info.base_url, url);
     }
-}
-
-/// A session opened (`true`) or closed.
-fn signed(info: &SessionInfo, opened: bool) {
-    let whom = match info.kind {
-        "sandbox" => "the local sandbox".to_owned(),
-        kind => format!("{} ({kind})", info.base_url),
-    };
-    let (kind, message) = match opened {
-        true => (Kind::SignedIn, format!("Signed in to {whom} as {}", info.account)),
-        false => (Kind::SignedOut, format!("Signed out of {whom}")),
-    };
-    crate::activity::note(NewEntry::new(kind, message).source(info.base_url.clone()));
-}
-
-/// The upload queue's options from the saved preferences (the defaults if they cannot be used).
-fn queue_options() -> twindrop_engine::queue::Options {
-    let saved = settings().and_then(|s| s.load()).map(|s| s.prefs).unwrap_or_default();
-    saved.queue_options().unwrap_or_else(|e| {
-        tracing::warn!(code = e.code(), "saved preferences not used: {e}");
-        Prefs::default().queue_options().expect("default prefs are valid")
-    })
-}
-
-/// The watched folders of a session just opened, started. A failure to start them leaves the
-/// session usable; the Watched screen shows the error.
-fn start_watched(
-    uploads: &Queue,
-    profile: Option<String>,
-) -> std::result::Result<Arc<twindrop_engine::watched::Watched>, twindrop_engine::ErrorInfo> {
-    let log = crate::activity::log()?;
-    twindrop_engine::watched::Watched::open(uploads, profile, log).map(Arc::new).map_err(|e| {
-        tracing::error!(code = e.code(), "watched folders not started: {e}");
-        e.info()
-    })
 }
