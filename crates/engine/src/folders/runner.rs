@@ -24,8 +24,9 @@ use crate::profile::{SettingsFile, WatchedFolder};
 use crate::queue::{EventSink, FolderConflicts, Queue, QueueEvent, RunMode};
 use crate::service::Destination;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
+#[serde(rename = "FolderState")] // the TypeScript name only: JSON carries no type names
 pub enum Status {
     /// Waiting for changes.
     Watching,
@@ -36,7 +37,7 @@ pub enum Status {
 }
 
 /// A watched folder as the window shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FolderStatus {
     pub path: String,
@@ -54,7 +55,7 @@ pub struct FolderStatus {
 }
 
 /// New settings of a folder; each `None` leaves that one as it is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FolderUpdate {
     pub destination: Option<String>,

@@ -31,7 +31,7 @@ use crate::service::Destination;
 pub const DEFAULT_IGNORES: [&str; 6] = [".DS_Store", "*.tmp", "~$*", ".git/", "*.part", "*.crdownload"];
 
 /// What happens to a Doc when its file is deleted from the folder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum DeletePolicy {
     /// Keep the Doc (the folder is a way in, not a mirror).

@@ -53,7 +53,7 @@ pub const CONFLICT_SKIP: &str = "a different Doc named";
 
 /// What a watched folder does when a Doc it did not make holds a file's name. It has no
 /// `replace`: a folder replaces only the Docs it made, and only while they hold what it sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum FolderConflicts {
     #[default]
@@ -137,7 +137,7 @@ impl Options {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Uploading,
@@ -145,7 +145,7 @@ pub enum Stage {
     Verifying,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum QueueEvent {
     Added {
