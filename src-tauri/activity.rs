@@ -7,6 +7,7 @@ use crate::state::{AppState, Reply};
 
 /// Entries newest first, filtered by kind and text, paged with `before`.
 #[tauri::command]
+#[specta::specta]
 pub async fn activity_list(state: State<'_, AppState>, filter: Filter) -> Reply<Vec<Entry>> {
     Ok(state.app.activity(&filter)?)
 }

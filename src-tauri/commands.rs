@@ -12,11 +12,13 @@ use twindrop_engine::{DocName, QueueEvent, Secret, TwinId};
 use crate::state::{to_window, AppState, Reply};
 
 #[tauri::command]
+#[specta::specta]
 pub async fn session_get(state: State<'_, AppState>) -> Reply<Option<SessionInfo>> {
     Ok(state.app.start_up().await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
     Ok(state.app.open_sandbox().await?)
 }
@@ -24,6 +26,7 @@ pub async fn login_sandbox(state: State<'_, AppState>) -> Reply<SessionInfo> {
 /// Sign in to a service (`trusted_twin`, `redivis`, `inspect`, `hbr`). Redivis and Inspect
 /// logins name their destination (a table reference, an asset ID): reading it is their check.
 #[tauri::command]
+#[specta::specta]
 pub async fn login_service(
     state: State<'_, AppState>,
     service: String,
@@ -36,18 +39,21 @@ pub async fn login_service(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn profiles_list(state: State<'_, AppState>) -> Reply<Vec<ProfileEntry>> {
     Ok(state.app.profiles()?)
 }
 
 /// Switch to a saved profile, with the secret the keyring holds for it.
 #[tauri::command]
+#[specta::specta]
 pub async fn profile_open(state: State<'_, AppState>, name: String) -> Reply<SessionInfo> {
     Ok(state.app.open_profile(&name).await?)
 }
 
 /// Close the session and keep the profile and its secret, to switch to another account.
 #[tauri::command]
+#[specta::specta]
 pub async fn session_close(state: State<'_, AppState>) -> Reply<()> {
     state.app.close().await;
     Ok(())
@@ -55,21 +61,25 @@ pub async fn session_close(state: State<'_, AppState>) -> Reply<()> {
 
 /// Close the session and sign out: a profile's secret leaves the keyring.
 #[tauri::command]
+#[specta::specta]
 pub async fn logout(state: State<'_, AppState>) -> Reply<()> {
     Ok(state.app.sign_out().await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn twins_recent(state: State<'_, AppState>) -> Reply<Vec<String>> {
     Ok(state.app.recent_destinations().await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
     Ok(state.app.create_twin().await?.to_string())
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<String> {
     let twin = TwinId::parse(&twin)?;
     state.app.select_twin(&twin).await?;
@@ -78,6 +88,7 @@ pub async fn twin_select(state: State<'_, AppState>, twin: String) -> Reply<Stri
 
 /// Where these jobs stand in the journal: the final event of each settled one.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<Vec<QueueEvent>> {
     Ok(state.app.settled(&ids).await?)
 }
@@ -85,56 +96,66 @@ pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<V
 /// The window's own channel: the queue's `stats` and the events of jobs no drop listens to.
 /// Returns whether the queue is paused as a whole.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_watch(state: State<'_, AppState>, events: Channel<QueueEvent>) -> Reply<bool> {
     Ok(state.app.watch_events(to_window(events)).await?)
 }
 
 /// Pause one job (queued or uploading). `false`: it is past the upload, or already settled.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_pause(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     Ok(state.app.pause(id).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_resume(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     Ok(state.app.resume(id).await?)
 }
 
 /// Cancel one job that has not reached the attach.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_cancel(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     Ok(state.app.cancel(id).await?)
 }
 
 /// Put one failed job back in the queue.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_retry(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     Ok(state.app.retry(id).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_pause_all(state: State<'_, AppState>) -> Reply<()> {
     Ok(state.app.set_paused(true).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_resume_all(state: State<'_, AppState>) -> Reply<()> {
     Ok(state.app.set_paused(false).await?)
 }
 
 /// Put every failed job of this server back in the queue; returns how many.
 #[tauri::command]
+#[specta::specta]
 pub async fn queue_retry_failed(state: State<'_, AppState>) -> Reply<usize> {
     Ok(state.app.retry_failed().await?)
 }
 
 /// Every Doc of the Twin with its server status and details.
 #[tauri::command]
+#[specta::specta]
 pub async fn docs_list(state: State<'_, AppState>, twin: String) -> Reply<Vec<DocEntry>> {
     Ok(state.app.docs(&TwinId::parse(&twin)?).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn doc_delete(state: State<'_, AppState>, twin: String, name: String) -> Reply<()> {
     Ok(state.app.delete_doc(&TwinId::parse(&twin)?, &DocName::parse(&name)?).await?)
 }
@@ -142,6 +163,7 @@ pub async fn doc_delete(state: State<'_, AppState>, twin: String, name: String) 
 /// Send a Doc whose copy ended `hash_mismatch` (or `error`) again, from the file it came from.
 /// Returns the new job's id; its events go to the window's channel.
 #[tauri::command]
+#[specta::specta]
 pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -> Reply<Vec<u64>> {
     Ok(state.app.resend_doc(&TwinId::parse(&twin)?, &DocName::parse(&name)?).await?)
 }

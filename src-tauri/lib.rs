@@ -12,12 +12,20 @@
 //!   activity log and the Upload panel (a drop's naming preview, a batch under settled names).
 //! - `desktop`: tray icon and notifications, fed by the queue's events through `app::Hooks`.
 //! - `picker`: native file and folder dialogs, with a test seam.
+//! - `ipc`: the list of commands, the one source of the handler, the TypeScript bindings
+//!   (`bindings`, a test) and the window's permissions (build.rs).
 
 use tauri::Manager;
+
+// The command list: `ipc_commands!`, also read by build.rs.
+#[macro_use]
+mod ipc;
 
 mod activity;
 #[cfg(test)]
 mod audit;
+#[cfg(test)]
+mod bindings;
 mod commands;
 mod desktop;
 mod picker;
@@ -29,6 +37,12 @@ mod watched;
 use std::sync::Arc;
 
 use twindrop_engine::app::{App, Hooks, Places};
+
+/// The IPC commands with their types: the invoke handler, and (in `bindings`) the TypeScript
+/// bindings of the UI. Nothing is written at run time.
+fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::new().commands(ipc_commands!(tauri_specta::collect_commands))
+}
 
 fn window_state_file() -> String {
     let dir = twindrop_engine::profile::config_dir().unwrap_or_default();
@@ -79,41 +93,7 @@ pub fn run() {
                 webview.state::<state::AppState>().chosen.allow(paths);
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::session_get,
-            commands::login_sandbox,
-            commands::login_service,
-            commands::profiles_list,
-            commands::profile_open,
-            commands::session_close,
-            commands::logout,
-            commands::twins_recent,
-            commands::twin_create,
-            commands::twin_select,
-            commands::queue_settled,
-            commands::queue_watch,
-            commands::queue_pause,
-            commands::queue_resume,
-            commands::queue_cancel,
-            commands::queue_retry,
-            commands::queue_pause_all,
-            commands::queue_resume_all,
-            commands::queue_retry_failed,
-            commands::docs_list,
-            commands::doc_delete,
-            commands::doc_retry,
-            picker::pick_paths,
-            watched::watched_list,
-            watched::watched_add,
-            watched::watched_update,
-            watched::watched_remove,
-            watched::watched_pause,
-            prefs::prefs_get,
-            prefs::prefs_set,
-            activity::activity_list,
-            upload::names_preview,
-            upload::upload_planned,
-        ])
+        .invoke_handler(specta_builder().invoke_handler())
         .run(tauri::generate_context!())
         .expect("error while running the Twindrop window");
 }

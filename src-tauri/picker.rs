@@ -14,7 +14,7 @@ use twindrop_engine::{Error, ErrorInfo};
 
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum PickKind {
     Files,
@@ -24,6 +24,7 @@ pub enum PickKind {
 /// Paths the user picked; empty when they cancelled. They become chosen paths (`chosen`):
 /// the commands that take paths accept them, and what is under them.
 #[tauri::command]
+#[specta::specta]
 pub async fn pick_paths(app: AppHandle, state: State<'_, AppState>, kind: PickKind) -> Result<Vec<String>, ErrorInfo> {
     let picked = pick(app, kind).await?;
     state.chosen.allow(&picked);

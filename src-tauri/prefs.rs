@@ -9,6 +9,7 @@ use twindrop_engine::Error;
 use crate::state::{AppState, Reply};
 
 #[tauri::command]
+#[specta::specta]
 pub async fn prefs_get(state: State<'_, AppState>) -> Reply<Prefs> {
     Ok(state.app.prefs()?)
 }
@@ -16,6 +17,7 @@ pub async fn prefs_get(state: State<'_, AppState>) -> Reply<Prefs> {
 /// Check, apply autostart, save, and apply to the running queues. Returns the prefs as saved
 /// (the bandwidth written canonically).
 #[tauri::command]
+#[specta::specta]
 pub async fn prefs_set(app: AppHandle, state: State<'_, AppState>, prefs: Prefs) -> Reply<Prefs> {
     let prefs = prefs.validated()?;
     let autolaunch = app.autolaunch();

@@ -15,6 +15,7 @@ use crate::state::{to_window, AppState, Reply};
 /// from `template` if given. With a destination (`twin`), names another file already has there
 /// carry a notice.
 #[tauri::command]
+#[specta::specta]
 pub async fn names_preview(
     state: State<'_, AppState>,
     twin: Option<String>,
@@ -28,6 +29,7 @@ pub async fn names_preview(
 /// Queue the batch under its settled names, with its storage class and description. Returns
 /// once the jobs are in the journal; their events stream over `events`.
 #[tauri::command]
+#[specta::specta]
 pub async fn upload_planned(
     state: State<'_, AppState>,
     twin: String,

@@ -18,30 +18,35 @@ async fn folder(state: &State<'_, AppState>, path: String) -> Reply<(Arc<Watched
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_list(state: State<'_, AppState>) -> Reply<Vec<FolderStatus>> {
     Ok(state.app.folders().await?.list()?)
 }
 
 /// Watch a folder the user picked (or dropped).
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_add(state: State<'_, AppState>, path: String, destination: String) -> Reply<FolderStatus> {
     let path = state.chosen.check(vec![PathBuf::from(path)]).await?.remove(0);
     Ok(state.app.folders().await?.add(&path, &destination)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_update(state: State<'_, AppState>, path: String, update: FolderUpdate) -> Reply<FolderStatus> {
     let (watched, path) = folder(&state, path).await?;
     Ok(watched.update(&path, update)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_remove(state: State<'_, AppState>, path: String) -> Reply<()> {
     let (watched, path) = folder(&state, path).await?;
     Ok(watched.remove(&path)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn watched_pause(state: State<'_, AppState>, path: String, paused: bool) -> Reply<FolderStatus> {
     let (watched, path) = folder(&state, path).await?;
     Ok(watched.set_paused(&path, paused)?)

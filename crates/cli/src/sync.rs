@@ -120,17 +120,15 @@ pub async fn sync(
 /// The folder `sync DIR` names, with the settings on the command line (its destination is
 /// set once the service is known).
 fn folder_from_args(dir: &Path, args: &SyncArgs) -> Result<WatchedFolder, Error> {
+    let path = std::fs::canonicalize(dir).map_err(|e| Error::file(dir, e))?;
     Ok(WatchedFolder {
-        path: std::fs::canonicalize(dir).map_err(|e| Error::file(dir, e))?,
-        profile: args.run.conn.profile.clone(),
-        destination: String::new(),
         template: args.template.as_deref().map(Template::parse).transpose()?.map(|t| t.as_str().to_owned()),
         ignore: args.ignore.clone(),
         storage_class: Some(args.storage_class.clone()),
         description: description(&args.description)?,
         delete: DeletePolicy::parse(&args.delete)?,
         on_conflict: FolderConflicts::parse(&args.on_conflict)?,
-        paused: false,
+        ..WatchedFolder::new(path, args.run.conn.profile.clone(), String::new())
     })
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::error::{Error, Invalid, Result};
 
 /// Which API a profile speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceKind {
     #[default]

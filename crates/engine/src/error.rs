@@ -121,9 +121,12 @@ macro_rules! codes {
     ($($(#[$attr:meta])* $variant:ident => $code:literal, $meaning:literal, $input:literal;)*) => {
         /// Every machine code an [`Error`] can have: the one list. The UI's `ErrorCode` type
         /// (`ui/src/lib/generated/codes.ts`) is generated from it (`crates/engine/tests/ts_codes.rs`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        ///
+        /// In the app's TypeScript bindings it is `ErrorCode`, the type of `ErrorInfo::code`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, specta::Type)]
+        #[serde(rename = "ErrorCode")] // the TypeScript name only: JSON carries no type names
         pub enum Code {
-            $($(#[$attr])* #[doc = $meaning] $variant,)*
+            $($(#[$attr])* #[doc = $meaning] #[serde(rename = $code)] $variant,)*
         }
 
         impl Code {
@@ -427,8 +430,10 @@ fn asked_wait(retry_after: &Option<Duration>) -> String {
 }
 
 /// The shape an error takes across the IPC boundary and in `--json` output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 pub struct ErrorInfo {
+    /// One of [`Code`]'s strings (typed so in the app's TypeScript bindings).
+    #[specta(type = Code)]
     pub code: String,
     pub message: String,
     pub retryable: bool,

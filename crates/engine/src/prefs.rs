@@ -15,7 +15,7 @@ use crate::bandwidth::{Limiter, Timetable};
 use crate::error::{Error, Invalid, Result};
 use crate::queue::{ConflictPolicy, Options, Queue, MAX_PARALLEL};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Prefs {
     /// Files uploading at the same time, 1 to [`MAX_PARALLEL`].

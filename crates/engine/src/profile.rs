@@ -49,6 +49,23 @@ pub struct WatchedFolder {
 }
 
 impl WatchedFolder {
+    /// A folder with no template, no ignores of its own, the queue's batch, deleted files'
+    /// Docs kept, and the default conflict policy.
+    pub fn new(path: PathBuf, profile: Option<String>, destination: String) -> Self {
+        WatchedFolder {
+            path,
+            profile,
+            destination,
+            template: None,
+            ignore: vec![],
+            storage_class: None,
+            description: None,
+            delete: crate::folders::DeletePolicy::Ignore,
+            on_conflict: Default::default(),
+            paused: false,
+        }
+    }
+
     /// The storage class and description its files get, or `None` for the queue's own (a
     /// folder that sets neither). Folders on one queue may set different ones.
     pub fn batch(&self) -> Result<Option<crate::queue::Batch>> {

@@ -1,35 +1,9 @@
 // Pure logic of the Activity screen: the entry types, filter categories, labels and times.
 
-import type { ApiError, ErrorCode } from "./types";
+import type { ActivityEntry, ActivityKind, ApiError } from "./types";
 
-export type ActivityKind =
-  | "batch_finished"
-  | "batch_failed"
-  | "item_failed"
-  | "conflict"
-  | "watched_sync"
-  | "watched_error"
-  | "paused"
-  | "resumed"
-  | "signed_in"
-  | "signed_out";
-
-export type Counts = { ok: number; failed: number; skipped: number; cancelled: number };
-
-/** One entry of activity_list (newest first). */
-export type ActivityEntry = {
-  id: number;
-  atMs: number;
-  kind: ActivityKind;
-  message: string;
-  /** An engine error's code, for failures. */
-  code: ErrorCode | null;
-  file: string | null;
-  source: string | null;
-  counts: Counts | null;
-};
-
-export type ActivityFilter = { kinds?: ActivityKind[]; text?: string; before?: number; limit?: number };
+// The entries of activity_list (newest first) and its filter: the types generated from Rust.
+export type { ActivityEntry, ActivityFilter, ActivityKind, Counts } from "./types";
 
 export const CATEGORIES = ["all", "uploads", "failures", "watched", "account"] as const;
 export type Category = (typeof CATEGORIES)[number];

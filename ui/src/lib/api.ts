@@ -1,12 +1,29 @@
-// Typed wrappers over the Tauri commands, with error normalisation.
+// Wrappers over the Tauri commands, with error normalisation. The commands themselves, their
+// names, arguments and result types, are generated from Rust (generated/bindings.ts); this is
+// the only module that calls them.
 //
 // Every wrapper rejects with an ApiError ({code, message, retryable}); callers
 // branch on `code` only. Outside Tauri (plain browser, e.g. `vite preview`)
 // nothing crashes: every command rejects with code "tauri.unavailable".
 
-import { Channel, invoke } from "@tauri-apps/api/core";
-import type { NamedFile } from "./naming";
-import type { ApiError, DocEntry, ProfileEntry, QueueEvent, ServiceKind, Session } from "./types";
+import { Channel } from "@tauri-apps/api/core";
+import { commands, type Value } from "./generated/bindings";
+import type {
+  ActivityEntry,
+  ActivityFilter,
+  ApiError,
+  DocEntry,
+  FolderStatus,
+  FolderUpdate,
+  NamedFile,
+  PickKind,
+  Planned,
+  Prefs,
+  ProfileEntry,
+  QueueEvent,
+  ServiceKind,
+  Session,
+} from "./types";
 
 export type { ApiError, DocEntry, QueueEvent, Session } from "./types";
 
@@ -16,13 +33,6 @@ export type DropEvent =
   | { type: "over" }
   | { type: "drop"; paths: string[] }
   | { type: "leave" };
-
-export interface Backend {
-  call<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
-  /** A command that takes an `events` Channel of QueueEvents. */
-  stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (ev: QueueEvent) => void): Promise<T>;
-  onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void>;
-}
 
 export const UNAVAILABLE: ApiError = {
   code: "tauri.unavailable",
@@ -71,17 +81,158 @@ export function formatError(e: ApiError): string {
   return `${e.code} — ${e.message}`;
 }
 
-const tauriBackend: Backend = {
-  call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-    return invoke<T>(cmd, args);
-  },
-  stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (ev: QueueEvent) => void): Promise<T> {
-    const events = new Channel<QueueEvent>(onEvent);
-    return invoke<T>(cmd, { ...args, events });
-  },
-  async onDragDrop(handler) {
+/** Runs one generated command; rejects with an ApiError (tauri.unavailable outside the app). */
+async function call<T>(command: () => Promise<T>): Promise<T> {
+  if (!hasTauri()) throw { ...UNAVAILABLE };
+  try {
+    return await command();
+  } catch (e) {
+    throw normaliseError(e);
+  }
+}
+
+/** The same, for a command that streams QueueEvents over a Channel (made only inside the app). */
+function stream<T>(onEvent: (ev: QueueEvent) => void, command: (events: Channel<QueueEvent>) => Promise<T>): Promise<T> {
+  return call(() => command(new Channel<QueueEvent>(onEvent)));
+}
+
+export function sessionGet(): Promise<Session | null> {
+  return call(() => commands.sessionGet());
+}
+
+export function loginSandbox(): Promise<Session> {
+  return call(() => commands.loginSandbox());
+}
+
+/** Signs in to a service; the secret is checked first, then kept in the system keyring. */
+export function loginService(
+  service: ServiceKind,
+  baseUrl: string,
+  secret: string,
+  destination: string | null,
+): Promise<Session> {
+  return call(() => commands.loginService(service, baseUrl, secret, destination));
+}
+
+/** Saved accounts (never their secrets). */
+export function profilesList(): Promise<ProfileEntry[]> {
+  return call(() => commands.profilesList());
+}
+
+/** Switches to a saved account, with the secret the keyring holds for it. */
+export function profileOpen(name: string): Promise<Session> {
+  return call(() => commands.profileOpen(name));
+}
+
+/** Leaves the account signed in (its secret stays in the keyring), to switch to another. */
+export function sessionClose(): Promise<null> {
+  return call(() => commands.sessionClose());
+}
+
+export function logout(): Promise<null> {
+  return call(() => commands.logout());
+}
+
+export function twinsRecent(): Promise<string[]> {
+  return call(() => commands.twinsRecent());
+}
+
+export function twinCreate(): Promise<string> {
+  return call(() => commands.twinCreate());
+}
+
+export function twinSelect(twin: string): Promise<string> {
+  return call(() => commands.twinSelect(twin));
+}
+
+/**
+ * The naming preview of dropped paths (folders expanded): each file's proposed Doc name or why
+ * it has none. With a Twin, names already sent there from other files carry a notice.
+ */
+export function namesPreview(twin: string | null, paths: string[], template: string | null): Promise<NamedFile[]> {
+  return call(() => commands.namesPreview(twin, paths, template));
+}
+
+/** Queue files under the names settled on, with the batch's storage class and description. */
+export function uploadPlanned(
+  twin: string,
+  items: Planned[],
+  storageClass: string,
+  description: Record<string, unknown> | null,
+  onEvent: (ev: QueueEvent) => void,
+): Promise<number[]> {
+  // The description is parsed JSON (naming.parseDescription), so it is a JSON value.
+  const json = description as Value | null;
+  return stream(onEvent, (events) => commands.uploadPlanned(twin, items, storageClass, json, events));
+}
+
+/**
+ * The window's own channel: the queue's `stats` and the events of jobs that no drop listens to
+ * (retried jobs, Docs sent again). Resolves to whether the queue is paused as a whole.
+ */
+export function queueWatch(onEvent: (ev: QueueEvent) => void): Promise<boolean> {
+  return stream(onEvent, (events) => commands.queueWatch(events));
+}
+
+/** Each resolves to false when the job was not in a state that allows it. */
+export function queuePause(id: number): Promise<boolean> {
+  return call(() => commands.queuePause(id));
+}
+
+export function queueResume(id: number): Promise<boolean> {
+  return call(() => commands.queueResume(id));
+}
+
+export function queueCancel(id: number): Promise<boolean> {
+  return call(() => commands.queueCancel(id));
+}
+
+export function queueRetry(id: number): Promise<boolean> {
+  return call(() => commands.queueRetry(id));
+}
+
+export function queuePauseAll(): Promise<null> {
+  return call(() => commands.queuePauseAll());
+}
+
+export function queueResumeAll(): Promise<null> {
+  return call(() => commands.queueResumeAll());
+}
+
+/** Resolves to how many failed jobs went back to the queue. */
+export function queueRetryFailed(): Promise<number> {
+  return call(() => commands.queueRetryFailed());
+}
+
+export function docsList(twin: string): Promise<DocEntry[]> {
+  return call(() => commands.docsList(twin));
+}
+
+export function docDelete(twin: string, name: string): Promise<null> {
+  return call(() => commands.docDelete(twin, name));
+}
+
+/** Deletes a hash_mismatch/error Doc and queues its file again; resolves to the new job ids. */
+export function docRetry(twin: string, name: string): Promise<number[]> {
+  return call(() => commands.docRetry(twin, name));
+}
+
+/** Native file or folder picker; resolves to the chosen paths, `[]` when cancelled. */
+export function pickPaths(kind: PickKind): Promise<string[]> {
+  return call(() => commands.pickPaths(kind));
+}
+
+/** The final event of each of these jobs that has settled (the journal's view). */
+export function queueSettled(ids: number[]): Promise<QueueEvent[]> {
+  return call(() => commands.queueSettled(ids));
+}
+
+/** Subscribes to the window's file drag-and-drop; resolves to an unsubscribe function. */
+export async function onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void> {
+  if (!hasTauri()) return () => {};
+  try {
     const { getCurrentWebview } = await import("@tauri-apps/api/webview");
-    return getCurrentWebview().onDragDropEvent((event) => {
+    return await getCurrentWebview().onDragDropEvent((event) => {
       const p = event.payload;
       switch (p.type) {
         case "enter":
@@ -98,177 +249,6 @@ const tauriBackend: Backend = {
           break;
       }
     });
-  },
-};
-
-const unavailableBackend: Backend = {
-  call() {
-    return Promise.reject({ ...UNAVAILABLE });
-  },
-  stream() {
-    return Promise.reject({ ...UNAVAILABLE });
-  },
-  onDragDrop() {
-    return Promise.resolve(() => {});
-  },
-};
-
-function backend(): Backend {
-  return hasTauri() ? tauriBackend : unavailableBackend;
-}
-
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  const b = backend();
-  try {
-    return await b.call<T>(cmd, args);
-  } catch (e) {
-    throw normaliseError(e);
-  }
-}
-
-export function sessionGet(): Promise<Session | null> {
-  return call<Session | null>("session_get");
-}
-
-export function loginSandbox(): Promise<Session> {
-  return call<Session>("login_sandbox");
-}
-
-/** Signs in to a service; the secret is checked first, then kept in the system keyring. */
-export function loginService(
-  service: ServiceKind,
-  baseUrl: string,
-  secret: string,
-  destination: string | null,
-): Promise<Session> {
-  return call<Session>("login_service", { service, baseUrl, secret, destination });
-}
-
-/** Saved accounts (never their secrets). */
-export function profilesList(): Promise<ProfileEntry[]> {
-  return call<ProfileEntry[]>("profiles_list");
-}
-
-/** Switches to a saved account, with the secret the keyring holds for it. */
-export function profileOpen(name: string): Promise<Session> {
-  return call<Session>("profile_open", { name });
-}
-
-/** Leaves the account signed in (its secret stays in the keyring), to switch to another. */
-export function sessionClose(): Promise<null> {
-  return call<null>("session_close");
-}
-
-export function logout(): Promise<null> {
-  return call<null>("logout");
-}
-
-export function twinsRecent(): Promise<string[]> {
-  return call<string[]>("twins_recent");
-}
-
-export function twinCreate(): Promise<string> {
-  return call<string>("twin_create");
-}
-
-export function twinSelect(twin: string): Promise<string> {
-  return call<string>("twin_select", { twin });
-}
-
-async function stream<T>(cmd: string, args: Record<string, unknown>, onEvent: (ev: QueueEvent) => void): Promise<T> {
-  const b = backend();
-  try {
-    return await b.stream<T>(cmd, args, onEvent);
-  } catch (e) {
-    throw normaliseError(e);
-  }
-}
-
-/**
- * The naming preview of dropped paths (folders expanded): each file's proposed Doc name or why
- * it has none. With a Twin, names already sent there from other files carry a notice.
- */
-export function namesPreview(twin: string | null, paths: string[], template: string | null): Promise<NamedFile[]> {
-  return call<NamedFile[]>("names_preview", { twin, paths, template });
-}
-
-/** Queue files under the names settled on, with the batch's storage class and description. */
-export function uploadPlanned(
-  twin: string,
-  items: { path: string; name: string }[],
-  storageClass: string,
-  description: Record<string, unknown> | null,
-  onEvent: (ev: QueueEvent) => void,
-): Promise<number[]> {
-  return stream<number[]>("upload_planned", { twin, items, storageClass, description }, onEvent);
-}
-
-/**
- * The window's own channel: the queue's `stats` and the events of jobs that no drop listens to
- * (retried jobs, Docs sent again). Resolves to whether the queue is paused as a whole.
- */
-export function queueWatch(onEvent: (ev: QueueEvent) => void): Promise<boolean> {
-  return stream<boolean>("queue_watch", {}, onEvent);
-}
-
-/** Each resolves to false when the job was not in a state that allows it. */
-export function queuePause(id: number): Promise<boolean> {
-  return call<boolean>("queue_pause", { id });
-}
-
-export function queueResume(id: number): Promise<boolean> {
-  return call<boolean>("queue_resume", { id });
-}
-
-export function queueCancel(id: number): Promise<boolean> {
-  return call<boolean>("queue_cancel", { id });
-}
-
-export function queueRetry(id: number): Promise<boolean> {
-  return call<boolean>("queue_retry", { id });
-}
-
-export function queuePauseAll(): Promise<null> {
-  return call<null>("queue_pause_all");
-}
-
-export function queueResumeAll(): Promise<null> {
-  return call<null>("queue_resume_all");
-}
-
-/** Resolves to how many failed jobs went back to the queue. */
-export function queueRetryFailed(): Promise<number> {
-  return call<number>("queue_retry_failed");
-}
-
-export function docsList(twin: string): Promise<DocEntry[]> {
-  return call<DocEntry[]>("docs_list", { twin });
-}
-
-export function docDelete(twin: string, name: string): Promise<null> {
-  return call<null>("doc_delete", { twin, name });
-}
-
-/** Deletes a hash_mismatch/error Doc and queues its file again; resolves to the new job ids. */
-export function docRetry(twin: string, name: string): Promise<number[]> {
-  return call<number[]>("doc_retry", { twin, name });
-}
-
-/** The final event of each of these jobs that has settled (the journal's view). */
-/** Native file or folder picker; resolves to the chosen paths, `[]` when cancelled. */
-export function pickPaths(kind: "files" | "folder"): Promise<string[]> {
-  return call<string[]>("pick_paths", { kind });
-}
-
-export function queueSettled(ids: number[]): Promise<QueueEvent[]> {
-  return call<QueueEvent[]>("queue_settled", { ids });
-}
-
-/** Subscribes to the window's file drag-and-drop; resolves to an unsubscribe function. */
-export async function onDragDrop(handler: (ev: DropEvent) => void): Promise<() => void> {
-  const b = backend();
-  try {
-    return await b.onDragDrop(handler);
   } catch {
     return () => {};
   }
@@ -288,35 +268,36 @@ export async function onQueuePaused(handler: (paused: boolean) => void): Promise
 // ---- Watched folders, preferences, activity (Watched.svelte, Settings.svelte, Activity.svelte)
 
 /** The open account's watched folders with their status. */
-export function watchedList(): Promise<import("./watched").FolderStatus[]> {
-  return call("watched_list");
+export function watchedList(): Promise<FolderStatus[]> {
+  return call(() => commands.watchedList());
 }
 
-export function watchedAdd(path: string, destination: string): Promise<import("./watched").FolderStatus> {
-  return call("watched_add", { path, destination });
+export function watchedAdd(path: string, destination: string): Promise<FolderStatus> {
+  return call(() => commands.watchedAdd(path, destination));
 }
 
-export function watchedUpdate(path: string, update: import("./watched").FolderUpdate): Promise<import("./watched").FolderStatus> {
-  return call("watched_update", { path, update });
+export function watchedUpdate(path: string, update: FolderUpdate): Promise<FolderStatus> {
+  return call(() => commands.watchedUpdate(path, update));
 }
 
 export function watchedRemove(path: string): Promise<null> {
-  return call("watched_remove", { path });
+  return call(() => commands.watchedRemove(path));
 }
 
-export function watchedPause(path: string, paused: boolean): Promise<import("./watched").FolderStatus> {
-  return call("watched_pause", { path, paused });
+export function watchedPause(path: string, paused: boolean): Promise<FolderStatus> {
+  return call(() => commands.watchedPause(path, paused));
 }
 
-export function prefsGet(): Promise<import("./settings").Prefs> {
-  return call("prefs_get");
+/** Every field is there: the back end answers with whole prefs (see `Prefs` in types.ts). */
+export function prefsGet(): Promise<Prefs> {
+  return call(() => commands.prefsGet() as Promise<Prefs>);
 }
 
 /** Saves after the back end checked them; resolves to the prefs as saved. */
-export function prefsSet(prefs: import("./settings").Prefs): Promise<import("./settings").Prefs> {
-  return call("prefs_set", { prefs });
+export function prefsSet(prefs: Prefs): Promise<Prefs> {
+  return call(() => commands.prefsSet(prefs) as Promise<Prefs>);
 }
 
-export function activityList(filter: import("./activity").ActivityFilter): Promise<import("./activity").ActivityEntry[]> {
-  return call("activity_list", { filter });
+export function activityList(filter: ActivityFilter): Promise<ActivityEntry[]> {
+  return call(() => commands.activityList(filter));
 }

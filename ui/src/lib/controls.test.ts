@@ -27,7 +27,7 @@ import {
   type ItemStatus,
   type QueueItem,
 } from "./queue";
-import type { ApiError, QueueEvent } from "./types";
+import type { ErrorInfo, QueueEvent } from "./types";
 
 const TWIN = "3c9f2a71-5b0e-4d8a-9f61-2e7d4c1b8a90";
 
@@ -43,12 +43,12 @@ function withStatus(id: number, status: ItemStatus): QueueItem {
 describe("controls offered per status", () => {
   it("pause only before the attach, resume only when paused", () => {
     const pausable = ITEM_STATUSES.filter(canPause);
-    expect(pausable).toEqual(["queued", "hashing", "uploading"]);
+    expect(pausable).toEqual(["queued", "uploading"]);
     expect(ITEM_STATUSES.filter(canResume)).toEqual(["paused"]);
   });
 
   it("cancel while no Doc may exist yet", () => {
-    expect(ITEM_STATUSES.filter(canCancel)).toEqual(["queued", "hashing", "uploading", "paused"]);
+    expect(ITEM_STATUSES.filter(canCancel)).toEqual(["queued", "uploading", "paused"]);
     for (const s of ["attaching", "verifying", "ok", "hash_mismatch"] as const) expect(canCancel(s)).toBe(false);
   });
 
@@ -84,7 +84,7 @@ describe("pause, resume, cancel and retry as the reducer sees them", () => {
   });
 
   it("a failed item put back in the queue moves again, with its error gone", () => {
-    const error: ApiError = { code: "auth.forbidden", message: "no", retryable: false };
+    const error: ErrorInfo = { code: "auth.forbidden", message: "no", retryable: false };
     let items = applyEvents([], [added(1), { type: "failed", id: 1, error }]);
     items = applyEvent(items, { type: "state", id: 1, state: "queued" });
     expect(items[0]).toMatchObject({ status: "queued", error: null, bytesDone: 0 });
@@ -114,7 +114,6 @@ describe("filters", () => {
   it("each status falls under one filter (cancelled only under all)", () => {
     const expected: Record<ItemStatus, string | null> = {
       queued: "active",
-      hashing: "active",
       uploading: "active",
       attaching: "active",
       verifying: "active",

@@ -7,18 +7,11 @@
 // anything. Both sides test themselves against the same cases (naming.fixtures.json), so the
 // mirror cannot drift from the engine unnoticed.
 
-/** A finding about a name, as the engine sends it (`naming::NameIssue`). */
-export type NameIssue = { code: string; rule: string | null; message: string };
+import type { NamedFile, NameIssue } from "./types";
 
-/** One file of a drop with its proposed name, as `names_preview` returns it. */
-export type NamedFile = {
-  path: string;
-  relative: string;
-  size: number | null;
-  name: string | null;
-  problem: NameIssue | null;
-  notice: NameIssue | null;
-};
+/** A finding about a name (`naming::NameIssue`), and one file of a drop with its proposed name
+ * as `names_preview` returns it: the types generated from Rust. */
+export type { NamedFile, NameIssue } from "./types";
 
 export const STORAGE_CLASSES = [
   { value: "access_optimized", label: "Access optimized" },

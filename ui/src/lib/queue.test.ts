@@ -17,7 +17,7 @@ import {
 } from "./queue";
 import { accountLabel, hostOf } from "./session";
 import { formatError, normaliseError } from "./api";
-import type { ApiError, QueueEvent } from "./types";
+import type { ErrorInfo, QueueEvent } from "./types";
 
 const TWIN = "3c9f2a71-5b0e-4d8a-9f61-2e7d4c1b8a90";
 
@@ -89,7 +89,7 @@ describe("applyEvent: added", () => {
   it("never mutates its input", () => {
     const before = applyEvent([], added(1));
     const snapshot = structuredClone(before);
-    applyEvent(before, { type: "progress", id: 1, stage: "hashing", bytesDone: 1, bytesTotal: 2 });
+    applyEvent(before, { type: "progress", id: 1, stage: "uploading", bytesDone: 1, bytesTotal: 2 });
     applyEvent(before, added(2));
     expect(before).toEqual(snapshot);
   });
@@ -98,7 +98,7 @@ describe("applyEvent: added", () => {
 describe("applyEvent: progress", () => {
   it("moves through the stages with their byte counts", () => {
     let items = applyEvent([], added(1));
-    for (const stage of ["hashing", "uploading", "attaching", "verifying"] as const) {
+    for (const stage of ["uploading", "attaching", "verifying"] as const) {
       items = applyEvent(items, { type: "progress", id: 1, stage, bytesDone: 1024, bytesTotal: 2048 });
       const it1 = only(items, 1);
       expect(it1.status).toBe(stage);
@@ -117,7 +117,7 @@ describe("applyEvent: progress", () => {
 
   it("ignores events for unknown ids", () => {
     const items = applyEvent([], added(1));
-    const after = applyEvent(items, { type: "progress", id: 99, stage: "hashing", bytesDone: 1, bytesTotal: 1 });
+    const after = applyEvent(items, { type: "progress", id: 99, stage: "uploading", bytesDone: 1, bytesTotal: 1 });
     expect(after).toEqual(items);
   });
 
@@ -158,8 +158,13 @@ describe("applyEvent: finished and failed", () => {
     expect(only(items, 2).sha256).toBeNull();
   });
 
+  it("a Doc status the UI does not know shows as an error", () => {
+    const items = applyEvents([], [added(1), { type: "finished", id: 1, docName: "a", status: "frozen", sha256: "00" }]);
+    expect(only(items, 1).status).toBe("error");
+  });
+
   it("failed stores the error and the other items carry on", () => {
-    const error: ApiError = { code: "file.unreadable", message: "Permission denied", retryable: false };
+    const error: ErrorInfo = { code: "file.unreadable", message: "Permission denied", retryable: false };
     const items = applyEvents([], [
       added(1),
       added(2),
@@ -175,11 +180,11 @@ describe("applyEvent: finished and failed", () => {
 
 describe("statuses", () => {
   it("every status the reducer produces is a data-status value", () => {
-    const error: ApiError = { code: "server.error", message: "m", retryable: true };
+    const error: ErrorInfo = { code: "server.error", message: "m", retryable: true };
     const produced = new Set<string>();
     let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5), added(6), added(7), added(8)]);
     produced.add(only(items, 1).status);
-    for (const stage of ["hashing", "uploading", "attaching", "verifying"] as const) {
+    for (const stage of ["uploading", "attaching", "verifying"] as const) {
       items = applyEvent(items, { type: "progress", id: 1, stage, bytesDone: 0, bytesTotal: 1 });
       produced.add(only(items, 1).status);
     }
@@ -196,7 +201,6 @@ describe("statuses", () => {
     expect([...produced].sort()).toEqual([...ITEM_STATUSES].sort());
     expect(ITEM_STATUSES).toEqual([
       "queued",
-      "hashing",
       "uploading",
       "attaching",
       "verifying",
@@ -211,7 +215,7 @@ describe("statuses", () => {
   });
 
   it("skips, renames, retries and pauses show on the item", () => {
-    const error: ApiError = { code: "server.error", message: "m", retryable: true };
+    const error: ErrorInfo = { code: "server.error", message: "m", retryable: true };
     let items = applyEvents([], [added(1)]);
     items = applyEvent(items, { type: "retrying", id: 1, error, waitMs: 1500 });
     expect(only(items, 1).note).toBe("retrying in 2 s: server.error");
@@ -228,12 +232,19 @@ describe("statuses", () => {
     expect(applyEvent(items, { type: "stats", bytesPerSec: 1, etaSecs: null, bytesDone: 0, bytesTotal: 0, active: 0 })).toEqual(items);
   });
 
+  it("a state the engine does not send as `state` changes nothing", () => {
+    const items = applyEvents([], [added(1), { type: "progress", id: 1, stage: "uploading", bytesDone: 1, bytesTotal: 2 }]);
+    for (const state of ["hashing", "uploading", "done", "failed", "skipped"] as const) {
+      expect(applyEvent(items, { type: "state", id: 1, state })).toEqual(items);
+    }
+  });
+
   it("maps statuses to badge colours", () => {
     expect(badgeTone("ok")).toBe("ok");
     expect(badgeTone("hash_mismatch")).toBe("bad");
     expect(badgeTone("error")).toBe("bad");
     expect(badgeTone("failed")).toBe("bad");
-    for (const s of ["hashing", "uploading", "attaching", "verifying"] as const) expect(badgeTone(s)).toBe("active");
+    for (const s of ["uploading", "attaching", "verifying"] as const) expect(badgeTone(s)).toBe("active");
     expect(badgeTone("queued")).toBe("pending");
     for (const s of ITEM_STATUSES) expect(statusLabel(s)).toMatch(/\S/);
   });

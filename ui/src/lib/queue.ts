@@ -1,7 +1,7 @@
 // Pure queue logic: a reducer that applies QueueEvents to queue items, plus
 // formatting helpers. No Svelte, no Tauri: unit-tested in queue.test.ts.
 
-import type { ApiError, QueueEvent, Stage } from "./types";
+import type { ApiError, DocStatus, QueueEvent, Stage } from "./types";
 
 /** Values of the `data-status` attribute of a queue <li>. */
 export type ItemStatus =
@@ -17,7 +17,6 @@ export type ItemStatus =
 
 export const ITEM_STATUSES: readonly ItemStatus[] = [
   "queued",
-  "hashing",
   "uploading",
   "attaching",
   "verifying",
@@ -57,7 +56,7 @@ export type QueueItem = {
 export type BadgeTone = "pending" | "active" | "ok" | "bad";
 
 const TERMINAL: ReadonlySet<ItemStatus> = new Set(["ok", "hash_mismatch", "error", "failed", "skipped", "cancelled"]);
-const ACTIVE: ReadonlySet<ItemStatus> = new Set(["queued", "hashing", "uploading", "attaching", "verifying"]);
+const ACTIVE: ReadonlySet<ItemStatus> = new Set(["queued", "uploading", "attaching", "verifying"]);
 
 export function isTerminal(status: ItemStatus): boolean {
   return TERMINAL.has(status);
@@ -91,6 +90,11 @@ function freshItem(ev: Extract<QueueEvent, { type: "added" }>, twin: string | nu
   };
 }
 
+/** A finished job's Doc status; one the server may add someday shows as an error. */
+function finishedStatus(status: DocStatus): ItemStatus {
+  return status === "ok" || status === "hash_mismatch" ? status : "error";
+}
+
 /** The item after one event about it, or `cur` itself when the event changes nothing. */
 function nextItem(cur: QueueItem, ev: Exclude<QueueEvent, { type: "added" } | { type: "stats" }>, now: number): QueueItem {
   switch (ev.type) {
@@ -99,7 +103,7 @@ function nextItem(cur: QueueItem, ev: Exclude<QueueEvent, { type: "added" } | { 
       let speed = cur.speed;
       let sampleAt = cur.sampleAt;
       let sampleBytes = cur.sampleBytes;
-      if (ev.stage !== "uploading" && ev.stage !== "hashing") {
+      if (ev.stage !== "uploading") {
         speed = null;
         sampleAt = null;
       } else if (sampleAt === null || ev.bytesDone < sampleBytes || cur.status !== ev.stage) {
@@ -127,7 +131,7 @@ function nextItem(cur: QueueItem, ev: Exclude<QueueEvent, { type: "added" } | { 
       const total = cur.bytesTotal || cur.size || 0;
       return {
         ...cur,
-        status: ev.status,
+        status: finishedStatus(ev.status),
         docName: ev.docName,
         sha256: ev.sha256 || null,
         bytesTotal: total,
@@ -151,6 +155,9 @@ function nextItem(cur: QueueItem, ev: Exclude<QueueEvent, { type: "added" } | { 
         return { ...cur, status: "queued", error: null, note: null, bytesDone: 0, speed: null, sampleAt: null };
       }
       if (isTerminal(cur.status)) return cur;
+      // The engine sends `state` for these three only; the rest of a job's life comes as
+      // progress, finished, failed or skipped.
+      if (ev.state !== "queued" && ev.state !== "paused" && ev.state !== "cancelled") return cur;
       // Out of the upload (paused, or back in the queue): its next upload starts from zero.
       return { ...cur, status: ev.state, bytesDone: 0, speed: null, sampleAt: null };
   }
@@ -247,8 +254,6 @@ export function statusLabel(status: ItemStatus): string {
   switch (status) {
     case "queued":
       return "Queued";
-    case "hashing":
-      return "Hashing";
     case "uploading":
       return "Uploading";
     case "attaching":
@@ -347,7 +352,7 @@ export function shortId(id: string, head = 8, tail = 4): string {
 
 /** Queued or still sending bytes: the engine can pause it (attaching and later cannot). */
 export function canPause(status: ItemStatus): boolean {
-  return status === "queued" || status === "hashing" || status === "uploading";
+  return status === "queued" || status === "uploading";
 }
 
 export function canResume(status: ItemStatus): boolean {

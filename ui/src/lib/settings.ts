@@ -1,16 +1,10 @@
 // Pure logic of the Settings screen: preferences, and the bandwidth limit with its weekly
 // schedule in the engine's syntax ("10M", or "Mon-08:00,512k 19:00,10M 23:00,off").
 
-export type ConflictPolicy = "skip" | "rename" | "replace";
+import type { ConflictPolicy } from "./types";
 
-/** The app's preferences as prefs_get / prefs_set carry them. */
-export type Prefs = {
-  parallel: number;
-  bandwidth: string | null;
-  onConflict: ConflictPolicy;
-  autostart: boolean;
-  notifications: boolean;
-};
+/** The app's preferences as prefs_get / prefs_set carry them (generated from Rust). */
+export type { ConflictPolicy, Prefs } from "./types";
 
 export const MAX_PARALLEL = 16;
 export const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;

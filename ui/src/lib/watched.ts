@@ -1,33 +1,10 @@
 // Pure logic of the Watched folders screen: types, status labels, ignore lists, templates.
 
-import type { ApiError } from "./types";
+import type { FolderConflicts, FolderState, FolderStatus, FolderUpdate } from "./types";
 
-export type FolderState = "watching" | "syncing" | "paused" | "error";
-
-/** One watched folder as watched_list returns it. */
-export type FolderStatus = {
-  path: string;
-  destination: string;
-  template: string | null;
-  ignore: string[];
-  delete: "ignore" | "mirror";
-  /** When a Doc the folder did not make has a file's name (a folder never replaces those). */
-  onConflict: FolderConflicts;
-  paused: boolean;
-  status: FolderState;
-  error: ApiError | null;
-  lastSyncMs: number | null;
-};
-
-export type FolderUpdate = {
-  destination?: string;
-  template?: string;
-  ignore?: string[];
-  delete?: "ignore" | "mirror";
-  onConflict?: FolderConflicts;
-};
-
-export type FolderConflicts = "rename" | "skip";
+// One watched folder as watched_list returns it, and the changes watched_update takes: the
+// types generated from Rust.
+export type { FolderConflicts, FolderState, FolderStatus, FolderUpdate } from "./types";
 
 export const FOLDER_CONFLICT_LABELS: Record<FolderConflicts, string> = {
   rename: "Keep both (name-1.ext)",

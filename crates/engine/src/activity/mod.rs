@@ -26,8 +26,9 @@ pub const DEFAULT_CAP: usize = 5_000;
 /// Failed files of one batch logged one by one; the rest are counted in the batch's entry.
 pub const FAILURES_PER_BATCH: u32 = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
+#[serde(rename = "ActivityKind")] // the TypeScript name only: JSON carries no type names
 pub enum Kind {
     BatchFinished,
     /// A batch in which at least one file failed.
@@ -64,7 +65,7 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Counts {
     pub ok: u32,
     pub failed: u32,
@@ -123,8 +124,9 @@ impl BatchEnd {
 }
 
 /// One line of the log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
+#[serde(rename = "ActivityEntry")] // the TypeScript name only: JSON carries no type names
 pub struct Entry {
     pub id: i64,
     /// Milliseconds since the Unix epoch.
@@ -132,6 +134,7 @@ pub struct Entry {
     pub kind: Kind,
     pub message: String,
     /// An error's stable code, for failures.
+    #[specta(type = Option<crate::Code>)]
     pub code: Option<String>,
     pub file: Option<String>,
     /// What it is about: a watched folder's path, an account.
@@ -163,8 +166,9 @@ impl NewEntry {
 
 /// Which entries to list: any of `kinds` (all when empty), whose message, file or code holds
 /// `text`, older than the entry `before` (paging), at most `limit` (default 200, at most 1,000).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 #[serde(default, rename_all = "camelCase")]
+#[serde(rename = "ActivityFilter")] // the TypeScript name only: JSON carries no type names
 pub struct Filter {
     pub kinds: Vec<Kind>,
     pub text: Option<String>,

@@ -72,7 +72,7 @@ pub struct Hooks {
 }
 
 /// A saved account, for a "switch to" list. Never the secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileEntry {
     pub name: String,

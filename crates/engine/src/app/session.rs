@@ -13,10 +13,11 @@ use crate::profile::SettingsFile;
 use crate::queue::{EventSink, Options, Queue};
 use crate::service::{Destination, Service, ServiceKind};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// `sandbox`, or the service: `trusted_twin`, `redivis`, `inspect`, `hbr`.
+    #[specta(type = SessionKind)]
     pub kind: &'static str,
     pub base_url: String,
     /// Who we are, as the service's check said (`Service::verify`).
@@ -26,6 +27,19 @@ pub struct SessionInfo {
     /// Where files go when the service has one fixed destination per login (a Redivis table,
     /// an Inspect asset, HBR's temporary files); Trusted Twin picks a Twin per drop.
     pub destination: Option<String>,
+}
+
+/// What `SessionInfo::kind` holds, for the app's TypeScript bindings only (the field stays a
+/// string).
+#[derive(serde::Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SessionKind {
+    Sandbox,
+    TrustedTwin,
+    Redivis,
+    Inspect,
+    Hbr,
 }
 
 pub(super) fn kind_name(kind: ServiceKind) -> &'static str {
@@ -140,4 +154,17 @@ fn queue_options(settings: &SettingsFile) -> Options {
         tracing::warn!(code = e.code(), "saved preferences not used: {e}");
         crate::prefs::Prefs::default().queue_options().expect("default prefs are valid")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_session_kind_is_in_the_bindings_type() {
+        let kinds = [ServiceKind::TrustedTwin, ServiceKind::Redivis, ServiceKind::Inspect, ServiceKind::Hbr];
+        for kind in kinds.into_iter().map(kind_name).chain(["sandbox"]) {
+            assert!(serde_json::from_value::<SessionKind>(kind.into()).is_ok(), "{kind} is not a SessionKind");
+        }
+    }
 }

@@ -2,14 +2,16 @@
 //!
 //! - [`watch`]: notify + debouncer turns inotify into per-path changes, or "rescan" when some
 //!   may have been lost.
-//! - [`syncer`]: one folder: the stability gate (a file goes up only once it stops changing),
-//!   ignore patterns, journal-aware walks, renames and deletes.
+//! - `gate`: the stability gate: a file goes up only once it has stopped changing.
+//! - [`syncer`]: one folder: its files through the gate, ignore patterns, journal-aware walks,
+//!   renames and deletes.
 //! - [`runner`]: the app's folders of an account, each a syncer on one shared queue, with
 //!   status (watching / syncing / paused / error) and last sync.
 //! - The app and `twindrop sync --saved` share the folders (settings.json) and their journal
 //!   (`profile::folders_journal_path`).
 //! - [`run`]: folders kept in step outside the app (`twindrop sync`), until stopped or once.
 
+mod gate;
 mod run;
 pub mod runner;
 pub mod syncer;

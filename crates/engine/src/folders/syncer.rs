@@ -14,12 +14,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::gate::Gate;
 use super::watch::{Change, FolderWatcher};
 use crate::error::{Error, Invalid, Result};
 use crate::naming::{self, Template, TemplateInput};
@@ -30,7 +31,7 @@ use crate::service::Destination;
 pub const DEFAULT_IGNORES: [&str; 6] = [".DS_Store", "*.tmp", "~$*", ".git/", "*.part", "*.crdownload"];
 
 /// What happens to a Doc when its file is deleted from the folder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum DeletePolicy {
     /// Keep the Doc (the folder is a way in, not a mirror).
@@ -105,27 +106,6 @@ fn sha256_now(path: &Path) -> Result<String> {
             return Ok(hasher.finish_hex());
         }
         hasher.update(&buf[..n]);
-    }
-}
-
-/// A file waiting at the gate.
-struct Waiting {
-    size: u64,
-    mtime_ns: i64,
-    /// When it last changed: its mtime (so the gate counts from the last write, not from when
-    /// the event arrived), or when we saw it change, whichever is later.
-    steady_since: Instant,
-    /// Seen again unchanged at least once: a file is never sent on a single look.
-    confirmed: bool,
-}
-
-impl Waiting {
-    fn new(size: u64, mtime_ns: i64) -> Self {
-        let age = SystemTime::now()
-            .duration_since(UNIX_EPOCH + Duration::from_nanos(mtime_ns.max(0) as u64))
-            .unwrap_or(Duration::ZERO);
-        let now = Instant::now();
-        Waiting { size, mtime_ns, steady_since: now.checked_sub(age).unwrap_or(now), confirmed: false }
     }
 }
 
@@ -239,7 +219,7 @@ impl Syncer {
         // Started before the first walk, so nothing written during the walk is missed.
         let _watcher =
             if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
-        let mut waiting: HashMap<PathBuf, Waiting> = HashMap::new();
+        let mut waiting = Gate::new(self.opts.gate);
         let mut vanished: HashMap<PathBuf, Vanished> = HashMap::new();
         if self.opts.delete == DeletePolicy::Mirror {
             // Deletes decided before a restart: looked at again (the file may be back).
@@ -251,7 +231,7 @@ impl Syncer {
         }
         let mut last_walk = Instant::now();
         for (path, size, mtime_ns) in self.changed_files()? {
-            waiting.insert(path, Waiting::new(size, mtime_ns));
+            waiting.add(path, size, mtime_ns);
         }
         // How often waiting files are looked at: a small part of the gate, so a file goes up
         // soon after its gate ends.
@@ -280,7 +260,7 @@ impl Syncer {
                 continue;
             }
             last_look = Instant::now();
-            let ready = self.through_the_gate(&mut waiting);
+            let ready = waiting.through();
             if !ready.is_empty() {
                 self.send(ready, &sink).await?;
             }
@@ -294,12 +274,7 @@ impl Syncer {
         }
     }
 
-    fn on_change(
-        &self,
-        change: Change,
-        waiting: &mut HashMap<PathBuf, Waiting>,
-        vanished: &mut HashMap<PathBuf, Vanished>,
-    ) -> Result<()> {
+    fn on_change(&self, change: Change, waiting: &mut Gate, vanished: &mut HashMap<PathBuf, Vanished>) -> Result<()> {
         // A mirror only notes that the file is gone: editors save by renaming the old file
         // away (or a temporary file over it), and the file is back a moment later.
         let mut gone = |path: PathBuf| {
@@ -380,55 +355,25 @@ impl Syncer {
 
     /// Put a file at the gate (or reset its clock if it is there and changed). A new folder's
     /// files are walked: they may have been written before its watch was in place.
-    fn consider(&self, path: PathBuf, waiting: &mut HashMap<PathBuf, Waiting>) {
+    fn consider(&self, path: PathBuf, waiting: &mut Gate) {
         let Ok(meta) = std::fs::symlink_metadata(&path) else { return };
         if meta.is_dir() && !self.ignored(&path, true) {
             for (file, meta) in self.walk_from(&path) {
-                waiting.entry(file).or_insert_with(|| Waiting::new(meta.len(), crate::journal::mtime_ns(&meta)));
+                waiting.add(file, meta.len(), crate::journal::mtime_ns(&meta));
             }
             return;
         }
         if !meta.is_file() || self.ignored(&path, false) {
             return;
         }
-        let (size, mtime_ns) = (meta.len(), crate::journal::mtime_ns(&meta));
-        let entry = waiting.entry(path).or_insert_with(|| Waiting::new(size, mtime_ns));
-        if (entry.size, entry.mtime_ns) != (size, mtime_ns) {
-            *entry = Waiting::new(size, mtime_ns);
-        }
+        waiting.changed(path, meta.len(), crate::journal::mtime_ns(&meta));
     }
 
-    fn rescan(&self, waiting: &mut HashMap<PathBuf, Waiting>) -> Result<()> {
+    fn rescan(&self, waiting: &mut Gate) -> Result<()> {
         for (path, size, mtime_ns) in self.changed_files()? {
-            waiting.entry(path).or_insert_with(|| Waiting::new(size, mtime_ns));
+            waiting.add(path, size, mtime_ns);
         }
         Ok(())
-    }
-
-    /// The files that have been steady for the whole gate; the others' clocks restart if
-    /// they changed.
-    fn through_the_gate(&self, waiting: &mut HashMap<PathBuf, Waiting>) -> Vec<PathBuf> {
-        let mut ready = Vec::new();
-        waiting.retain(|path, w| {
-            let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
-            let now = (meta.len(), crate::journal::mtime_ns(&meta));
-            if now != (w.size, w.mtime_ns) {
-                // Changed without an mtime to show it (or with one set back): count from now.
-                *w = Waiting { steady_since: Instant::now(), ..Waiting::new(now.0, now.1) };
-                return true;
-            }
-            if !w.confirmed {
-                w.confirmed = true;
-                return true;
-            }
-            if w.steady_since.elapsed() >= self.opts.gate {
-                ready.push(path.clone());
-                return false;
-            }
-            true
-        });
-        ready.sort();
-        ready
     }
 
     async fn send(&self, paths: Vec<PathBuf>, sink: &EventSink) -> Result<()> {

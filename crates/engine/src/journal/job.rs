@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::naming::DocName;
 use crate::transfer::form::FormTarget;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Queued,

@@ -34,7 +34,7 @@ pub const UNCHANGED: &str = "file.unchanged";
 /// One finding about a name: a stable `code` (an engine error code, or [`DUPLICATE`] /
 /// [`TAKEN`]), the `doc_name` rule broken when there is one (see [`super::NameProblem::code`]),
 /// and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct NameIssue {
     pub code: String,
     pub rule: Option<String>,
@@ -48,7 +48,7 @@ impl NameIssue {
 }
 
 /// One file of a drop, as the preview shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct NamedFile {
     pub path: PathBuf,

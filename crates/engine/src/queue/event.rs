@@ -8,7 +8,7 @@ use crate::doc::DocStatus;
 use crate::error::ErrorInfo;
 use crate::journal::{Job, JobState};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Uploading,
@@ -16,7 +16,7 @@ pub enum Stage {
     Verifying,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum QueueEvent {
     Added {

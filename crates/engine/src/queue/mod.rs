@@ -55,7 +55,7 @@ pub use crate::service::upload_api::CONFLICT_SKIP;
 
 /// What a watched folder does when a Doc it did not make holds a file's name. It has no
 /// `replace`: a folder replaces only the Docs it made, and only while they hold what it sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum FolderConflicts {
     #[default]

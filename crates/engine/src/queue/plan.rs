@@ -112,7 +112,7 @@ pub fn description_key_ok(key: &str) -> bool {
 }
 
 /// A file and the Doc name a person settled on for it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, specta::Type)]
 pub struct Planned {
     pub path: PathBuf,
     pub name: String,

@@ -68,7 +68,7 @@ pub struct Doc {
 
 /// One Doc of a Twin with everything a details view shows: its name from the listing and the
 /// rest read back from the Doc itself (the listing carries no status).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DocEntry {
     pub name: String,
