@@ -15,11 +15,12 @@
 //! - [`destination`]: which service a job speaks and where its files go (Twin, table, asset,
 //!   temporary files); [`doc`]: a Doc's status, storage class and the conflict policy. Both low,
 //!   so the journal keeps them typed without knowing the services.
-//! - [`service`]: one module per upload API (Trusted Twin, Redivis, Inspect, HBR) and the
-//!   [`service::Service`] the queue drives.
+//! - [`service`]: one module per upload API (Trusted Twin, Redivis, Inspect, HBR), each a
+//!   [`service::UploadApi`] (a core and optional capabilities), and the [`service::Service`]
+//!   handle whose [`api`](service::Service::api) the queue drives.
 //! - [`journal`]: SQLite (WAL) record of every job; intent before effect, so a kill loses nothing.
-//! - [`queue`]: the scheduler over the journal: parallel uploads, batched attach and polling,
-//!   conflicts, pause/resume/cancel; reports [`queue::QueueEvent`]s.
+//! - [`queue`]: the scheduler over the journal, the same for every service: parallel uploads,
+//!   one batch loop for finishing, polling, pause/resume/cancel; reports [`queue::QueueEvent`]s.
 //! - [`redact`]: what of a URL may be shown; every message, event and log line that can hold
 //!   an upload URL (a bearer credential) goes through it.
 //! - [`retry`]: the one retry policy (exponential backoff, full jitter, Retry-After).

@@ -243,7 +243,7 @@ pub struct Job {
     pub dev: u64,
     pub ino: u64,
     /// Intent of a replace: the SHA-256 of the Doc this job deletes before it attaches, written
-    /// before the delete (see `queue::attach`).
+    /// before the delete (see `service::trusted_twin::finish`).
     pub replaces: Option<String>,
 }
 

@@ -156,7 +156,7 @@ struct Control {
     parallel: AtomicUsize,
     wake: Notify,
     running: Mutex<HashMap<u64, CancellationToken>>,
-    /// Jobs held in memory by a worker, the attacher or the poller.
+    /// Jobs held in memory by a worker, the finisher or the poller.
     in_pipeline: AtomicUsize,
     /// Held for writing while `enqueue` puts jobs in and reports them, so a worker never claims
     /// (and reports on) a job before its `Added` event has gone out.
@@ -241,7 +241,7 @@ impl Queue {
                 let _ = poll_tx.send(job);
             }
         }
-        let attacher = tokio::spawn(self.clone().finisher(attach_rx, poll_tx.clone(), sink.clone()));
+        let finisher = tokio::spawn(self.clone().finisher(attach_rx, poll_tx.clone(), sink.clone()));
         let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
         drop(poll_tx);
         let stats = tokio::spawn(self.clone().report_stats(sink.clone()));
@@ -254,7 +254,7 @@ impl Queue {
         // If this future is dropped (the app closes a session), its tasks stop with it; jobs
         // caught mid-way stay in the journal and carry on at the next run.
         // (The workers' JoinSet aborts them when dropped.)
-        let _stop_with_me = AbortOnDrop([&attacher, &poller, &stats].map(|t| t.abort_handle()).to_vec());
+        let _stop_with_me = AbortOnDrop([&finisher, &poller, &stats].map(|t| t.abort_handle()).to_vec());
         let mut outcome = Ok(());
         while let Some(ended) = workers.join_next().await {
             // The first worker to fail ends the run: what it failed on (the journal) fails the
@@ -265,7 +265,7 @@ impl Queue {
             }
         }
         drop(workers);
-        let _ = attacher.await;
+        let _ = finisher.await;
         let _ = poller.await;
         stats.abort();
         sink(self.stats_event(None));

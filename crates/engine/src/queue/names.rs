@@ -14,7 +14,7 @@ use crate::service::{Destination, Service};
 impl Queue {
     /// Every file to upload gets a name no other file of this batch has and, under `rename`,
     /// none that another local file holds at `dest` by an earlier decision in the journal: the
-    /// first free `name-N` (as the attacher's rename). A file keeps the name decided for it
+    /// first free `name-N` (as Trusted Twin's rename at attach). A file keeps the name decided for it
     /// before, so the same tree is named the same on every run. Files whose own name is the
     /// proposed one choose first, then path order.
     /// An explicit `replace` policy takes names as they come: the person asked to overwrite.
