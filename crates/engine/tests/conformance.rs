@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use twindrop_engine::journal::{JobState, Journal, Transfer};
 use twindrop_engine::queue::{EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::retry::RetryPolicy;
+use twindrop_engine::service::upload_api::NameRules;
 use twindrop_engine::Queue;
 
 use support::{world, Kind, World, ALL};
@@ -237,13 +238,19 @@ async fn capabilities_are_what_each_service_declares() {
         let w = world(kind, None).await;
         let api = w.service.api();
         let fin = api.finishing();
-        let row = (fin.is_some(), fin.is_some_and(|f| f.copies().is_some()), api.prefetch().is_some());
+        let row = (
+            fin.is_some(),
+            fin.is_some_and(|f| f.copies().is_some()),
+            api.prefetch().is_some(),
+            api.listing().is_some(),
+            api.names(),
+        );
         let expected = match kind {
-            // (finishing, copies, prefetch)
-            Kind::TrustedTwin => (true, true, false),
-            Kind::Redivis => (true, false, true),
-            Kind::Inspect => (true, false, false),
-            Kind::Hbr => (false, false, false),
+            // (finishing, copies, prefetch, listing, names)
+            Kind::TrustedTwin => (true, true, false, true, NameRules::DocName),
+            Kind::Redivis => (true, false, true, false, NameRules::Any),
+            Kind::Inspect => (true, false, false, false, NameRules::Any),
+            Kind::Hbr => (false, false, false, false, NameRules::Any),
         };
         assert_eq!(row, expected, "{kind:?}");
         assert_eq!(fin.is_some(), kind.finish_route().is_some(), "{kind:?}: the suite's route table disagrees");

@@ -48,7 +48,7 @@ use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobState, Journal};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
-use crate::service::trusted_twin::{StorageClass, TrustedTwin};
+use crate::service::trusted_twin::StorageClass;
 use crate::service::Service;
 
 pub use crate::service::upload_api::CONFLICT_SKIP;
@@ -202,11 +202,6 @@ impl Queue {
 
     pub fn service(&self) -> &Service {
         &self.service
-    }
-
-    /// The Trusted Twin client, for the stages only Trusted Twin jobs reach.
-    fn tt(&self) -> Result<&Arc<TrustedTwin>> {
-        self.service.trusted_twin()
     }
 
     pub fn journal(&self) -> &Arc<Journal> {

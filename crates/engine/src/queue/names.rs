@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use super::plan::{PlanAction, PlanItem};
 use super::{ConflictPolicy, Queue};
 use crate::error::{Error, Result};
-use crate::naming::{self, DocName};
-use crate::service::{Destination, Service};
+use crate::naming;
+use crate::service::Destination;
 
 impl Queue {
     /// Every file to upload gets a name no other file of this batch has and, under `rename`,
@@ -91,9 +91,6 @@ impl Queue {
 
     /// `name` with the suffix `-n`, as the service takes it.
     fn suffixed(&self, name: &str, n: u32) -> Result<String> {
-        match &self.service {
-            Service::TrustedTwin(_) => Ok(DocName::parse(name)?.with_suffix(n).to_string()),
-            _ => Ok(crate::service::redivis::with_suffix(name, n)),
-        }
+        self.service.api().names().suffixed(name, n)
     }
 }

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::{added, EventSink, Queue, QueueEvent};
 use crate::error::{Error, ErrorInfo, Invalid, Result};
 use crate::journal::{mtime_ns, JobState, NewJob};
-use crate::naming::{self, DocName, NamedFile, Template};
+use crate::naming::{self, NamedFile, Template};
 use crate::service::trusted_twin::StorageClass;
 use crate::service::upload_api::PrefetchedTarget;
-use crate::service::{Destination, Service};
+use crate::service::Destination;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -270,16 +270,16 @@ impl Queue {
                             })
                         }) =>
                 {
-                    // Trusted Twin lists a Twin's Docs; the other services have no listing, so
-                    // the journal's word that it finished is taken.
-                    let on_server = match dest {
-                        Destination::Twin(twin) => {
+                    // A service with a listing (Trusted Twin) is asked; for the others the
+                    // journal's word that it finished is taken.
+                    let on_server = match self.service.api().listing() {
+                        Some(lister) => {
                             if listing.is_none() {
-                                listing = Some(self.tt()?.list_docs(twin).await?);
+                                listing = Some(lister.sizes(dest).await?);
                             }
                             listing.as_ref().and_then(|l| l.get(job.doc_name.as_str())) == Some(&size)
                         }
-                        _ => true,
+                        None => true,
                     };
                     item.doc_name = Some(job.doc_name.to_string());
                     if on_server {
@@ -305,24 +305,14 @@ impl Queue {
         Ok(out)
     }
 
-    /// The name a file gets on the server: a valid Doc name for Trusted Twin; the file's own
-    /// name for the others, which take any.
+    /// The name a file gets on the server by default (the service's [`NameRules`](crate::service::upload_api::NameRules)).
     pub(super) fn name_for(&self, path: &std::path::Path) -> Result<String> {
-        match &self.service {
-            Service::TrustedTwin(_) => DocName::from_file_name(path).map(|n| n.to_string()),
-            _ => path.file_name().and_then(|n| n.to_str()).filter(|n| !n.is_empty()).map(str::to_owned).ok_or_else(
-                || Error::invalid(Invalid::Name, format!("{}: the file name is not valid UTF-8", path.display())),
-            ),
-        }
+        self.service.api().names().name_for(path)
     }
 
     /// A name given by the caller must be one the service takes.
     fn check_name(&self, name: &str) -> Result<()> {
-        match &self.service {
-            Service::TrustedTwin(_) => DocName::parse(name).map(|_| ()),
-            _ if name.is_empty() => Err(Error::invalid(Invalid::Name, "an empty name")),
-            _ => Ok(()),
-        }
+        self.service.api().names().check(name)
     }
 
     /// Put `paths` in the journal as jobs (or find their unfinished jobs) and wake the workers.

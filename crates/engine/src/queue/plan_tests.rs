@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::journal::Journal;
+use crate::naming::DocName;
 use crate::queue::{Options, RunMode};
 use crate::service::trusted_twin::TrustedTwin;
 

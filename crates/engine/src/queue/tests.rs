@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::doc::DocStatus;
+use crate::service::trusted_twin::TrustedTwin;
 
 #[test]
 fn events_serialise_as_the_ui_expects() {

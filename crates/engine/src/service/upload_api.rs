@@ -8,6 +8,10 @@
 //! - [`Copies`] (of a [`Finishing`]): a server that copies the bytes after finishing, whose
 //!   status is polled until it ends (Trusted Twin).
 //! - [`Prefetch`]: targets asked for a whole drop at enqueue, before any job exists (Redivis).
+//! - [`Listing`]: what the destination holds, so a file already there is skipped (Trusted Twin;
+//!   for the others the journal's word is taken).
+//!
+//! [`UploadApi::names`] says which names the service takes ([`NameRules`]).
 //!
 //! Dedupe-before-send is an answer of the core: a service whose ask for a target names the
 //! content (Inspect) may answer [`Prepared::AlreadyThere`], and nothing is sent.
@@ -23,15 +27,19 @@
 //! The service modules never import the queue: what they need from it comes in a [`SendCx`] or
 //! a [`FinishCx`], and what becomes of each job goes back as an [`Outcome`].
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
 
 use crate::bandwidth::Limiter;
+use crate::destination::Destination;
 use crate::doc::DocStatus;
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, Journal, Target, Transfer};
+use crate::naming::DocName;
 use crate::retry::RetryPolicy;
 use crate::transfer::form::FormTarget;
 use crate::transfer::{ProgressFn, Sent};
@@ -98,6 +106,78 @@ pub trait UploadApi: Send + Sync {
     fn prefetch(&self) -> Option<&dyn Prefetch> {
         None
     }
+
+    /// The names the service takes.
+    fn names(&self) -> NameRules {
+        NameRules::Any
+    }
+
+    /// A listing of what the destination holds, to tell a file already there.
+    fn listing(&self) -> Option<&dyn Listing> {
+        None
+    }
+}
+
+/// Which names a service takes, and how one is made and numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRules {
+    /// Trusted Twin's `doc_name` rules ([`DocName`]).
+    DocName,
+    /// Any name that is not empty: the file's own name by default.
+    Any,
+}
+
+impl NameRules {
+    /// The name a file gets on the server by default.
+    pub fn name_for(self, path: &Path) -> Result<String> {
+        match self {
+            NameRules::DocName => DocName::from_file_name(path).map(|n| n.to_string()),
+            NameRules::Any => {
+                path.file_name().and_then(|n| n.to_str()).filter(|n| !n.is_empty()).map(str::to_owned).ok_or_else(
+                    || Error::invalid(Invalid::Name, format!("{}: the file name is not valid UTF-8", path.display())),
+                )
+            }
+        }
+    }
+
+    /// A name given by the caller must be one the service takes.
+    pub fn check(self, name: &str) -> Result<()> {
+        match self {
+            NameRules::DocName => DocName::parse(name).map(|_| ()),
+            NameRules::Any if name.is_empty() => Err(Error::invalid(Invalid::Name, "an empty name")),
+            NameRules::Any => Ok(()),
+        }
+    }
+
+    /// `name` with the suffix `-n`, as the service takes it.
+    pub fn suffixed(self, name: &str, n: u32) -> Result<String> {
+        match self {
+            NameRules::DocName => Ok(DocName::parse(name)?.with_suffix(n).to_string()),
+            NameRules::Any => Ok(with_suffix(name, n)),
+        }
+    }
+}
+
+/// `dir/a.tar.gz` → `dir/a-2.tar.gz`: how the services that take any name number a renamed one.
+pub fn with_suffix(name: &str, n: u32) -> String {
+    let (stem, ext) = split_ext(name);
+    format!("{stem}-{n}{ext}")
+}
+
+/// The stem and the extension (with its dot) of the last path component; a leading dot is not
+/// an extension.
+pub fn split_ext(name: &str) -> (&str, &str) {
+    let last_start = name.rfind('/').map_or(0, |i| i + 1);
+    match name[last_start..].find('.') {
+        Some(0) | None => (name, ""),
+        Some(i) => name.split_at(last_start + i),
+    }
+}
+
+/// What a destination holds, by name.
+pub trait Listing: Send + Sync {
+    /// Each file's size, by name.
+    fn sizes<'a>(&'a self, dest: &'a Destination) -> BoxFuture<'a, Result<BTreeMap<String, u64>>>;
 }
 
 /// Intent before effect: the target is on record (and in the job) before a byte goes to it.
@@ -227,7 +307,7 @@ pub trait Prefetch: Send + Sync {
     /// its job; `resumable_above` as in [`SendCx`]. A refusal stops the drop.
     fn targets<'a>(
         &'a self,
-        dest: &'a crate::destination::Destination,
+        dest: &'a Destination,
         files: Vec<(String, u64)>,
         resumable_above: u64,
         retry: &'a RetryPolicy,

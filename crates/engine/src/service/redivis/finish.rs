@@ -19,6 +19,8 @@ use crate::doc::{ConflictPolicy, DocStatus};
 use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobName};
 use crate::retry::RetryPolicy;
+use crate::service::upload_api::split_ext;
+pub use crate::service::upload_api::with_suffix;
 use crate::service::upload_api::{
     epoch_now, live, remember, FinishCx, Finishing, Outcome, Prefetch, PrefetchedTarget, Prepared, Round, SendCx,
     UploadApi, RENAME_TRIES,
@@ -260,22 +262,6 @@ fn temp_upload_id(job: &Job) -> Result<String> {
 fn number_after(base: &str, name: &str) -> Option<u32> {
     let (stem, ext) = split_ext(base);
     name.strip_prefix(stem)?.strip_suffix(ext)?.strip_prefix('-')?.parse().ok()
-}
-
-/// `dir/a.tar.gz` → `dir/a-2.tar.gz`: how the services that take any name number a renamed one.
-pub fn with_suffix(name: &str, n: u32) -> String {
-    let (stem, ext) = split_ext(name);
-    format!("{stem}-{n}{ext}")
-}
-
-/// The stem and the extension (with its dot) of the last path component; a leading dot is not
-/// an extension.
-fn split_ext(name: &str) -> (&str, &str) {
-    let last_start = name.rfind('/').map_or(0, |i| i + 1);
-    match name[last_start..].find('.') {
-        Some(0) | None => (name, ""),
-        Some(i) => name.split_at(last_start + i),
-    }
 }
 
 #[cfg(test)]

@@ -7,17 +7,20 @@
 //! replaced only when Twindrop can show it is this file's own (`journal::docs`), or the job
 //! says `replace`.
 
+use std::collections::BTreeMap;
+
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::{AttachItem, TrustedTwin, TwinId, UploadTarget};
+use crate::destination::Destination;
 use crate::doc::{ConflictPolicy, DocStatus};
 use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobState};
 use crate::naming::DocName;
 use crate::service::upload_api::{
-    live, remember, Copies, FinishCx, Finishing, Outcome, Prepared, Round, SendCx, UploadApi, CONFLICT_SKIP,
-    RENAME_TRIES,
+    live, remember, Copies, FinishCx, Finishing, Listing, NameRules, Outcome, Prepared, Round, SendCx, UploadApi,
+    CONFLICT_SKIP, RENAME_TRIES,
 };
 use crate::transfer::Sent;
 
@@ -60,6 +63,20 @@ impl UploadApi for TrustedTwin {
 
     fn finishing(&self) -> Option<&dyn Finishing> {
         Some(self)
+    }
+
+    fn names(&self) -> NameRules {
+        NameRules::DocName
+    }
+
+    fn listing(&self) -> Option<&dyn Listing> {
+        Some(self)
+    }
+}
+
+impl Listing for TrustedTwin {
+    fn sizes<'a>(&'a self, dest: &'a Destination) -> BoxFuture<'a, Result<BTreeMap<String, u64>>> {
+        async move { self.list_docs(dest.twin()?).await }.boxed()
     }
 }
 
