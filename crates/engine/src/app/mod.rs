@@ -184,6 +184,8 @@ impl App {
         profile: Option<String>,
         destination: Option<Destination>,
     ) -> Result<SessionInfo> {
+        // Checked first: a refused secret leaves the session that was open as it was.
+        let account = service.verify(destination.as_ref()).await?;
         let journal = journal_in(&self.journal, &self.places.journal)?;
         let folders_journal = journal_in(&self.folders_journal, &self.places.folders_journal);
         let opening = Opening {
@@ -196,9 +198,10 @@ impl App {
             log: self.log().ok(),
             sink: self.event_sink(),
         };
-        // The old session (its queue and folders) stops before the new one starts.
+        // The old session (its queue and folders) stops before the new one starts: two would
+        // run the same watched folders on one journal.
         opened.session = None;
-        let session = Session::open(service, opening).await?;
+        let session = Session::open(service, account, opening)?;
         self.set_paused_flag(false);
         let info = session.info.clone();
         opened.session = Some(session);

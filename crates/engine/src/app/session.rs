@@ -84,10 +84,9 @@ impl Drop for Session {
 }
 
 impl Session {
-    /// Check the secret with the service (see `Service::verify`), then start its queue and its
-    /// watched folders. Call inside a Tokio runtime.
-    pub async fn open(service: Service, with: Opening<'_>) -> Result<Session> {
-        let account = service.verify(with.destination.as_ref()).await?;
+    /// Start the queue and the watched folders of a service already checked (`account` is
+    /// what its `Service::verify` said). Call inside a Tokio runtime.
+    pub fn open(service: Service, account: String, with: Opening<'_>) -> Result<Session> {
         let kind = if with.sandbox { "sandbox" } else { kind_name(service.kind()) };
         let destination = match (&service, with.destination) {
             (Service::TrustedTwin(_), _) => None,

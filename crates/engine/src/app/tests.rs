@@ -139,5 +139,13 @@ async fn a_drop_pause_and_resend_through_the_app() {
     let doc = tt.get_doc(&twin, &name).await.unwrap();
     let (ours, _) = crate::hash::sha256_file(&file).await.unwrap();
     assert_eq!((&doc.status, doc.sha256()), (&DocStatus::Ok, Some(ours.as_str())));
+
+    // A refused sign-in stores nothing and leaves the open session as it was.
+    let sandbox = app.session().await.unwrap();
+    let wrong = Secret::new("not-the-secret");
+    let refused = app.sign_in(ServiceKind::TrustedTwin, &sandbox.base_url, wrong, None).await.unwrap_err();
+    assert_eq!(refused.code(), "auth.unauthorized");
+    assert_eq!(app.session().await, Some(sandbox));
+    assert!(app.profiles().unwrap().is_empty());
     app.stop_sandbox().await;
 }
