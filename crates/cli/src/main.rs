@@ -62,10 +62,10 @@ enum Command {
         /// Default: the service's public API (Inspect has none: give it).
         #[arg(long)]
         base_url: Option<String>,
-        /// Redivis: the table the token is checked on (and files go to by default).
+        /// Redivis: the table the token is checked on (remembered as the profile's destination).
         #[arg(long, conflicts_with = "asset")]
         table: Option<String>,
-        /// Inspect: the asset the token is checked on (and files go to by default).
+        /// Inspect: the asset the token is checked on (remembered as the profile's destination).
         #[arg(long)]
         asset: Option<String>,
         /// Store without checking the secret against the server first.
