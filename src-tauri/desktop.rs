@@ -178,13 +178,14 @@ impl Desktop {
             Look::Idle
         };
         let Some(tray) = &self.tray else { return };
-        let _ = tray.status.set_text(if look == Look::Failed { "Idle — the last batch had failures" } else { &line });
-        let _ = tray.icon.set_tooltip(Some(format!("Twindrop — {line}")));
-        let _ = tray.pause.set_text(if status.paused { "Resume all" } else { "Pause all" });
+        // The icon first: whoever reads the state line then finds the icon that goes with it.
         if status.shown != Some(look) {
             status.shown = Some(look);
             let _ = tray.icon.set_icon(Some(icon_for(look)));
         }
+        let _ = tray.status.set_text(if look == Look::Failed { "Idle — the last batch had failures" } else { &line });
+        let _ = tray.icon.set_tooltip(Some(format!("Twindrop — {line}")));
+        let _ = tray.pause.set_text(if status.paused { "Resume all" } else { "Pause all" });
     }
 
     fn notify(&self, end: &BatchEnd) {

@@ -66,7 +66,8 @@ impl Shell {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let (labels, icon) = self.tray();
-            if labels.first().is_some_and(|l| l.starts_with(status)) {
+            // The icon is a file the tray host may still be writing: wait until it reads whole.
+            if labels.first().is_some_and(|l| l.starts_with(status)) && !dot(&icon).is_empty() {
                 return icon;
             }
             assert!(Instant::now() < deadline, "tray status {status:?} not shown; menu {labels:?}");
