@@ -87,7 +87,8 @@ enum Command {
     Name(sync::NameArgs),
     /// Put failed jobs back in the queue and run them.
     Retry(upload::RunArgs),
-    /// The journal: every job, its state and its last error.
+    /// The journals: every job, its state and its last error (uploads first, then watched
+    /// folders', unless --journal names one).
     Status {
         /// Only jobs that are not finished, or that failed.
         #[arg(long)]
@@ -268,8 +269,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             upload::retry(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Status { pending } => {
-            let journal = open_journal(cli.journal.as_ref())?;
-            upload::status(&journal, pending, cli.json)?;
+            let mut journals = vec![open_journal(cli.journal.as_ref())?];
+            // Without --journal: the uploads' journal, then the watched folders' (`sync` and the
+            // app's folders), when there is one.
+            let folders = twindrop_engine::profile::folders_journal_path()?;
+            if cli.journal.is_none() && folders.exists() {
+                journals.push(Journal::open(&folders)?);
+            }
+            for journal in &journals {
+                upload::status(journal, pending, cli.json)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Docs { conn, twin } => {

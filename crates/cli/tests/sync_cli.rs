@@ -92,3 +92,44 @@ fn name_prints_valid_doc_names() {
     }
     assert!(lines[0]["doc_name"].as_str().unwrap().starts_with("photos/Ete_2024/"), "{lines:?}");
 }
+
+/// Without `--journal`, `sync` keeps its jobs in the journal the app's watched folders use
+/// (`watched.sqlite` in the data folder), and `status` shows them after the uploads' jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_shares_the_apps_folder_journal_and_status_shows_it() {
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let tt = TrustedTwin::new(em.base_url(), Secret::new(SECRET)).unwrap();
+    let twin = tt.create_twin().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (root, data) = (dir.path().join("folder"), dir.path().join("data"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("synced.txt"), b"from the folder").unwrap();
+    let dropped = dir.path().join("dropped.txt");
+    std::fs::write(&dropped, b"uploaded").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_twindrop"))
+            .args(args)
+            .env("TWINDROP_SECRET", SECRET)
+            .env("TWINDROP_CONFIG_DIR", dir.path().join("config"))
+            .env("TWINDROP_DATA_DIR", &data)
+            .env_remove("TWINDROP_JOURNAL")
+            .output()
+            .unwrap()
+    };
+    let (base, twin_s) = (em.base_url(), twin.as_str());
+    let out =
+        run(&["sync", "--once", "--gate-ms", "100", "--base-url", base, "--twin", twin_s, root.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(data.join("watched.sqlite").exists() && !data.join("journal.sqlite").exists(), "the folders' journal");
+    let out = run(&["upload", "--base-url", base, "--twin", twin_s, dropped.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+
+    let out = run(&["status", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let jobs: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let seen: Vec<(&str, &str)> =
+        jobs.iter().map(|j| (j["doc_name"].as_str().unwrap(), j["state"].as_str().unwrap())).collect();
+    assert_eq!(seen, [("dropped.txt", "done"), ("synced.txt", "done")], "uploads first, then folders");
+    em.shutdown().await;
+}
