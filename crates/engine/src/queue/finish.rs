@@ -199,6 +199,12 @@ impl Queue {
                 }
             }
         }
+        self.record_finished(done, sink);
+    }
+
+    /// Jobs that ended with their server status: one commit for the round, then each one's
+    /// `finished`; a job leaves memory only once it is on record.
+    pub(super) fn record_finished(&self, done: Vec<(Job, DocStatus)>, sink: &EventSink) {
         if done.is_empty() {
             return;
         }

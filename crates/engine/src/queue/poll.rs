@@ -73,20 +73,7 @@ impl Queue {
                     Err(e) => self.fail(job.id, &e, &sink),
                 }
             }
-            // One commit for the round; the jobs leave memory only once it is on record.
-            let rows: Vec<(u64, &DocStatus)> = finished.iter().map(|(job, status)| (job.id, status)).collect();
-            if let Err(e) = self.journal.record_done_many(&rows) {
-                tracing::error!("journal: {e}");
-            }
-            for (job, status) in finished {
-                sink(QueueEvent::Finished {
-                    id: job.id,
-                    doc_name: job.doc_name.to_string(),
-                    status,
-                    sha256: job.sha256.unwrap_or_default(),
-                });
-                self.leave_pipeline();
-            }
+            self.record_finished(finished, &sink);
             watching = still;
             if !watching.is_empty() {
                 tokio::time::sleep(self.opts.poll_interval).await;
