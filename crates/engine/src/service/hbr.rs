@@ -85,7 +85,7 @@ impl Hbr {
     }
 
     pub fn base_url(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+        super::base_str(&self.base)
     }
 
     /// One signed RPC call (`POST /?query`, empty body).

@@ -106,7 +106,7 @@ impl Inspect {
     }
 
     pub fn base_url(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+        super::base_str(&self.base)
     }
 
     fn url(&self, path: &str) -> String {

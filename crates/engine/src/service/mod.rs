@@ -42,6 +42,19 @@ pub fn parse_base_url(s: &str) -> Result<url::Url> {
     Ok(url)
 }
 
+/// A base URL (from [`parse_base_url`]) as the services show it: no trailing slash.
+fn base_str(base: &url::Url) -> &str {
+    base.as_str().trim_end_matches('/')
+}
+
+/// `base` with `segments` appended, each one segment: `push` percent-encodes a '/' inside a
+/// segment as %2F, as the official clients do.
+fn url_at(base: &url::Url, segments: &[&str]) -> url::Url {
+    let mut url = base.clone();
+    url.path_segments_mut().expect("http base").pop_if_empty().extend(segments);
+    url
+}
+
 pub(crate) use crate::http::{
     bearer_clients, http_builder, read_body, require_tls_off_loopback, retry_after, status_error, ANSWER_LIMIT,
 };

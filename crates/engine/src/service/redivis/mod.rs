@@ -139,13 +139,11 @@ impl Redivis {
     }
 
     pub fn base_url(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+        super::base_str(&self.base)
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut().expect("http base").pop_if_empty().extend(segments);
-        url
+        super::url_at(&self.base, segments)
     }
 
     /// The client for an upload URL: with the token only on the API's own origin.

@@ -165,14 +165,11 @@ impl TrustedTwin {
     }
 
     pub fn base_url(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+        super::base_str(&self.base)
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        // push() percent-encodes '/' inside a segment as %2F, as the official client does.
-        url.path_segments_mut().expect("http base").pop_if_empty().extend(segments);
-        url
+        super::url_at(&self.base, segments)
     }
 
     async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<(StatusCode, Value)> {
