@@ -33,6 +33,10 @@ pub struct EmulatorArgs {
     /// Refuse a PUT to an upload URL declaring more bytes than this (S3 EntityTooLarge).
     #[arg(long, default_value_t = twindrop_emulator::DEFAULT_MAX_UPLOAD_BYTES)]
     max_upload_bytes: u64,
+    /// Trusted Twin: what attach makes of a 0-byte PUT: `accept` (an empty Doc) or `no-doc`
+    /// ("No Doc uploaded through the upload URL", the other reading of the docs).
+    #[arg(long, value_name = "accept|no-doc", default_value = "accept")]
+    empty_uploads: twindrop_emulator::EmptyUploads,
     /// JSON fault plan to start with (docs/emulator.md); changeable later via /_emulator/faults.
     #[arg(long)]
     faults: Option<PathBuf>,
@@ -101,6 +105,7 @@ pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
     config = config
         .with_copy_delay(Duration::from_millis(args.copy_delay_ms))
         .with_max_upload_bytes(args.max_upload_bytes)
+        .with_empty_uploads(args.empty_uploads)
         .with_faults(faults);
     config.users = users;
     config.state_dir = args.state;

@@ -30,6 +30,7 @@ pub(crate) struct App {
     pub(crate) base_url: String,
     pub(crate) copy_delay: Duration,
     pub(crate) max_upload_bytes: u64,
+    pub(crate) empty_uploads: crate::config::EmptyUploads,
     pub(crate) faults: Injector,
     /// SHA-256 of the control token: the token itself is not kept.
     pub(crate) control_digest: [u8; 32],
@@ -81,6 +82,7 @@ impl App {
             base_url,
             copy_delay: config.copy_delay,
             max_upload_bytes: config.max_upload_bytes,
+            empty_uploads: config.empty_uploads,
             faults: Injector::new(config.faults),
             control_digest: Sha256::digest(control_token.as_bytes()).into(),
             clock,

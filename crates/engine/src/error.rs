@@ -77,6 +77,9 @@ pub enum Error {
     DocExists(String),
     #[error("the server did not receive the file for {0:?} (upload handler unknown or expired)")]
     NotUploaded(String),
+    /// "No Doc uploaded" kept coming back although the bytes were sent each time.
+    #[error("{name:?}: the server says no file arrived through the upload URL, after {tries} uploads each to a fresh URL{hint}", hint = never_arrived_hint(*.size))]
+    NeverArrived { name: String, tries: u32, size: u64 },
     #[error("attach of {name:?} failed: {message}")]
     AttachRejected { name: String, message: String },
     #[error("{what}: the server holds other bytes than were sent (MD5 {theirs}, ours {ours})")]
@@ -342,7 +345,7 @@ impl Error {
             Timeout(_) => Code::NetworkTimeout,
             UploadRejected { .. } => Code::UploadRejected,
             DocExists(_) => Code::AttachDocExists,
-            NotUploaded(_) => Code::AttachNotUploaded,
+            NotUploaded(_) | NeverArrived { .. } => Code::AttachNotUploaded,
             AttachRejected { .. } => Code::AttachRejected,
             ChecksumMismatch { .. } => Code::VerifyChecksumMismatch,
             VerifyTimeout { .. } => Code::VerifyTimeout,
@@ -426,6 +429,16 @@ fn asked_wait(retry_after: &Option<Duration>) -> String {
         None => String::new(),
         Some(d) if d.subsec_millis() == 0 => format!(" (it asked to wait {} s)", d.as_secs()),
         Some(d) => format!(" (it asked to wait {}.{:03} s)", d.as_secs(), d.subsec_millis()),
+    }
+}
+
+/// Why a file may never arrive: an empty file is the likely cause, as the service may read a
+/// 0-byte PUT as "no file" (`docs/fidelity.md`, Trusted Twin).
+fn never_arrived_hint(size: u64) -> &'static str {
+    if size == 0 {
+        "; the file is empty (0 bytes), and this service does not take an empty file as a Doc"
+    } else {
+        ""
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use twindrop_emulator::{Config, Emulator};
+use twindrop_emulator::{Config, EmptyUploads, Emulator};
 use twindrop_engine::journal::{JobState, Journal};
 use twindrop_engine::queue::{ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::retry::RetryPolicy;
@@ -24,7 +24,10 @@ struct World {
 }
 
 async fn world() -> World {
-    let mut config = Config::new(SECRET);
+    world_with(Config::new(SECRET)).await
+}
+
+async fn world_with(mut config: Config) -> World {
     config.copy_delay = Duration::from_millis(30);
     let em = Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let tt = Arc::new(TrustedTwin::new(em.base_url(), Secret::new(SECRET)).unwrap());
@@ -320,4 +323,36 @@ async fn a_dropped_run_stops_its_workers_and_leaves_jobs_queued() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(w.em.call_count("upload"), puts, "a worker of the dropped run uploaded");
     assert_eq!(w.journal.get(second[0]).unwrap().state, JobState::Queued);
+}
+
+/// Seed 004's "No Doc uploaded" for a PUT without a file, read strictly: an empty file never
+/// arrives. It is sent a bounded number of times, then fails with a code saying so; the file
+/// beside it is unaffected.
+#[tokio::test]
+async fn an_empty_file_the_service_reads_as_no_file_fails_after_bounded_tries() {
+    let w = world_with(Config::new(SECRET).with_empty_uploads(EmptyUploads::NoDoc)).await;
+    let empty = w.dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let full = w.files(1, 1_000);
+    let (ids, _) = w.upload(&[empty, full[0].clone()], fast_retries()).await;
+    let job = w.journal.get(ids[0]).unwrap();
+    assert_eq!((job.state, job.error_code.as_deref()), (JobState::Failed, Some("attach.not_uploaded")));
+    assert_eq!(job.attempts, 3, "three uploads, each with a fresh URL, then the job stops");
+    assert!(job.error_message.as_deref().unwrap_or_default().contains("empty (0 bytes)"), "{job:?}");
+    assert_eq!(w.em.call_count("upload"), 4, "three PUTs of the empty file, one of the other");
+    assert_eq!(w.journal.get(ids[1]).unwrap().doc_status.as_ref().map(|s| s.as_str()), Some("ok"));
+    let listing: BTreeSet<String> = w.tt.list_docs(&w.twin).await.unwrap().into_keys().collect();
+    assert_eq!(listing, names(1));
+}
+
+/// The other reading (the emulator's default): a 0-byte PUT is an empty Doc, verified `ok`.
+#[tokio::test]
+async fn an_empty_file_the_service_accepts_becomes_an_empty_doc() {
+    let w = world().await;
+    let empty = w.dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let (ids, _) = w.upload(&[empty], fast_retries()).await;
+    let job = w.journal.get(ids[0]).unwrap();
+    assert_eq!((job.state, job.doc_status.as_ref().map(|s| s.as_str())), (JobState::Done, Some("ok")));
+    assert_eq!(job.size, 0);
 }

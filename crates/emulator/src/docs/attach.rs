@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::{Caller, Operation};
+use crate::config::EmptyUploads;
 use crate::docs::doc_json;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, JsonBody};
@@ -174,7 +175,11 @@ pub(crate) async fn attach_docs(
                     if upload.is_expired(now) {
                         return None;
                     }
-                    Some((upload.token.clone(), upload.content.clone()?))
+                    let content = upload.content.clone()?;
+                    if content.size == 0 && app.empty_uploads == EmptyUploads::NoDoc {
+                        return None;
+                    }
+                    Some((upload.token.clone(), content))
                 })
                 .collect();
             let twin = state.twins.get_mut(&uuid).ok_or_else(|| twin_not_found(&twin))?;

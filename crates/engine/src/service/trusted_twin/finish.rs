@@ -24,6 +24,11 @@ use crate::service::upload_api::{
 };
 use crate::transfer::Sent;
 
+/// Uploads of one job that the server may answer "No Doc uploaded" before the job fails: a
+/// handler that expired or lost its bytes deserves a fresh one, but an empty file that the
+/// service reads as "no file" would otherwise be sent forever.
+const NOT_UPLOADED_TRIES: u32 = 3;
+
 /// Whose a Doc found under the job's name with the job's hash may be.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Found {
@@ -192,6 +197,11 @@ impl TrustedTwin {
         for (job, error) in others {
             let (job, outcome) = match error {
                 Error::DocExists(_) => self.resolve(job, Found::NotOurs, cx).await,
+                Error::NotUploaded(_) if job.attempts >= NOT_UPLOADED_TRIES => {
+                    let error =
+                        Error::NeverArrived { name: job.doc_name.to_string(), tries: job.attempts, size: job.size };
+                    (job, Outcome::failed(error))
+                }
                 Error::NotUploaded(_) => {
                     // The handler expired (or its bytes were lost): upload again from the start.
                     let requeued = cx
