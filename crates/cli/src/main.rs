@@ -4,6 +4,7 @@
 //! - `upload`: `upload`, `retry` and the live output (indicatif bars on a TTY, JSON lines).
 //! - `emulator`: `twindrop emulator`.
 
+mod doctor;
 mod emulator;
 mod sync;
 mod upload;
@@ -126,6 +127,9 @@ enum Command {
         #[command(subcommand)]
         command: TwinCommand,
     },
+    /// Check the connection step by step: the keyring, the API host, the secret, and a 1-byte
+    /// upload where the service allows one that leaves nothing behind. Exits 1 if a step fails.
+    Doctor(doctor::DoctorArgs),
     /// Run the local emulator. The first line on stdout is its base URL.
     Emulator(emulator::EmulatorArgs),
 }
@@ -230,11 +234,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             )
             .await?;
             if cli.json {
-                println!("{}", json!({ "profile": profile, "account": account }));
+                let who = account.as_ref().map(|v| &v.account);
+                let unproven = account.as_ref().and_then(|v| v.unproven.as_ref());
+                println!("{}", json!({ "profile": profile, "account": who, "unproven": unproven }));
             } else {
                 match account {
-                    Some(a) => {
-                        println!("logged in as account {a}; secret stored in the OS keyring (profile {profile})")
+                    Some(v) => {
+                        println!("logged in as {}; secret stored in the OS keyring (profile {profile})", v.account);
+                        if let Some(why) = v.unproven {
+                            println!("note: {why}");
+                        }
                     }
                     None => println!("secret stored in the OS keyring (profile {profile}), not verified"),
                 }
@@ -329,11 +338,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(exit::files(all_read))
         }
+        Command::Doctor(args) => doctor::doctor(&settings, args, cli.json).await,
         Command::Emulator(args) => emulator::run(args).await,
     }
 }
 
-fn env_secret() -> Option<Secret> {
+pub fn env_secret() -> Option<Secret> {
     std::env::var("TWINDROP_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new)
 }
 

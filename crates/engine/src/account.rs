@@ -5,17 +5,17 @@ use crate::credentials::{self, Secret};
 use crate::error::{Error, Invalid, Result};
 use crate::profile::{self, Profile, SettingsFile, DEFAULT_PROFILE};
 use crate::service::trusted_twin::{parse_base_url, TrustedTwin};
-use crate::service::{Destination, Service, ServiceKind};
+use crate::service::{Destination, Service, ServiceKind, Verified};
 
 /// Verify the secret against the server (unless `verify` is off), then store it in the keyring
-/// and remember the profile as the active one. Returns the account UUID when verified.
+/// and remember the profile as the active one. Returns what the check showed, when it ran.
 pub async fn login(
     settings: &SettingsFile,
     profile: &str,
     base_url: &str,
     secret: Secret,
     verify: bool,
-) -> Result<Option<String>> {
+) -> Result<Option<Verified>> {
     login_service(settings, profile, ServiceKind::TrustedTwin, base_url, secret, None, verify).await
 }
 
@@ -31,7 +31,7 @@ pub async fn login_service(
     secret: Secret,
     destination: Option<&str>,
     verify: bool,
-) -> Result<Option<String>> {
+) -> Result<Option<Verified>> {
     profile::validate_name(profile)?;
     let service = kind.connect(base_url, secret.clone())?;
     let destination = destination.map(|d| Destination::parse_for(&service, d.trim())).transpose()?;
@@ -109,13 +109,40 @@ pub async fn resolve(
     secret: Option<Secret>,
     kind: Option<ServiceKind>,
 ) -> Result<(ServiceKind, String, Secret)> {
+    let place = locate(settings, profile, base_url, secret.is_some(), kind)?;
+    let secret = match secret {
+        Some(s) => s,
+        None => credentials::load_secret(&place.profile).await?,
+    };
+    Ok((place.kind, place.base_url, secret))
+}
+
+/// Where [`resolve`] points, before any secret is read.
+pub struct Place {
+    pub profile: String,
+    pub kind: ServiceKind,
+    pub base_url: String,
+    /// The saved profile, when it is the one used.
+    pub stored: Option<Profile>,
+}
+
+/// [`resolve`] without the keyring: the profile (or the default one), its service and base URL,
+/// each overridden by what was asked. `secret_given`: a secret comes from elsewhere, so a
+/// profile is not needed when the base URL is given.
+pub fn locate(
+    settings: &SettingsFile,
+    profile: Option<&str>,
+    base_url: Option<&str>,
+    secret_given: bool,
+    kind: Option<ServiceKind>,
+) -> Result<Place> {
     let name = profile.unwrap_or(DEFAULT_PROFILE);
     let stored = settings.load()?.profiles.get(name).cloned();
     // Another service's profile lends neither its URL nor its secret: the secret must only
     // ever go to the host it was made for.
     let stored = match (kind, stored) {
         (Some(asked), Some(p)) if p.service != asked => {
-            if base_url.is_none() || secret.is_none() {
+            if base_url.is_none() || !secret_given {
                 return Err(Error::ServiceMismatch(format!(
                     "profile {name:?} is a {:?} account, not {asked:?}; pick another with --profile",
                     p.service
@@ -133,16 +160,12 @@ pub async fn resolve(
     let base_url = match (base_url, &stored) {
         (Some(url), _) => url.to_owned(),
         (None, Some(p)) => p.base_url.clone(),
-        (None, None) if secret.is_some() => {
+        (None, None) if secret_given => {
             return Err(Error::invalid(Invalid::Option, "--base-url is needed (or a profile that has one)"))
         }
         (None, None) => return Err(Error::ProfileNotFound(name.to_owned())),
     };
-    let secret = match secret {
-        Some(s) => s,
-        None => credentials::load_secret(name).await?,
-    };
-    Ok((kind, base_url, secret))
+    Ok(Place { profile: name.to_owned(), kind, base_url, stored })
 }
 
 /// A profile name for a base URL, for the app where nobody types one: `host` or `host-port`.

@@ -95,6 +95,20 @@ pub async fn delete_secret(profile: &str) -> Result<()> {
     .await
 }
 
+/// Write, read back and remove a throwaway entry: the keyring works, whatever it holds.
+pub async fn probe() -> Result<()> {
+    // An entry of its own: two checks at once must not read each other's.
+    let probe = format!("twindrop-keyring-probe-{:016x}", fastrand::u64(..));
+    let written = Secret::new(format!("probe-{}", fastrand::u64(..)));
+    save_secret(&probe, &written).await?;
+    let read = load_secret(&probe).await;
+    delete_secret(&probe).await?;
+    if read?.expose() != written.expose() {
+        return Err(Error::Keyring("the keyring gave back another value than was stored".into()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@
 //! - [`activity`]: the persistent, bounded activity log (SQLite) and batch tracking.
 //! - [`credentials`]: secrets in the OS keyring, nowhere else.
 //! - [`account`]: login / connect, shared by the CLI and the app.
+//! - [`doctor`]: the connection check (keyring, host, secret, a 1-byte round trip).
 //! - [`app`]: the app-level API both shells call: sign-in (every service, and the sandbox),
 //!   the open session's queue and watched folders, pause / resume / retry, Docs, preferences
 //!   and the activity log, with events routed to their listeners.
@@ -50,6 +51,7 @@ pub mod chosen;
 pub mod credentials;
 pub mod destination;
 pub mod doc;
+pub mod doctor;
 pub mod error;
 pub mod folders;
 pub mod hash;

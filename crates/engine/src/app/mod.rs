@@ -25,6 +25,7 @@ use session::{kind_name, Opening, Session};
 
 use crate::activity::{ActivityLog, Batches, Entry, Filter, Kind, NewEntry, OnBatchEnd, Source};
 use crate::credentials::Secret;
+use crate::doctor::{self, SecretFrom};
 use crate::error::{Error, Result};
 use crate::folders::Watched;
 use crate::journal::Journal;
@@ -57,6 +58,17 @@ impl Places {
             sandbox: profile::data_dir()?.join("sandbox"),
         })
     }
+
+    /// Everything in one folder (tests, and `twindrop doctor --sandbox`'s throwaway sandbox).
+    pub fn in_dir(dir: &Path) -> Places {
+        Places {
+            settings: SettingsFile::new(dir.join("settings.json")),
+            journal: dir.join("journal.sqlite"),
+            folders_journal: dir.join("watched.sqlite"),
+            activity: dir.join("activity.sqlite"),
+            sandbox: dir.join("sandbox"),
+        }
+    }
 }
 
 /// What the desktop around the app wants to hear (the tray, notifications). All optional: the
@@ -69,6 +81,16 @@ pub struct Hooks {
     pub batch_ended: Option<OnBatchEnd>,
     /// The queue was paused (`true`) or resumed as a whole.
     pub paused: Option<Arc<dyn Fn(bool) + Send + Sync>>,
+}
+
+/// A sign-in form's fields, for "Check connection" before signing in.
+#[derive(Debug, Clone, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionForm {
+    pub kind: ServiceKind,
+    pub base_url: String,
+    pub secret: String,
+    pub destination: Option<String>,
 }
 
 /// A saved account, for a "switch to" list. Never the secret.
@@ -185,7 +207,7 @@ impl App {
         destination: Option<Destination>,
     ) -> Result<SessionInfo> {
         // Checked first: a refused secret leaves the session that was open as it was.
-        let account = service.verify(destination.as_ref()).await?;
+        let verified = service.verify(destination.as_ref()).await?;
         let journal = journal_in(&self.journal, &self.places.journal)?;
         let folders_journal = journal_in(&self.folders_journal, &self.places.folders_journal);
         let opening = Opening {
@@ -201,7 +223,7 @@ impl App {
         // The old session (its queue and folders) stops before the new one starts: two would
         // run the same watched folders on one journal.
         opened.session = None;
-        let session = Session::open(service, account, opening)?;
+        let session = Session::open(service, verified, opening)?;
         self.set_paused_flag(false);
         let info = session.info.clone();
         opened.session = Some(session);
@@ -305,6 +327,36 @@ impl App {
             Ok(())
         })?;
         Ok(info)
+    }
+
+    /// The connection check: of a sign-in form not yet submitted (its secret as typed), or of
+    /// the open session (the sandbox, or a profile's secret in the keyring).
+    pub async fn check_connection(&self, form: Option<ConnectionForm>) -> Result<doctor::Report> {
+        let subject = match form {
+            Some(f) => doctor::Subject {
+                base_url: match f.base_url.trim() {
+                    "" => f.kind.default_base_url().to_owned(),
+                    url => url.to_owned(),
+                },
+                kind: f.kind,
+                secret: SecretFrom::Given(Secret::from_input(&f.secret)?),
+                destination: f.destination.filter(|d| !d.trim().is_empty()),
+            },
+            None => {
+                let opened = self.opened.lock().await;
+                let session = opened.session.as_ref().ok_or(Error::NoSession)?;
+                let info = &session.info;
+                let secret = match (&info.profile, &opened.sandbox) {
+                    (Some(profile), _) => SecretFrom::Profile(profile.clone()),
+                    (None, Some(sandbox)) => SecretFrom::Given(sandbox.secret.clone()),
+                    (None, None) => return Err(Error::NoSession),
+                };
+                let kind = session.queue.service().kind();
+                let destination = info.destination.clone().filter(|_| kind != ServiceKind::Hbr);
+                doctor::Subject { kind, base_url: info.base_url.clone(), secret, destination }
+            }
+        };
+        Ok(doctor::check(subject).await)
     }
 
     /// Stop the running sandbox, if any (tests: a second app on the same data folder).

@@ -11,7 +11,7 @@ use crate::folders::Watched;
 use crate::journal::Journal;
 use crate::profile::SettingsFile;
 use crate::queue::{EventSink, Options, Queue};
-use crate::service::{Destination, Service, ServiceKind};
+use crate::service::{Destination, Service, ServiceKind, Verified};
 
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +22,8 @@ pub struct SessionInfo {
     pub base_url: String,
     /// Who we are, as the service's check said (`Service::verify`).
     pub account: String,
+    /// Set when the check could not prove the secret (Inspect): why, to show beside the account.
+    pub unproven: Option<String>,
     /// `None` for the sandbox.
     pub profile: Option<String>,
     /// Where files go when the service has one fixed destination per login (a Redivis table,
@@ -86,7 +88,7 @@ impl Drop for Session {
 impl Session {
     /// Start the queue and the watched folders of a service already checked (`account` is
     /// what its `Service::verify` said). Call inside a Tokio runtime.
-    pub fn open(service: Service, account: String, with: Opening<'_>) -> Result<Session> {
+    pub fn open(service: Service, verified: Verified, with: Opening<'_>) -> Result<Session> {
         let kind = if with.sandbox { "sandbox" } else { kind_name(service.kind()) };
         let destination = match (&service, with.destination) {
             (Service::TrustedTwin(_), _) => None,
@@ -94,7 +96,8 @@ impl Session {
             (_, d) => d.map(|d| d.to_string()),
         };
         let base_url = service.base_url().to_owned();
-        let info = SessionInfo { kind, base_url, account, profile: with.profile, destination };
+        let Verified { account, unproven } = verified;
+        let info = SessionInfo { kind, base_url, account, unproven, profile: with.profile, destination };
         let queue = Queue::new(service, with.journal, queue_options(with.settings));
         let runner = {
             let (queue, log, sink) = (queue.clone(), with.log.clone(), with.sink.clone());

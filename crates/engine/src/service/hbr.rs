@@ -127,7 +127,13 @@ impl Hbr {
             return Ok(value);
         }
         let (code, message) = (field("Code", "code"), field("Message", "message"));
+        // A wrong AccessKey secret is 400 SignatureDoesNotMatch, an unknown AccessKey ID 404
+        // InvalidAccessKeyId.NotFound: both say the credentials are wrong, as a 401 would.
+        let wrong_key = code == "SignatureDoesNotMatch" || code.starts_with("InvalidAccessKeyId");
         let detail = format!("{action}: {} {}", if code.is_empty() { status.to_string() } else { code }, message);
+        if wrong_key {
+            return Err(Error::Unauthorized(redact_text(detail.trim())));
+        }
         let status = if status.is_success() { StatusCode::BAD_REQUEST } else { status };
         Err(super::status_error(status, detail.trim().to_owned(), retry_after))
     }

@@ -146,11 +146,21 @@ impl Inspect {
         Err(super::status_error(status, detail, retry_after))
     }
 
-    /// The asset's files: the login check (Inspect has no "who am I"), and proof that the
-    /// token may see this asset.
-    pub async fn asset_files(&self, asset: &AssetId) -> Result<Value> {
-        let (_, v) = self.call(Method::GET, &format!("/api/inspect/v1/assets/{}/files", asset.as_str()), None).await?;
-        Ok(v)
+    /// Check the token with the one call Inspect publishes, asked something it must refuse: a
+    /// presigned-URL request naming only the asset. A service that authenticates before it
+    /// validates (the order its error list gives: 400, 401, 403, 404) answers 401/403 to a bad
+    /// token, 404 to an asset it cannot see, and 400 to a good token; nothing is created,
+    /// since the file's facts are missing. Whether the real service checks in that order is not
+    /// published, so a 400 is "accepted", not proof: the first upload proves the token.
+    pub async fn check_token(&self, asset: &AssetId) -> Result<()> {
+        let probe = json!({ "assetID": asset.as_str() });
+        match self.call(Method::POST, "/api/inspect/v1/file/upload/presigned", Some(probe)).await {
+            Ok(_) | Err(Error::Rejected { status: 400, .. }) => Ok(()),
+            Err(Error::NotFound(detail)) => {
+                Err(Error::NotFound(format!("asset {asset}: not found, or this token may not see it ({detail})")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Ask for a presigned URL for `file` in `asset`.

@@ -82,6 +82,21 @@ impl ServiceKind {
     }
 }
 
+/// What a secret's check showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Who we are, to show.
+    pub account: String,
+    /// Why the check could not prove the secret, when it could not: said to the user.
+    pub unproven: Option<String>,
+}
+
+impl Verified {
+    fn proven(account: String) -> Self {
+        Verified { account, unproven: None }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Service {
     TrustedTwin(Arc<TrustedTwin>),
@@ -109,24 +124,31 @@ impl Service {
         }
     }
 
-    /// Prove the secret works with the nearest each service has to "who am I", and return
-    /// who we are to show. Trusted Twin has `whoami`; Redivis and Inspect tokens may be scoped
-    /// to what they can see, so they are checked by reading the destination (which they need
-    /// for that); HBR is checked by signing a harmless CreateTempFileUploadUrl.
-    pub async fn verify(&self, destination: Option<&Destination>) -> Result<String> {
+    /// Prove the secret works with the nearest each service has to "who am I", and say who we
+    /// are. Trusted Twin has `whoami`; a Redivis token may be scoped to what it can see, so it
+    /// is checked by reading the table; HBR by signing a harmless CreateTempFileUploadUrl.
+    /// Inspect publishes no read call: its check can only say "accepted" ([`Verified::unproven`]).
+    pub async fn verify(&self, destination: Option<&Destination>) -> Result<Verified> {
         match (self, destination) {
-            (Service::TrustedTwin(tt), _) => tt.whoami().await,
+            (Service::TrustedTwin(tt), _) => tt.whoami().await.map(Verified::proven),
             (Service::Redivis(r), Some(Destination::Table(t))) => {
                 r.get_table(t).await?;
-                Ok(format!("table {t}"))
+                Ok(Verified::proven(format!("table {t}")))
             }
             (Service::Inspect(i), Some(Destination::Asset(a))) => {
-                i.asset_files(a).await?;
-                Ok(format!("asset {a}"))
+                i.check_token(a).await?;
+                Ok(Verified {
+                    account: format!("asset {a}"),
+                    unproven: Some(
+                        "Inspect has no published call that proves a token without uploading: it was \
+                         accepted, and the first upload confirms it."
+                            .into(),
+                    ),
+                })
             }
             (Service::Hbr(h), _) => {
                 h.create_temp_file_upload_url("twindrop-login-check").await?;
-                Ok(format!("AccessKey {}", h.access_key_id()))
+                Ok(Verified::proven(format!("AccessKey {}", h.access_key_id())))
             }
             (Service::Redivis(_), _) => {
                 Err(Error::invalid(Invalid::Destination, "a Redivis login needs the table reference to check it"))

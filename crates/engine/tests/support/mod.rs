@@ -125,7 +125,7 @@ impl World {
     }
 
     /// The server's listing of files (Redivis, Inspect), each with `name` and `id`.
-    async fn listing(&self) -> Vec<Value> {
+    pub async fn listing(&self) -> Vec<Value> {
         let (base, bearer) = (self.em.base_url(), format!("Bearer {SECRET}"));
         let (list, key) = match self.kind {
             Kind::Redivis => {

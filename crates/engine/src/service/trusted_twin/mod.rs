@@ -237,6 +237,12 @@ impl TrustedTwin {
         serde_json::from_value(v).map_err(|e| Error::BadResponse(redact_text(&format!("POST /cache: {e}"))))
     }
 
+    /// Revoke an upload URL (`DELETE /cache/{handler}`): bytes sent to it are dropped, and
+    /// Docs already attached from it keep their own copy.
+    pub async fn invalidate_upload_url(&self, handler: &str) -> Result<()> {
+        self.call(Method::DELETE, &["cache", handler], None).await.map(|_| ())
+    }
+
     /// PUT the file to the upload URL. No Authorization goes with it.
     pub async fn upload(
         &self,
