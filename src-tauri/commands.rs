@@ -4,7 +4,8 @@
 
 use tauri::ipc::Channel;
 use tauri::State;
-use twindrop_engine::app::{ProfileEntry, SessionInfo};
+use twindrop_engine::app::{ConnectionForm, ProfileEntry, SessionInfo};
+use twindrop_engine::doctor;
 use twindrop_engine::service::trusted_twin::DocEntry;
 use twindrop_engine::service::ServiceKind;
 use twindrop_engine::{DocName, QueueEvent, Secret, TwinId};
@@ -36,6 +37,13 @@ pub async fn login_service(
 ) -> Reply<SessionInfo> {
     let (kind, secret) = (ServiceKind::parse(&service)?, Secret::from_input(&secret)?);
     Ok(state.app.sign_in(kind, &base_url, secret, destination.as_deref()).await?)
+}
+
+/// "Check connection": of the sign-in form as filled in (`form`), or of the open session.
+#[tauri::command]
+#[specta::specta]
+pub async fn connection_check(state: State<'_, AppState>, form: Option<ConnectionForm>) -> Reply<doctor::Report> {
+    Ok(state.app.check_connection(form).await?)
 }
 
 #[tauri::command]

@@ -15,6 +15,7 @@ macro_rules! ipc_commands {
             commands::session_get,
             commands::login_sandbox,
             commands::login_service,
+            commands::connection_check,
             commands::profiles_list,
             commands::profile_open,
             commands::session_close,

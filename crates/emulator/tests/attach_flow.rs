@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{quote, sha256_hex, Harness};
+use common::{quote, sha256_hex, Harness, SECRET};
 use reqwest::StatusCode;
 use serde_json::json;
+use twindrop_emulator::{Config, EmptyUploads};
 
 #[tokio::test]
 async fn full_flow_cache_put_twin_attach_copying_then_ok() {
@@ -164,6 +165,29 @@ async fn zero_byte_upload_is_a_valid_empty_doc() {
     let doc = h.attach_one(&twin, "empty.txt", &handler).await;
     assert_eq!(doc["creation_certificate"]["size"], 0);
     assert_eq!(h.settled(&twin, "empty.txt").await["status"], "ok");
+}
+
+/// The other reading of seed 004 (`EmptyUploads::NoDoc`): a PUT without a file, which on the
+/// wire is a PUT of 0 bytes, leaves the handler with no Doc to attach. A handler with bytes is
+/// unaffected.
+#[tokio::test]
+async fn zero_byte_upload_is_no_doc_when_asked_to_read_the_seed_so() {
+    let mut config = Config::new(SECRET).with_empty_uploads(EmptyUploads::NoDoc);
+    config.copy_delay = std::time::Duration::from_millis(50);
+    let h = Harness::start_with(config).await;
+    let empty = h.upload(b"").await;
+    let full = h.upload(b"x").await;
+    let twin = h.create_twin().await;
+    let (status, body) =
+        h.attach(&twin, json!({"docs": {"empty.txt": {"handler": empty}, "full.txt": {"handler": full}}})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        body["docs"]["empty.txt"]["error"],
+        format!("No Doc uploaded through the upload URL - check handler [{empty}].")
+    );
+    assert_eq!(h.settled(&twin, "full.txt").await["status"], "ok");
+    let (status, _) = h.get_doc(&twin, "empty.txt").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -53,11 +53,13 @@ pub struct Step {
     /// What to do about it, when the verdict is not a pass.
     pub next: Option<String>,
     /// The error's stable code, when an error decided the verdict.
+    #[specta(type = Option<crate::error::Code>)]
     pub code: Option<String>,
     pub millis: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub service: ServiceKind,
     pub base_url: String,

@@ -7,7 +7,7 @@
 // nothing crashes: every command rejects with code "tauri.unavailable".
 
 import { Channel } from "@tauri-apps/api/core";
-import { commands, type Value } from "./generated/bindings";
+import { commands, type ConnectionForm, type Value } from "./generated/bindings";
 import type {
   ActivityEntry,
   ActivityFilter,
@@ -21,6 +21,7 @@ import type {
   Prefs,
   ProfileEntry,
   QueueEvent,
+  Report,
   ServiceKind,
   Session,
 } from "./types";
@@ -112,6 +113,11 @@ export function loginService(
   destination: string | null,
 ): Promise<Session> {
   return call(() => commands.loginService(service, baseUrl, secret, destination));
+}
+
+/** "Check connection": of a sign-in form as filled in, or (`null`) of the open session. */
+export function connectionCheck(form: ConnectionForm | null): Promise<Report> {
+  return call(() => commands.connectionCheck(form));
 }
 
 /** Saved accounts (never their secrets). */

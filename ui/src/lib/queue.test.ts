@@ -301,7 +301,7 @@ describe("formatting", () => {
   });
 
   it("labels the account", () => {
-    const none = { profile: null, destination: null };
+    const none = { profile: null, destination: null, unproven: null };
     expect(accountLabel({ kind: "sandbox", baseUrl: "http://127.0.0.1:1", account: "sandbox", ...none })).toBe(
       "Local sandbox",
     );
@@ -320,6 +320,7 @@ describe("formatting", () => {
         account: "table a.b.c",
         profile: "redivis-redivis.com",
         destination: "a.b.c",
+        unproven: null,
       }),
     ).toBe("Redivis · redivis.com · table a.b.c");
     expect(hostOf("not a url/x")).toBe("not a url");

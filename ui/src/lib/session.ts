@@ -26,5 +26,6 @@ export function accountLabel(s: Session): string {
 export function accountTitle(s: Session): string {
   const parts = [serviceTitle(s.kind), s.baseUrl, `account ${s.account}`];
   if (s.profile) parts.push(`profile ${s.profile}`);
+  if (s.unproven) parts.push(s.unproven);
   return parts.join("\n");
 }

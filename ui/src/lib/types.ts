@@ -26,9 +26,13 @@ export type {
   Planned,
   ProfileEntry,
   QueueEvent,
+  Report,
   ServiceKind,
   SessionKind,
   Stage,
+  Step,
+  StepName,
+  Verdict,
 } from "./generated/bindings";
 
 /** The account the window talks to (`session_get`, the logins). */

@@ -13,6 +13,8 @@ export const commands = {
 	 *  logins name their destination (a table reference, an asset ID): reading it is their check.
 	 */
 	loginService: (service: string, baseUrl: string, secret: string, destination: string | null) => __TAURI_INVOKE<SessionInfo>("login_service", { service, baseUrl, secret, destination }),
+	/**  "Check connection": of the sign-in form as filled in (`form`), or of the open session. */
+	connectionCheck: (form: ConnectionForm | null) => __TAURI_INVOKE<Report>("connection_check", { form }),
 	profilesList: () => __TAURI_INVOKE<ProfileEntry[]>("profiles_list"),
 	/**  Switch to a saved profile, with the secret the keyring holds for it. */
 	profileOpen: (name: string) => __TAURI_INVOKE<SessionInfo>("profile_open", { name }),
@@ -120,6 +122,14 @@ export type ConflictPolicy = "skip" |
 "rename" | 
 /**  Delete the existing Doc, then attach. */
 "replace";
+
+/**  A sign-in form's fields, for "Check connection" before signing in. */
+export type ConnectionForm = {
+	kind: ServiceKind,
+	baseUrl: string,
+	secret: string,
+	destination: string | null,
+};
 
 export type Counts = {
 	ok: number,
@@ -400,6 +410,12 @@ export type QueueEvent = { type: "added"; id: number; path: string; fileName: st
 /**  The whole queue, about twice a second while it runs. */
 { type: "stats"; bytesPerSec: number | null; etaSecs: number | null; bytesDone: number; bytesTotal: number; active: number };
 
+export type Report = {
+	service: ServiceKind,
+	baseUrl: string,
+	steps: Step[],
+};
+
 /**  Which API a profile speaks. */
 export type ServiceKind = "trusted_twin" | "redivis" | "inspect" | "hbr";
 
@@ -409,6 +425,8 @@ export type SessionInfo = {
 	baseUrl: string,
 	/**  Who we are, as the service's check said (`Service::verify`). */
 	account: string,
+	/**  Set when the check could not prove the secret (Inspect): why, to show beside the account. */
+	unproven: string | null,
 	/**  `None` for the sandbox. */
 	profile: string | null,
 	/**
@@ -426,5 +444,25 @@ export type SessionKind = "sandbox" | "trusted_twin" | "redivis" | "inspect" | "
 
 export type Stage = "uploading" | "attaching" | "verifying";
 
+export type Step = {
+	name: StepName,
+	verdict: Verdict,
+	/**  What was found, in a sentence. */
+	summary: string,
+	/**  What to do about it, when the verdict is not a pass. */
+	next: string | null,
+	/**  The error's stable code, when an error decided the verdict. */
+	code: ErrorCode | null,
+	millis: number | null,
+};
+
+export type StepName = "keyring" | "host" | "secret" | "round_trip";
+
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+export type Verdict = "pass" | 
+/**  It works, with a caveat the user should know. */
+"warn" | "fail" | 
+/**  Not tried: an earlier step failed, or trying would leave something behind. */
+"skip";
 
