@@ -40,7 +40,7 @@ def redact(text):
         return text
     for var in SECRET_VARS:
         secret = env(var)
-        if secret:
+        if secret and len(secret) >= 4:  # shorter is no real secret, and masking it garbles all
             for form in {secret, quote(secret, safe=""), quote(secret)}:
                 text = text.replace(form, "***")
     return text
