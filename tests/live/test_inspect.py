@@ -20,7 +20,7 @@ BASE_URL = (live.env("TWINDROP_LIVE_INSPECT_BASE_URL") or "").rstrip("/")
 ASSET = live.env("TWINDROP_LIVE_INSPECT_ASSET")
 COMPLETE_PATH = live.env("TWINDROP_LIVE_INSPECT_COMPLETE_PATH")
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + content("png")  # sniffed as image/png
-FILES = {f"twindrop-live-{RUN_ID}.png": PNG, f"twindrop live {RUN_ID} Grüße.txt": content("text")}
+FILES = {f"twindrop live {RUN_ID} photo.png": PNG, f"twindrop live {RUN_ID} Grüße.txt": content("text")}
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from live import RUN_ID, Twindrop, assert_all_skipped, assert_uploaded, content,
 BASE_URL = live.env("TWINDROP_LIVE_REDIVIS_BASE_URL", "https://redivis.com/api/v1").rstrip("/")
 TABLE = live.env("TWINDROP_LIVE_REDIVIS_TABLE")
 # A file's name in the table is its file name: the run id keeps them apart from any other file.
-NAMES = [f"twindrop live {RUN_ID} a b.txt", f"twindrop live {RUN_ID} Grüße.txt", f"twindrop-live-{RUN_ID}-resumable.bin"]
+NAMES = [f"twindrop live {RUN_ID} a b.txt", f"twindrop live {RUN_ID} Grüße.txt", f"twindrop live {RUN_ID} resumable.bin"]
 SIZES = [None, None, 300 * 1024]
 
 
