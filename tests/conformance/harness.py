@@ -3,6 +3,12 @@
 Nothing here imports `trustedtwin`: the same harness serves the 3.18 suite (tt3/) and the 0.4.x
 suite (tt04/), which run in two different virtualenvs because both releases are the package
 `trustedtwin`.
+
+Live mode (`TWINDROP_CONFORMANCE_LIVE=1`, set by tests/live/run): no emulator is started; the
+clients talk to `TWINDROP_LIVE_TT_BASE_URL` (default https://rest.trustedtwin.com) with the
+secret `TWINDROP_LIVE_TT_SECRET`, and the cases marked `emulator_only` are skipped. Live mode
+runs the 3.18 suite (tt3/), whose client notes every Twin and upload URL it creates so that they
+are cleaned up at the end of each module (tt3/conftest.py); nothing else is touched.
 """
 import json
 import os
@@ -11,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -23,6 +30,13 @@ MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 COPY_DELAY_MS = 150
 
 REPO = Path(__file__).resolve().parents[2]
+
+LIVE = os.environ.get("TWINDROP_CONFORMANCE_LIVE") == "1"
+if LIVE:
+    SECRET = os.environ.get("TWINDROP_LIVE_TT_SECRET", "")
+    if not SECRET:
+        raise RuntimeError("live mode needs TWINDROP_LIVE_TT_SECRET")
+    LIVE_BASE_URL = os.environ.get("TWINDROP_LIVE_TT_BASE_URL") or "https://rest.trustedtwin.com"
 
 READER_OPERATIONS = ["who_am_i", "get_twin", "get_twin_doc", "get_twin_docs"]
 
@@ -45,10 +59,55 @@ def twindrop_binary():
     return binary
 
 
-class Emulator:
+class Target:
+    """What every case may use: the base URL and raw HTTP with the secret. It also notes the
+    Twins and upload handlers created through it, which live mode cleans up (tt3/conftest.py)."""
+
+    base_url = ""
+
+    def __init__(self):
+        self.created_twins, self.handlers = [], []
+
+    def track(self, method, path, status, text):
+        """Notes what a successful `POST /twins` or `POST /cache` created."""
+        if method != "POST" or status != 201:
+            return
+        if path == "/twins":
+            self.created_twins.append(json.loads(text)["creation_certificate"]["uuid"])
+        elif path == "/cache":
+            self.handlers.append(json.loads(text)["handler"])
+
+    def log(self):
+        return ""
+
+    def stop(self):
+        pass
+
+    def api(self, method, path, secret=None, **kwargs):
+        """Raw HTTP, for what the official clients have no method for. `secret=None` is the
+        suite's secret; `secret=False` sends no Authorization header."""
+        headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+        secret = SECRET if secret is None else secret
+        if secret is not False:
+            headers["Authorization"] = secret
+        response = requests.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+        self.track(method, path, response.status_code, response.text)
+        return response
+
+
+class LiveTarget(Target):
+    """A real Trusted Twin endpoint: nothing to start, and no emulator controls."""
+
+    def __init__(self, base_url):
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+
+class Emulator(Target):
     """`twindrop emulator` on port 0 with a state directory of its own."""
 
     def __init__(self, extra_args=(), control_token=CONTROL_TOKEN):
+        super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="twindrop-conformance-"))
         users = self.dir / "users.json"
         users.write_text(json.dumps({"users": [
@@ -117,14 +176,6 @@ class Emulator:
         response = self.control("POST", "/_emulator/clock", {"seconds": seconds})
         assert response.status_code == 200, response.text
 
-    # --- raw HTTP, for what the official clients have no method for --------------------------
-
-    def api(self, method, path, secret=SECRET, **kwargs):
-        headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
-        if secret is not None:
-            headers["Authorization"] = secret
-        return requests.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
-
 
 def put_bytes(url, data, **kwargs):
     """The upload PUT as a client should make it: raw bytes, Content-Length, no Authorization."""
@@ -150,15 +201,17 @@ def assert_tt_error(status_and_text, status, subcode):
     return body
 
 
-def wait_settled(get_status, timeout=15.0):
-    """Polls `get_status()` until it is no longer 'copying'; returns the last status."""
+def wait_settled(get_status, timeout=None):
+    """Polls `get_status()` until it is no longer 'copying'; returns the last status. Live, it
+    polls ten times slower and waits longer: a real copy is slower, and this is someone's account."""
+    timeout = timeout or (60.0 if LIVE else 15.0)
     deadline = time.monotonic() + timeout
     while True:
         status = get_status()
         if status != "copying":
             return status
         assert time.monotonic() < deadline, "still copying"
-        time.sleep(0.05)
+        time.sleep(0.5 if LIVE else 0.05)
 
 
 # Doc names and what the published regex (unescaped dot, re.match) says about them.
@@ -186,3 +239,16 @@ REJECTED_NAMES = [
     "x.abcdefghi",
     "file.txt\n\n",
 ]
+
+
+def redact(text):
+    """The text with the live secret (as is, and percent-encoded) masked; unchanged otherwise."""
+    if not LIVE or not isinstance(text, str):
+        return text
+    for form in {SECRET, quote(SECRET, safe=""), quote(SECRET)}:
+        text = text.replace(form, "***")
+    return text
+
+
+# Live mode: one line per Twin or handler cleanup, printed at the end of the run.
+CLEANUP_REPORT = []

@@ -12,6 +12,8 @@ import requests
 from client3 import ok, settle
 from harness import CONTROL_TOKEN, SECRET, Emulator, put_bytes, s3_error_code
 
+pytestmark = pytest.mark.emulator_only  # fault injection and the control endpoint
+
 
 def test_the_client_retries_an_injected_503_and_succeeds(tt, emulator, faults):
     before = emulator.stats()["calls"]["whoami"]
