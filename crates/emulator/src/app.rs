@@ -129,7 +129,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             put(upload::put_upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/twins", post(twins::create_twin))
-        .route("/twins/{twin}", get(twins::get_twin))
+        .route("/twins/{twin}", get(twins::get_twin).delete(twins::terminate_twin))
         // The docs write the listing path with a trailing slash, the client without.
         .route("/twins/{twin}/docs", collection())
         .route("/twins/{twin}/docs/", collection())

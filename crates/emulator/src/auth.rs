@@ -33,6 +33,7 @@ pub(crate) enum Operation {
     InvalidateUploadUrl,
     CreateTwin,
     GetTwin,
+    TerminateTwin,
     AttachTwinDoc,
     GetTwinDoc,
     GetTwinDocs,
@@ -42,12 +43,13 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
-    const ALL: [Operation; 11] = [
+    const ALL: [Operation; 12] = [
         Operation::WhoAmI,
         Operation::CreateUploadUrl,
         Operation::InvalidateUploadUrl,
         Operation::CreateTwin,
         Operation::GetTwin,
+        Operation::TerminateTwin,
         Operation::AttachTwinDoc,
         Operation::GetTwinDoc,
         Operation::GetTwinDocs,
@@ -63,6 +65,7 @@ impl Operation {
             Operation::InvalidateUploadUrl => "invalidate_upload_url",
             Operation::CreateTwin => "create_twin",
             Operation::GetTwin => "get_twin",
+            Operation::TerminateTwin => "terminate_twin",
             Operation::AttachTwinDoc => "attach_twin_doc",
             Operation::GetTwinDoc => "get_twin_doc",
             Operation::GetTwinDocs => "get_twin_docs",

@@ -19,6 +19,7 @@ use uuid::Uuid;
 pub(crate) enum Subcode {
     QuotaViolation = 400_141,
     InvalidCharacters = 400_314,
+    IdempotencyViolation = 400_358,
     NotAValidJson = 400_415,
     RequestFormat = 400_589,
     Unauthorized = 401_000,

@@ -75,6 +75,9 @@ pub(crate) struct Twin {
     pub(crate) description: Option<Map<String, Value>>,
     /// Keyed by doc_name, case-sensitive.
     pub(crate) docs: BTreeMap<String, Doc>,
+    /// Set by terminate_twin: who, and when. Docs can still be attached (spec §3.11).
+    #[serde(default)]
+    pub(crate) terminated: Option<(Uuid, Timestamp)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::{Caller, Operation};
-use crate::error::ApiError;
+use crate::error::{ApiError, Subcode};
 use crate::extract::{ApiPath, JsonBody};
 use crate::naming::parse_description;
 use crate::store::Twin;
@@ -46,14 +46,41 @@ pub(crate) async fn create_twin(
         updated_ts: now,
         description,
         docs: Default::default(),
+        terminated: None,
     };
     let body = twin_json(&twin);
     app.store.write(|state| state.twins.insert(twin.uuid, twin)).await.map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// `GET /twins/{twin}`. `show_terminated` is accepted and ignored: nothing can terminate a Twin
-/// yet.
+/// `DELETE /twins/{twin}` (terminate_twin): the Twin stays, marked terminated, with its Docs
+/// (spec §3.11). Terminating it again is 400358 "Twin already terminated.".
+pub(crate) async fn terminate_twin(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(twin): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.authorize(Operation::TerminateTwin)?;
+    let uuid = parse_twin_uuid(&twin)?;
+    let now = app.clock.now();
+    let body = app
+        .store
+        .write(|state| {
+            let found = state.twins.get_mut(&uuid).ok_or_else(|| twin_not_found(&twin))?;
+            if found.terminated.is_some() {
+                return Err(ApiError::new(Subcode::IdempotencyViolation, "Twin already terminated."));
+            }
+            found.terminated = Some((caller.account, now));
+            found.updated_ts = now;
+            Ok(twin_json(found))
+        })
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(body))
+}
+
+/// `GET /twins/{twin}`. `show_terminated` is accepted and ignored: a terminated Twin is shown,
+/// as by the default `show_terminated=True`.
 pub(crate) async fn get_twin(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -75,7 +102,8 @@ pub(crate) fn twin_not_found(twin: &str) -> ApiError {
 
 fn twin_json(twin: &Twin) -> Value {
     let mut body = Map::new();
-    body.insert("status".into(), json!("alive"));
+    let status = if twin.terminated.is_some() { "terminated" } else { "alive" };
+    body.insert("status".into(), json!(status));
     body.insert("owner".into(), json!(twin.owner.to_string()));
     body.insert("updated_ts".into(), json!(twin.updated_ts));
     body.insert(
@@ -86,6 +114,12 @@ fn twin_json(twin: &Twin) -> Value {
             "creator": twin.creator.to_string(),
         }),
     );
+    if let Some((issuer, terminated_ts)) = &twin.terminated {
+        body.insert(
+            "termination_certificate".into(),
+            json!({ "issuer": issuer.to_string(), "terminated_ts": terminated_ts }),
+        );
+    }
     if let Some(description) = &twin.description {
         body.insert("description".into(), Value::Object(description.clone()));
     }

@@ -314,3 +314,24 @@ fn uuid_v4(text: &str) {
     assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{text} is not a UUID");
     assert!(parts[2].starts_with('4'), "{text} is not a UUID4");
 }
+
+/// terminate_twin marks the Twin (status, termination certificate), keeps its Docs, still
+/// takes attaches (spec §3.11), and refuses a second termination with 400358.
+#[tokio::test]
+async fn a_terminated_twin_keeps_its_docs_and_says_so() {
+    let h = Harness::start().await;
+    let twin = h.create_twin().await;
+    let before = h.upload(b"kept").await;
+    h.attach_one(&twin, "kept.txt", &before).await;
+    let (status, body) = h.call(reqwest::Method::DELETE, &format!("/twins/{twin}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "terminated");
+    assert!(body["termination_certificate"]["terminated_ts"].as_f64().is_some(), "{body}");
+    let (_, shown) = h.get(&format!("/twins/{twin}")).await;
+    assert_eq!(shown["status"], "terminated");
+    assert_eq!(h.settled(&twin, "kept.txt").await["status"], "ok");
+    let after = h.upload(b"later").await;
+    h.attach_one(&twin, "later.txt", &after).await;
+    let (status, again) = h.call(reqwest::Method::DELETE, &format!("/twins/{twin}"), None).await;
+    assert_eq!((status, again["subcode"].as_u64()), (StatusCode::BAD_REQUEST, Some(400358)), "{again}");
+}
