@@ -132,3 +132,17 @@ def assert_all_skipped(code, lines, output, files):
     assert code == 0, output
     assert set(outcomes) == {str(p) for p in files}, output
     assert all(o["status"] == "skipped" for o in outcomes.values()), output
+
+
+def assert_doctor(cli, service, base_url, *extra, secret_verdict="pass", trip_verdict="pass"):
+    """`twindrop doctor` against the service: the host answers, the secret is accepted, and the
+    1-byte round trip (which leaves nothing) works where the service allows one. The keyring
+    step is the machine's, not the service's: a live run gives its secret in the environment."""
+    code, lines, output = cli.json_lines("doctor", "--service", service, "--base-url", base_url, *extra)
+    assert len(lines) == 1, output
+    steps = {s["name"]: s for s in lines[0]["report"]["steps"]}
+    assert steps["host"]["verdict"] == "pass", output
+    assert steps["secret"]["verdict"] == secret_verdict, output
+    assert steps["round_trip"]["verdict"] == trip_verdict, output
+    keyring_ok = steps["keyring"]["verdict"] == "pass"
+    assert code == (0 if keyring_ok else 1), output

@@ -43,3 +43,7 @@ def test_a_wrong_secret_fails_the_signature():
     assert code != 0, output
     errors = [line["error"] for line in lines if line.get("status") == "failed"]
     assert len(errors) == 1 and "SignatureDoesNotMatch" in errors[0]["message"], output
+
+
+def test_doctor_passes(cli):
+    live.assert_doctor(cli, "hbr", BASE_URL)

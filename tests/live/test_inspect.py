@@ -58,3 +58,8 @@ def test_a_wrong_token_is_refused_and_sends_nothing(files):
     code, lines, output = upload(wrong, list(files)[:1])
     assert code == 3, output
     assert [line["error"]["code"] for line in lines if "error" in line] == ["auth.unauthorized"], output
+
+
+def test_doctor_accepts_the_token_and_sends_nothing(cli):
+    # No published call proves an Inspect token, and every upload stays on the asset.
+    live.assert_doctor(cli, "inspect", BASE_URL, "--asset", ASSET, secret_verdict="warn", trip_verdict="skip")

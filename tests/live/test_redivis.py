@@ -56,3 +56,7 @@ def test_a_wrong_token_is_refused_and_sends_nothing(files):
     code, lines, output = upload(wrong, list(files)[:1])
     assert code == 3, output
     assert [line["error"]["code"] for line in lines if "error" in line] == ["auth.unauthorized"], output
+
+
+def test_doctor_passes(cli):
+    live.assert_doctor(cli, "redivis", BASE_URL, "--table", TABLE)

@@ -112,3 +112,7 @@ def test_a_second_upload_sends_nothing(cli, tt, twin, files):
     assert_all_skipped(*cli.json_lines(*args), sent)
     status, text = tt.get_twin_docs(twin, retries=2)
     assert status == 200 and sorted(json.loads(text)["docs"]) == sorted(made.values()), text[:300]
+
+
+def test_doctor_passes(cli):
+    live.assert_doctor(cli, "trusted-twin", BASE_URL)
