@@ -110,3 +110,49 @@ async fn a_redivis_account_is_checked_saved_and_switched_to() {
     app.close().await;
     em.shutdown().await;
 }
+
+/// "Check connection" in Settings checks the open session (the sandbox: every step passes);
+/// on the sign-in screen it checks the form as typed, without signing in: a wrong secret fails
+/// the secret step, a closed port the host step, each with what to do next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connection_shows_a_checklist() {
+    if skip_without_display() {
+        return;
+    }
+    let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), twindrop_emulator::Config::new(TOKEN))
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let app = App::start(home.path(), &[]).await;
+    let client = &app.client;
+    click(client, "#tab-settings").await;
+    wait_css(client, "#screen-settings", 10).await;
+    click(client, "#settings-check").await;
+    wait_css(client, "#settings-checkup li[data-step='round_trip']", 20).await;
+    for step in ["keyring", "host", "secret", "round_trip"] {
+        let css = format!("#settings-checkup li[data-step='{step}'][data-verdict='pass']");
+        assert!(client.find(Locator::Css(&css)).await.is_ok(), "{step}: {}", text(client, "#settings-checkup").await);
+    }
+    screenshot(client, "e2e-settings-check.png").await;
+
+    click(client, "#switch-account").await;
+    wait_css(client, "#screen-login", 10).await;
+    fill(client, "#login-tt-base-url", em.base_url()).await;
+    fill(client, "#login-tt-secret", "not-the-secret").await;
+    click(client, "#login-check").await;
+    wait_css(client, "#login-checkup li[data-step='secret'][data-verdict='fail']", 20).await;
+    let shown = text(client, "#login-checkup").await;
+    assert!(shown.contains("auth.unauthorized") && shown.contains("sign in again"), "{shown}");
+    assert!(!shown.contains("not-the-secret"));
+    assert!(client.find(Locator::Css("#login-checkup li[data-step='round_trip'][data-verdict='skip']")).await.is_ok());
+    screenshot(client, "e2e-login-check-secret.png").await;
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    fill(client, "#login-tt-base-url", &format!("http://{closed}")).await;
+    click(client, "#login-check").await;
+    wait_css(client, "#login-checkup li[data-step='host'][data-verdict='fail']", 20).await;
+    assert!(text(client, "#login-checkup").await.contains("network.unreachable"));
+    assert!(client.find(Locator::Css("#profiles")).await.is_err(), "checking saved no account");
+    app.close().await;
+    em.shutdown().await;
+}

@@ -201,10 +201,10 @@ async fn host_step(base_url: &str) -> Step {
         Ok(Err(_)) | Err(_) => None,
     };
     let Some(address) = address else {
-        let e = Error::Unreachable { url: host.clone(), message: "the name does not resolve".into() };
+        let e = Error::Unreachable { url: host.clone(), message: "no such host (DNS)".into() };
         return Step {
             next: Some("Check the address for typos, and that this machine is online (DNS works).".into()),
-            ..failed(StepName::Host, &format!("{host} cannot be found"), &e, None)
+            ..failed(StepName::Host, "The host cannot be found", &e, None)
         };
     };
     let started_http = Instant::now();
