@@ -16,20 +16,20 @@
 //!
 //! `x-acs-date` (`YYYY-MM-DDThh:mm:ssZ`) must be within 15 minutes of the emulator's clock.
 //!
-//! The query is read as Alibaba reads it: the canonical query is made of the raw bytes that
-//! arrived, not of a decoded and re-encoded form, so what the client signed must be what it
-//! sent. Each pair must also be RFC 3986 as the signers write it (`%20` for a space, uppercase
-//! hex): a form-encoded `+` for a space is `SignatureDoesNotMatch`, as it would be at Alibaba
-//! (whose canonical form of the same parameter is `%20`).
+//! The query is read as issue 17 says Alibaba reads it: the canonical query is made of the raw
+//! bytes that arrived, not of a decoded and re-encoded form, so what the client signed must be
+//! what it sent. Each pair must also be RFC 3986 as the signers write it (`%20` for a space,
+//! uppercase hex): a form-encoded `+` for a space is `SignatureDoesNotMatch`. The official
+//! Python SDK sends such a `+` (signing `%20`), so Alibaba may be more lenient than this; the
+//! strict reading catches a client whose query drifts from its signature (docs/fidelity.md).
 //!
 //! **V2** (legacy, `signature_algorithm='v2'`): no Authorization header; the query carries
 //! `AccessKeyId`, `Timestamp`, `SignatureMethod=HMAC-SHA1`, `Signature`, ... and
 //! `Signature = base64(HMAC-SHA1(secret + "&", METHOD + "&%2F&" + urlenc(sorted canonical query)))`.
 //!
 //! V2's query is read as a form (`+` is a space), then encoded RFC 3986 (`A-Za-z0-9-_.~` kept,
-//! space `%20`). Which secret: an AccessKeyId
-//! pinned with `Config::hbr_access_key` must use its own; any other id may use any of the
-//! emulator's secrets. A mismatch is 400 `SignatureDoesNotMatch`, or 404
+//! space `%20`). Which secret: an AccessKeyId pinned with `Config::hbr_access_key` must use its
+//! own; any other id may use any of the emulator's secrets. A mismatch is 400 `SignatureDoesNotMatch`, or 404
 //! `InvalidAccessKeyId.NotFound` for an unpinned id when pinned ids exist.
 
 use std::time::Duration;

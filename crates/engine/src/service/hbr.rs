@@ -2,9 +2,10 @@
 //! signed ACS3-HMAC-SHA256 with an AccessKey pair, then an OSS PostObject form (§4) to the
 //! bucket it names. The policy and its signature come from HBR and are sent as they are.
 //!
-//! The query is written once, RFC 3986-encoded, and that one string is both signed and sent:
-//! Alibaba computes the canonical query from the bytes it receives, so a form-encoded `+` for a
-//! space would not match a signature over `%20`.
+//! The query is written once, RFC 3986-encoded, and that one string is both signed and sent. A
+//! form-encoded query (`+` for a space) next to a signature over `%20` holds only if the server
+//! decodes `+` as a space; the official Python SDK relies on that, issue 17 says Alibaba does not.
+//! Sending what was signed matches under either reading (docs/fidelity.md).
 //!
 //! The form target is `https://{BucketName}.{Endpoint}/` ([`FormTarget::url`]). The storage's
 //! answer is held against what we sent: its CRC-64 first, else an ETag that is an MD5; with
