@@ -77,3 +77,21 @@ async fn each_service_uploads_from_the_cli() {
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["code"], "secret.invalid", "an HBR secret without its key id: {error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hbr_upload_no_checksum_vouched_for_says_unverified_and_exits_1() {
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let plan = serde_json::json!({"rules": [{"route": "oss.post", "oss_checksums": "no_checksum"}]});
+    em.set_faults(serde_json::from_value(plan).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"delivered, but nobody said which bytes").unwrap();
+    let hbr = format!("{}/hbr", em.base_url());
+    let args = ["upload", "--json", "--service", "hbr", "--base-url", &hbr, file.to_str().unwrap()];
+    let out = twindrop(dir.path(), &format!("sandbox-key:{SECRET}"), &args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let lines = finished(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["status"], "unverified", "{lines:?}");
+    assert_eq!(em.call_count("oss.post"), 1, "delivered once, not sent again");
+}

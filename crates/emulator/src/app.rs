@@ -146,11 +146,15 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .merge(oss::router())
         // Counts and breaks API requests only; the control endpoints are merged in after it.
         .layer(middleware::from_fn_with_state(app.clone(), faults::layer::inject));
-    api.merge(control::router())
+    let served = api
+        .merge(control::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), refuse_secrets_in_urls))
         .layer(middleware::from_fn(log_request))
-        .with_state(app)
+        .with_state(app.clone());
+    // Around the whole router, because a layer of it runs after routing: a virtual-hosted OSS
+    // request must have its path rewritten before it is routed.
+    Router::new().fallback_service(served).layer(middleware::from_fn_with_state(app, oss::virtual_host))
 }
 
 /// A secret belongs in a header, never in a URL (URLs end up in logs, proxies and histories):

@@ -64,6 +64,11 @@ pub struct Config {
     /// Where HBR's form target points. `None` (the default): the emulator's own OSS,
     /// `/__oss/hbr-temp-bucket`.
     pub hbr_form_target: Option<HbrFormTarget>,
+    /// A host name for the emulator's own OSS, as real OSS has (`oss-cn-shenzhen.aliyuncs.com`):
+    /// HBR then answers it as a bare `Endpoint`, and a request whose `Host` is
+    /// `{bucket}.{oss_endpoint}` (any port) is OSS's, for that bucket. `None` (the default): the
+    /// `Endpoint` is the full URL `{base}/__oss/hbr-temp-bucket`. Excludes `hbr_form_target`.
+    pub oss_endpoint: Option<String>,
 }
 
 /// Seed 004 says an upload URL that got "a PUT request … [without] a file" answers attach with
@@ -165,6 +170,7 @@ impl Config {
             oss_access_key: None,
             hbr_access_keys: Vec::new(),
             hbr_form_target: None,
+            oss_endpoint: None,
         }
     }
 
@@ -266,6 +272,15 @@ impl Config {
         self
     }
 
+    /// Gives the emulator's OSS a host name, virtual-hosted as the real one (see
+    /// [`Config::oss_endpoint`](Config#structfield.oss_endpoint)). Name it under `.localhost`
+    /// (`oss-cn-emulator.localhost`): clients take a name there for this machine, and a test
+    /// client pins `{bucket}.{name}` to the emulator's address.
+    pub fn oss_endpoint(mut self, host: impl Into<String>) -> Self {
+        self.oss_endpoint = Some(host.into().trim_end_matches('.').to_ascii_lowercase());
+        self
+    }
+
     /// Points HBR's form target at an external server's bucket, path style (see
     /// [`HbrFormTarget`]); its download links are signed with s3rver's `S3RVER`/`S3RVER` (set the
     /// fields to change that).
@@ -318,6 +333,7 @@ impl fmt::Debug for Config {
             .field("oss_access_key", &self.oss_access_key)
             .field("hbr_access_keys", &self.hbr_access_keys)
             .field("hbr_form_target", &self.hbr_form_target)
+            .field("oss_endpoint", &self.oss_endpoint)
             .finish()
     }
 }

@@ -83,7 +83,9 @@ pub use config::{
     AccessKey, Config, EmptyUploads, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec,
     DEFAULT_INSPECT_MAX_SIZE, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_OSS_MAX_SIZE,
 };
-pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Hostile, Route, RouteMatch, HUGE_BODY_BYTES};
+pub use faults::{
+    CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Hostile, OssChecksums, Route, RouteMatch, HUGE_BODY_BYTES,
+};
 
 /// The header the control endpoints (`/_emulator/...`) require, with [`Emulator::control_token`]
 /// as its value.

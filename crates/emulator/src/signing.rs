@@ -56,6 +56,21 @@ fn encode(text: &str, keep_slash: bool) -> String {
     out
 }
 
+/// The pairs of a URL query exactly as they arrived: neither decoded nor re-encoded. A piece
+/// without `=` is a key with an empty value; empty pieces (`&&`) are skipped.
+pub(crate) fn raw_query_pairs(query: Option<&str>) -> Vec<(&str, &str)> {
+    let pieces = query.unwrap_or("").split('&').filter(|piece| !piece.is_empty());
+    pieces.map(|piece| piece.split_once('=').unwrap_or((piece, ""))).collect()
+}
+
+/// `raw` decoded, if `raw` is exactly how RFC 3986 (as Alibaba signs) writes that text: the
+/// unreserved bytes as they are, every other byte `%XX` in uppercase hex, UTF-8 underneath.
+/// `None` for anything else: a `+` for a space, `%2d`, a literal `*`, a bare `%`.
+pub(crate) fn rfc3986_decode(raw: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    (percent_encode(&decoded) == raw).then(|| decoded.into_owned())
+}
+
 /// The pairs of a URL query, decoded as a form would be (`+` is a space, as most servers and
 /// reqwest's `query()` have it).
 pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
@@ -126,6 +141,17 @@ mod tests {
         assert_eq!(percent_encode("a b+c/d~e*f"), "a%20b%2Bc%2Fd~e%2Af");
         assert_eq!(percent_encode_path("temp/1/a b.txt"), "temp/1/a%20b.txt");
         assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn raw_queries_stay_as_sent_and_only_rfc3986_decodes() {
+        let raw = raw_query_pairs(Some("FileName=a+b&&x&y=%C3%A9"));
+        assert_eq!(raw, [("FileName", "a+b"), ("x", ""), ("y", "%C3%A9")]);
+        assert_eq!(rfc3986_decode("a%20b%2Bc~d%2A%25"), Some("a b+c~d*%".to_owned()));
+        assert_eq!(rfc3986_decode("%C3%A9"), Some("é".to_owned()));
+        for not_canonical in ["a+b", "%c3%a9", "a*b", "%41", "%", "%FF", "a b"] {
+            assert_eq!(rfc3986_decode(not_canonical), None, "{not_canonical}");
+        }
     }
 
     #[test]

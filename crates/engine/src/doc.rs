@@ -13,6 +13,9 @@ pub enum DocStatus {
     Ok,
     HashMismatch,
     Error,
+    /// Delivered, but the storage answered with no checksum to hold ours against (an OSS form
+    /// answered without `x-oss-hash-crc64ecma` or an MD5 ETag): nobody vouches for the bytes.
+    Unverified,
     #[serde(untagged)]
     Other(String),
 }
@@ -28,6 +31,7 @@ impl DocStatus {
             DocStatus::Ok => "ok",
             DocStatus::HashMismatch => "hash_mismatch",
             DocStatus::Error => "error",
+            DocStatus::Unverified => "unverified",
             DocStatus::Other(s) => s,
         }
     }
@@ -40,6 +44,7 @@ impl DocStatus {
             "ok" => DocStatus::Ok,
             "hash_mismatch" => DocStatus::HashMismatch,
             "error" => DocStatus::Error,
+            "unverified" => DocStatus::Unverified,
             other => DocStatus::Other(other.to_owned()),
         }
     }

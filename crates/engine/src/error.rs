@@ -82,7 +82,7 @@ pub enum Error {
     NeverArrived { name: String, tries: u32, size: u64 },
     #[error("attach of {name:?} failed: {message}")]
     AttachRejected { name: String, message: String },
-    #[error("{what}: the server holds other bytes than were sent (MD5 {theirs}, ours {ours})")]
+    #[error("{what}: the server holds other bytes than were sent (theirs: {theirs}; ours: {ours})")]
     ChecksumMismatch { what: String, ours: String, theirs: String },
     #[error("{name:?} is still being copied after {seconds} s")]
     VerifyTimeout { name: String, seconds: u64 },

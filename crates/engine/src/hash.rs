@@ -1,5 +1,5 @@
-//! Streaming SHA-256 (and MD5 where a service reports only that). Trusted Twin wants lowercase
-//! hex of the exact bytes uploaded, so the transfer hashes the bytes as they go out;
+//! Streaming SHA-256 (and MD5 or CRC-64 where a service reports only that). Trusted Twin wants
+//! lowercase hex of the exact bytes uploaded, so the transfer hashes the bytes as they go out;
 //! `sha256_file` is for when no upload is involved.
 
 use std::path::Path;
@@ -12,18 +12,48 @@ use crate::error::{Error, Result};
 /// memory stays constant whatever the file size.
 pub const CHUNK: usize = 256 * 1024;
 
+/// CRC-64/XZ: the ECMA-182 polynomial, reflected, initial value and final XOR all ones. It is
+/// what OSS reports as `x-oss-hash-crc64ecma` (its SDKs build it so: crcmod with poly
+/// 0x142F0E1EBA9EA3693, `rev=True`, `xorOut` all ones). Slice-by-16 tables, because it runs over
+/// every byte of an upload.
+static CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
+
+/// The digests besides SHA-256 an upload also wants. Each costs another pass of the CPU over
+/// every byte, so only the services that verify with one ask for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Also {
+    /// Redivis/GCS and S3-style ETags.
+    pub md5: bool,
+    /// OSS (`x-oss-hash-crc64ecma`).
+    pub crc64: bool,
+}
+
+/// A plain `bool` asks for MD5 alone, as the callers that predate CRC-64 say it.
+impl From<bool> for Also {
+    fn from(md5: bool) -> Self {
+        Also { md5, crc64: false }
+    }
+}
+
 #[derive(Default, Clone)]
 pub struct Sha256Stream {
     inner: Sha256,
-    /// Only for services that verify with MD5 (Redivis/GCS): it costs a second pass of the CPU
-    /// over every byte, so Trusted Twin uploads leave it off.
     md5: Option<md5::Md5>,
+    crc64: Option<crc::Digest<'static, u64, crc::Table<16>>>,
     len: u64,
 }
 
 impl Sha256Stream {
     pub fn with_md5(md5: bool) -> Self {
-        Sha256Stream { md5: md5.then(md5::Md5::default), ..Default::default() }
+        Self::with(Also::from(md5))
+    }
+
+    pub fn with(also: Also) -> Self {
+        Sha256Stream {
+            md5: also.md5.then(md5::Md5::default),
+            crc64: also.crc64.then(|| CRC64.digest()),
+            ..Default::default()
+        }
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
@@ -31,7 +61,15 @@ impl Sha256Stream {
         if let Some(m) = &mut self.md5 {
             m.update(bytes);
         }
+        if let Some(c) = &mut self.crc64 {
+            c.update(bytes);
+        }
         self.len += bytes.len() as u64;
+    }
+
+    /// The CRC-64/XZ so far, when asked for.
+    pub fn crc64(&self) -> Option<u64> {
+        self.crc64.clone().map(|c| c.finalize())
     }
 
     pub fn len(&self) -> u64 {
@@ -56,6 +94,11 @@ impl Sha256Stream {
 
 use base64::Engine as _;
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Our MD5 (base64) as ETags write it, in lowercase hex; as given if it is not base64.
+pub fn md5_hex(ours_base64: &str) -> String {
+    BASE64.decode(ours_base64).map(hex::encode).unwrap_or_else(|_| ours_base64.to_owned())
+}
 
 /// Whether a server's MD5 (base64 as GCS writes it, or hex) is the one we computed (base64).
 pub fn same_md5(ours_base64: &str, theirs: &str) -> bool {
@@ -111,6 +154,21 @@ mod tests {
         assert!(same_md5("kAFQmDzST7DWlj99KOF/cg==", "kAFQmDzST7DWlj99KOF/cg=="));
         assert!(!same_md5("kAFQmDzST7DWlj99KOF/cg==", "00"));
         assert_eq!(Sha256Stream::default().finish().1, None);
+    }
+
+    #[test]
+    fn crc64_is_what_oss_reports() {
+        // The CRC catalogue's check value of CRC-64/XZ, and the vector of the Alibaba OSS .NET
+        // SDK's own test (`OssCrcTest.TestCrcCore`: "This is a test." → 2186167744391481992).
+        let crc = |parts: &[&[u8]]| {
+            let mut h = Sha256Stream::with(Also { md5: false, crc64: true });
+            parts.iter().for_each(|p| h.update(p));
+            h.crc64().unwrap()
+        };
+        assert_eq!(crc(&[b"1234", b"56789"]), 0x995D_C9BB_DF19_39FA);
+        assert_eq!(crc(&[b"This is a test."]), 2_186_167_744_391_481_992);
+        assert_eq!(crc(&[]), 0, "OSS's value for an empty object");
+        assert_eq!(Sha256Stream::with_md5(true).crc64(), None);
     }
 
     #[tokio::test]

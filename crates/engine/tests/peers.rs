@@ -89,9 +89,11 @@ async fn hbr_form_posts_to_moto_arrive_intact() {
     let (ids, _) = upload(hbr.clone().into(), Destination::TempFiles, journal.clone(), &files).await;
     for (id, path) in ids.iter().zip(&files) {
         let job = journal.get(*id).unwrap();
+        // moto answers a form with neither an ETag nor a CRC-64: delivered, but nobody vouched
+        // for the bytes, so the job says so (the read-back below is the test's own check).
         assert_eq!(
             (job.state, job.doc_status.as_ref().map(|s| s.as_str())),
-            (JobState::Done, Some("ok")),
+            (JobState::Done, Some("unverified")),
             "{:?}",
             job.error_message
         );

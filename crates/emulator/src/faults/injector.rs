@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::hostile::{HostileAnswer, RedirectTarget};
-use super::plan::{CopyOutcome, FaultPlan, FaultRule, RouteMatch};
+use super::plan::{CopyOutcome, FaultPlan, FaultRule, OssChecksums, RouteMatch};
 use super::route::Route;
 
 /// What the fired rules ask for, one request's worth. `Default` is "no fault".
@@ -45,6 +45,8 @@ pub(crate) struct HandlerFaults {
     /// The data planes (`upload`, `redivis.chunk`, `inspect.put`, `oss.post`): store the bytes
     /// with their first byte flipped (see [`super::Corrupter`]).
     pub(crate) corrupt: bool,
+    /// `oss.post`: the checksums the success carries.
+    pub(crate) oss_checksums: Option<OssChecksums>,
 }
 
 impl Effects {
@@ -68,6 +70,7 @@ impl Effects {
         self.handler.short_commit |= rule.short_commit;
         self.handler.expire_session |= rule.expire_session;
         self.handler.corrupt |= rule.corrupt;
+        self.handler.oss_checksums = self.handler.oss_checksums.or(rule.oss_checksums);
     }
 }
 

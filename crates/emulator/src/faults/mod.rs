@@ -19,5 +19,5 @@ pub(crate) use hostile::RedirectTarget;
 pub use hostile::{Hostile, HUGE_BODY_BYTES};
 pub(crate) use injector::Injector;
 pub(crate) use layer::Faults;
-pub use plan::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, RouteMatch};
+pub use plan::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, OssChecksums, RouteMatch};
 pub use route::Route;

@@ -79,6 +79,20 @@ pub enum CopyOutcome {
     Error,
 }
 
+/// How a faulted PostObject success describes the object (`oss.post`). Real OSS sends an MD5
+/// `ETag` and `x-oss-hash-crc64ecma`; these are the answers a client must also take (or flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OssChecksums {
+    /// The CRC-64 as usual, and an `ETag` that is no MD5 (a quoted uppercase UUID, as some OSS
+    /// uploads have).
+    EtagNotMd5,
+    /// The MD5 `ETag` as usual, no `x-oss-hash-crc64ecma`.
+    NoCrc,
+    /// Neither: no `ETag`, no `x-oss-hash-crc64ecma` (as moto answers a form).
+    NoChecksum,
+}
+
 /// One rule: a route, when it fires, and what it does then. Every field but `route` is optional;
 /// a rule needs at least one effect.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -150,6 +164,10 @@ pub struct FaultRule {
     /// stored bytes. A 0-byte body has nothing to flip: no effect.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub corrupt: bool,
+    /// `oss.post`: the request runs as usual (the object is stored), but the success carries
+    /// other checksums (see [`OssChecksums`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oss_checksums: Option<OssChecksums>,
     /// Answer with something no honest server sends instead of running the request (see
     /// [`Hostile`]): `malformed_json`, `huge_body`, `redirect`, `slowloris` (any route) or
     /// `wrong_range` (`redivis.chunk` of a session).
@@ -286,6 +304,9 @@ impl FaultRule {
         if self.corrupt && !self.route.allows(&CORRUPTIBLE) {
             return Err("corrupt applies to the upload, redivis.chunk, inspect.put and oss.post routes".into());
         }
+        if self.oss_checksums.is_some() && !self.route.allows(&[Route::OssPost]) {
+            return Err("oss_checksums applies to the oss.post route".into());
+        }
         if [self.no_range, self.short_commit, self.expire_session].into_iter().filter(|&on| on).count() > 1 {
             return Err("no_range, short_commit and expire_session exclude each other".into());
         }
@@ -315,6 +336,7 @@ impl FaultRule {
             || self.short_commit
             || self.expire_session
             || self.corrupt
+            || self.oss_checksums.is_some()
             || self.hostile.is_some();
         if !has_effect {
             return Err("the rule has no effect".into());
@@ -377,6 +399,23 @@ mod tests {
         // Round trip: what GET /_emulator/faults shows can be PUT back.
         let again: FaultPlan = serde_json::from_value(serde_json::to_value(&plan).unwrap()).unwrap();
         assert_eq!(again, plan);
+    }
+
+    #[test]
+    fn oss_checksums_apply_to_oss_post_only() {
+        let plan = parse(json!({"rules": [
+            {"route": "oss.post", "nth": [1], "oss_checksums": "etag_not_md5"},
+            {"route": "oss.post", "nth": [2], "oss_checksums": "no_crc"},
+            {"route": "*", "nth": [3], "oss_checksums": "no_checksum"}
+        ]}))
+        .unwrap();
+        assert_eq!(plan.rules[1].oss_checksums, Some(OssChecksums::NoCrc));
+        let again: FaultPlan = serde_json::from_value(serde_json::to_value(&plan).unwrap()).unwrap();
+        assert_eq!(again, plan);
+        let err = parse(json!({"rules": [{"route": "oss.get", "oss_checksums": "no_crc"}]})).unwrap_err();
+        assert!(err.contains("oss_checksums applies"), "{err}");
+        let err = parse(json!({"rules": [{"route": "oss.post", "oss_checksums": "none"}]})).unwrap_err();
+        assert!(err.contains("unknown variant"), "{err}");
     }
 
     #[test]

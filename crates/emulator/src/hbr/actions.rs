@@ -9,7 +9,8 @@
 //!   **Emulator convention**: a real `Endpoint` is a host (`oss-cn-shenzhen.aliyuncs.com`) and the
 //!   form goes to `https://{BucketName}.{Endpoint}/`; when `Endpoint` starts with `http://` or
 //!   `https://` it is the whole form target. The emulator answers `{base}/__oss/hbr-temp-bucket`
-//!   (or `{base_url}/{bucket}` of `Config::hbr_form_target`).
+//!   (or `{base_url}/{bucket}` of `Config::hbr_form_target`), or with `Config::oss_endpoint` a
+//!   bare host as Alibaba does, which the emulator serves virtual-hosted (`crate::oss`).
 //! - `GetTempFileDownloadLink` (query `TempFileKey`, required: else 400 `MissingTempFileKey`): 200
 //!   `{"Code": "200", "Message": "successful", "RequestId", "Success": true, "Url"}`, a signed GET
 //!   URL of the object valid 3600 s (with a form target: a SigV2 presigned GET URL of the object
@@ -79,9 +80,10 @@ fn create_temp_file_upload_url(app: &App, expire_now: bool, signed: &Signed) -> 
     let expire_time = if expire_now { now.as_secs().saturating_sub(1) } else { now.plus(VALIDITY).as_secs() };
     let account = account_number(app.store.read(|state| state.account));
     let key = format!("temp/{account}/upload/{}/{}/{file_name}", now.date(), Uuid::new_v4());
-    let (endpoint, bucket) = match &app.hbr.form_target {
-        Some(target) => (format!("{}/{}", target.base_url, target.bucket), target.bucket.clone()),
-        None => (format!("{}/__oss/{BUCKET}", app.base_url), BUCKET.to_owned()),
+    let (endpoint, bucket) = match (&app.hbr.form_target, &app.oss.endpoint) {
+        (Some(target), _) => (format!("{}/{}", target.base_url, target.bucket), target.bucket.clone()),
+        (None, Some(host)) => (host.clone(), BUCKET.to_owned()),
+        (None, None) => (format!("{}/__oss/{BUCKET}", app.base_url), BUCKET.to_owned()),
     };
     let expiration = crate::clock::Timestamp::from_secs(expire_time).iso8601(true);
     // Written out by hand so the fields come in the documented order.

@@ -6,7 +6,7 @@
 //! ```text
 //! CanonicalRequest = METHOD \n
 //!                    /                        (the path after the /hbr mount) \n
-//!                    sorted k=urlenc(v) of the query, joined by & \n
+//!                    the query's k=v pairs AS RECEIVED, sorted, joined by & \n
 //!                    lowercase sorted "k:v\n" of the SignedHeaders headers \n
 //!                    the SignedHeaders list \n
 //!                    x-acs-content-sha256 (hex SHA-256 of the body)
@@ -16,13 +16,20 @@
 //!
 //! `x-acs-date` (`YYYY-MM-DDThh:mm:ssZ`) must be within 15 minutes of the emulator's clock.
 //!
+//! The query is read as issue 17 says Alibaba reads it: the canonical query is made of the raw
+//! bytes that arrived, not of a decoded and re-encoded form, so what the client signed must be
+//! what it sent. Each pair must also be RFC 3986 as the signers write it (`%20` for a space,
+//! uppercase hex): a form-encoded `+` for a space is `SignatureDoesNotMatch`. The official
+//! Python SDK sends such a `+` (signing `%20`), so Alibaba may be more lenient than this; the
+//! strict reading catches a client whose query drifts from its signature (docs/fidelity.md).
+//!
 //! **V2** (legacy, `signature_algorithm='v2'`): no Authorization header; the query carries
 //! `AccessKeyId`, `Timestamp`, `SignatureMethod=HMAC-SHA1`, `Signature`, ... and
 //! `Signature = base64(HMAC-SHA1(secret + "&", METHOD + "&%2F&" + urlenc(sorted canonical query)))`.
 //!
-//! Percent-encoding is RFC 3986 (`A-Za-z0-9-_.~` kept, space `%20`). Which secret: an AccessKeyId
-//! pinned with `Config::hbr_access_key` must use its own; any other id may use any of the
-//! emulator's secrets. A mismatch is 400 `SignatureDoesNotMatch`, or 404
+//! V2's query is read as a form (`+` is a space), then encoded RFC 3986 (`A-Za-z0-9-_.~` kept,
+//! space `%20`). Which secret: an AccessKeyId pinned with `Config::hbr_access_key` must use its
+//! own; any other id may use any of the emulator's secrets. A mismatch is 400 `SignatureDoesNotMatch`, or 404
 //! `InvalidAccessKeyId.NotFound` for an unpinned id when pinned ids exist.
 
 use std::time::Duration;
@@ -33,7 +40,9 @@ use sha2::{Digest, Sha256};
 use super::error::HbrError;
 use super::Hbr;
 use crate::clock::Timestamp;
-use crate::signing::{base64, hmac_sha1, hmac_sha256, percent_encode, query_pairs, same};
+use crate::signing::{
+    base64, hmac_sha1, hmac_sha256, percent_encode, query_pairs, raw_query_pairs, rfc3986_decode, same,
+};
 
 const V3: &str = "ACS3-HMAC-SHA256";
 
@@ -48,7 +57,7 @@ pub(crate) struct Signed {
     pub(crate) action: Option<String>,
     /// `x-acs-version` (V3) or `Version` (V2).
     pub(crate) version: Option<String>,
-    /// The query, decoded.
+    /// The query, decoded (V3: RFC 3986 only; V2: as a form).
     pub(crate) query: Vec<(String, String)>,
 }
 
@@ -78,7 +87,9 @@ pub(crate) fn verify(
                 Some(declared) => declared.to_owned(),
                 None => body_hash,
             };
-            let canonical = canonical_request(method, &query, headers, uri, &signed_headers, &payload)?;
+            let query = v3_query(uri)?;
+            let canonical =
+                canonical_request(method, &raw_canonical_query(uri), headers, uri, &signed_headers, &payload)?;
             let string_to_sign = format!("{V3}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
             let given = hex::decode(signature.to_ascii_lowercase()).unwrap_or_default();
             let matches = |secret: &str| same(&given, &hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()));
@@ -117,9 +128,30 @@ fn parse_authorization(value: &str) -> Result<(String, Vec<String>, String), Hbr
     }
 }
 
+/// The V3 canonical query: the pairs as they arrived, sorted, joined by `&`.
+fn raw_canonical_query(uri: &Uri) -> String {
+    let mut pairs = raw_query_pairs(uri.query());
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+/// The V3 query decoded, every pair written exactly as RFC 3986 writes it.
+fn v3_query(uri: &Uri) -> Result<Vec<(String, String)>, HbrError> {
+    raw_query_pairs(uri.query())
+        .into_iter()
+        .map(|(k, v)| match (rfc3986_decode(k), rfc3986_decode(v)) {
+            (Some(k), Some(v)) => Ok((k, v)),
+            _ => {
+                tracing::info!(key = k, value = v, "HBR: a query pair is not RFC 3986 as signed (a '+' for a space?)");
+                Err(HbrError::signature_does_not_match())
+            }
+        })
+        .collect()
+}
+
 fn canonical_request(
     method: &Method,
-    query: &[(String, String)],
+    canonical_query: &str,
     headers: &HeaderMap,
     uri: &Uri,
     signed_headers: &[String],
@@ -142,14 +174,10 @@ fn canonical_request(
         };
         canonical_headers.push_str(&format!("{name}:{value}\n"));
     }
-    Ok(format!(
-        "{method}\n/\n{}\n{canonical_headers}\n{}\n{payload}",
-        canonical_query(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        names.join(";")
-    ))
+    Ok(format!("{method}\n/\n{canonical_query}\n{canonical_headers}\n{}\n{payload}", names.join(";")))
 }
 
-/// Sorted `k=v` pairs, both percent-encoded, joined by `&`.
+/// Sorted `k=v` pairs, both percent-encoded, joined by `&` (V2).
 fn canonical_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut encoded: Vec<(String, String)> = pairs.map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
     encoded.sort();
@@ -240,9 +268,9 @@ mod tests {
             names.sort();
             names
         };
-        let query = query_pairs(uri.query());
         let payload = hex::encode(Sha256::digest(b""));
-        let canonical = canonical_request(&Method::POST, &query, &headers, uri, &names, &payload).unwrap();
+        let canonical =
+            canonical_request(&Method::POST, &raw_canonical_query(uri), &headers, uri, &names, &payload).unwrap();
         let sts = format!("{V3}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
         let signature = hex::encode(hmac_sha256(secret.as_bytes(), sts.as_bytes()));
         let authorization = format!("{V3} Credential=AK,SignedHeaders={},Signature={signature}", names.join(";"));
@@ -256,9 +284,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("host", "h".parse().unwrap());
         headers.insert("x-acs-date", " 2024-01-01T00:00:00Z ".parse().unwrap());
-        let query = query_pairs(uri.query());
         let names = vec!["x-acs-date".to_owned(), "host".to_owned()];
-        let canonical = canonical_request(&Method::POST, &query, &headers, &uri, &names, "e3b0").unwrap();
+        let canonical =
+            canonical_request(&Method::POST, &raw_canonical_query(&uri), &headers, &uri, &names, "e3b0").unwrap();
         assert_eq!(
             canonical,
             "POST\n/\nB=1&FileName=a%20b.txt\nhost:h\nx-acs-date:2024-01-01T00:00:00Z\n\nhost;x-acs-date\ne3b0"
@@ -292,6 +320,27 @@ mod tests {
             verify(&hbr(), now, &Method::POST, &uri, &stale, b"").unwrap_err().code(),
             "InvalidTimeStamp.Expired"
         );
+    }
+
+    #[test]
+    fn v3_verifies_the_query_as_it_arrived() {
+        let now = Clock::default().now();
+        let date = now.iso8601(false);
+        let encoded: Uri = "/hbr/?FileName=a%20b%2B~%2A%C3%A9%25.txt".parse().unwrap();
+        let ok = verify(&hbr(), now, &Method::POST, &encoded, &signed("s3cret", &date, &encoded), b"").unwrap();
+        assert_eq!(ok.query, [("FileName".to_owned(), "a b+~*é%.txt".to_owned())]);
+        // The same name form-encoded, whether the client signed the `+` or the `%20`.
+        let form: Uri = "/hbr/?FileName=a+b%2B~%2A%C3%A9%25.txt".parse().unwrap();
+        for headers in [signed("s3cret", &date, &form), signed("s3cret", &date, &encoded)] {
+            let err = verify(&hbr(), now, &Method::POST, &form, &headers, b"").unwrap_err();
+            assert_eq!(err.code(), "SignatureDoesNotMatch");
+        }
+        // Lowercase hex and a literal `*` are not how the signers write them either.
+        for other in ["/hbr/?FileName=%c3%a9", "/hbr/?FileName=a*b"] {
+            let uri: Uri = other.parse().unwrap();
+            let err = verify(&hbr(), now, &Method::POST, &uri, &signed("s3cret", &date, &uri), b"").unwrap_err();
+            assert_eq!(err.code(), "SignatureDoesNotMatch", "{other}");
+        }
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   range, the object name);
 //! - `GET /__oss/{bucket}/{key}?OSSAccessKeyId=..&Expires=..&Signature=..`: the object's bytes.
 //!
+//! With a host endpoint (`Config::oss_endpoint`) the same is served virtual-hosted, as at
+//! Alibaba: `POST /` and `GET /{key}` with `Host: {bucket}.{endpoint}` ([`virtual_host`]).
+//!
 //! There is one bucket, `hbr-temp-bucket`. The emulator's OSS AccessKeyId and secret are random
 //! per state (or `Config::oss_access_key`).
 //!
@@ -32,8 +35,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
@@ -62,6 +67,8 @@ pub(crate) struct Oss {
     root: PathBuf,
     pub(crate) access_key: AccessKey,
     bytes_received: AtomicU64,
+    /// `Config::oss_endpoint`: the host name buckets are virtual-hosted under.
+    pub(crate) endpoint: Option<String>,
 }
 
 impl Oss {
@@ -82,7 +89,17 @@ impl Oss {
             }
         }
         let access_key = config.oss_access_key.clone().unwrap_or(stored);
-        Ok(Oss { root, access_key, bytes_received: AtomicU64::new(0) })
+        let endpoint = config.oss_endpoint.clone();
+        if let Some(host) = &endpoint {
+            let name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !host.split('.').all(name) || config.hbr_form_target.is_some() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("oss endpoint {host:?}: a host name without port, and not with an HBR form target"),
+                ));
+            }
+        }
+        Ok(Oss { root, access_key, bytes_received: AtomicU64::new(0), endpoint })
     }
 
     pub(crate) fn path(&self, blob: &str) -> PathBuf {
@@ -115,11 +132,21 @@ impl Oss {
     pub(crate) fn download_url(&self, base_url: &str, key: &str, expires: u64) -> String {
         let signature = policy::sign_url(&self.access_key.secret, "GET", expires, BUCKET, key);
         format!(
-            "{base_url}/__oss/{BUCKET}/{}?OSSAccessKeyId={}&Expires={expires}&Signature={}",
-            percent_encode_path(key),
+            "{}?OSSAccessKeyId={}&Expires={expires}&Signature={}",
+            self.object_url(base_url, BUCKET, key),
             crate::signing::percent_encode(&self.access_key.id),
             crate::signing::percent_encode(&signature)
         )
+    }
+
+    /// Where an object is read: `{base}/__oss/{bucket}/{key}`, or virtual-hosted
+    /// `http://{bucket}.{endpoint}:{port}/{key}` on the emulator's own port.
+    pub(crate) fn object_url(&self, base_url: &str, bucket: &str, key: &str) -> String {
+        let port = base_url.parse::<Uri>().ok().and_then(|uri| uri.port_u16());
+        match (&self.endpoint, port) {
+            (Some(host), Some(port)) => format!("http://{bucket}.{host}:{port}/{}", percent_encode_path(key)),
+            _ => format!("{base_url}/__oss/{bucket}/{}", percent_encode_path(key)),
+        }
     }
 }
 
@@ -134,6 +161,29 @@ pub(crate) fn common_headers(headers: &mut HeaderMap, request_id: &str) {
         headers.insert("x-oss-request-id", value);
     }
     headers.insert("server", HeaderValue::from_static("AliyunOSS"));
+}
+
+/// With a host endpoint, a request to `{bucket}.{endpoint}` (any port) is OSS's, as at Alibaba:
+/// it is routed as `/__oss/{bucket}{path}` before anything else looks at it (the routes, the
+/// faults, the log), so the one PostObject and GET serve both styles.
+pub(crate) async fn virtual_host(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let bucket = app.oss.endpoint.as_deref().and_then(|endpoint| {
+        let host = match request.uri().authority() {
+            Some(authority) => authority.host().to_owned(),
+            None => request.headers().get("host")?.to_str().ok()?.to_owned(),
+        };
+        let host = host.rsplit_once(':').map_or(host.as_str(), |(name, _)| name).to_ascii_lowercase();
+        let bucket = host.trim_end_matches('.').strip_suffix(endpoint)?.strip_suffix('.')?.to_owned();
+        (!bucket.is_empty() && !bucket.contains('.')).then_some(bucket)
+    });
+    if let Some(bucket) = bucket {
+        let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
+        match format!("/__oss/{bucket}{path}").parse::<Uri>() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(err) => tracing::info!(%err, "OSS: a virtual-hosted path that makes no URI"),
+        }
+    }
+    next.run(request).await
 }
 
 pub(crate) fn router() -> Router<Arc<App>> {

@@ -24,7 +24,9 @@
 //! `Server: AliyunOSS`.
 //!
 //! The `corrupt` fault flips the file's first byte on its way to disk, before the MD5 and CRC-64
-//! are computed: the object is stored damaged and its `ETag` and CRC-64 describe the damage.
+//! are computed: the object is stored damaged and its `ETag` and CRC-64 describe the damage. The
+//! `oss_checksums` fault changes what the success says: an `ETag` that is no MD5, no CRC-64
+//! header, or neither.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,7 +47,8 @@ use crate::app::App;
 use crate::error::xml_escape;
 use crate::faults::{Corrupter, Faults};
 use crate::redivis::drain;
-use crate::signing::{percent_encode, percent_encode_path, same};
+use crate::signing::{percent_encode, same};
+use crate::OssChecksums;
 
 /// All the form's fields but the file, together: plenty for a policy and some metadata.
 const MAX_FIELDS_BYTES: usize = 1 << 20;
@@ -71,14 +74,12 @@ pub(crate) async fn post_object(
     }
     let mut form = Multipart::new(body.into_data_stream(), boundary);
     let result = receive(&app, &bucket, &mut form, Corrupter::new(faults.corrupt)).await;
+    let result = result.map(|(fields, object)| success(&app, &fields, &object, faults.oss_checksums));
     // Whatever follows (fields after `file`, or the rest of a refused form) is read and ignored.
     while let Ok(Some(field)) = form.next_field().await {
         drop(field);
     }
-    match result {
-        Ok(response) => response,
-        Err(err) => err.into_response(),
-    }
+    result.unwrap_or_else(|err| err.into_response())
 }
 
 /// The form's fields before `file`, by lowercase name.
@@ -98,12 +99,13 @@ struct Accepted {
     range: Option<(u64, u64)>,
 }
 
+/// The form's fields and the object stored, once everything passed.
 async fn receive(
     app: &App,
     bucket: &str,
     form: &mut Multipart<'_>,
     corrupter: Corrupter,
-) -> Result<Response, OssError> {
+) -> Result<(Fields, OssObject), OssError> {
     let mut fields = Fields(BTreeMap::new());
     let mut total = 0usize;
     loop {
@@ -113,7 +115,8 @@ async fn receive(
         let name = field.name().ok_or_else(OssError::malformed)?.to_ascii_lowercase();
         if name == "file" {
             let accepted = check(app, bucket, &fields, &field)?;
-            return store(app, bucket, &fields, accepted, field, corrupter).await;
+            let object = store(app, bucket, &fields, accepted, field, corrupter).await?;
+            return Ok((fields, object));
         }
         let value = field.bytes().await.map_err(|_| OssError::malformed())?;
         total += name.len() + value.len();
@@ -185,7 +188,7 @@ async fn store(
     accepted: Accepted,
     mut file: Field<'_>,
     mut corrupter: Corrupter,
-) -> Result<Response, OssError> {
+) -> Result<OssObject, OssError> {
     let (min, max) = accepted.range.unwrap_or((0, MAX_OBJECT));
     let max = max.min(MAX_OBJECT);
     let mut writer = app.store.blobs.incoming().map_err(OssError::internal)?;
@@ -238,18 +241,25 @@ async fn store(
         app.oss.remove_blob(&old.blob);
     }
     tracing::info!(key = object.key, size, "OSS: object stored");
-    Ok(success(app, fields, &object))
+    Ok(object)
 }
 
-fn success(app: &App, fields: &Fields, object: &OssObject) -> Response {
-    let etag = format!("\"{}\"", object.md5);
+fn success(app: &App, fields: &Fields, object: &OssObject, checksums: Option<OssChecksums>) -> Response {
+    let etag = match checksums {
+        None | Some(OssChecksums::NoCrc) => Some(format!("\"{}\"", object.md5)),
+        Some(OssChecksums::EtagNotMd5) => {
+            Some(format!("\"{}\"", Uuid::new_v4().hyphenated().to_string().to_uppercase()))
+        }
+        Some(OssChecksums::NoChecksum) => None,
+    };
+    let crc64 = checksums.is_none() || checksums == Some(OssChecksums::EtagNotMd5);
     let mut response = if let Some(redirect) = fields.get("success_action_redirect").filter(|url| !url.is_empty()) {
         let separator = if redirect.contains('?') { '&' } else { '?' };
         let location = format!(
             "{redirect}{separator}bucket={}&key={}&etag={}",
             percent_encode(&object.bucket),
             percent_encode(&object.key),
-            percent_encode(&etag)
+            percent_encode(etag.as_deref().unwrap_or(""))
         );
         let mut response = StatusCode::SEE_OTHER.into_response();
         if let Ok(value) = HeaderValue::from_str(&location) {
@@ -260,14 +270,15 @@ fn success(app: &App, fields: &Fields, object: &OssObject) -> Response {
         match fields.get("success_action_status") {
             Some("200") => StatusCode::OK.into_response(),
             Some("201") => {
-                let location = format!("{}/__oss/{}/{}", app.base_url, object.bucket, percent_encode_path(&object.key));
+                let location = app.oss.object_url(&app.base_url, &object.bucket, &object.key);
+                let etag = etag.as_deref().map(|etag| format!("  <ETag>{}</ETag>\n", xml_escape(etag)));
                 let body = format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse>\n  <Bucket>{}</Bucket>\n  \
-                     <Location>{}</Location>\n  <Key>{}</Key>\n  <ETag>{}</ETag>\n</PostResponse>\n",
+                     <Location>{}</Location>\n  <Key>{}</Key>\n{}</PostResponse>\n",
                     xml_escape(&object.bucket),
                     xml_escape(&location),
                     xml_escape(&object.key),
-                    xml_escape(&etag),
+                    etag.unwrap_or_default(),
                 );
                 let mut response = (StatusCode::CREATED, body).into_response();
                 response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
@@ -278,9 +289,11 @@ fn success(app: &App, fields: &Fields, object: &OssObject) -> Response {
     };
     let headers = response.headers_mut();
     common_headers(headers, &request_id());
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Some(Ok(value)) = etag.as_deref().map(HeaderValue::from_str) {
         headers.insert(ETAG, value);
     }
-    headers.insert("x-oss-hash-crc64ecma", HeaderValue::from(object.crc64));
+    if crc64 {
+        headers.insert("x-oss-hash-crc64ecma", HeaderValue::from(object.crc64));
+    }
     response
 }

@@ -1,6 +1,7 @@
 //! A real emulator on port 0 and a reqwest client speaking to it the way the official client does.
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod alibaba;
 pub mod peer;
 
 use std::time::{Duration, Instant};

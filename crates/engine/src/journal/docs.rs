@@ -205,7 +205,7 @@ mod tests {
                 on_conflict: ConflictPolicy::Rename,
             };
             let id = j.insert(&new, JobState::Queued).unwrap();
-            j.record_uploaded(id, "abc", 1, None).unwrap();
+            j.record_uploaded(id, "abc", 1, None, None).unwrap();
             j.record_attached(id).unwrap();
             j.intend_delete(id).unwrap();
         }

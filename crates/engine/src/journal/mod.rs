@@ -295,11 +295,21 @@ impl Journal {
         )
     }
 
-    pub fn record_uploaded(&self, id: u64, sha256: &str, size: u64, md5: Option<&str>) -> Result<()> {
+    /// The bytes are at the server. `status` is the upload's own verdict where the upload is
+    /// final (HBR's `unverified`); it is kept with the rest, so a restart before the job is done
+    /// does not lose it.
+    pub fn record_uploaded(
+        &self,
+        id: u64,
+        sha256: &str,
+        size: u64,
+        md5: Option<&str>,
+        status: Option<&DocStatus>,
+    ) -> Result<()> {
         self.update(
             id,
-            "sha256 = ?2, size = ?3, md5 = ?4, state = 'attaching', attach_sent = 0",
-            params![id as i64, sha256, size as i64, md5],
+            "sha256 = ?2, size = ?3, md5 = ?4, state = 'attaching', attach_sent = 0, doc_status = COALESCE(?5, doc_status)",
+            params![id as i64, sha256, size as i64, md5, status.map(DocStatus::as_str)],
         )
     }
 
@@ -517,7 +527,7 @@ pub(crate) mod tests {
                 form: None,
             };
             j.record_target(a, &target).unwrap();
-            j.record_uploaded(a, "abc", 5, Some("md5")).unwrap();
+            j.record_uploaded(a, "abc", 5, Some("md5"), None).unwrap();
             j.mark_attach_sent(&[a]).unwrap();
             j.claim_next("http://h").unwrap().unwrap();
             assert_eq!(j.get(b).unwrap().state, JobState::Uploading);

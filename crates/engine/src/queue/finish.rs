@@ -140,9 +140,14 @@ impl Queue {
     ) {
         let mut settle = |outcomes: Vec<(Job, Outcome)>| self.settle(outcomes, &poll_tx, &sink);
         let Some(fin) = self.service.api().finishing() else {
-            // Nothing to finish: an upload is final.
+            // Nothing to finish: an upload is final, and said itself whether its bytes were
+            // confirmed.
             while let Some(job) = rx.recv().await {
-                settle(vec![(job, Outcome::Done(DocStatus::Ok))]);
+                let status = match job.doc_status {
+                    Some(DocStatus::Unverified) => DocStatus::Unverified,
+                    _ => DocStatus::Ok,
+                };
+                settle(vec![(job, Outcome::Done(status))]);
             }
             return;
         };

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::{EventSink, Queue, QueueEvent, Stage};
+use crate::doc::DocStatus;
 use crate::error::{Error, Result};
 use crate::journal::{Job, JobState};
 use crate::service::upload_api::{Prepared, SendCx};
@@ -41,7 +42,11 @@ impl Queue {
             let sent = crate::source::sending(expected, self.upload_once(&mut job, total, sink)).await;
             match sent.and_then(|sent| unchanged(&job, sent)) {
                 Ok(sent) => {
-                    self.journal.record_uploaded(id, &sent.sha256, sent.size, sent.md5.as_deref())?;
+                    let verdict = sent.unverified.then_some(DocStatus::Unverified);
+                    self.journal.record_uploaded(id, &sent.sha256, sent.size, sent.md5.as_deref(), verdict.as_ref())?;
+                    if verdict.is_some() {
+                        job.doc_status = verdict;
+                    }
                     job.sha256 = Some(sent.sha256);
                     job.size = sent.size;
                     job.state = JobState::Attaching;

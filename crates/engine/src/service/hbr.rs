@@ -1,12 +1,18 @@
 //! Alibaba Cloud Backup (HBR) `CreateTempFileUploadUrl` (`../shared/spec/other-apis.md` §3),
 //! signed ACS3-HMAC-SHA256 with an AccessKey pair, then an OSS PostObject form (§4) to the
-//! bucket it names. The policy and its signature come from HBR and are sent as they are. The
-//! storage answers with the object's MD5 as ETag, which is checked against ours.
+//! bucket it names. The policy and its signature come from HBR and are sent as they are.
 //!
-//! The form target is `https://{BucketName}.{Endpoint}/`, except that an `Endpoint` that is
-//! already a URL (`http://…`, as our emulator answers) is the target itself.
+//! The query is written once, RFC 3986-encoded, and that one string is both signed and sent. A
+//! form-encoded query (`+` for a space) next to a signature over `%20` holds only if the server
+//! decodes `+` as a space; the official Python SDK relies on that, issue 17 says Alibaba does not.
+//! Sending what was signed matches under either reading (docs/fidelity.md).
+//!
+//! The form target is `https://{BucketName}.{Endpoint}/` ([`FormTarget::url`]). The storage's
+//! answer is held against what we sent: its CRC-64 first, else an ETag that is an MD5; with
+//! neither the job ends `unverified` ([`confirm`]).
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +33,7 @@ use crate::journal::{Job, Transfer};
 use crate::redact::redact_text;
 use crate::service::upload_api::{live, remember, Prepared, SendCx, UploadApi};
 pub use crate::transfer::form::FormTarget;
-use crate::transfer::form::{self, FilePart};
+use crate::transfer::form::{self, FilePart, Stored};
 use crate::transfer::{network_error, ProgressFn, Sent};
 
 pub const DEFAULT_BASE_URL: &str = "https://hbr.cn-hangzhou.aliyuncs.com";
@@ -62,6 +68,8 @@ pub struct Hbr {
     key: AccessKey,
     http: reqwest::Client,
     timeout: Duration,
+    /// Host names pinned to an address ([`Hbr::resolving`]), kept to rebuild the client with.
+    pinned: Vec<(String, SocketAddr)>,
 }
 
 impl fmt::Debug for Hbr {
@@ -72,10 +80,23 @@ impl fmt::Debug for Hbr {
 
 impl Hbr {
     pub fn new(base_url: &str, secret: Secret) -> Result<Self> {
-        let http = super::http_builder(Duration::from_secs(120))
-            .build()
-            .map_err(|e| Error::Setup(format!("HTTP client: {e}")))?;
-        Ok(Hbr { base: parse_base_url(base_url)?, key: AccessKey::parse(&secret)?, http, timeout: super::API_TIMEOUT })
+        Ok(Hbr {
+            base: parse_base_url(base_url)?,
+            key: AccessKey::parse(&secret)?,
+            http: client(&[])?,
+            timeout: super::API_TIMEOUT,
+            pinned: Vec::new(),
+        })
+    }
+
+    /// For tests: connect to `addr` whenever a URL names `host`, instead of asking DNS. An
+    /// emulator that answers a real-looking OSS `Endpoint` is then reached, on its own port, as
+    /// the virtual-hosted `{bucket}.{endpoint}` the client builds. The app and the CLI never
+    /// call it.
+    pub fn resolving(mut self, host: &str, addr: SocketAddr) -> Result<Self> {
+        self.pinned.push((host.to_owned(), addr));
+        self.http = client(&self.pinned)?;
+        Ok(self)
     }
 
     /// The longest one API call may take, answer included (default [`super::API_TIMEOUT`]).
@@ -90,7 +111,11 @@ impl Hbr {
 
     /// One signed RPC call (`POST /?query`, empty body).
     async fn call(&self, action: &str, query: &[(&str, &str)]) -> Result<Value> {
-        let url = format!("{}/", self.base_url());
+        let query = canonical_query(query);
+        let url = match query.as_str() {
+            "" => format!("{}/", self.base_url()),
+            q => format!("{}/?{q}", self.base_url()),
+        };
         let host = match self.base.port() {
             Some(port) => format!("{}:{port}", self.base.host_str().unwrap_or_default()),
             None => self.base.host_str().unwrap_or_default().to_owned(),
@@ -105,8 +130,8 @@ impl Hbr {
             ("x-acs-signature-nonce", nonce.as_str()),
             ("x-acs-version", VERSION),
         ];
-        let authorization = authorization(&self.key, "POST", query, &headers);
-        let mut request = self.http.request(Method::POST, &url).query(query).timeout(self.timeout);
+        let authorization = authorization(&self.key, "POST", &query, &headers);
+        let mut request = self.http.request(Method::POST, &url).timeout(self.timeout);
         for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
             request = request.header(*name, *value);
         }
@@ -146,7 +171,10 @@ impl Hbr {
     /// A form target for one file.
     pub async fn create_temp_file_upload_url(&self, file_name: &str) -> Result<FormTarget> {
         let v = self.call("CreateTempFileUploadUrl", &[("FileName", file_name)]).await?;
-        serde_json::from_value(v).map_err(|e| Error::BadResponse(redact_text(&format!("CreateTempFileUploadUrl: {e}"))))
+        let target: FormTarget = serde_json::from_value(v)
+            .map_err(|e| Error::BadResponse(redact_text(&format!("CreateTempFileUploadUrl: {e}"))))?;
+        target.check()?;
+        Ok(target)
     }
 
     /// A signed URL to read a temp file back.
@@ -158,7 +186,8 @@ impl Hbr {
             .ok_or_else(|| Error::BadResponse("GetTempFileDownloadLink without Url".into()))
     }
 
-    /// POST the file to the form target. The storage's ETag (the object's MD5) must be ours.
+    /// POST the file to the form target, then hold the storage's answer against what was sent
+    /// ([`confirm`]).
     pub async fn upload(
         &self,
         target: &FormTarget,
@@ -176,21 +205,50 @@ impl Hbr {
             ("success_action_status", "200"),
         ];
         let part = FilePart { file_name: &file_name, content_type };
-        let (sent, etag) = form::post_file(&self.http, &target.url(), &fields, part, path, progress, limiter).await?;
-        if let (Some(ours), Some(theirs)) = (&sent.md5, &etag) {
-            if !crate::hash::same_md5(ours, theirs) {
-                return Err(Error::ChecksumMismatch {
-                    what: path.display().to_string(),
-                    ours: ours.clone(),
-                    theirs: theirs.clone(),
-                });
-            }
-        }
-        Ok(sent)
+        let (sent, stored) = form::post_file(&self.http, &target.url(), &fields, part, path, progress, limiter).await?;
+        confirm(path, sent, &stored)
     }
 }
 
-/// HBR has nothing to finish: an upload is final once the storage has answered with our MD5.
+/// Holds the storage's word about the object against what was sent. OSS answers every upload
+/// with `x-oss-hash-crc64ecma`, so that comes first, and then the ETag is not looked at (an
+/// encrypted or otherwise special object may have a 32-hex ETag that is no MD5). Without it, an
+/// ETag of 32 hex digits is taken for the MD5; any other ETag (OSS gives other forms to some
+/// uploads) is no checksum, and failing the upload for it would fail a good upload. A mismatch
+/// is `verify.checksum_mismatch`. With no checksum at all the bytes are delivered but nobody
+/// vouches for them: the job ends `unverified`, not `ok` (docs/fidelity.md).
+fn confirm(path: &Path, mut sent: Sent, stored: &Stored) -> Result<Sent> {
+    let what = || path.display().to_string();
+    if let (Some(theirs), Some(ours)) = (&stored.crc64, sent.crc64) {
+        let parsed: u64 = theirs
+            .parse()
+            .map_err(|_| Error::BadResponse(format!("{}: x-oss-hash-crc64ecma {theirs:?} is not a number", what())))?;
+        if parsed != ours {
+            return Err(Error::ChecksumMismatch {
+                what: what(),
+                ours: format!("CRC-64 {ours}"),
+                theirs: format!("CRC-64 {parsed}"),
+            });
+        }
+        return Ok(sent);
+    }
+    let md5 = stored.etag.as_deref().filter(|e| e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit()));
+    match (&sent.md5, md5) {
+        (Some(ours), Some(theirs)) if !crate::hash::same_md5(ours, theirs) => Err(Error::ChecksumMismatch {
+            what: what(),
+            ours: format!("MD5 {}", crate::hash::md5_hex(ours)),
+            theirs: format!("MD5 {}", theirs.to_ascii_lowercase()),
+        }),
+        (Some(_), Some(_)) => Ok(sent),
+        _ => {
+            tracing::warn!(path = %what(), etag = ?stored.etag, "the storage confirmed no checksum: unverified");
+            sent.unverified = true;
+            Ok(sent)
+        }
+    }
+}
+
+/// HBR has nothing to finish: an upload is final once the storage has answered.
 impl UploadApi for Hbr {
     /// The answer is journaled whole (the form needs all of it).
     fn target<'a>(&'a self, job: &'a mut Job, cx: &'a SendCx<'a>) -> BoxFuture<'a, Result<Prepared>> {
@@ -220,19 +278,34 @@ impl UploadApi for Hbr {
 
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/// RFC 3986 percent-encoding, as Alibaba's signers do (unreserved characters kept).
+/// The request's HTTP client; `pinned` names resolve to their address (tests only).
+fn client(pinned: &[(String, SocketAddr)]) -> Result<reqwest::Client> {
+    pinned
+        .iter()
+        .fold(super::http_builder(Duration::from_secs(120)), |builder, (host, addr)| builder.resolve(host, *addr))
+        .build()
+        .map_err(|e| Error::Setup(format!("HTTP client: {e}")))
+}
+
+/// RFC 3986 percent-encoding, as Alibaba's signers do: `A-Za-z0-9-_.~` kept, every other byte
+/// of the UTF-8 `%XX` in uppercase hex (a space is `%20`, never `+`).
 fn encode(s: &str) -> String {
     const SET: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
-/// The `Authorization` header of ACS3-HMAC-SHA256 over `headers` (all signed; lowercase names,
-/// sorted) for `POST /` with `query` and an empty body.
-fn authorization(key: &AccessKey, method: &str, query: &[(&str, &str)], headers: &[(&str, &str)]) -> String {
+/// The canonical query of ACS3: `k=v` pairs, both encoded, sorted, joined by `&`. It is also the
+/// query sent, byte for byte.
+fn canonical_query(query: &[(&str, &str)]) -> String {
     let mut query: Vec<(String, String)> = query.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     query.sort();
-    let canonical_query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+/// The `Authorization` header of ACS3-HMAC-SHA256 over `headers` (all signed; lowercase names,
+/// sorted) for `POST /` with the canonical query `canonical_query` and an empty body.
+fn authorization(key: &AccessKey, method: &str, canonical_query: &str, headers: &[(&str, &str)]) -> String {
     let mut headers: Vec<(String, &str)> = headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.trim())).collect();
     headers.sort();
     let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
@@ -264,7 +337,7 @@ mod tests {
         assert_eq!(encode("a b/ü~*"), "a%20b%2F%C3%BC~%2A");
         let key = AccessKey::parse(&Secret::new("id:secret")).unwrap();
         let headers = [("x-acs-date", "2024-01-01T00:00:00Z"), ("host", "h"), ("x-acs-action", "A")];
-        let auth = authorization(&key, "POST", &[("FileName", "a b.txt")], &headers);
+        let auth = authorization(&key, "POST", &canonical_query(&[("FileName", "a b.txt")]), &headers);
         assert!(
             auth.starts_with("ACS3-HMAC-SHA256 Credential=id,SignedHeaders=host;x-acs-action;x-acs-date,Signature=")
         );
@@ -293,5 +366,60 @@ mod tests {
         assert_eq!(FormTarget::from_journal(&t.to_journal()).unwrap().temp_file_key, "temp/1/k");
         t.endpoint = "http://127.0.0.1:9/__oss/hbr-temp-bucket".into();
         assert_eq!(t.url(), "http://127.0.0.1:9/__oss/hbr-temp-bucket");
+        // A host on this machine speaks plain HTTP; one that only looks local does not.
+        t.endpoint = "oss-cn-emulator.localhost".into();
+        assert_eq!(t.url(), "http://hbr-temp-bucket.oss-cn-emulator.localhost/");
+        assert!(crate::transfer::check_url(&t.url()).is_ok() && t.check().is_ok());
+        t.endpoint = "localhost.example.com".into();
+        assert_eq!(t.url(), "https://hbr-temp-bucket.localhost.example.com/");
+        for bad in ["evil.com/path", "evil.com?x=", "user@evil.com", "evil.com#x", ""] {
+            t.endpoint = bad.into();
+            assert_eq!(t.check().unwrap_err().code(), "server.bad_response", "{bad}");
+        }
+        t.endpoint = "oss-cn-shenzhen.aliyuncs.com".into();
+        t.bucket_name = "a.b".into();
+        assert!(t.check().is_err(), "a dot in the bucket makes {{bucket}}.{{endpoint}} ambiguous");
+    }
+
+    #[test]
+    fn the_query_sent_is_the_one_signed() {
+        assert_eq!(
+            canonical_query(&[("FileName", "a b+c~d*é%.txt"), ("Action", "x")]),
+            "Action=x&FileName=a%20b%2Bc~d%2A%C3%A9%25.txt"
+        );
+        assert_eq!(canonical_query(&[]), "");
+    }
+
+    fn sent(bytes: &[u8]) -> Sent {
+        let mut h = crate::hash::Sha256Stream::with(crate::hash::Also { md5: true, crc64: true });
+        h.update(bytes);
+        let (size, crc64) = (h.len(), h.crc64());
+        let (sha256, md5) = h.finish();
+        Sent { sha256, size, md5, crc64, unverified: false }
+    }
+
+    #[test]
+    fn the_crc_comes_first_then_an_md5_etag_and_else_the_bytes_are_unverified() {
+        let path = Path::new("f.txt");
+        let stored = |etag: Option<&str>, crc64: Option<&str>| Stored {
+            etag: etag.map(str::to_owned),
+            crc64: crc64.map(str::to_owned),
+        };
+        let (crc, md5) = ("2186167744391481992", "120EA8A25E5D487BF68B5F7096440019");
+        let ok = |s: Stored| confirm(path, sent(b"This is a test."), &s).unwrap();
+        let err = |s: Stored| confirm(path, sent(b"This is a test."), &s).unwrap_err();
+        assert!(!ok(stored(Some(md5), Some(crc))).unverified);
+        assert!(!ok(stored(Some("5B0F9D6B-2A4C-4F4E-9C55-0B1C43E1E0AF"), Some(crc))).unverified, "ETag no MD5");
+        assert!(!ok(stored(Some("00000000000000000000000000000000"), Some(crc))).unverified, "the CRC decides");
+        assert!(!ok(stored(Some(&md5.to_lowercase()), None)).unverified, "the MD5 ETag, without a CRC");
+        assert!(ok(stored(None, None)).unverified);
+        assert!(ok(stored(Some("3858f62230ac3c915f300c664312c63f-2"), None)).unverified, "a multipart ETag");
+        let e = err(stored(Some(md5), Some("1")));
+        assert_eq!(e.code(), "verify.checksum_mismatch");
+        assert!(e.to_string().contains(&format!("theirs: CRC-64 1; ours: CRC-64 {crc}")), "{e}");
+        let e = err(stored(Some("00000000000000000000000000000000"), None));
+        assert_eq!(e.code(), "verify.checksum_mismatch");
+        assert!(e.to_string().contains(&format!("ours: MD5 {}", md5.to_lowercase())), "{e}");
+        assert_eq!(err(stored(None, Some("x1"))).code(), "server.bad_response");
     }
 }

@@ -233,7 +233,7 @@ impl UploadApi for Inspect {
             match self.presign(&asset, &facts).await? {
                 Presigned::AlreadyUploaded { id } => {
                     remember(cx.journal, job, &id, "", 0.0, Some(Transfer::AlreadyThere), None)?;
-                    Ok(Prepared::AlreadyThere(Sent { sha256, size, md5: None }))
+                    Ok(Prepared::AlreadyThere(Sent { sha256, size, ..Sent::default() }))
                 }
                 Presigned::Upload { id, url } => {
                     let until = epoch_now() + URL_LIFETIME.as_secs_f64();

@@ -1,7 +1,8 @@
 //! A browser-style form upload (OSS PostObject, S3 POST): `multipart/form-data` with the
 //! fields in the order given and the file as the LAST part, as the storage requires. The body
 //! is streamed (fields, then the file from disk, then the closing boundary) with an exact
-//! Content-Length, and the file is hashed on the way like any other upload.
+//! Content-Length, and the file is hashed on the way like any other upload (MD5 and CRC-64
+//! too, the two checksums a store may answer with).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use super::{send_file, Answer, ProgressFn, Sent};
 use crate::bandwidth::Limiter;
 use crate::error::{Error, Invalid, Result};
+use crate::hash::Also;
 
 /// The file part.
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +20,17 @@ pub struct FilePart<'a> {
     pub content_type: &'a str,
 }
 
-/// POST `fields` and then the file at `path` to `url`. Returns what was sent (with its MD5)
-/// and the ETag the storage answered with, if any.
+/// What the storage's success said about the object it stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The `ETag`, unquoted: an MD5 in hex for most uploads, something else for some.
+    pub etag: Option<String>,
+    /// OSS's `x-oss-hash-crc64ecma`, as sent (a decimal CRC-64/XZ).
+    pub crc64: Option<String>,
+}
+
+/// POST `fields` and then the file at `path` to `url`. Returns what was sent (with its MD5 and
+/// CRC-64) and what the storage said it stored.
 pub async fn post_file(
     http: &reqwest::Client,
     url: &str,
@@ -28,25 +39,27 @@ pub async fn post_file(
     path: &Path,
     progress: ProgressFn,
     limiter: Option<Arc<Limiter>>,
-) -> Result<(Sent, Option<String>)> {
+) -> Result<(Sent, Stored)> {
     let boundary = format!("twindrop-{}", uuid::Uuid::new_v4().simple());
     let (before, after) = envelope(&boundary, fields, part)?;
     let post =
         || http.post(url).header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+    let also = Also { md5: true, crc64: true };
     let (sent, Answer { headers, body }) =
-        send_file(post, url, path, progress, limiter, true, Some((before.into(), after.into()))).await?;
-    let etag = headers.get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_owned());
+        send_file(post, url, path, progress, limiter, also, Some((before.into(), after.into()))).await?;
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().trim_matches('"').to_owned());
+    let stored = Stored { etag: header(reqwest::header::ETAG.as_str()), crc64: header("x-oss-hash-crc64ecma") };
     // Asked for `success_action_status` 200 or 204, OSS and S3 answer an empty document, with the
     // object's ETag (some S3 look-alikes leave the ETag out). Content without an ETag is no answer
     // a store gives, so it confirms nothing: the bytes may never have been stored.
-    if etag.is_none() && !body.trim().is_empty() {
+    if stored.etag.is_none() && !body.trim().is_empty() {
         let shown: String = body.chars().take(80).collect();
         return Err(Error::BadResponse(format!(
             "{}: a success without an ETag but with a body: {shown:?}",
             crate::redact::redact_url(url)
         )));
     }
-    Ok((sent, etag))
+    Ok((sent, stored))
 }
 
 /// The bytes before the file's content (every field, then the file part's headers) and after
@@ -98,12 +111,44 @@ impl std::fmt::Debug for FormTarget {
 }
 
 impl FormTarget {
+    fn endpoint_is_url(&self) -> bool {
+        self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")
+    }
+
+    /// Where the form goes. A real `Endpoint` is a host (`oss-cn-shenzhen.aliyuncs.com`) and the
+    /// target is its virtual-hosted bucket, `https://{BucketName}.{Endpoint}/`; an `Endpoint`
+    /// that is already a URL (our emulator's default answer) is the target itself. Alibaba's
+    /// endpoints speak HTTPS only; a host on this machine (an emulator playing OSS under
+    /// `.localhost`) gets plain HTTP, as nothing local has a certificate and the bytes never
+    /// leave the machine.
     pub fn url(&self) -> String {
-        if self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://") {
-            self.endpoint.clone()
-        } else {
-            format!("https://{}.{}/", self.bucket_name, self.endpoint)
+        if self.endpoint_is_url() {
+            return self.endpoint.clone();
         }
+        let host = format!("{}.{}", self.bucket_name, self.endpoint);
+        let local = url::Url::parse(&format!("http://{host}/")).is_ok_and(|u| crate::http::on_this_machine(&u));
+        format!("{}://{host}/", if local { "http" } else { "https" })
+    }
+
+    /// Refuses an answer whose `BucketName` or host `Endpoint` would send the form anywhere but
+    /// the root of that bucket's host: a path, a query, a user in the authority, or a bucket
+    /// name with a dot (then `{bucket}.{endpoint}` no longer says which part is the bucket).
+    pub fn check(&self) -> Result<()> {
+        let bad = |why: &str| Error::BadResponse(format!("CreateTempFileUploadUrl: {why}"));
+        let url = url::Url::parse(&self.url()).map_err(|e| bad(&format!("the form target is no URL: {e}")))?;
+        if self.endpoint_is_url() {
+            return Ok(());
+        }
+        let label = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !label(&self.bucket_name) {
+            return Err(bad(&format!("BucketName {:?} is not a bucket name", self.bucket_name)));
+        }
+        let (host, port) = self.endpoint.split_once(':').unwrap_or((&self.endpoint, "0"));
+        let host_only = host.split('.').all(label) && port.bytes().all(|b| b.is_ascii_digit());
+        if !host_only || url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+            return Err(bad(&format!("Endpoint {:?} is not a host name", self.endpoint)));
+        }
+        Ok(())
     }
 
     /// As the journal keeps it (the `form_target` column): the whole answer, since the form needs

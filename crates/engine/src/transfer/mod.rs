@@ -17,25 +17,30 @@ use tokio_util::io::ReaderStream;
 
 use crate::bandwidth::Limiter;
 use crate::error::{Error, Result};
-use crate::hash::{Sha256Stream, CHUNK};
+use crate::hash::{Also, Sha256Stream, CHUNK};
 use crate::redact::{redact_text, redact_url};
 
 /// Called with the number of bytes sent so far.
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sent {
     pub sha256: String,
     pub size: u64,
     /// Base64, when asked for (services that verify with MD5).
     pub md5: Option<String>,
+    /// CRC-64/XZ, when asked for (OSS).
+    pub crc64: Option<u64>,
+    /// The storage took the bytes but answered with no checksum to hold ours against, so the
+    /// job ends `unverified` rather than `ok` (HBR's OSS form; see docs/fidelity.md).
+    pub unverified: bool,
 }
 
 impl Sent {
     fn from_hasher(hasher: Sha256Stream) -> Self {
-        let size = hasher.len();
+        let (size, crc64) = (hasher.len(), hasher.crc64());
         let (sha256, md5) = hasher.finish();
-        Sent { sha256, size, md5 }
+        Sent { sha256, size, md5, crc64, unverified: false }
     }
 
     /// Compare with the `md5Hash` a GCS-style server put in its final answer, if it gave one.
@@ -110,17 +115,19 @@ pub(crate) struct Answer {
     pub body: String,
 }
 
-/// Send the file at `path` as the body of `request()`, hashing it on the way, between the
-/// bytes of `envelope` (a form's fields before, its closing boundary after) if given.
+/// Send the file at `path` as the body of `request()`, hashing it on the way (SHA-256, and the
+/// digests `also` asks for), between the bytes of `envelope` (a form's fields before, its
+/// closing boundary after) if given.
 pub(crate) async fn send_file(
     request: impl Fn() -> reqwest::RequestBuilder,
     url: &str,
     path: &Path,
     progress: ProgressFn,
     limiter: Option<Arc<Limiter>>,
-    md5: bool,
+    also: impl Into<Also>,
     envelope: Option<(bytes::Bytes, bytes::Bytes)>,
 ) -> Result<(Sent, Answer)> {
+    let also = also.into();
     check_url(url)?;
     let (before, after) = envelope.unwrap_or_default();
     let extra = (before.len() + after.len()) as u64;
@@ -138,7 +145,7 @@ pub(crate) async fn send_file(
         if let Some(limiter) = &limiter {
             limiter.take(bytes.len()).await;
         }
-        let mut hasher = Sha256Stream::with_md5(md5);
+        let mut hasher = Sha256Stream::with(also);
         hasher.update(&bytes);
         let body = if extra == 0 { bytes } else { [&before[..], &bytes, &after[..]].concat() };
         let response = request().header(CONTENT_LENGTH, size + extra).body(body).send().await;
@@ -148,7 +155,7 @@ pub(crate) async fn send_file(
     }
     let (file, meta) = crate::source::open_async(path)?;
     let size = meta.len();
-    let tally = Arc::new(Mutex::new(Tally { hasher: Sha256Stream::with_md5(md5), read_error: None }));
+    let tally = Arc::new(Mutex::new(Tally { hasher: Sha256Stream::with(also), read_error: None }));
     let seen = tally.clone();
     // `take(size)`: a file that grows while we read must not overrun the Content-Length we promised.
     let stream = ReaderStream::with_capacity(file.take(size), CHUNK).then(move |chunk| {
