@@ -120,6 +120,7 @@ describe("filters", () => {
       ok: "done",
       skipped: "done",
       hash_mismatch: "failed",
+      unverified: "failed",
       error: "failed",
       failed: "failed",
       paused: "paused",

@@ -18,6 +18,8 @@ export function docStatusLabel(status: DocStatus): string {
       return "ok";
     case "hash_mismatch":
       return "Hash mismatch";
+    case "unverified":
+      return "Unverified";
     case "error":
       return "Error";
     default:
@@ -32,6 +34,7 @@ export function docTone(status: DocStatus): BadgeTone {
     case "copying":
       return "active";
     case "hash_mismatch":
+    case "unverified":
     case "error":
       return "bad";
     default:
@@ -48,6 +51,8 @@ export function docStatusHelp(status: DocStatus): string {
       return "The server holds the file and its checksum matches the one sent at attach.";
     case "hash_mismatch":
       return "The bytes the server received differ from the file that was sent. Send the file again.";
+    case "unverified":
+      return "The storage took the bytes but sent no checksum, so Twindrop could not verify them.";
     case "error":
       return "The server could not copy the uploaded bytes. Send the file again.";
     default:

@@ -182,7 +182,7 @@ describe("statuses", () => {
   it("every status the reducer produces is a data-status value", () => {
     const error: ErrorInfo = { code: "server.error", message: "m", retryable: true };
     const produced = new Set<string>();
-    let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5), added(6), added(7), added(8)]);
+    let items = applyEvents([], [added(1), added(2), added(3), added(4), added(5), added(6), added(7), added(8), added(9)]);
     produced.add(only(items, 1).status);
     for (const stage of ["uploading", "attaching", "verifying"] as const) {
       items = applyEvent(items, { type: "progress", id: 1, stage, bytesDone: 0, bytesTotal: 1 });
@@ -196,8 +196,9 @@ describe("statuses", () => {
       { type: "skipped", id: 6, docName: "f", reason: "unchanged" },
       { type: "state", id: 7, state: "paused" },
       { type: "state", id: 8, state: "cancelled" },
+      { type: "finished", id: 9, docName: "g", status: "unverified", sha256: "4" },
     ]);
-    for (const id of [2, 3, 4, 5, 6, 7, 8]) produced.add(only(items, id).status);
+    for (const id of [2, 3, 4, 5, 6, 7, 8, 9]) produced.add(only(items, id).status);
     expect([...produced].sort()).toEqual([...ITEM_STATUSES].sort());
     expect(ITEM_STATUSES).toEqual([
       "queued",
@@ -206,6 +207,7 @@ describe("statuses", () => {
       "verifying",
       "ok",
       "hash_mismatch",
+      "unverified",
       "error",
       "failed",
       "skipped",
@@ -247,6 +249,14 @@ describe("statuses", () => {
     for (const s of ["uploading", "attaching", "verifying"] as const) expect(badgeTone(s)).toBe("active");
     expect(badgeTone("queued")).toBe("pending");
     for (const s of ITEM_STATUSES) expect(statusLabel(s)).toMatch(/\S/);
+  });
+
+  it("never shows an unverified delivery as ok", () => {
+    const sha256 = "0".repeat(64);
+    const items = applyEvents([], [added(1), { type: "finished", id: 1, docName: "a", status: "unverified", sha256 }]);
+    expect(items[0].status).toBe("unverified");
+    expect(statusLabel("unverified")).toContain("unverified");
+    expect(badgeTone("unverified")).toBe("bad");
   });
 
   it("summarises ok / failed / active", () => {

@@ -9,6 +9,7 @@ export type ItemStatus =
   | Stage
   | "ok"
   | "hash_mismatch"
+  | "unverified"
   | "error"
   | "failed"
   | "skipped"
@@ -22,6 +23,7 @@ export const ITEM_STATUSES: readonly ItemStatus[] = [
   "verifying",
   "ok",
   "hash_mismatch",
+  "unverified",
   "error",
   "failed",
   "skipped",
@@ -55,7 +57,15 @@ export type QueueItem = {
 
 export type BadgeTone = "pending" | "active" | "ok" | "bad";
 
-const TERMINAL: ReadonlySet<ItemStatus> = new Set(["ok", "hash_mismatch", "error", "failed", "skipped", "cancelled"]);
+const TERMINAL: ReadonlySet<ItemStatus> = new Set([
+  "ok",
+  "hash_mismatch",
+  "unverified",
+  "error",
+  "failed",
+  "skipped",
+  "cancelled",
+]);
 const ACTIVE: ReadonlySet<ItemStatus> = new Set(["queued", "uploading", "attaching", "verifying"]);
 
 export function isTerminal(status: ItemStatus): boolean {
@@ -92,7 +102,7 @@ function freshItem(ev: Extract<QueueEvent, { type: "added" }>, twin: string | nu
 
 /** A finished job's Doc status; one the server may add someday shows as an error. */
 function finishedStatus(status: DocStatus): ItemStatus {
-  return status === "ok" || status === "hash_mismatch" ? status : "error";
+  return status === "ok" || status === "hash_mismatch" || status === "unverified" ? status : "error";
 }
 
 /** The item after one event about it, or `cur` itself when the event changes nothing. */
@@ -265,6 +275,9 @@ export function statusLabel(status: ItemStatus): string {
       return "ok · verified";
     case "hash_mismatch":
       return "Hash mismatch";
+    case "unverified":
+      // Delivered, but the storage sent no checksum to compare: not "ok".
+      return "Sent · unverified";
     case "error":
       return "Error";
     case "failed":
@@ -284,6 +297,7 @@ export function badgeTone(status: ItemStatus): BadgeTone {
     case "ok":
       return "ok";
     case "hash_mismatch":
+    case "unverified":
     case "error":
     case "failed":
       return "bad";

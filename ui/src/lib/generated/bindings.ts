@@ -161,7 +161,12 @@ export type DocEntry = {
 	updatedTs: number | null,
 };
 
-export type DocStatus = "copying" | "ok" | "hash_mismatch" | "error" | string;
+export type DocStatus = "copying" | "ok" | "hash_mismatch" | "error" | 
+/**
+ *  Delivered, but the storage answered with no checksum to hold ours against (an OSS form
+ *  answered without `x-oss-hash-crc64ecma` or an MD5 ETag): nobody vouches for the bytes.
+ */
+"unverified" | string;
 
 /**
  *  Every machine code an [`Error`] can have: the one list. The UI's `ErrorCode` type
