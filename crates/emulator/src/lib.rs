@@ -80,8 +80,8 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 pub use config::{
-    AccessKey, Config, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec, DEFAULT_INSPECT_MAX_SIZE,
-    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_OSS_MAX_SIZE,
+    AccessKey, ChunkAnswers, Config, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec,
+    DEFAULT_INSPECT_MAX_SIZE, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_OSS_MAX_SIZE,
 };
 pub use faults::{CopyOutcome, FaultPlan, FaultPlanError, FaultRule, Hostile, Route, RouteMatch, HUGE_BODY_BYTES};
 
