@@ -69,6 +69,7 @@ pub async fn upload(
         zero_zero.sent(offset, &sent);
         // The new committed offset: from the answer, or from a status query where it says none.
         let mut answer = String::new();
+        let mut failed = false;
         let heard = match sent {
             Reply::Done(body) => {
                 answer = body;
@@ -84,6 +85,7 @@ pub async fn upload(
                 }
             },
             Reply::Failed(error) => {
+                failed = true;
                 failures.absorb(error).await?;
                 match ask(http, uri, &slot).await? {
                     Some(heard) => heard,
@@ -125,7 +127,9 @@ pub async fn upload(
                 }
                 if now > offset {
                     failures.progress();
-                } else {
+                } else if !failed {
+                    // Answered, yet nothing taken: counted like a failure (that one is counted
+                    // already), so a server that never moves ends the upload.
                     failures.stalled(offset)?;
                 }
                 offset = now.min(total);

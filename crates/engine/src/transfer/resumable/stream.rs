@@ -52,6 +52,7 @@ pub async fn upload_stream<R: AsyncRead + Unpin>(
         wire += piece.len() as u64;
         let sent = reply::send(http, &uri, content_range(offset, piece_end, &slot), piece, last).await?;
         zero_zero.sent(offset, &sent);
+        let mut failed = false;
         let heard = match sent {
             Reply::Done(_) => Heard::answered(Status::Complete),
             Reply::Committed(now) => confirm_backwards(http, &uri, &slot, offset, now).await,
@@ -64,6 +65,7 @@ pub async fn upload_stream<R: AsyncRead + Unpin>(
                 }
             },
             Reply::Failed(error) => {
+                failed = true;
                 failures.absorb(error).await?;
                 match ask(http, &uri, &slot).await? {
                     Some(heard) => heard,
@@ -80,15 +82,23 @@ pub async fn upload_stream<R: AsyncRead + Unpin>(
             Status::Committed(now) if (input.base..=piece_end).contains(&now) => {
                 if now > offset {
                     failures.progress();
-                } else {
+                } else if !failed {
+                    // Answered, yet nothing taken: counted like a failure (that one is counted
+                    // already), so a server that never moves ends the upload.
                     failures.stalled(offset)?;
                 }
                 offset = now;
                 progress(offset);
             }
-            Status::Complete | Status::Committed(_) => {
+            Status::Complete => {
                 return Err(Error::BadResponse(format!(
-                    "the server's offset left the bytes in hand ({}..{piece_end}); a stream cannot go back",
+                    "the server says the upload is complete, but the stream goes on after byte {piece_end}"
+                )))
+            }
+            Status::Committed(now) => {
+                return Err(Error::BadResponse(format!(
+                    "the server says {now} bytes are committed, outside the bytes in hand ({}..{piece_end}); a \
+                     stream cannot go back",
                     input.base
                 )))
             }
