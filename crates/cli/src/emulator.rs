@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use twindrop_emulator::{Config, FaultPlan, UserSpec};
+use twindrop_emulator::{ChunkAnswers, Config, FaultPlan, UserSpec};
 use twindrop_engine::Error;
 
 #[derive(clap::Args)]
@@ -53,6 +53,10 @@ pub struct EmulatorArgs {
     /// The bucket on --redivis-data-plane that receives them (objects redivis/<temp upload id>).
     #[arg(long, value_name = "NAME", requires = "redivis_data_plane")]
     redivis_bucket: Option<String>,
+    /// How a Redivis resumable session answers a chunk it took in full: `gcs` (308 with Range,
+    /// 201 with JSON for the last) or `seed` (200 with an empty body, as seed 002 says).
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = RedivisChunkAnswers::Gcs)]
+    redivis_chunk_answers: RedivisChunkAnswers,
     /// Inspect: refuse a presigned URL for a larger size (400).
     #[arg(long, value_name = "BYTES", default_value_t = twindrop_emulator::DEFAULT_INSPECT_MAX_SIZE)]
     inspect_max_size: u64,
@@ -79,6 +83,22 @@ pub struct EmulatorArgs {
     /// HBR/OSS: the upper bound of content-length-range in the policies HBR signs.
     #[arg(long, value_name = "BYTES", default_value_t = twindrop_emulator::DEFAULT_OSS_MAX_SIZE)]
     oss_max_size: u64,
+}
+
+/// `--redivis-chunk-answers`: the emulator's [`ChunkAnswers`], as a command-line value.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RedivisChunkAnswers {
+    Gcs,
+    Seed,
+}
+
+impl From<RedivisChunkAnswers> for ChunkAnswers {
+    fn from(value: RedivisChunkAnswers) -> ChunkAnswers {
+        match value {
+            RedivisChunkAnswers::Gcs => ChunkAnswers::Gcs,
+            RedivisChunkAnswers::Seed => ChunkAnswers::Seed,
+        }
+    }
 }
 
 pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
@@ -113,6 +133,7 @@ pub async fn run(args: EmulatorArgs) -> Result<ExitCode, Error> {
     if let (Some(url), Some(bucket)) = (args.redivis_data_plane, args.redivis_bucket) {
         config = config.redivis_data_plane(url, bucket);
     }
+    config = config.redivis_chunk_answers(args.redivis_chunk_answers.into());
     config = config.inspect_max_size(args.inspect_max_size).oss_max_size(args.oss_max_size);
     if let (Some(url), Some(bucket)) = (args.inspect_s3, args.inspect_bucket) {
         config = config.inspect_data_plane(url, bucket, args.inspect_access_key, args.inspect_secret_key);

@@ -106,8 +106,8 @@ enum Command {
     /// from (the journal knows them); waits until they are settled.
     Resend(upload::ResendArgs),
     /// Send a file to a GCS-style resumable upload URL you already hold. Killed or cut off, the
-    /// same command carries on from the byte the server has. `-` reads stdin (size unknown;
-    /// a cut-off stream cannot be resumed after the process ends).
+    /// same command carries on from the byte the server has. `-` reads stdin (a cut-off stream
+    /// cannot be resumed after the process ends).
     Push {
         /// The resumable initiation URL (POST with `x-goog-resumable: start`).
         #[arg(long)]
@@ -115,6 +115,11 @@ enum Command {
         /// Chunk size: a multiple of 256 KiB, e.g. 8M.
         #[arg(long, default_value = "16M", value_parser = parse_size)]
         chunk_size: u64,
+        /// With `-`: the stream's length in bytes, sent as `x-upload-content-length` (a Redivis
+        /// temp upload requires it: give the size it was created with). Without it the length
+        /// is unknown until the stream ends, as plain GCS allows.
+        #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+        size: Option<u64>,
         file: PathBuf,
     },
     /// Print the SHA-256 of files, as Trusted Twin records it (lowercase hex).
@@ -299,13 +304,19 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let service = connect_service(&settings, &args.run.conn).await?;
             upload::resend(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
         }
-        Command::Push { resumable, chunk_size, file } => {
+        Command::Push { resumable, chunk_size, size, file } => {
             // The engine's client: no redirects (the bytes stay where they were sent), timeouts.
             let http = twindrop_engine::service::http_client()?;
             let (outcome, from) = if file.as_os_str() == "-" {
                 let stdin = tokio::io::stdin();
-                let outcome = resumable::upload_stream(&http, &resumable, stdin, chunk_size, Arc::new(|_| {})).await?;
+                let progress = Arc::new(|_| {});
+                let outcome = resumable::upload_stream(&http, &resumable, stdin, size, chunk_size, progress).await?;
                 (outcome, 0)
+            } else if size.is_some() {
+                return Err(Error::invalid(
+                    twindrop_engine::Invalid::Option,
+                    "--size is for a stream (`-`); a file's size is read from the file",
+                ));
             } else {
                 let journal = open_journal(cli.journal.as_ref())?;
                 resumable::push(&http, &journal, &resumable, &file, chunk_size, Arc::new(|_| {}), false).await?

@@ -1,5 +1,6 @@
 //! `twindrop push --resumable`: killed with SIGKILL mid-file, then run again, it carries on from
 //! the byte gcp-storage-emulator (a third-party server) has, and re-sends nothing it committed.
+//! And `push -` streams there, with and without `--size`.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -16,15 +17,15 @@ impl Drop for Peer {
     }
 }
 
-#[test]
-fn a_killed_push_resumes_inside_the_file() {
+/// gcp-storage-emulator on a free port, or `None` (and a notice) when it is not installed.
+fn peer() -> Option<(Peer, u16)> {
     let Some(bin) = std::env::var_os("TWINDROP_GCS_EMULATOR") else {
         assert!(std::env::var("TWINDROP_REQUIRE_PEERS").as_deref() != Ok("1"), "TWINDROP_GCS_EMULATOR is not set");
         eprintln!("skipping: TWINDROP_GCS_EMULATOR is not set (scripts/test sets it)");
-        return;
+        return None;
     };
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _peer = Peer(
+    let peer = Peer(
         Command::new(bin)
             .args([
                 "start",
@@ -46,7 +47,49 @@ fn a_killed_push_resumes_inside_the_file() {
         assert!(Instant::now() < deadline, "gcp-storage-emulator did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+    Some((peer, port))
+}
 
+fn stored(port: u16, name: &str) -> Vec<u8> {
+    let url = format!("http://127.0.0.1:{port}/download/storage/v1/b/peertest/o/{name}?alt=media");
+    Command::new("curl").args(["-s", &url]).output().unwrap().stdout
+}
+
+/// `push -` to plain GCS: without `--size` the length is unknown until the stream ends (no
+/// `x-upload-content-length`, chunks `bytes S-E/*`), which GCS allows; with it, it is declared.
+#[test]
+fn push_streams_stdin_with_and_without_a_size() {
+    use std::io::Write;
+    let Some((_peer, port)) = peer() else { return };
+    let data: Vec<u8> = (0..(3u64 << 20) + 4321).map(|i| (i.wrapping_mul(2654435761) >> 9) as u8).collect();
+    for (name, size) in [("unsized.bin", None), ("sized.bin", Some(data.len()))] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://127.0.0.1:{port}/upload/storage/v1/b/peertest/o?uploadType=resumable&name={name}");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twindrop"));
+        cmd.args(["push", "--json", "--chunk-size", "1M", "--resumable", &url]);
+        if let Some(size) = size {
+            cmd.args(["--size", &size.to_string()]);
+        }
+        let mut child = cmd
+            .arg("-")
+            .env("TWINDROP_CONFIG_DIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}: {out:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["sha256"], hex::encode(Sha256::digest(&data)).as_str(), "{name}");
+        assert_eq!(report["bytes_sent"], data.len() as u64, "{name}: nothing sent twice");
+        assert!(stored(port, name) == data, "{name}: the object on the server");
+    }
+}
+
+#[test]
+fn a_killed_push_resumes_inside_the_file() {
+    let Some((_peer, port)) = peer() else { return };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.bin");
     let data: Vec<u8> = (0..64u64 << 20).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
@@ -92,10 +135,5 @@ fn a_killed_push_resumes_inside_the_file() {
     assert_eq!(sent, total - from, "a committed byte was sent again");
     let sha = hex::encode(Sha256::digest(&data));
     assert_eq!(report["sha256"], sha.as_str());
-    let stored = Command::new("curl")
-        .args(["-s", &format!("http://127.0.0.1:{port}/download/storage/v1/b/peertest/o/big.bin?alt=media")])
-        .output()
-        .unwrap()
-        .stdout;
-    assert_eq!(hex::encode(Sha256::digest(&stored)), sha, "the object on the server");
+    assert_eq!(hex::encode(Sha256::digest(stored(port, "big.bin"))), sha, "the object on the server");
 }

@@ -48,6 +48,9 @@ pub struct Config {
     /// Where Redivis temp uploads send their bytes. `None` (the default): the emulator's own data
     /// plane, `/__tempUploads/...`.
     pub redivis_data_plane: Option<RedivisDataPlane>,
+    /// How a Redivis session answers a chunk it took in full: as GCS (the default) or as seed
+    /// 002 words it.
+    pub redivis_chunk_answers: ChunkAnswers,
     /// Inspect refuses to hand out a presigned URL for a larger `size` (400).
     pub inspect_max_size: u64,
     /// Where Inspect's presigned URLs point. `None` (the default): the emulator's own
@@ -139,6 +142,21 @@ pub struct AccessKey {
     pub secret: String,
 }
 
+/// How a Redivis resumable session answers a chunk it committed in full. Status queries, chunks
+/// committed in part or not at all (the `short_commit`, `commit_bytes` and `no_range` faults) and
+/// errors are answered the same way in both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChunkAnswers {
+    /// As GCS: 308 with `Range: bytes=0-E` before the last byte, 201 with the completion JSON
+    /// for the chunk that completes the upload.
+    #[default]
+    Gcs,
+    /// As seed 002: "Upon successfully transferring a chunk, the response body will be empty
+    /// with a status of 200", the chunk that completes the upload included. A client learns the
+    /// committed offset by asking (`bytes */N`), and the completion JSON from a status query.
+    Seed,
+}
+
 /// An external GCS-compatible server (e.g. gcp-storage-emulator) that receives the bytes of
 /// Redivis temp uploads instead of the emulator: every temp upload is then resumable, its URL
 /// starts a GCS resumable upload of the object `redivis/<id>` in `bucket`, and `rawFiles` reads
@@ -164,6 +182,7 @@ impl Config {
             control_token: None,
             redivis_rate_limit: None,
             redivis_data_plane: None,
+            redivis_chunk_answers: ChunkAnswers::Gcs,
             inspect_max_size: DEFAULT_INSPECT_MAX_SIZE,
             inspect_data_plane: None,
             oss_max_size: DEFAULT_OSS_MAX_SIZE,
@@ -227,6 +246,12 @@ impl Config {
     pub fn redivis_data_plane(mut self, base_url: impl Into<String>, bucket: impl Into<String>) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
         self.redivis_data_plane = Some(RedivisDataPlane { base_url, bucket: bucket.into() });
+        self
+    }
+
+    /// How Redivis sessions answer the chunks they take (see [`ChunkAnswers`]).
+    pub fn redivis_chunk_answers(mut self, answers: ChunkAnswers) -> Self {
+        self.redivis_chunk_answers = answers;
         self
     }
 
@@ -327,6 +352,7 @@ impl fmt::Debug for Config {
             .field("control_token", &self.control_token.as_ref().map(|_| "redacted"))
             .field("redivis_rate_limit", &self.redivis_rate_limit)
             .field("redivis_data_plane", &self.redivis_data_plane)
+            .field("redivis_chunk_answers", &self.redivis_chunk_answers)
             .field("inspect_max_size", &self.inspect_max_size)
             .field("inspect_data_plane", &self.inspect_data_plane)
             .field("oss_max_size", &self.oss_max_size)

@@ -80,7 +80,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 pub use config::{
-    AccessKey, Config, EmptyUploads, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec,
+    AccessKey, ChunkAnswers, Config, EmptyUploads, HbrFormTarget, InspectDataPlane, RedivisDataPlane, UserSpec,
     DEFAULT_INSPECT_MAX_SIZE, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_OSS_MAX_SIZE,
 };
 pub use faults::{

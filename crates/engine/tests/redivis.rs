@@ -1,7 +1,8 @@
 //! Redivis through the queue, against the emulator: temp uploads asked for in batches, small
 //! files by one PUT, large ones by resumable sessions, rawFiles to finish. Each resumable fault
 //! the emulator can play ends with every file in the table once, its MD5 matching, and at most
-//! one chunk sent twice.
+//! one chunk sent twice. Every resumable test runs twice: with chunks answered as GCS does (308
+//! and Range) and as seed 002 says (200, empty body), see [`MODES`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
-use twindrop_emulator::{Config, Emulator};
+use twindrop_emulator::{ChunkAnswers, Config, Emulator};
 use twindrop_engine::journal::{JobState, Journal, Transfer};
 use twindrop_engine::queue::{ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
 use twindrop_engine::retry::RetryPolicy;
@@ -22,6 +23,9 @@ const SECRET: &str = "redivis-token";
 const TABLE: &str = "demo.sandbox:v1.files";
 const CHUNK: u64 = 1 << 20;
 
+/// The two ways a session may answer a chunk it took: each resumable test runs under both.
+const MODES: [ChunkAnswers; 2] = [ChunkAnswers::Gcs, ChunkAnswers::Seed];
+
 struct World {
     em: Emulator,
     redivis: Arc<Redivis>,
@@ -30,7 +34,12 @@ struct World {
 }
 
 async fn world() -> World {
-    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    world_answering(ChunkAnswers::Gcs).await
+}
+
+async fn world_answering(answers: ChunkAnswers) -> World {
+    let config = Config::new(SECRET).redivis_chunk_answers(answers);
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let redivis = Arc::new(Redivis::new(&api(&em), Secret::new(SECRET)).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let journal = Arc::new(Journal::open(&dir.path().join("journal.sqlite")).unwrap());
@@ -122,27 +131,44 @@ fn retried(events: &[QueueEvent], code: &str) -> usize {
 
 #[tokio::test]
 async fn small_files_by_put_and_large_ones_by_resumable_session() {
-    let w = world().await;
-    let files = vec![
-        w.file("empty.csv", 0, 1),
-        w.file("small.csv", 70_000, 2),
-        w.file("large.bin", 5 * CHUNK as usize + 1234, 3),
-        w.file("exact.bin", 3 * CHUNK as usize, 4),
-    ];
-    let (ids, _) = w.upload(&files, options()).await;
+    for answers in MODES {
+        let w = world_answering(answers).await;
+        let files = vec![
+            w.file("empty.csv", 0, 1),
+            w.file("small.csv", 70_000, 2),
+            w.file("large.bin", 5 * CHUNK as usize + 1234, 3),
+            w.file("exact.bin", 3 * CHUNK as usize, 4),
+        ];
+        let (ids, _) = w.upload(&files, options()).await;
+        w.assert_all_in_table_once(&ids, &files).await;
+        let transfers: Vec<Option<Transfer>> = ids.iter().map(|id| w.journal.get(*id).unwrap().transfer).collect();
+        assert_eq!(transfers, [Transfer::Put, Transfer::Put, Transfer::Resumable, Transfer::Resumable].map(Some));
+        // Nothing was sent twice.
+        let total: u64 = files.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
+        assert_eq!(w.em.redivis_bytes_received(), total, "{answers:?}");
+    }
+}
+
+/// Seed 002: "Upon successfully transferring a chunk, the response body will be empty with a
+/// status of 200." Such a 200 before the last byte is no "complete": the client asks where the
+/// session stands (`bytes */N`) after each one, sends nothing twice, and is done only when the
+/// last chunk is answered.
+#[tokio::test]
+async fn chunks_answered_200_with_an_empty_body_are_followed_by_a_status_query() {
+    let w = world_answering(ChunkAnswers::Seed).await;
+    let files = vec![w.file("seed.bin", 4 * CHUNK as usize + 99, 5)];
+    let (ids, events) = w.upload(&files, options()).await;
     w.assert_all_in_table_once(&ids, &files).await;
-    let transfers: Vec<Option<Transfer>> = ids.iter().map(|id| w.journal.get(*id).unwrap().transfer).collect();
-    assert_eq!(transfers, [Transfer::Put, Transfer::Put, Transfer::Resumable, Transfer::Resumable].map(Some));
-    // Nothing was sent twice.
-    let total: u64 = files.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
-    assert_eq!(w.em.redivis_bytes_received(), total);
+    assert_eq!(w.em.redivis_bytes_received(), 4 * CHUNK + 99, "nothing sent twice: {events:?}");
+    assert_eq!(w.em.call_count("redivis.chunk"), 5);
+    assert_eq!(w.em.call_count("redivis.status"), 4, "one question after each chunk before the last");
 }
 
 /// One large file under a fault on its chunk PUTs: it ends in the table once, with our bytes.
 /// Returns the bytes sent more than once.
-async fn resumable_fault(rule: Value) -> (u64, Vec<QueueEvent>) {
-    let w = world().await;
-    w.em.set_faults(serde_json::from_value(json!({ "seed": 5, "rules": [rule] })).unwrap());
+async fn resumable_fault(answers: ChunkAnswers, rules: Value) -> (u64, Vec<QueueEvent>) {
+    let w = world_answering(answers).await;
+    w.em.set_faults(serde_json::from_value(json!({ "seed": 5, "rules": rules })).unwrap());
     let size = 6 * CHUNK as usize + 777;
     let files = vec![w.file("big.bin", size, 9)];
     let (ids, events) = w.upload(&files, options()).await;
@@ -152,38 +178,69 @@ async fn resumable_fault(rule: Value) -> (u64, Vec<QueueEvent>) {
 
 #[tokio::test]
 async fn fault_308_without_range_resends_only_that_chunk() {
-    let (resent, _) = resumable_fault(json!({ "route": "redivis.chunk", "nth": [3], "no_range": true })).await;
-    assert!(resent <= CHUNK, "re-sent {resent}");
+    for answers in MODES {
+        let (resent, _) =
+            resumable_fault(answers, json!([{ "route": "redivis.chunk", "nth": [3], "no_range": true }])).await;
+        assert!(resent <= CHUNK, "{answers:?}: re-sent {resent}");
+    }
 }
 
 #[tokio::test]
 async fn fault_short_commit_resends_from_the_servers_offset() {
-    let (resent, _) = resumable_fault(json!({ "route": "redivis.chunk", "nth": [2, 4], "short_commit": true })).await;
-    // Each short commit keeps half a chunk; only the other half goes again.
-    assert!(resent <= CHUNK, "re-sent {resent}");
-    assert!(resent > 0, "the short commits were not played");
+    for answers in MODES {
+        let rules = json!([{ "route": "redivis.chunk", "nth": [2, 4], "short_commit": true }]);
+        let (resent, _) = resumable_fault(answers, rules).await;
+        // Each short commit keeps half a chunk; only the other half goes again.
+        assert!(resent <= CHUNK, "{answers:?}: re-sent {resent}");
+        assert!(resent > 0, "{answers:?}: the short commits were not played");
+    }
+}
+
+/// `Range: bytes=0-0` is byte 0 committed: the next byte to send is byte 1. A server that
+/// commits exactly one byte of the first chunk (and then refuses the next one with a 503, so the
+/// client has to ask, and hears `bytes=0-0` again) is followed from byte 1: the rest of the
+/// first chunk is all that goes twice.
+#[tokio::test]
+async fn a_one_byte_commit_answered_bytes_0_0_resumes_at_byte_1() {
+    for answers in MODES {
+        let rules = json!([
+            { "route": "redivis.chunk", "nth": [1], "commit_bytes": 1 },
+            { "route": "redivis.chunk", "nth": [2], "status": 503 }
+        ]);
+        let (resent, events) = resumable_fault(answers, rules).await;
+        // The first chunk but its byte 0, and the chunk the 503 threw away.
+        assert_eq!(resent, (CHUNK - 1) + CHUNK, "{answers:?}: {events:?}");
+    }
 }
 
 #[tokio::test]
 async fn fault_503_on_a_chunk_asks_where_the_session_stands() {
-    let (resent, events) = resumable_fault(json!({ "route": "redivis.chunk", "nth": [2, 5], "status": 503 })).await;
-    assert!(resent <= 2 * CHUNK, "re-sent {resent}");
-    assert_eq!(retried(&events, "server.error"), 0, "the transfer should ride it out inside the session");
+    for answers in MODES {
+        let rules = json!([{ "route": "redivis.chunk", "nth": [2, 5], "status": 503 }]);
+        let (resent, events) = resumable_fault(answers, rules).await;
+        assert!(resent <= 2 * CHUNK, "{answers:?}: re-sent {resent}");
+        assert_eq!(retried(&events, "server.error"), 0, "{answers:?}: the transfer should ride it out in the session");
+    }
 }
 
 #[tokio::test]
 async fn fault_connection_dropped_mid_chunk_resumes_at_the_committed_offset() {
-    let (resent, _) =
-        resumable_fault(json!({ "route": "redivis.chunk", "nth": [3], "reset_after_bytes": 600_000 })).await;
-    assert!(resent <= CHUNK, "re-sent {resent}");
+    for answers in MODES {
+        let rules = json!([{ "route": "redivis.chunk", "nth": [3], "reset_after_bytes": 600_000 }]);
+        let (resent, _) = resumable_fault(answers, rules).await;
+        assert!(resent <= CHUNK, "{answers:?}: re-sent {resent}");
+    }
 }
 
 #[tokio::test]
 async fn fault_expired_session_starts_a_new_one() {
-    let (resent, _) = resumable_fault(json!({ "route": "redivis.chunk", "nth": [4], "expire_session": true })).await;
-    // The new session starts at 0: what the old one held is sent again, nothing more.
-    assert!(resent <= 4 * CHUNK, "re-sent {resent}");
-    assert!(resent >= 3 * CHUNK, "the expiry was not played ({resent})");
+    for answers in MODES {
+        let rules = json!([{ "route": "redivis.chunk", "nth": [4], "expire_session": true }]);
+        let (resent, _) = resumable_fault(answers, rules).await;
+        // The new session starts at 0: what the old one held is sent again, nothing more.
+        assert!(resent <= 4 * CHUNK, "{answers:?}: re-sent {resent}");
+        assert!(resent >= 3 * CHUNK, "{answers:?}: the expiry was not played ({resent})");
+    }
 }
 
 #[tokio::test]
@@ -277,32 +334,81 @@ async fn a_wrong_token_is_auth_unauthorized() {
     assert_eq!(err.code(), "auth.unauthorized");
 }
 
-/// A stream of unknown length (`bytes S-E/*`) through a resumable temp upload, under a short
-/// commit and a 503: only (part of) the chunk in hand is ever sent again.
+/// A stream through a resumable temp upload, under a short commit and a 503: only (part of) the
+/// chunk in hand is ever sent again. Its size is given, as seed 002 requires of the initiation
+/// (`x-upload-content-length`), and every chunk says it (`bytes S-E/N`).
 #[tokio::test]
-async fn a_stream_of_unknown_length_rides_out_short_commits_and_503s() {
-    use twindrop_engine::service::redivis::NewTempUpload;
-    use twindrop_engine::transfer::resumable;
+async fn a_stream_of_known_size_rides_out_short_commits_and_503s() {
+    for answers in MODES {
+        let w = world_answering(answers).await;
+        w.em.set_faults(
+            serde_json::from_value(json!({ "rules": [
+                { "route": "redivis.chunk", "nth": [2], "short_commit": true },
+                { "route": "redivis.chunk", "nth": [4], "status": 503 }
+            ] }))
+            .unwrap(),
+        );
+        for (name, size) in [("odd.bin", 3 * CHUNK as usize + 4321), ("even.bin", 3 * CHUNK as usize)] {
+            let bytes: Vec<u8> = (0..size).map(|b| (b % 253) as u8).collect();
+            let (id, outcome) = w.stream(name, &bytes, Some(size as u64)).await.unwrap();
+            assert_eq!(outcome.sent.size, size as u64);
+            w.assert_raw_file(name, &id, &bytes).await;
+            // Half a chunk again after the short commit, the whole chunk the 503 refused.
+            let again = outcome.bytes_on_wire - size as u64;
+            assert!(again <= CHUNK + CHUNK / 2, "{answers:?} {name}: {again} bytes sent again");
+        }
+    }
+}
+
+/// A commit that ends off the 256 KiB grid (one byte): the stream keeps the rest of its chunk
+/// in hand and tops it up, so the next chunk is still a whole one from byte 1.
+#[tokio::test]
+async fn a_stream_follows_a_one_byte_commit() {
+    for answers in MODES {
+        let w = world_answering(answers).await;
+        w.em.set_faults(
+            serde_json::from_value(json!({ "rules": [{ "route": "redivis.chunk", "nth": [1], "commit_bytes": 1 }] }))
+                .unwrap(),
+        );
+        let bytes: Vec<u8> = (0..3 * CHUNK as usize + 10).map(|b| (b % 249) as u8).collect();
+        let (id, outcome) = w.stream("one.bin", &bytes, Some(bytes.len() as u64)).await.unwrap();
+        w.assert_raw_file("one.bin", &id, &bytes).await;
+        assert_eq!(outcome.bytes_on_wire - bytes.len() as u64, CHUNK - 1, "{answers:?}");
+    }
+}
+
+/// Without a size the stream leaves `x-upload-content-length` out (GCS allows it); the Redivis
+/// emulator holds to the seed's "must specify" and refuses the initiation, saying why.
+#[tokio::test]
+async fn a_stream_without_a_size_cannot_start_a_redivis_session() {
     let w = world().await;
-    w.em.set_faults(
-        serde_json::from_value(json!({ "rules": [
-            { "route": "redivis.chunk", "nth": [2], "short_commit": true },
-            { "route": "redivis.chunk", "nth": [4], "status": 503 }
-        ] }))
-        .unwrap(),
-    );
-    let table = TableRef::parse(TABLE).unwrap();
-    for (name, size) in [("odd.bin", 3 * CHUNK as usize + 4321), ("even.bin", 3 * CHUNK as usize)] {
-        let bytes: Vec<u8> = (0..size).map(|b| (b % 253) as u8).collect();
-        let wanted = NewTempUpload { name: name.into(), size: size as u64, resumable: true };
-        let target = w.redivis.create_temp_uploads(&table, &[wanted]).await.unwrap().remove(0);
+    let e = w.stream("nosize.bin", b"some bytes", None).await.unwrap_err();
+    assert_eq!(e.code(), "upload.rejected", "{e}");
+    assert!(e.to_string().contains("x-upload-content-length"), "{e}");
+    assert_eq!(w.em.call_count("redivis.chunk"), 0);
+}
+
+impl World {
+    /// A resumable temp upload of `bytes.len()` bytes, sent as a stream of `size`.
+    async fn stream(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        size: Option<u64>,
+    ) -> twindrop_engine::Result<(String, twindrop_engine::transfer::resumable::Outcome)> {
+        use twindrop_engine::service::redivis::NewTempUpload;
+        use twindrop_engine::transfer::resumable;
+        let table = TableRef::parse(TABLE).unwrap();
+        let wanted = NewTempUpload { name: name.into(), size: bytes.len() as u64, resumable: true };
+        let target = self.redivis.create_temp_uploads(&table, &[wanted]).await.unwrap().remove(0);
         let http = reqwest::Client::new();
-        let outcome = resumable::upload_stream(&http, &target.url, &bytes[..], CHUNK, Arc::new(|_| {})).await.unwrap();
-        assert_eq!(outcome.sent.size, size as u64);
-        let files = w.redivis.raw_files(&table, &[(name.into(), target.id.clone())]).await.unwrap();
-        assert_eq!(files[0].md5_hash.as_deref(), Some(md5_b64(&bytes).as_str()), "{name}");
-        // Half a chunk again after the short commit, the whole chunk the 503 refused.
-        let again = outcome.bytes_on_wire - size as u64;
-        assert!(again <= CHUNK + CHUNK / 2, "{name}: {again} bytes sent again");
+        let outcome = resumable::upload_stream(&http, &target.url, bytes, size, CHUNK, Arc::new(|_| {})).await?;
+        Ok((target.id.clone(), outcome))
+    }
+
+    async fn assert_raw_file(&self, name: &str, id: &str, bytes: &[u8]) {
+        let table = TableRef::parse(TABLE).unwrap();
+        let files = self.redivis.raw_files(&table, &[(name.into(), id.to_owned())]).await.unwrap();
+        assert_eq!(files[0].md5_hash.as_deref(), Some(md5_b64(bytes).as_str()), "{name}");
     }
 }

@@ -1,6 +1,7 @@
 //! The resumable transfer against a server someone else wrote: gcp-storage-emulator (PyPI),
 //! installed by scripts/bootstrap.sh. 64 MiB in 8 MiB chunks, cut off mid-way, resumed from the
 //! offset the server reports; the object's SHA-256 must match and at most one chunk is re-sent.
+//! Also its `Range: bytes=0-0` before any byte, and streams with and without a declared size.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -65,8 +66,6 @@ async fn cut_off_mid_way_it_resumes_at_the_committed_offset() {
     let http = reqwest::Client::new();
     let initiate = format!("{base}/upload/storage/v1/b/peertest/o?uploadType=resumable&name=big.bin");
     let session = resumable::initiate(&http, &initiate, total).await.unwrap();
-    // Before any byte this peer answers `Range: bytes=0-0`; read literally that is one byte.
-    assert_eq!(resumable::query(&http, &session).await.unwrap(), Status::Committed(0));
 
     // First attempt: dropped (as a killed process would be) once three chunks are committed.
     let committed = Arc::new(AtomicU64::new(0));
@@ -106,4 +105,54 @@ async fn cut_off_mid_way_it_resumes_at_the_committed_offset() {
         .unwrap();
     assert_eq!(stored.len() as u64, total);
     assert_eq!(hex::encode(Sha256::digest(&stored)), outcome.sent.sha256, "the object on the server");
+}
+
+/// Asked before any byte, this peer answers `Range: bytes=0-0`, which read as the protocol
+/// says is one byte. The upload believes it, is refused at byte 1, hears `bytes=0-0` again and
+/// only then reads it as nothing: the object is whole and right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn its_bytes_0_0_before_any_byte_is_read_as_nothing_only_once_byte_1_is_refused() {
+    let Some(peer) = peer() else { return };
+    let base = format!("http://127.0.0.1:{}", peer.1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("early.bin");
+    let data: Vec<u8> = (0..3 * (1u64 << 20) + 17).map(|i| (i.wrapping_mul(40503) >> 7) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let http = reqwest::Client::new();
+    let initiate = format!("{base}/upload/storage/v1/b/peertest/o?uploadType=resumable&name=early.bin");
+    let session = resumable::initiate(&http, &initiate, data.len() as u64).await.unwrap();
+    let from = resumable::query(&http, &session).await.unwrap();
+    assert_eq!(from, Status::Committed(1), "bytes=0-0, read literally");
+    let outcome =
+        resumable::upload(&http, &session, &path, 1, 1 << 20, Arc::new(|_| {}), &|_| {}, false).await.unwrap();
+    assert_eq!(outcome.sent.sha256, hex::encode(Sha256::digest(&data)));
+    assert_eq!(stored(&http, &base, "early.bin").await, data, "the object on the server");
+}
+
+/// A stream of unknown length goes as GCS allows it: no `x-upload-content-length`, chunks
+/// `bytes S-E/*`, the total on the last one (or on `bytes */N` when the stream ends on a chunk
+/// boundary). With a declared size the initiation carries it and so does every chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_with_and_without_a_declared_size_arrive_whole() {
+    let Some(peer) = peer() else { return };
+    let base = format!("http://127.0.0.1:{}", peer.1);
+    let http = reqwest::Client::new();
+    for (name, len, size) in [
+        ("unknown-odd", 2 * CHUNK + 999, None),
+        ("unknown-even", 2 * CHUNK, None),
+        ("known-odd", 2 * CHUNK + 999, Some(2 * CHUNK + 999)),
+        ("known-even", 2 * CHUNK, Some(2 * CHUNK)),
+    ] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let initiate = format!("{base}/upload/storage/v1/b/peertest/o?uploadType=resumable&name={name}");
+        let outcome = resumable::upload_stream(&http, &initiate, &data[..], size, CHUNK, Arc::new(|_| {})).await;
+        let outcome = outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((outcome.sent.size, outcome.bytes_on_wire), (len, len), "{name}");
+        assert_eq!(stored(&http, &base, name).await, data, "{name}");
+    }
+}
+
+async fn stored(http: &reqwest::Client, base: &str, name: &str) -> Vec<u8> {
+    let url = format!("{base}/download/storage/v1/b/peertest/o/{name}?alt=media");
+    http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec()
 }

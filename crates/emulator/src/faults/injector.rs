@@ -41,6 +41,7 @@ pub(crate) struct HandlerFaults {
     /// The Redivis session faults (`redivis.chunk`, `redivis.status`).
     pub(crate) no_range: bool,
     pub(crate) short_commit: bool,
+    pub(crate) commit_bytes: Option<u64>,
     pub(crate) expire_session: bool,
     /// The data planes (`upload`, `redivis.chunk`, `inspect.put`, `oss.post`): store the bytes
     /// with their first byte flipped (see [`super::Corrupter`]).
@@ -68,6 +69,7 @@ impl Effects {
         self.handler.copy_outcome = self.handler.copy_outcome.or(rule.copy_outcome);
         self.handler.no_range |= rule.no_range;
         self.handler.short_commit |= rule.short_commit;
+        self.handler.commit_bytes = self.handler.commit_bytes.or(rule.commit_bytes);
         self.handler.expire_session |= rule.expire_session;
         self.handler.corrupt |= rule.corrupt;
         self.handler.oss_checksums = self.handler.oss_checksums.or(rule.oss_checksums);

@@ -153,6 +153,12 @@ pub struct FaultRule {
     /// of 256 KiB (possibly 0), is committed; the answer is 308 with the `Range` that ends there.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub short_commit: bool,
+    /// `redivis.chunk` on a session: only the first N bytes of the chunk are committed (all of it
+    /// when it is not longer), whatever N is: seed 002 reads `bytes=0-42` as 43 bytes held, so a
+    /// server may stop at any byte. The answer is 308 with the `Range` that ends there (none if
+    /// nothing is committed in total); even on the last chunk the upload is then not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_bytes: Option<u64>,
     /// `redivis.chunk` or `redivis.status` on a session: the session is gone from this request on
     /// (404 now and later), as if it had expired.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -295,8 +301,10 @@ impl FaultRule {
         if (self.copy_ms.is_some() || self.copy_outcome.is_some()) && !self.route.allows(&[Route::Attach]) {
             return Err("copy_ms and copy_outcome apply to the attach route".into());
         }
-        if (self.no_range || self.short_commit) && !self.route.allows(&[Route::RedivisChunk]) {
-            return Err("no_range and short_commit apply to the redivis.chunk route".into());
+        if (self.no_range || self.short_commit || self.commit_bytes.is_some())
+            && !self.route.allows(&[Route::RedivisChunk])
+        {
+            return Err("no_range, short_commit and commit_bytes apply to the redivis.chunk route".into());
         }
         if self.expire_session && !self.route.allows(&[Route::RedivisChunk, Route::RedivisStatus]) {
             return Err("expire_session applies to the redivis.chunk and redivis.status routes".into());
@@ -307,8 +315,9 @@ impl FaultRule {
         if self.oss_checksums.is_some() && !self.route.allows(&[Route::OssPost]) {
             return Err("oss_checksums applies to the oss.post route".into());
         }
-        if [self.no_range, self.short_commit, self.expire_session].into_iter().filter(|&on| on).count() > 1 {
-            return Err("no_range, short_commit and expire_session exclude each other".into());
+        let session_faults = [self.no_range, self.short_commit, self.commit_bytes.is_some(), self.expire_session];
+        if session_faults.into_iter().filter(|&on| on).count() > 1 {
+            return Err("no_range, short_commit, commit_bytes and expire_session exclude each other".into());
         }
         if self.hostile.is_some() && (answered.is_some() || self.reset_after_bytes.is_some()) {
             return Err("hostile excludes status, commit_then_status and reset_after_bytes".into());
@@ -334,6 +343,7 @@ impl FaultRule {
             || self.slow_body_bytes_per_sec.is_some()
             || self.no_range
             || self.short_commit
+            || self.commit_bytes.is_some()
             || self.expire_session
             || self.corrupt
             || self.oss_checksums.is_some()
@@ -440,8 +450,10 @@ mod tests {
             (json!({"rules": [{"route": "cache", "copy_ms": 5}]}), "copy_ms"),
             (json!({"rules": [{"route": "attach", "status": 500, "commit_then_status": 500}]}), "exclude"),
             (json!({"seed": 1, "rulez": []}), "unknown field"),
-            (json!({"rules": [{"route": "redivis.status", "no_range": true}]}), "no_range and short_commit"),
-            (json!({"rules": [{"route": "upload", "short_commit": true}]}), "no_range and short_commit"),
+            (json!({"rules": [{"route": "redivis.status", "no_range": true}]}), "no_range, short_commit"),
+            (json!({"rules": [{"route": "upload", "short_commit": true}]}), "no_range, short_commit"),
+            (json!({"rules": [{"route": "redivis.status", "commit_bytes": 1}]}), "apply to the redivis.chunk"),
+            (json!({"rules": [{"route": "redivis.chunk", "commit_bytes": 1, "short_commit": true}]}), "exclude"),
             (json!({"rules": [{"route": "redivis.initiate", "expire_session": true}]}), "expire_session applies"),
             (json!({"rules": [{"route": "redivis.chunk", "no_range": true, "short_commit": true}]}), "exclude"),
             (json!({"rules": [{"route": "attach", "corrupt": true}]}), "corrupt applies"),

@@ -71,6 +71,7 @@ pub(crate) struct Redivis {
     pub(crate) storage: storage::Storage,
     pub(crate) rate: access::RateLimit,
     pub(crate) data_plane: Option<data_plane::DataPlane>,
+    pub(crate) chunk_answers: crate::ChunkAnswers,
     bytes_received: AtomicU64,
     /// One lock per live session, so its chunks are handled one at a time; it also holds the
     /// running MD5. Not persisted: after a restart the MD5 is computed from the file.
@@ -86,6 +87,7 @@ impl Redivis {
             storage,
             rate: access::RateLimit::new(config.redivis_rate_limit),
             data_plane,
+            chunk_answers: config.redivis_chunk_answers,
             bytes_received: AtomicU64::new(0),
             sessions: Mutex::new(HashMap::new()),
         })

@@ -1,13 +1,17 @@
 //! The GCS resumable protocol behind a resumable temp upload (seed 002, spec §1.4):
 //!
-//! - `POST /__tempUploads/{id}` with `x-goog-resumable: start` (and `x-upload-content-length`)
-//!   starts a session: 200 with `Location: {base}/__tempUploads/{id}/session/{session}`. A new
-//!   initiation replaces the temp upload's older session, which is then gone (404).
+//! - `POST /__tempUploads/{id}` with `x-goog-resumable: start` and `x-upload-content-length: N`
+//!   (both required: the seed says the POST "must specify" them, so a stream whose length the
+//!   client does not know cannot start one) starts a session: 200 with
+//!   `Location: {base}/__tempUploads/{id}/session/{session}`. A new initiation replaces the temp
+//!   upload's older session, which is then gone (404).
 //! - `PUT <session>` with `Content-Range: bytes S-E/N` (or `/*`) sends a chunk: 308 with
 //!   `Range: bytes=0-E` while incomplete, 201 with `{"kind", "id", "size", "md5Hash"}` for the last
-//!   one. `Content-Range: bytes */N` (or `*/*`) with an empty body asks how far it got: 308 with the
-//!   committed `Range` (none when nothing is committed), 200 when complete, and when N equals what
-//!   is committed it finalizes (201): that is how a 0-byte upload or one sent with `*` totals ends.
+//!   one; with [`ChunkAnswers::Seed`] a chunk taken in full is answered 200 with an empty body
+//!   instead, the last one included. `Content-Range: bytes */N` (or `*/*`) with an empty body asks
+//!   how far it got: 308 with the committed `Range` (none when nothing is committed), 200 when
+//!   complete, and when N equals what is committed it finalizes (201): that is how a 0-byte upload
+//!   or one sent with `*` totals ends.
 //! - `DELETE <session>` cancels it: 499, then 404.
 //!
 //! A 308 never carries a `Location` header (Python `requests` would follow it). Sessions expire
@@ -44,6 +48,7 @@ use super::temp_uploads::check_writable;
 use super::{Hashing, QUANTUM};
 use crate::app::App;
 use crate::faults::{Corrupter, Faults};
+use crate::ChunkAnswers;
 
 /// Large enough that a big chunk is not one blocking-pool round trip per network frame.
 const WRITE_BUFFER: usize = 256 * 1024;
@@ -70,14 +75,18 @@ pub(crate) async fn initiate(
     if !resumable.is_some_and(|value| value.eq_ignore_ascii_case("start")) {
         return Err(RedivisError::invalid("A session is started with the header 'x-goog-resumable: start'."));
     }
-    if let Some(length) = headers.get("x-upload-content-length") {
-        let length = length.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
-        if length != Some(upload.size) {
-            return Err(RedivisError::invalid(format!(
-                "x-upload-content-length must be the declared size of the temp upload, {} bytes.",
-                upload.size
-            )));
-        }
+    let Some(length) = headers.get("x-upload-content-length") else {
+        return Err(RedivisError::invalid(format!(
+            "A session is started with the header 'x-upload-content-length: {}', the declared size of the temp upload.",
+            upload.size
+        )));
+    };
+    let length = length.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
+    if length != Some(upload.size) {
+        return Err(RedivisError::invalid(format!(
+            "x-upload-content-length must be the declared size of the temp upload, {} bytes.",
+            upload.size
+        )));
     }
     let now = app.clock.now();
     let session = Session {
@@ -139,6 +148,7 @@ pub(crate) async fn put(
                 declared_length,
                 no_range: faults.no_range,
                 short: faults.short_commit,
+                commit_bytes: faults.commit_bytes,
                 corrupt: faults.corrupt,
             };
             target.chunk(chunk, body).await
@@ -182,6 +192,8 @@ struct Chunk {
     declared_length: Option<u64>,
     no_range: bool,
     short: bool,
+    /// The `commit_bytes` fault: at most this many bytes of the chunk are committed.
+    commit_bytes: Option<u64>,
     /// The `corrupt` fault: the chunk's first byte is stored flipped.
     corrupt: bool,
 }
@@ -339,6 +351,8 @@ impl Target {
             (Outcome::NoRange, start)
         } else if chunk.short {
             (Outcome::Committed, start + round_down(length / 2))
+        } else if let Some(bytes) = chunk.commit_bytes.filter(|&bytes| bytes < length) {
+            (Outcome::Committed, start + bytes)
         } else {
             (Outcome::Committed, chunk.end + 1)
         };
@@ -366,7 +380,15 @@ impl Target {
             Outcome::NoRange => Ok(incomplete(0)),
             Outcome::Committed if committed == live.declared && chunk.total == Some(live.declared) => {
                 let answer = self.finalize(committed, &mut hashing).await?;
-                Ok((StatusCode::CREATED, Json(answer)).into_response())
+                match self.app.redivis.chunk_answers {
+                    ChunkAnswers::Gcs => Ok((StatusCode::CREATED, Json(answer)).into_response()),
+                    ChunkAnswers::Seed => Ok(taken()),
+                }
+            }
+            Outcome::Committed
+                if committed == chunk.end + 1 && self.app.redivis.chunk_answers == ChunkAnswers::Seed =>
+            {
+                Ok(taken())
             }
             Outcome::Committed => Ok(incomplete(committed)),
         }
@@ -437,6 +459,14 @@ fn incomplete(committed: u64) -> Response {
     response
 }
 
+/// Seed 002's answer to a chunk taken in full: "the response body will be empty with a status
+/// of 200". It says nothing of the committed offset: a client asks with `bytes */N`.
+fn taken() -> Response {
+    let mut response = StatusCode::OK.into_response();
+    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(0));
+    response
+}
+
 fn round_down(bytes: u64) -> u64 {
     bytes / QUANTUM * QUANTUM
 }
@@ -450,7 +480,16 @@ mod tests {
     }
 
     fn chunk(start: u64, end: u64, total: Option<u64>) -> Chunk {
-        Chunk { start, end, total, declared_length: None, no_range: false, short: false, corrupt: false }
+        Chunk {
+            start,
+            end,
+            total,
+            declared_length: None,
+            no_range: false,
+            short: false,
+            commit_bytes: None,
+            corrupt: false,
+        }
     }
 
     #[test]

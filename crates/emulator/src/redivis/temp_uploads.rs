@@ -122,7 +122,8 @@ pub(crate) async fn put_whole(
         return refuse(body, err).await;
     }
     if upload.resumable {
-        let why = "This temp upload is resumable: start a session with a POST carrying 'x-goog-resumable: start'.";
+        let why = "This temp upload is resumable: start a session with a POST carrying 'x-goog-resumable: start' and \
+                   'x-upload-content-length'.";
         return refuse(body, RedivisError::invalid(why)).await;
     }
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
