@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::reply::{self, ask, confirm_backwards, Failures, Heard, Reply, ZeroZero};
+use super::reply::{self, Failures, Round, ZeroZero};
 use super::{content_range, initiate, query, Outcome, Session, Status};
 use crate::error::{Error, Result};
 use crate::hash::Sha256Stream;
@@ -68,30 +68,9 @@ pub async fn upload(
         wire += buffer.len() as u64;
         zero_zero.sent(offset, &sent);
         // The new committed offset: from the answer, or from a status query where it says none.
-        let mut answer = String::new();
-        let mut failed = false;
-        let heard = match sent {
-            Reply::Done(body) => {
-                answer = body;
-                Heard::answered(Status::Complete)
-            }
-            Reply::Committed(now) => confirm_backwards(http, uri, &slot, offset, now).await,
-            Reply::Gone => Heard::answered(Status::Gone),
-            Reply::Taken => match ask(http, uri, &slot).await? {
-                Some(heard) => heard,
-                None => {
-                    failures.stalled(offset)?;
-                    continue;
-                }
-            },
-            Reply::Failed(error) => {
-                failed = true;
-                failures.absorb(error).await?;
-                match ask(http, uri, &slot).await? {
-                    Some(heard) => heard,
-                    None => continue,
-                }
-            }
+        let Some(Round { heard, failed, answer }) = reply::hear(http, uri, &slot, offset, sent, &mut failures).await?
+        else {
+            continue;
         };
         match zero_zero.read(heard) {
             Status::Complete if furthest < total => {

@@ -99,6 +99,43 @@ pub(super) async fn confirm_backwards(
     }
 }
 
+/// What one chunk's round told: where the session stands, whether the chunk failed (already
+/// counted in `Failures`), and the body of a completing answer (its `md5Hash`).
+pub(super) struct Round {
+    pub(super) heard: Heard,
+    pub(super) failed: bool,
+    pub(super) answer: String,
+}
+
+/// Read a chunk's reply, asking the session where it stands whenever the reply does not say (a
+/// 200 before the last byte, a failure). `Ok(None)`: nothing was learnt; send the chunk again.
+pub(super) async fn hear(
+    http: &reqwest::Client,
+    uri: &str,
+    total: &str,
+    offset: u64,
+    sent: Reply,
+    failures: &mut Failures,
+) -> Result<Option<Round>> {
+    let round = |heard, failed, answer| Ok(Some(Round { heard, failed, answer }));
+    match sent {
+        Reply::Done(body) => round(Heard::answered(Status::Complete), false, body),
+        Reply::Committed(now) => round(confirm_backwards(http, uri, total, offset, now).await, false, String::new()),
+        Reply::Gone => round(Heard::answered(Status::Gone), false, String::new()),
+        Reply::Taken => match ask(http, uri, total).await? {
+            Some(heard) => round(heard, false, String::new()),
+            None => failures.stalled(offset).map(|()| None),
+        },
+        Reply::Failed(error) => {
+            failures.absorb(error).await?;
+            match ask(http, uri, total).await? {
+                Some(heard) => round(heard, true, String::new()),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
 /// Failed requests in a row, and the pause before the next try.
 #[derive(Debug, Default)]
 pub(super) struct Failures(u32);

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::reply::{self, ask, confirm_backwards, Failures, Heard, Reply, ZeroZero};
+use super::reply::{self, Failures, Round, ZeroZero};
 use super::{content_range, start, Outcome, Status};
 use crate::error::{Error, Result};
 use crate::hash::Sha256Stream;
@@ -52,26 +52,9 @@ pub async fn upload_stream<R: AsyncRead + Unpin>(
         wire += piece.len() as u64;
         let sent = reply::send(http, &uri, content_range(offset, piece_end, &slot), piece, last).await?;
         zero_zero.sent(offset, &sent);
-        let mut failed = false;
-        let heard = match sent {
-            Reply::Done(_) => Heard::answered(Status::Complete),
-            Reply::Committed(now) => confirm_backwards(http, &uri, &slot, offset, now).await,
-            Reply::Gone => Heard::answered(Status::Gone),
-            Reply::Taken => match ask(http, &uri, &slot).await? {
-                Some(heard) => heard,
-                None => {
-                    failures.stalled(offset)?;
-                    continue;
-                }
-            },
-            Reply::Failed(error) => {
-                failed = true;
-                failures.absorb(error).await?;
-                match ask(http, &uri, &slot).await? {
-                    Some(heard) => heard,
-                    None => continue,
-                }
-            }
+        let Some(Round { heard, failed, .. }) = reply::hear(http, &uri, &slot, offset, sent, &mut failures).await?
+        else {
+            continue;
         };
         match zero_zero.read(heard) {
             Status::Complete if last => {
