@@ -98,3 +98,35 @@ async fn a_missing_keyring_is_diagnosed() {
     assert!(report["report"]["steps"][0]["next"].as_str().unwrap().contains("keyring"));
     assert_eq!(steps[2].1, "pass", "the secret given in the environment was still checked: {report:#}");
 }
+
+/// A saved profile: the keyring step reads its secret (and says so), and the rest passes. Only
+/// where the tests provide a keyring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_profile_is_checked_with_the_secret_in_the_keyring() {
+    if !keyring_required() {
+        return;
+    }
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!("doctor-{}", std::process::id());
+    let login = Command::new(env!("CARGO_BIN_EXE_twindrop"))
+        .args(["login", "--profile", &profile, "--base-url", em.base_url()])
+        .env("TWINDROP_CONFIG_DIR", dir.path().join("config"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(SECRET.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
+    let (out, report) = doctor(dir.path(), &[], &["--profile", &profile]);
+    assert!(out.status.success(), "{report:#}");
+    let keyring = &report["report"]["steps"][0];
+    assert!(keyring["summary"].as_str().unwrap().contains(&profile), "{keyring}");
+    let _ = Command::new(env!("CARGO_BIN_EXE_twindrop"))
+        .args(["logout", "--profile", &profile])
+        .env("TWINDROP_CONFIG_DIR", dir.path().join("config"))
+        .output();
+}

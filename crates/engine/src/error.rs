@@ -208,7 +208,7 @@ codes! {
     NetworkTimeout => "network.timeout", "A request timed out.", false;
     UploadRejected => "upload.rejected", "The upload URL refused the bytes.", false;
     AttachDocExists => "attach.doc_exists", "A Doc of that name already exists.", false;
-    AttachNotUploaded => "attach.not_uploaded", "The server did not receive the file (upload handler unknown or expired).", false;
+    AttachNotUploaded => "attach.not_uploaded", "The server did not receive the file (upload handler unknown or expired, or an empty file it does not take).", false;
     AttachRejected => "attach.rejected", "The attach (or rawFiles) request was refused, or no free name was left.", false;
     VerifyChecksumMismatch => "verify.checksum_mismatch", "The server holds other bytes than were sent.", false;
     VerifyTimeout => "verify.timeout", "A Doc was still being copied when verification gave up.", false;

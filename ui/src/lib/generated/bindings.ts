@@ -269,7 +269,7 @@ export type ErrorCode =
 "upload.rejected" | 
 /** A Doc of that name already exists. */
 "attach.doc_exists" | 
-/** The server did not receive the file (upload handler unknown or expired). */
+/** The server did not receive the file (upload handler unknown or expired, or an empty file it does not take). */
 "attach.not_uploaded" | 
 /** The attach (or rawFiles) request was refused, or no free name was left. */
 "attach.rejected" | 

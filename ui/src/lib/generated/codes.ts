@@ -98,7 +98,7 @@ export type ErrorCode =
   | "upload.rejected"
   /** A Doc of that name already exists. */
   | "attach.doc_exists"
-  /** The server did not receive the file (upload handler unknown or expired). */
+  /** The server did not receive the file (upload handler unknown or expired, or an empty file it does not take). */
   | "attach.not_uploaded"
   /** The attach (or rawFiles) request was refused, or no free name was left. */
   | "attach.rejected"
@@ -253,7 +253,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "network.timeout": "A request timed out.",
   "upload.rejected": "The upload URL refused the bytes.",
   "attach.doc_exists": "A Doc of that name already exists.",
-  "attach.not_uploaded": "The server did not receive the file (upload handler unknown or expired).",
+  "attach.not_uploaded": "The server did not receive the file (upload handler unknown or expired, or an empty file it does not take).",
   "attach.rejected": "The attach (or rawFiles) request was refused, or no free name was left.",
   "verify.checksum_mismatch": "The server holds other bytes than were sent.",
   "verify.timeout": "A Doc was still being copied when verification gave up.",
