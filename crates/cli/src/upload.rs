@@ -334,12 +334,17 @@ impl Printer {
                         bar.set_prefix(format!("{stage:?}").to_lowercase());
                     }
                 }
-                QueueEvent::Stats { bytes_per_sec, eta_secs, bytes_done, bytes_total, .. } => {
+                QueueEvent::Stats { bytes_per_sec, files_per_sec, eta_secs, bytes_done, bytes_total, .. } => {
                     if let Some((_, total)) = &bars {
                         total.set_length(bytes_total);
                         total.set_position(bytes_done);
                         let eta = eta_secs.map(|s| format!(", {s:.0} s left")).unwrap_or_default();
-                        total.set_message(format!("{}/s{eta}", indicatif::HumanBytes(bytes_per_sec as u64)));
+                        // Small files: bytes per second says little, files per second says it.
+                        let files = match small_files(bytes_per_sec, files_per_sec) {
+                            true => format!("{files_per_sec:.0} files/s, "),
+                            false => String::new(),
+                        };
+                        total.set_message(format!("{files}{}/s{eta}", indicatif::HumanBytes(bytes_per_sec as u64)));
                     }
                 }
                 QueueEvent::Finished { id, doc_name, status, sha256 } => {
@@ -422,4 +427,10 @@ impl Printer {
             total.finish_and_clear();
         }
     }
+}
+
+/// Files go by faster than one a second and average under 1 MiB: the rate of files is the
+/// figure that means something (the app's queue header follows the same rule).
+fn small_files(bytes_per_sec: f64, files_per_sec: f64) -> bool {
+    files_per_sec >= 1.0 && bytes_per_sec / files_per_sec < (1 << 20) as f64
 }

@@ -231,7 +231,7 @@ describe("statuses", () => {
     // A final item ignores late state changes and retries.
     items = applyEvent(items, { type: "state", id: 1, state: "queued" });
     expect(only(items, 1).status).toBe("skipped");
-    expect(applyEvent(items, { type: "stats", bytesPerSec: 1, etaSecs: null, bytesDone: 0, bytesTotal: 0, active: 0 })).toEqual(items);
+    expect(applyEvent(items, { type: "stats", bytesPerSec: 1, filesPerSec: 0, etaSecs: null, bytesDone: 0, bytesTotal: 0, active: 0 })).toEqual(items);
   });
 
   it("a state the engine does not send as `state` changes nothing", () => {

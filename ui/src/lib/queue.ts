@@ -496,13 +496,21 @@ export function latestStats(events: readonly QueueEvent[]): QueueStats | null {
   return null;
 }
 
-/** "2.4 MB/s · 0:42 left", or "Idle" when nothing moves. */
+/** "2.4 MB/s · 0:42 left" ("380 files/s · 1.5 MB/s · …" for small files), or "Idle". */
 export function statsText(stats: QueueStats | null, paused: boolean, pausedItems = 0): string {
   if (paused) return "Paused";
   // Nothing moves, but files wait on the user: "Idle" alone would hide them.
   if (!stats || stats.active === 0) return pausedItems > 0 ? `Idle · ${pausedItems.toLocaleString("en-US")} paused` : "Idle";
   const eta = stats.etaSecs === null ? "" : ` · ${formatEta(stats.etaSecs)} left`;
-  return `${formatRate(stats.bytesPerSec)}${eta}`;
+  const files = smallFiles(stats) ? `${Math.round(stats.filesPerSec ?? 0).toLocaleString("en-US")} files/s · ` : "";
+  return `${files}${formatRate(stats.bytesPerSec)}${eta}`;
+}
+
+/** Files go by faster than one a second and average under 1 MiB: then the rate of files is the
+ * figure that means something (the CLI's bar follows the same rule). */
+export function smallFiles(stats: QueueStats): boolean {
+  const files = stats.filesPerSec ?? 0;
+  return files >= 1 && (stats.bytesPerSec ?? 0) / files < 1024 * 1024;
 }
 
 /** Jobs heard on the window's channel carry no Twin: set it once the caller knows it. */

@@ -92,8 +92,14 @@ mod tests {
     #[test]
     fn events_go_to_their_drop_and_the_rest_to_the_window() {
         let routes = Routes::default();
-        let stats =
-            || QueueEvent::Stats { bytes_per_sec: 1.0, eta_secs: None, bytes_done: 0, bytes_total: 0, active: 1 };
+        let stats = || QueueEvent::Stats {
+            bytes_per_sec: 1.0,
+            files_per_sec: 0.0,
+            eta_secs: None,
+            bytes_done: 0,
+            bytes_total: 0,
+            active: 1,
+        };
         routes.deliver(stats()); // nobody listens yet: dropped quietly
         let (window, window_seen) = recorder();
         let (drop, drop_seen) = recorder();

@@ -65,6 +65,8 @@ pub enum QueueEvent {
     /// The whole queue, about twice a second while it runs.
     Stats {
         bytes_per_sec: f64,
+        /// Files finished per second: what says how fast many small files go.
+        files_per_sec: f64,
         eta_secs: Option<f64>,
         bytes_done: u64,
         bytes_total: u64,

@@ -163,6 +163,8 @@ struct Control {
     gate: tokio::sync::RwLock<()>,
     bytes_planned: AtomicU64,
     bytes_sent: Arc<AtomicU64>,
+    /// Jobs that reached their end (`Finished`): the files-per-second figure.
+    files_finished: AtomicU64,
 }
 
 pub struct Queue {
@@ -364,16 +366,19 @@ impl Queue {
         self.leave_pipeline();
     }
 
-    /// The whole queue's figures; `rate` gives throughput and ETA (none for the final report).
-    fn stats_event(&self, rate: Option<&mut Throughput>) -> QueueEvent {
+    /// The whole queue's figures; `rates` (bytes, files) give throughput and ETA (none for the
+    /// final report).
+    fn stats_event(&self, rates: Option<(&mut Throughput, &mut Throughput)>) -> QueueEvent {
         let done = self.control.bytes_sent.load(Ordering::Relaxed);
         let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
-        let (bytes_per_sec, eta_secs) = match rate {
-            Some(rate) => (rate.sample(done), rate.eta(total - done)),
-            None => (0.0, None),
+        let files = self.control.files_finished.load(Ordering::Relaxed);
+        let (bytes_per_sec, eta_secs, files_per_sec) = match rates {
+            Some((bytes, per_file)) => (bytes.sample(done), bytes.eta(total - done), per_file.sample(files)),
+            None => (0.0, None, 0.0),
         };
         QueueEvent::Stats {
             bytes_per_sec,
+            files_per_sec,
             eta_secs,
             bytes_done: done,
             bytes_total: total,
@@ -383,10 +388,11 @@ impl Queue {
 
     async fn report_stats(self: Arc<Self>, sink: EventSink) {
         let mut rate = Throughput::new(Duration::from_secs(3));
+        let mut files = Throughput::new(Duration::from_secs(3));
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tick.tick().await;
-            sink(self.stats_event(Some(&mut rate)));
+            sink(self.stats_event(Some((&mut rate, &mut files))));
         }
     }
 

@@ -413,7 +413,9 @@ export type QueueEvent = { type: "added"; id: number; path: string; fileName: st
 /**  Paused, resumed (back to queued) or cancelled. */
 { type: "state"; id: number; state: JobState } | 
 /**  The whole queue, about twice a second while it runs. */
-{ type: "stats"; bytesPerSec: number | null; etaSecs: number | null; bytesDone: number; bytesTotal: number; active: number };
+{ type: "stats"; bytesPerSec: number | null; 
+/**  Files finished per second: what says how fast many small files go. */
+filesPerSec: number | null; etaSecs: number | null; bytesDone: number; bytesTotal: number; active: number };
 
 export type Report = {
 	service: ServiceKind,
