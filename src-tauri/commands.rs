@@ -6,7 +6,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 use twindrop_engine::app::{ConnectionForm, ProfileEntry, SessionInfo};
 use twindrop_engine::doctor;
-use twindrop_engine::service::trusted_twin::DocEntry;
+use twindrop_engine::service::trusted_twin::{DocEntry, DocRow};
 use twindrop_engine::service::ServiceKind;
 use twindrop_engine::{DocName, QueueEvent, Secret, TwinId};
 
@@ -155,11 +155,18 @@ pub async fn queue_retry_failed(state: State<'_, AppState>) -> Reply<usize> {
     Ok(state.app.retry_failed().await?)
 }
 
-/// Every Doc of the Twin with its server status and details.
+/// The Twin's Docs from one listing: names, sizes, times (no statuses).
 #[tauri::command]
 #[specta::specta]
-pub async fn docs_list(state: State<'_, AppState>, twin: String) -> Reply<Vec<DocEntry>> {
+pub async fn docs_list(state: State<'_, AppState>, twin: String) -> Reply<Vec<DocRow>> {
     Ok(state.app.docs(&TwinId::parse(&twin)?).await?)
+}
+
+/// The named Docs with their server status and details: the rows in view.
+#[tauri::command]
+#[specta::specta]
+pub async fn docs_details(state: State<'_, AppState>, twin: String, names: Vec<String>) -> Reply<Vec<DocEntry>> {
+    Ok(state.app.doc_details(&TwinId::parse(&twin)?, names).await?)
 }
 
 #[tauri::command]

@@ -33,6 +33,7 @@ macro_rules! ipc_commands {
             commands::queue_resume_all,
             commands::queue_retry_failed,
             commands::docs_list,
+            commands::docs_details,
             commands::doc_delete,
             commands::doc_retry,
             picker::pick_paths,

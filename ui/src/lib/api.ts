@@ -13,6 +13,7 @@ import type {
   ActivityFilter,
   ApiError,
   DocEntry,
+  DocRow,
   FolderStatus,
   FolderUpdate,
   NamedFile,
@@ -210,8 +211,13 @@ export function queueRetryFailed(): Promise<number> {
   return call(() => commands.queueRetryFailed());
 }
 
-export function docsList(twin: string): Promise<DocEntry[]> {
+export function docsList(twin: string): Promise<DocRow[]> {
   return call(() => commands.docsList(twin));
+}
+
+/** The named Docs with their status and details (the rows in view; at most 200 names). */
+export function docsDetails(twin: string, names: string[]): Promise<DocEntry[]> {
+  return call(() => commands.docsDetails(twin, names));
 }
 
 export function docDelete(twin: string, name: string): Promise<null> {

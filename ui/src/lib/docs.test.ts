@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  COPYING_REFRESH_MS,
+  DETAILS_BATCH,
   anyCopying,
   canResendDoc,
   countDocs,
@@ -9,11 +11,15 @@ import {
   docsSummary,
   formatDescription,
   formatTimestamp,
+  keepListed,
   keepSelection,
+  mergeDetails,
+  namesToRead,
   sortDocs,
   storageClassLabel,
+  type Details,
 } from "./docs";
-import type { DocEntry } from "./types";
+import type { DocEntry, DocRow } from "./types";
 
 function doc(name: string, status: string, over: Partial<DocEntry> = {}): DocEntry {
   return {
@@ -48,28 +54,50 @@ describe("Doc statuses", () => {
 });
 
 describe("the list", () => {
-  it("refreshes while anything is copying", () => {
-    expect(anyCopying([doc("a", "ok")])).toBe(false);
-    expect(anyCopying([doc("a", "ok"), doc("b", "copying")])).toBe(true);
-    expect(anyCopying([])).toBe(false);
+  const row = (name: string): DocRow => ({ name, size: 1, createdTs: 1, updatedTs: 1 });
+  const read = (...entries: DocEntry[]): Details => new Map(entries.map((e) => [e.name, { entry: e, at: 1_000 }]));
+
+  it("reads statuses only for the rows in view: unread ones, and copying ones gone stale", () => {
+    const details = read(doc("a", "ok"), doc("b", "copying"));
+    expect(namesToRead(["a", "b", "c"], details, 1_000 + 10)).toEqual(["c"]);
+    expect(namesToRead(["a", "b", "c"], details, 1_000 + COPYING_REFRESH_MS)).toEqual(["b", "c"]);
+    const screenful = Array.from({ length: 500 }, (_, i) => `n${i}`);
+    expect(namesToRead(screenful, new Map(), 0)).toHaveLength(DETAILS_BATCH);
   });
 
-  it("sorts problems first, then copying, then ok, by name within each", () => {
-    const docs = [doc("b", "ok"), doc("a", "ok"), doc("z", "copying"), doc("m", "hash_mismatch"), doc("c", "error"), doc("q", "odd")];
-    expect(sortDocs(docs).map((d) => d.name)).toEqual(["c", "m", "z", "q", "a", "b"]);
-    expect(docs[0].name).toBe("b");
+  it("refreshes while a Doc in view is copying", () => {
+    const details = read(doc("a", "ok"), doc("b", "copying"));
+    expect(anyCopying(["a"], details)).toBe(false);
+    expect(anyCopying(["a", "b"], details)).toBe(true);
+    expect(anyCopying([], details)).toBe(false);
   });
 
-  it("summarises the counts", () => {
-    const c = countDocs([doc("a", "ok"), doc("b", "copying"), doc("c", "hash_mismatch"), doc("d", "ok")]);
-    expect(c).toEqual({ total: 4, ok: 2, copying: 1, bad: 1 });
+  it("merges reads: a name asked for and not answered is gone", () => {
+    const before = read(doc("a", "copying"), doc("b", "ok"));
+    const after = mergeDetails(before, [doc("a", "ok")], ["a", "b"], 2_000);
+    expect([...after.keys()]).toEqual(["a"]);
+    expect(after.get("a")).toEqual({ entry: doc("a", "ok"), at: 2_000 });
+    // Listed and unchanged since the read: kept. Changed (updatedTs moved) or gone: read again.
+    const listed = [{ ...row("a"), updatedTs: 1_700_000_001 }, { ...row("b"), updatedTs: 1_800_000_000 }];
+    expect([...keepListed(read(doc("a", "ok"), doc("b", "ok"), doc("x", "ok")), listed).keys()]).toEqual(["a"]);
+  });
+
+  it("sorts by name", () => {
+    expect(sortDocs([row("b"), row("a"), row("c")]).map((d) => d.name)).toEqual(["a", "b", "c"]);
+  });
+
+  it("summarises the counts, saying how many statuses were read", () => {
+    const all = read(doc("a", "ok"), doc("b", "copying"), doc("c", "hash_mismatch"), doc("d", "ok"));
+    const c = countDocs(4, all);
+    expect(c).toEqual({ total: 4, read: 4, ok: 2, copying: 1, bad: 1 });
     expect(docsSummary(c)).toBe("4 Docs · 2 ok · 1 copying · 1 with problems");
-    expect(docsSummary(countDocs([doc("a", "ok")]))).toBe("1 Doc · 1 ok");
-    expect(docsSummary(countDocs([]))).toBe("0 Docs · 0 ok");
+    expect(docsSummary(countDocs(1, read(doc("a", "ok"))))).toBe("1 Doc · 1 ok");
+    expect(docsSummary(countDocs(0, new Map()))).toBe("0 Docs");
+    expect(docsSummary(countDocs(20_000, read(doc("a", "ok"))))).toBe("20,000 Docs · 1 read: 1 ok");
   });
 
   it("keeps the selection only while its Doc is listed", () => {
-    const docs = [doc("a", "ok")];
+    const docs = [row("a")];
     expect(keepSelection(docs, "a")).toBe("a");
     expect(keepSelection(docs, "gone")).toBeNull();
     expect(keepSelection(docs, null)).toBeNull();

@@ -1,7 +1,7 @@
 // Pure logic of the Docs screen: labels, colours, when to refresh, formatting of details.
 // No Svelte, no Tauri: unit-tested in docs.test.ts.
 
-import type { DocEntry, DocStatus } from "./types";
+import type { DocEntry, DocRow, DocStatus } from "./types";
 import type { BadgeTone } from "./queue";
 
 /** How often the list is read again while some Doc is still `copying`. */
@@ -65,35 +65,78 @@ export function canResendDoc(status: DocStatus): boolean {
   return status === "hash_mismatch" || status === "error";
 }
 
-/** The list must be read again soon while some copy is still running. */
-export function anyCopying(docs: readonly DocEntry[]): boolean {
-  return docs.some((d) => d.status === "copying");
+/** The statuses read so far, by Doc name, each with when it was read (ms). */
+export type Details = ReadonlyMap<string, { entry: DocEntry; at: number }>;
+
+/** The most names one `docs_details` call asks for (the engine takes up to 200). */
+export const DETAILS_BATCH = 100;
+
+/**
+ * The names among `inView` whose status should be read now: never read, or still copying and
+ * last read at least `COPYING_REFRESH_MS` ago. Statuses are read only for the rows a window
+ * shows, so a Twin of 20,000 Docs costs a screenful of reads, not 20,000.
+ */
+export function namesToRead(inView: readonly string[], details: Details, now: number): string[] {
+  return inView
+    .filter((name) => {
+      const read = details.get(name);
+      return !read || (read.entry.status === "copying" && now - read.at >= COPYING_REFRESH_MS);
+    })
+    .slice(0, DETAILS_BATCH);
 }
 
-export type DocCounts = { total: number; ok: number; copying: number; bad: number };
+/** Some Doc in view is still copying: read it again soon. */
+export function anyCopying(inView: readonly string[], details: Details): boolean {
+  return inView.some((name) => details.get(name)?.entry.status === "copying");
+}
 
-export function countDocs(docs: readonly DocEntry[]): DocCounts {
-  const c: DocCounts = { total: docs.length, ok: 0, copying: 0, bad: 0 };
-  for (const d of docs) {
-    if (d.status === "ok") c.ok++;
-    else if (d.status === "copying") c.copying++;
+/** Fresh reads merged into what was read before (a name read again replaces its entry). */
+export function mergeDetails(details: Details, fresh: readonly DocEntry[], asked: readonly string[], at: number): Details {
+  const next = new Map(details);
+  // Asked for but not answered: the Doc is gone.
+  for (const name of asked) next.delete(name);
+  for (const entry of fresh) next.set(entry.name, { entry, at });
+  return next;
+}
+
+/** After a new listing, a status read before stays only while its Doc is listed and was not
+ * changed since (the listing's `updatedTs` is the one the read saw). */
+export function keepListed(details: Details, rows: readonly DocRow[]): Details {
+  const updated = new Map(rows.map((r) => [r.name, r.updatedTs]));
+  return new Map(
+    [...details].filter(([name, { entry }]) => updated.has(name) && updated.get(name) === entry.updatedTs),
+  );
+}
+
+export type DocCounts = { total: number; read: number; ok: number; copying: number; bad: number };
+
+/** `total` from the listing; the statuses only of the Docs read so far. */
+export function countDocs(total: number, details: Details): DocCounts {
+  const c: DocCounts = { total, read: 0, ok: 0, copying: 0, bad: 0 };
+  for (const { entry } of details.values()) {
+    c.read++;
+    if (entry.status === "ok") c.ok++;
+    else if (entry.status === "copying") c.copying++;
     else c.bad++;
   }
   return c;
 }
 
-/** "12 Docs · 10 ok · 1 copying · 1 with problems" */
+/** "12 Docs · 10 ok · 1 copying · 1 with problems"; "20,000 Docs · 40 read: 40 ok" when not
+ * every status has been read. */
 export function docsSummary(c: DocCounts): string {
-  const parts = [`${c.total} ${c.total === 1 ? "Doc" : "Docs"}`, `${c.ok} ok`];
-  if (c.copying > 0) parts.push(`${c.copying} copying`);
-  if (c.bad > 0) parts.push(`${c.bad} with problems`);
-  return parts.join(" · ");
+  const n = (x: number) => x.toLocaleString("en-US");
+  const parts = [`${n(c.ok)} ok`];
+  if (c.copying > 0) parts.push(`${n(c.copying)} copying`);
+  if (c.bad > 0) parts.push(`${n(c.bad)} with problems`);
+  const docs = `${n(c.total)} ${c.total === 1 ? "Doc" : "Docs"}`;
+  if (c.total === 0) return docs;
+  return c.read >= c.total ? `${docs} · ${parts.join(" · ")}` : `${docs} · ${n(c.read)} read: ${parts.join(" · ")}`;
 }
 
-/** Problems first, then copying, then ok; by name within each. */
-export function sortDocs(docs: readonly DocEntry[]): DocEntry[] {
-  const rank = (s: DocStatus) => (s === "hash_mismatch" || s === "error" ? 0 : s === "copying" ? 1 : s === "ok" ? 3 : 2);
-  return docs.slice().sort((a, b) => rank(a.status) - rank(b.status) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** By name, as the server lists them. */
+export function sortDocs(rows: readonly DocRow[]): DocRow[] {
+  return rows.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function pad(n: number): string {
@@ -130,6 +173,6 @@ export function formatDescription(d: unknown): string | null {
 }
 
 /** After a reload, keep the selection if its Doc is still there. */
-export function keepSelection(docs: readonly DocEntry[], selected: string | null): string | null {
+export function keepSelection(docs: readonly DocRow[], selected: string | null): string | null {
   return selected !== null && docs.some((d) => d.name === selected) ? selected : null;
 }

@@ -13,6 +13,7 @@ export type {
   Counts,
   DeletePolicy,
   DocEntry,
+  DocRow,
   DocStatus,
   ErrorInfo,
   FolderConflicts,

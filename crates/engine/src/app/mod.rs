@@ -33,7 +33,10 @@ use crate::naming::{self, DocName, NamedFile};
 use crate::prefs::Prefs;
 use crate::profile::{self, SettingsFile};
 use crate::queue::{Batch, EventSink, Planned, Queue, QueueEvent};
-use crate::service::trusted_twin::DocEntry;
+use crate::service::trusted_twin::{DocEntry, DocRow};
+
+/// The most Docs one `doc_details` call reads: a window's worth of rows, not a whole Twin.
+pub const DOC_DETAILS_MOST: usize = 200;
 use crate::service::{Destination, Service, ServiceKind};
 use crate::{account, TrustedTwin, TwinId};
 
@@ -506,8 +509,19 @@ impl App {
     }
 
     /// Every Doc of the Twin with its server status and details.
-    pub async fn docs(&self, twin: &TwinId) -> Result<Vec<DocEntry>> {
-        self.queue().await?.service().trusted_twin()?.list_docs_detailed(twin).await
+    /// The Twin's Docs from one listing (no statuses): a Twin of 20,000 Docs is one request.
+    pub async fn docs(&self, twin: &TwinId) -> Result<Vec<DocRow>> {
+        self.queue().await?.service().trusted_twin()?.list_doc_rows(twin).await
+    }
+
+    /// The named Docs read back with their statuses (the rows a window shows): at most
+    /// [`DOC_DETAILS_MOST`] per call, a few reads in flight.
+    pub async fn doc_details(&self, twin: &TwinId, names: Vec<String>) -> Result<Vec<DocEntry>> {
+        if names.len() > DOC_DETAILS_MOST {
+            let message = format!("{} Docs asked for at once; at most {DOC_DETAILS_MOST}", names.len());
+            return Err(Error::invalid(crate::error::Invalid::Option, message));
+        }
+        self.queue().await?.service().trusted_twin()?.doc_details(twin, names).await
     }
 
     pub async fn delete_doc(&self, twin: &TwinId, name: &DocName) -> Result<()> {

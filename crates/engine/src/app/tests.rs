@@ -140,6 +140,16 @@ async fn a_drop_pause_and_resend_through_the_app() {
     let (ours, _) = crate::hash::sha256_file(&file).await.unwrap();
     assert_eq!((&doc.status, doc.sha256()), (&DocStatus::Ok, Some(ours.as_str())));
 
+    // The Docs tab: one listing (sizes, no statuses), then statuses for the rows asked for.
+    let rows = app.docs(&twin).await.unwrap();
+    assert_eq!(rows.iter().map(|r| (r.name.as_str(), r.size)).collect::<Vec<_>>(), [("report.txt", Some(15))]);
+    assert!(rows[0].created_ts.is_some());
+    let details = app.doc_details(&twin, vec!["report.txt".into(), "gone.txt".into()]).await.unwrap();
+    assert_eq!(details.len(), 1, "a name no longer there is left out");
+    assert_eq!((details[0].name.as_str(), &details[0].status), ("report.txt", &DocStatus::Ok));
+    let too_many = app.doc_details(&twin, vec!["x".into(); DOC_DETAILS_MOST + 1]).await.unwrap_err();
+    assert_eq!(too_many.code(), "option.invalid");
+
     // A refused sign-in stores nothing and leaves the open session as it was.
     let sandbox = app.session().await.unwrap();
     let wrong = Secret::new("not-the-secret");

@@ -43,8 +43,10 @@ export const commands = {
 	queueResumeAll: () => __TAURI_INVOKE<null>("queue_resume_all"),
 	/**  Put every failed job of this server back in the queue; returns how many. */
 	queueRetryFailed: () => __TAURI_INVOKE<number>("queue_retry_failed"),
-	/**  Every Doc of the Twin with its server status and details. */
-	docsList: (twin: string) => __TAURI_INVOKE<DocEntry[]>("docs_list", { twin }),
+	/**  The Twin's Docs from one listing: names, sizes, times (no statuses). */
+	docsList: (twin: string) => __TAURI_INVOKE<DocRow[]>("docs_list", { twin }),
+	/**  The named Docs with their server status and details: the rows in view. */
+	docsDetails: (twin: string, names: string[]) => __TAURI_INVOKE<DocEntry[]>("docs_details", { twin, names }),
 	docDelete: (twin: string, name: string) => __TAURI_INVOKE<null>("doc_delete", { twin, name }),
 	/**
 	 *  Send a Doc whose copy ended `hash_mismatch` (or `error`) again, from the file it came from.
@@ -147,7 +149,7 @@ export type DeletePolicy =
 
 /**
  *  One Doc of a Twin with everything a details view shows: its name from the listing and the
- *  rest read back from the Doc itself (the listing carries no status).
+ *  rest read back from the Doc itself.
  */
 export type DocEntry = {
 	name: string,
@@ -157,6 +159,14 @@ export type DocEntry = {
 	sha256: string | null,
 	storageClass: string | null,
 	description: Value | null,
+	createdTs: number | null,
+	updatedTs: number | null,
+};
+
+/**  One Doc of a Twin as the listing gives it: no status (that needs a read of the Doc). */
+export type DocRow = {
+	name: string,
+	size: number | null,
 	createdTs: number | null,
 	updatedTs: number | null,
 };

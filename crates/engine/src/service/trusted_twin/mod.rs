@@ -66,8 +66,18 @@ pub struct Doc {
     pub description: Option<Value>,
 }
 
+/// One Doc of a Twin as the listing gives it: no status (that needs a read of the Doc).
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DocRow {
+    pub name: String,
+    pub size: Option<u64>,
+    pub created_ts: Option<f64>,
+    pub updated_ts: Option<f64>,
+}
+
 /// One Doc of a Twin with everything a details view shows: its name from the listing and the
-/// rest read back from the Doc itself (the listing carries no status).
+/// rest read back from the Doc itself.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DocEntry {
@@ -354,17 +364,46 @@ impl TrustedTwin {
         Ok(docs.iter().map(|(k, row)| (k.clone(), row.get(2).and_then(Value::as_u64).unwrap_or(0))).collect())
     }
 
+    /// The Twin's Docs as one listing gives them (name, size, times), sorted by name: one
+    /// request however many Docs there are. Statuses need a read per Doc ([`Self::doc_details`]).
+    pub async fn list_doc_rows(&self, twin: &TwinId) -> Result<Vec<DocRow>> {
+        let v = match self.call(Method::GET, &["twins", twin.as_str(), "docs"], None).await {
+            Err(Error::NotFound(_)) => return Err(Error::TwinNotFound(twin.to_string())),
+            other => other?.1,
+        };
+        let docs = v
+            .get("docs")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::BadResponse(format!("listing without docs: {}", snippet(&v.to_string()))))?;
+        let field = |row: &Value, i: usize| row.get(i).and_then(Value::as_f64);
+        Ok(docs
+            .iter()
+            .map(|(name, row)| DocRow {
+                name: name.clone(),
+                created_ts: field(row, 0),
+                updated_ts: field(row, 1),
+                size: row.get(2).and_then(Value::as_u64),
+            })
+            .collect())
+    }
+
     /// Every Doc of the Twin with its status and details, sorted by name: the listing, then
     /// each Doc read back (a few reads in flight at once). A Doc deleted between the two is
     /// left out.
     pub async fn list_docs_detailed(&self, twin: &TwinId) -> Result<Vec<DocEntry>> {
-        use futures_util::stream::{self, StreamExt, TryStreamExt};
-        const READS_IN_FLIGHT: usize = 16;
         let names = match self.list_docs(twin).await {
             Err(Error::NotFound(_)) => return Err(Error::TwinNotFound(twin.to_string())),
             other => other?,
         };
-        let entries: Vec<Option<DocEntry>> = stream::iter(names.into_keys())
+        self.doc_details(twin, names.into_keys()).await
+    }
+
+    /// The named Docs read back with their status, in the order given, a few reads in flight
+    /// at once; a name no longer there is left out.
+    pub async fn doc_details(&self, twin: &TwinId, names: impl IntoIterator<Item = String>) -> Result<Vec<DocEntry>> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        const READS_IN_FLIGHT: usize = 16;
+        let entries: Vec<Option<DocEntry>> = stream::iter(names)
             .map(|name| async move {
                 // Read by the name as listed: a name this client could not have made still shows.
                 match self.get_doc_by_listed_name(twin, &name).await {
