@@ -110,7 +110,8 @@ pub async fn sync(
     });
     let printer = Printer::new(json);
     let gate = Duration::from_millis(args.gate_ms);
-    let ran = folders::run(folders, Arc::new(journal), options(&args.run)?, gate, printer.sink(), args.once, stop);
+    let listeners = folders::Listeners { events: printer.sink(), notice: printer.notice() };
+    let ran = folders::run(folders, Arc::new(journal), options(&args.run)?, gate, listeners, args.once, stop);
     let outcome = ran.await;
     printer.finish();
     outcome?;

@@ -422,6 +422,18 @@ impl Printer {
         ExitCode::from(crate::exit::FILES_FAILED)
     }
 
+    /// A watched folder's notice: a JSON line `{"notice": …}`, or a line on stderr.
+    pub fn notice(&self) -> twindrop_engine::folders::syncer::Notice {
+        let (json, bars) = (self.json, self.bars.clone());
+        Arc::new(move |message: String| match (json, &bars) {
+            (true, _) => println!("{}", json!({ "notice": message })),
+            (false, Some((multi, _))) => {
+                let _ = multi.println(format!("note: {message}"));
+            }
+            (false, None) => eprintln!("note: {message}"),
+        })
+    }
+
     pub fn finish(&self) {
         if let Some((_, total)) = &self.bars {
             total.finish_and_clear();

@@ -244,3 +244,57 @@ async fn a_restart_over_ten_thousand_unchanged_files_sends_nothing() {
     let name = "d3/f0007.txt";
     assert_eq!(doc_sha256(&w, name).await.unwrap(), hex::encode(Sha256::digest(std::fs::read(changed).unwrap())));
 }
+
+/// Past the system's inotify watch limit a folder keeps syncing: the directories without a
+/// watch are walked often, and the user is told once. The limit is lowered for real, in a user
+/// namespace of its own (`/proc/sys/user/max_inotify_watches`), around [`watch_limit_child`].
+#[test]
+fn a_folder_past_the_watch_limit_keeps_syncing() {
+    let probe = std::process::Command::new("unshare").args(["-Ur", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(std::env::var_os("TWINDROP_REQUIRE_PEERS").is_none(), "unshare -Ur is not available here");
+        eprintln!("skipped: no user namespaces here (unshare -Ur)");
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let status = std::process::Command::new("unshare")
+        .args(["-Ur", "sh", "-c", "echo 5 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\""])
+        .arg(me)
+        .args(["--exact", "watch_limit_child", "--ignored", "--nocapture"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "the sync under a 5-watch limit failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by a_folder_past_the_watch_limit_keeps_syncing, under a lowered watch limit"]
+async fn watch_limit_child() {
+    let w = world().await;
+    // Thirteen directories (the root and twelve), five watches: at least eight go without.
+    for i in 0..12 {
+        w.write(&format!("d{i:02}/seed.txt"), b"seed");
+    }
+    let told = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let opts =
+        SyncOptions { gate: Duration::from_millis(200), rescan_when_limited: Duration::from_secs(1), ..gate(200) };
+    let syncer = {
+        let told = told.clone();
+        w.syncer(opts).with_notice(Arc::new(move |m| told.lock().unwrap().push(m)))
+    };
+    let stop = CancellationToken::new();
+    let _running = Running { stop: stop.clone(), task: tokio::spawn(syncer.run(Arc::new(|_| {}), false, stop)) };
+    let seeds: Vec<String> = (0..12).map(|i| format!("d{i:02}/seed.txt")).collect();
+    let names: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    w.wait_for(&names, Duration::from_secs(20)).await;
+    // Written after the start, in every directory: those without a watch are found by walking.
+    for i in 0..12 {
+        w.write(&format!("d{i:02}/late.txt"), b"late");
+    }
+    let mut all: Vec<String> = seeds.clone();
+    all.extend((0..12).map(|i| format!("d{i:02}/late.txt")));
+    let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    w.wait_for(&names, Duration::from_secs(20)).await;
+    let told = told.lock().unwrap();
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+    assert!(told[0].contains("inotify watch limit") && told[0].contains("every 1 s"), "{told:?}");
+}

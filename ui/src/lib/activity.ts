@@ -26,7 +26,7 @@ export function kindsFor(category: Category): ActivityKind[] {
     case "failures":
       return ["batch_failed", "item_failed", "watched_error"];
     case "watched":
-      return ["watched_sync", "watched_error"];
+      return ["watched_sync", "watched_error", "watched_notice"];
     case "account":
       return ["signed_in", "signed_out", "paused", "resumed"];
   }
@@ -39,6 +39,7 @@ const KIND_LABELS: Record<ActivityKind, string> = {
   conflict: "Name conflict",
   watched_sync: "Folder synced",
   watched_error: "Folder stopped",
+  watched_notice: "Folder notice",
   paused: "Paused",
   resumed: "Resumed",
   signed_in: "Signed in",

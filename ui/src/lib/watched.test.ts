@@ -11,6 +11,7 @@ const folder: FolderStatus = {
   paused: false,
   status: "watching",
   error: null,
+  notice: null,
   lastSyncMs: null,
 };
 

@@ -38,6 +38,8 @@ pub enum Kind {
     Conflict,
     WatchedSync,
     WatchedError,
+    /// A folder that keeps syncing, with something the user should know (the watch limit).
+    WatchedNotice,
     Paused,
     Resumed,
     SignedIn,
@@ -53,6 +55,7 @@ impl Kind {
             Kind::Conflict => "conflict",
             Kind::WatchedSync => "watched_sync",
             Kind::WatchedError => "watched_error",
+            Kind::WatchedNotice => "watched_notice",
             Kind::Paused => "paused",
             Kind::Resumed => "resumed",
             Kind::SignedIn => "signed_in",

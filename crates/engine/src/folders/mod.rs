@@ -17,6 +17,6 @@ pub mod runner;
 pub mod syncer;
 pub mod watch;
 
-pub use run::run;
+pub use run::{run, Listeners};
 pub use runner::{FolderStatus, FolderUpdate, Status, Watched};
 pub use syncer::{namer, queue_ended, DeletePolicy, Namer, SyncOptions, Syncer, DEFAULT_IGNORES};

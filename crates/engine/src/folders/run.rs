@@ -9,12 +9,18 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::runner::syncer_for;
-use super::syncer::queue_ended;
+use super::syncer::{queue_ended, Notice};
 use crate::error::{Error, Result};
 use crate::journal::Journal;
 use crate::profile::WatchedFolder;
 use crate::queue::{EventSink, Options, Queue, RunMode};
 use crate::service::Service;
+
+/// Who hears a run: the queues' events, and each folder's notices (with the folder's path).
+pub struct Listeners {
+    pub events: EventSink,
+    pub notice: Notice,
+}
 
 /// Run `folders`, each on its service, over `journal`; the queues get `opts` as folders have
 /// them ([`Options::for_folders`]). Ends when
@@ -25,7 +31,7 @@ pub async fn run(
     journal: Arc<Journal>,
     opts: Options,
     gate: Duration,
-    sink: EventSink,
+    listeners: Listeners,
     once: bool,
     stop: CancellationToken,
 ) -> Result<()> {
@@ -48,12 +54,16 @@ pub async fn run(
                 q
             }
         };
-        let syncer = syncer_for(queue, &folder, gate)?;
-        syncers.spawn(syncer.watch(sink.clone(), once, stop.clone()));
+        let notice = {
+            let (tell, path) = (listeners.notice.clone(), folder.path.display().to_string());
+            Arc::new(move |message: String| tell(format!("{path}: {message}")))
+        };
+        let syncer = syncer_for(queue, &folder, gate)?.with_notice(notice);
+        syncers.spawn(syncer.watch(listeners.events.clone(), once, stop.clone()));
     }
     let mut runners = tokio::task::JoinSet::new();
     for queue in queues {
-        let sink = sink.clone();
+        let sink = listeners.events.clone();
         runners.spawn(async move { queue.run(sink, RunMode::Forever).await });
     }
     let mut outcome = Ok(());

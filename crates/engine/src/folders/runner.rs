@@ -50,6 +50,8 @@ pub struct FolderStatus {
     pub paused: bool,
     pub status: Status,
     pub error: Option<ErrorInfo>,
+    /// Something to know while it syncs: some of its directories are walked, not watched.
+    pub notice: Option<String>,
     /// When its last sync ended (ms since the epoch), if ever.
     pub last_sync_ms: Option<i64>,
 }
@@ -70,6 +72,8 @@ pub struct FolderUpdate {
 struct Slot {
     stop: Option<CancellationToken>,
     error: Option<ErrorInfo>,
+    /// What the user should know of a folder that keeps syncing (the watch limit).
+    notice: Option<String>,
     last_sync_ms: Option<i64>,
     /// Counts the folder's runs, so an old run that ends late does not mark a newer one.
     run: u64,
@@ -222,9 +226,9 @@ impl Watched {
     }
 
     fn status_of(&self, folder: &WatchedFolder) -> FolderStatus {
-        let (mut error, last_sync_ms) = {
+        let (mut error, notice, last_sync_ms) = {
             let slots = self.slots.lock().expect("watched lock");
-            slots.get(&folder.path).map(|s| (s.error.clone(), s.last_sync_ms)).unwrap_or_default()
+            slots.get(&folder.path).map(|s| (s.error.clone(), s.notice.clone(), s.last_sync_ms)).unwrap_or_default()
         };
         // A folder deleted (or unmounted) says so, whatever its watch made of it (it may only
         // have seen its files go, or failed to start on a path no longer there).
@@ -251,6 +255,7 @@ impl Watched {
             paused: folder.paused,
             status,
             error: if folder.paused { None } else { error },
+            notice: if folder.paused { None } else { notice },
             last_sync_ms,
         }
     }
@@ -362,6 +367,7 @@ impl Watched {
         let mut slots = self.slots.lock().expect("watched lock");
         let slot = slots.entry(path.clone()).or_default();
         slot.error = None;
+        slot.notice = None;
         let syncer = match started {
             Ok(syncer) => syncer,
             Err(e) => {
@@ -377,6 +383,20 @@ impl Watched {
         drop(slots);
         let sink = self.batches.sink(Source::Watched(path.clone()), None);
         let (slots, log) = (self.slots.clone(), self.batches.log().clone());
+        let tell = {
+            let (slots, log, path) = (slots.clone(), log.clone(), path.clone());
+            Arc::new(move |notice: String| {
+                if let Some(slot) = slots.lock().expect("watched lock").get_mut(&path) {
+                    if slot.run == run {
+                        let source = path.display().to_string();
+                        let message = format!("Watched folder {source}: {notice}");
+                        log.note(NewEntry::new(Kind::WatchedNotice, message).source(source));
+                        slot.notice = Some(notice);
+                    }
+                }
+            })
+        };
+        let syncer = syncer.with_notice(tell);
         tokio::spawn(async move {
             let outcome = syncer.watch(sink, false, stop.clone()).await;
             if let Err(e) = outcome {

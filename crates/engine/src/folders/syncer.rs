@@ -57,6 +57,8 @@ pub struct SyncOptions {
     pub gate: Duration,
     /// A full walk this often, whatever the watcher says.
     pub rescan_every: Duration,
+    /// A full walk this often while some directories have no watch (the inotify limit).
+    pub rescan_when_limited: Duration,
     /// Gitignore-style patterns, on top of [`DEFAULT_IGNORES`].
     pub ignore: Vec<String>,
     pub delete: DeletePolicy,
@@ -70,6 +72,7 @@ impl Default for SyncOptions {
         SyncOptions {
             gate: Duration::from_secs(2),
             rescan_every: Duration::from_secs(300),
+            rescan_when_limited: Duration::from_secs(30),
             ignore: vec![],
             delete: DeletePolicy::Ignore,
             batch: None,
@@ -130,6 +133,20 @@ pub struct Syncer {
     namer: Namer,
     opts: SyncOptions,
     ignore: Gitignore,
+    notice: Option<Notice>,
+}
+
+/// Hears, once, what the user should know about a folder that keeps syncing (the watch limit).
+pub type Notice = Arc<dyn Fn(String) + Send + Sync>;
+
+/// What a folder with directories the watch limit left out says.
+pub fn limited_notice(every: Duration) -> String {
+    format!(
+        "Some of its folders cannot be watched: the system's inotify watch limit \
+         (fs.inotify.max_user_watches) is reached. They are walked every {} s instead, so changes there \
+         sync later; raise the limit to watch them all.",
+        every.as_secs()
+    )
 }
 
 impl Syncer {
@@ -146,7 +163,13 @@ impl Syncer {
         }
         let ignore =
             builder.build().map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore patterns: {e}")))?;
-        Ok(Syncer { queue, root, dest, namer, opts, ignore })
+        Ok(Syncer { queue, root, dest, namer, opts, ignore, notice: None })
+    }
+
+    /// Who hears the folder's notices (the app's folder status, the CLI's output).
+    pub fn with_notice(mut self, notice: Notice) -> Self {
+        self.notice = Some(notice);
+        self
     }
 
     fn ignored(&self, path: &Path, is_dir: bool) -> bool {
@@ -217,8 +240,7 @@ impl Syncer {
     pub async fn watch(self, sink: EventSink, once: bool, stop: tokio_util::sync::CancellationToken) -> Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         // Started before the first walk, so nothing written during the walk is missed.
-        let _watcher =
-            if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
+        let watcher = if once { None } else { Some(FolderWatcher::start(&self.root, Duration::from_millis(100), tx)?) };
         let mut waiting = Gate::new(self.opts.gate);
         let mut vanished: HashMap<PathBuf, Vanished> = HashMap::new();
         if self.opts.delete == DeletePolicy::Mirror {
@@ -230,6 +252,7 @@ impl Syncer {
             }
         }
         let mut last_walk = Instant::now();
+        let mut rescan_every = self.opts.rescan_every;
         for (path, size, mtime_ns) in self.changed_files()? {
             waiting.add(path, size, mtime_ns);
         }
@@ -252,7 +275,16 @@ impl Syncer {
                 },
                 _ = tokio::time::sleep(tick) => {}
             }
-            if last_walk.elapsed() >= self.opts.rescan_every {
+            // Directories without a watch are only seen by walking: walk often, and say so once.
+            if watcher.as_ref().is_some_and(FolderWatcher::limited) && rescan_every > self.opts.rescan_when_limited {
+                rescan_every = self.opts.rescan_when_limited;
+                let notice = limited_notice(rescan_every);
+                tracing::warn!("{}: {notice}", self.root.display());
+                if let Some(tell) = &self.notice {
+                    tell(notice);
+                }
+            }
+            if last_walk.elapsed() >= rescan_every {
                 self.rescan(&mut waiting)?;
                 last_walk = Instant::now();
             }

@@ -2,12 +2,19 @@
 //! the two halves of a rename and drops duplicate events. What comes out is a [`Change`] per
 //! path, or [`Change::Rescan`] whenever the watcher may have missed something (its queue
 //! overflowed, or it failed): the syncer then walks the tree again, so no event is load-bearing.
+//!
+//! Each directory takes one inotify watch. When the system's limit is reached
+//! (`fs.inotify.max_user_watches`, per user), the directories watched so far stay watched and
+//! the watcher says it is [`limited`](FolderWatcher::limited): the syncer then walks the tree
+//! often, so the directories without a watch still sync, only later.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use notify_debouncer_full::notify::event::{ModifyKind, RenameMode};
-use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::notify::{ErrorKind, EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use tokio::sync::mpsc;
 
@@ -29,12 +36,16 @@ pub enum Change {
 /// Stops watching when dropped.
 pub struct FolderWatcher {
     _debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
+    limited: Arc<AtomicBool>,
 }
 
 impl FolderWatcher {
     /// Watch `root` recursively; changes go to `tx`. `debounce` is how long notify-debouncer-full
-    /// gathers events of one path before passing them on.
+    /// gathers events of one path before passing them on. Running out of watches, at the start
+    /// or for a directory made later, is not a failure: see [`limited`](Self::limited).
     pub fn start(root: &Path, debounce: Duration, tx: mpsc::UnboundedSender<Change>) -> Result<Self> {
+        let limited = Arc::new(AtomicBool::new(false));
+        let hit = limited.clone();
         let handler = move |result: DebounceEventResult| match result {
             Ok(events) => {
                 for event in events {
@@ -45,6 +56,9 @@ impl FolderWatcher {
             }
             Err(errors) => {
                 for e in errors {
+                    if matches!(e.kind, ErrorKind::MaxFilesWatch) {
+                        hit.store(true, Ordering::Relaxed);
+                    }
                     tracing::warn!("watcher: {e}");
                 }
                 let _ = tx.send(Change::Rescan);
@@ -52,10 +66,22 @@ impl FolderWatcher {
         };
         let mut debouncer =
             new_debouncer(debounce, None, handler).map_err(|e| Error::WatchFailed(format!("cannot watch: {e}")))?;
-        debouncer
-            .watch(root, RecursiveMode::Recursive)
-            .map_err(|e| Error::WatchFailed(format!("cannot watch {}: {e}", root.display())))?;
-        Ok(FolderWatcher { _debouncer: debouncer })
+        match debouncer.watch(root, RecursiveMode::Recursive) {
+            Ok(()) => {}
+            // The directories met before the limit keep their watches (notify adds them one by
+            // one and does not take them back).
+            Err(e) if matches!(e.kind, ErrorKind::MaxFilesWatch) => {
+                tracing::warn!("{}: the inotify watch limit is reached; the rest is rescanned", root.display());
+                limited.store(true, Ordering::Relaxed);
+            }
+            Err(e) => return Err(Error::WatchFailed(format!("cannot watch {}: {e}", root.display()))),
+        }
+        Ok(FolderWatcher { _debouncer: debouncer, limited })
+    }
+
+    /// Some directories could not be watched: the system's inotify watch limit was reached.
+    pub fn limited(&self) -> bool {
+        self.limited.load(Ordering::Relaxed)
     }
 }
 

@@ -116,7 +116,9 @@ export type ActivityKind = "batch_finished" |
 /**  A batch in which at least one file failed. */
 "batch_failed" | "item_failed" | 
 /**  A file whose name another Doc or another file holds: renamed, or skipped. */
-"conflict" | "watched_sync" | "watched_error" | "paused" | "resumed" | "signed_in" | "signed_out";
+"conflict" | "watched_sync" | "watched_error" | 
+/**  A folder that keeps syncing, with something the user should know (the watch limit). */
+"watched_notice" | "paused" | "resumed" | "signed_in" | "signed_out";
 
 /**  What to do when a Doc of the same name but other content is already on the Twin. */
 export type ConflictPolicy = "skip" | 
@@ -348,6 +350,8 @@ export type FolderStatus = {
 	paused: boolean,
 	status: FolderState,
 	error: ErrorInfo | null,
+	/**  Something to know while it syncs: some of its directories are walked, not watched. */
+	notice: string | null,
 	/**  When its last sync ended (ms since the epoch), if ever. */
 	lastSyncMs: number | null,
 };
