@@ -213,10 +213,12 @@ impl Driver {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert("tauri:options".into(), serde_json::json!({ "application": app_bin(), "args": [] }));
-        let client = ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        // An app that dies at launch leaves the session request unanswered: bounded, so the test
+        // fails with a reason instead of hanging the run.
+        let (mut builder, url) = (ClientBuilder::native(), format!("http://127.0.0.1:{}", self.port));
+        let client = tokio::time::timeout(Duration::from_secs(60), builder.capabilities(caps).connect(&url))
             .await
+            .expect("no WebDriver session within 60 s: did the app start?")
             .expect("WebDriver session");
         client
             .wait()
@@ -246,7 +248,26 @@ impl Drop for Driver {
         if !ended {
             let _ = self.child.wait();
         }
+        // Gone, not going: an app still on its way out holds the single-instance name on the
+        // session bus, and the next test's app, asking it to take over, gets no reply.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while group_alive(self.child.id()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
+}
+
+/// Some process of process group `pgid` still runs (a zombie, already gone but not yet reaped,
+/// does not count).
+fn group_alive(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { return false };
+        // `pid (comm) state ppid pgrp ...`: comm may hold spaces, so read after its last ')'.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        matches!(fields.as_slice(), [state, _ppid, pgrp, ..] if *state != "Z" && pgrp.parse() == Ok(pgid))
+    })
 }
 
 /// The sandbox's control token in these tests (the app reads it from the environment).

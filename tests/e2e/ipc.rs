@@ -87,9 +87,6 @@ async fn malformed_ipc_calls_are_refused_and_the_app_carries_on() {
     app.close().await;
 }
 
-/// `invoke` for a command that streams its events over a channel (`upload_planned`): the page
-/// makes the channel the way `@tauri-apps/api`'s `Channel` does.
-
 /// The page can only name paths the user chose: a call with a path never picked nor dropped
 /// (the home folder, `~/.ssh`, a `..` out of a picked folder) is refused with
 /// `path.not_chosen`, and the same calls on the picked folder work.
