@@ -407,5 +407,26 @@ async fn ten_thousand_dropped_files_keep_the_list_virtualized_and_smooth() {
     assert!(median < 50.0, "frames while uploading: median {median:.1} ms");
     assert_eq!(text(client, "#filter-failed .count").await.trim(), "0");
     screenshot(client, "e2e-queue-10000-uploading.png").await;
+    // Small files: the header says how many files a second go, not only bytes.
+    let speed = text(client, "#queue-speed").await;
+    assert!(speed.contains("files/s") || speed == "Idle", "{speed:?}");
+
+    // The compact density: one short line per file, the same virtual window.
+    click(client, "#queue-density").await;
+    wait_attr(client, "#queue-density", "aria-pressed", "true", 5).await;
+    let tops: Vec<f64> = serde_json::from_value(
+        client
+            .execute(
+                "return [...document.querySelectorAll('#queue [role=row]')].map(r => parseFloat(r.style.top)).sort((a, b) => a - b);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(tops.windows(2).all(|w| w[1] - w[0] == 44.0), "compact rows are 44 px apart: {tops:?}");
+    let in_dom = client.find_all(Locator::Css("#queue [role='row']")).await.unwrap().len();
+    assert!(in_dom <= 40, "{in_dom} compact rows in the DOM");
+    screenshot(client, "e2e-queue-10000-compact.png").await;
     sb.app.close().await;
 }
