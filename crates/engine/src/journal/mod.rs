@@ -35,6 +35,17 @@ pub use resumable::ResumableRecord;
 pub use retention::{Pruned, Retention, DEFAULT_HISTORY_DAYS, PRUNE_EVERY};
 pub(crate) use schema::to_latest as migrate_file;
 
+/// A file's newest job, as far as telling an unchanged file goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// Finished, its Doc `ok`.
+    pub ok: bool,
+    /// Its Doc's name, as the row holds it.
+    pub doc_name: String,
+}
+
 pub struct Journal {
     conn: Mutex<Connection>,
     path: PathBuf,
@@ -95,6 +106,9 @@ pub(crate) mod hot {
         columns!(),
         " FROM jobs WHERE base_url = ?1 AND destination = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
     );
+    /// `LATEST_FOR_PATH`, only what a preview compares.
+    pub const LATEST_RECORD: &str = "SELECT size, mtime_ns, state, doc_status, doc_name FROM jobs \
+         WHERE base_url = ?1 AND destination = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1";
     /// A destination's finished jobs file by file, each file's oldest first, in `jobs_by_path`'s
     /// own order (no sort), read as a stream: a sync keeps one entry per file, not per job.
     pub const FINISHED_FILES: &str = concat!(
@@ -148,7 +162,9 @@ fn list_sql(states: &[JobState]) -> String {
 }
 
 impl Journal {
-    /// Open (or create) the journal at `path`, taking an exclusive lock next to it.
+    /// Open (or create) the journal at `path`, taking an exclusive lock next to it. It keeps
+    /// its finished history until told otherwise ([`set_retention`](Self::set_retention), or
+    /// [`open_with`](Self::open_with), which also prunes what is due).
     pub fn open(path: &Path) -> Result<Self> {
         // Private (0600 files in a 0700 folder): it names every file sent, and where.
         crate::private::create_parent_private(path)?;
@@ -235,6 +251,22 @@ impl Journal {
         self.conn()
             .prepare_cached(hot::LATEST_FOR_PATH)
             .and_then(|mut st| st.query_row(params![base_url, Text(dest), path_value(path)], row_to_job).optional())
+            .map_err(db)
+    }
+
+    /// What the newest job of this file at this destination says of it, without reading the
+    /// rest of the job (a preview asks it of every file of a drop).
+    pub fn latest_record(&self, base_url: &str, dest: &Destination, path: &Path) -> Result<Option<FileRecord>> {
+        self.conn()
+            .prepare_cached(hot::LATEST_RECORD)
+            .and_then(|mut st| {
+                st.query_row(params![base_url, Text(dest), path_value(path)], |r| {
+                    let ok = r.get::<_, JobState>(2)? == JobState::Done
+                        && r.get::<_, Option<String>>(3)?.map(|s| DocStatus::parse(&s)) == Some(DocStatus::Ok);
+                    Ok(FileRecord { size: r.get::<_, i64>(0)? as u64, mtime_ns: r.get(1)?, ok, doc_name: r.get(4)? })
+                })
+                .optional()
+            })
             .map_err(db)
     }
 
@@ -608,6 +640,7 @@ pub(crate) mod tests {
         vec![
             ("get", hot::GET.into()),
             ("latest_for_path", hot::LATEST_FOR_PATH.into()),
+            ("latest_record", hot::LATEST_RECORD.into()),
             ("finished_files", hot::FINISHED_FILES.into()),
             ("claim_next", hot::CLAIM_NEXT.into()),
             ("claim", hot::CLAIM.into()),
@@ -647,6 +680,7 @@ pub(crate) mod tests {
         let expected: &[(&str, &[&str])] = &[
             ("get", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
             ("latest_for_path", &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=? AND path=?)"]),
+            ("latest_record", &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=? AND path=?)"]),
             ("finished_files", &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=?)"]),
             ("claim_next", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
             ("claim", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),

@@ -143,18 +143,14 @@ impl Queue {
             let taken_by = |name: &str, path: &std::path::Path| -> Option<PathBuf> {
                 let dest = twin.as_ref()?;
                 let mut holders = holders.borrow_mut();
-                let holder = match holders.get(name) {
-                    Some(holder) => holder.clone(),
-                    None => {
-                        let holder = journal.name_holder(&base, dest, name).unwrap_or_else(|e| {
-                            failed.borrow_mut().get_or_insert(e);
-                            None
-                        });
-                        holders.insert(name.to_owned(), holder.clone());
-                        holder
-                    }
-                };
-                holder.filter(|p| p.as_path() != path)
+                if !holders.contains_key(name) {
+                    let holder = journal.name_holder(&base, dest, name).unwrap_or_else(|e| {
+                        failed.borrow_mut().get_or_insert(e);
+                        None
+                    });
+                    holders.insert(name.to_owned(), holder);
+                }
+                holders[name].as_ref().filter(|p| p.as_path() != path).cloned()
             };
             let mut files = naming::preview(&paths, template.as_ref(), &taken_by);
             if let Some(e) = failed.borrow_mut().take() {
@@ -162,8 +158,8 @@ impl Queue {
             }
             let Some(dest) = twin.as_ref() else { return Ok(files) };
             for file in files.iter_mut().filter(|f| f.problem.is_none()) {
-                let Some(job) = journal.latest_for_path(&base, dest, &file.path)? else { continue };
-                if job.is_ok()
+                let Some(job) = journal.latest_record(&base, dest, &file.path)? else { continue };
+                if job.ok
                     && Some(job.size) == file.size
                     && Some(job.mtime_ns) == file.mtime_ns
                     && file.name.as_deref() == Some(job.doc_name.as_str())
