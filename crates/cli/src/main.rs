@@ -208,7 +208,7 @@ pub mod exit {
 /// The journal at `path` (the uploads' journal by default), keeping the finished history the
 /// saved preferences say (`historyDays`, as the app does); a prune that is due runs first.
 pub fn open_journal(settings: &SettingsFile, path: Option<&PathBuf>) -> Result<Journal, Error> {
-    let retention = twindrop_engine::prefs::Prefs::saved_retention(settings);
+    let retention = settings.retention();
     match path {
         Some(p) => Journal::open_with(p, retention),
         None => Journal::open_with(&twindrop_engine::profile::journal_path()?, retention),
@@ -291,7 +291,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             // app's folders), when there is one.
             let folders = twindrop_engine::profile::folders_journal_path()?;
             if cli.journal.is_none() && folders.exists() {
-                journals.push(Journal::open_with(&folders, twindrop_engine::prefs::Prefs::saved_retention(&settings))?);
+                journals.push(Journal::open_with(&folders, settings.retention())?);
             }
             for journal in &journals {
                 upload::status(journal, pending, cli.json)?;

@@ -83,18 +83,6 @@ impl Prefs {
         Retention::days(self.history_days)
     }
 
-    /// The retention saved in `settings` (the app's and `twindrop`'s alike). A settings file
-    /// that cannot be read prunes nothing: what the person asked for is not known.
-    pub fn saved_retention(settings: &crate::profile::SettingsFile) -> Retention {
-        match settings.load() {
-            Ok(saved) => saved.prefs.retention(),
-            Err(e) => {
-                tracing::warn!(code = e.code(), "settings unreadable, so the journal's history is kept: {e}");
-                Retention::Forever
-            }
-        }
-    }
-
     pub fn timetable(&self) -> Result<Timetable> {
         match self.bandwidth.as_deref().map(str::trim) {
             None | Some("") => Ok(Timetable::unlimited()),

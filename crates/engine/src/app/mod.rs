@@ -211,7 +211,7 @@ impl App {
     ) -> Result<SessionInfo> {
         // Checked first: a refused secret leaves the session that was open as it was.
         let verified = service.verify(destination.as_ref()).await?;
-        let retention = Prefs::saved_retention(&self.places.settings);
+        let retention = self.places.settings.retention();
         let journal = journal_in(&self.journal, &self.places.journal, retention)?;
         let folders_journal = journal_in(&self.folders_journal, &self.places.folders_journal, retention);
         let opening = Opening {
