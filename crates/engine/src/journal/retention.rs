@@ -28,7 +28,8 @@ use crate::error::Result;
 pub const DEFAULT_HISTORY_DAYS: u32 = 30;
 
 /// How often a running queue prunes its journal (and how old the last prune must be for an
-/// open to prune again: restarts in a row do not each walk the history).
+/// open to prune again, unless the retention changed: restarts in a row do not each walk the
+/// history).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Rows looked at per transaction: the journal is held for one batch at a time, a few
@@ -109,7 +110,9 @@ pub(super) const BATCH_END: &str = "SELECT id FROM jobs WHERE id > ?1 ORDER BY i
 /// When the row after `?1` was made: from there on nothing can be old enough.
 pub(super) const NEXT_CREATED: &str = "SELECT created_at FROM jobs WHERE id > ?1 ORDER BY id LIMIT 1";
 
+/// When the last prune started (epoch seconds), and with which retention (days).
 const PRUNED_AT: &str = "pruned_at";
+const PRUNED_DAYS: &str = "pruned_days";
 
 impl Journal {
     /// [`open`](Self::open), keeping finished history for `retention`, and pruning it now if
@@ -130,18 +133,23 @@ impl Journal {
         Retention::days(self.history_days.load(Ordering::Relaxed))
     }
 
-    /// Prune as [`prune`](Self::prune) does, unless the last prune ended less than
-    /// [`PRUNE_EVERY`] ago. `None` when it was not due (or history is kept for ever).
+    /// Prune as [`prune`](Self::prune) does, unless the last prune started less than
+    /// [`PRUNE_EVERY`] ago with the same retention. `None` when it was not due (or history is
+    /// kept for ever).
     pub fn prune_if_due(&self) -> Result<Option<Pruned>> {
-        if self.retention() == Retention::Forever {
+        let retention = self.retention();
+        if retention == Retention::Forever {
             return Ok(None);
         }
-        let last: Option<f64> = self
-            .conn()
-            .query_row("SELECT value FROM housekeeping WHERE key = ?1", [PRUNED_AT], |r| r.get(0))
-            .optional()
-            .map_err(db)?;
-        if last.is_some_and(|at| (0.0..PRUNE_EVERY.as_secs_f64()).contains(&(now() - at))) {
+        let (at, days): (Option<f64>, Option<i64>) = {
+            let conn = self.conn();
+            let mut st = conn.prepare_cached("SELECT value FROM housekeeping WHERE key = ?1").map_err(db)?;
+            let at = st.query_row([PRUNED_AT], |r| r.get(0)).optional().map_err(db)?;
+            let days = st.query_row([PRUNED_DAYS], |r| r.get(0)).optional().map_err(db)?;
+            (at, days)
+        };
+        let recent = at.is_some_and(|at| (0.0..PRUNE_EVERY.as_secs_f64()).contains(&(now() - at)));
+        if recent && days == Some(i64::from(retention.as_days())) {
             return Ok(None);
         }
         self.prune().map(Some)
@@ -150,12 +158,21 @@ impl Journal {
     /// Delete the finished history older than the retention setting (nothing when it is for
     /// ever), in batches.
     pub fn prune(&self) -> Result<Pruned> {
-        let t = now();
-        let Some(cutoff) = self.retention().cutoff(t) else { return Ok(Pruned::default()) };
+        let (t, retention) = (now(), self.retention());
+        let Some(cutoff) = retention.cutoff(t) else { return Ok(Pruned::default()) };
         let pruned = self.prune_before(cutoff)?;
-        self.conn()
-            .execute("INSERT OR REPLACE INTO housekeeping (key, value) VALUES (?1, ?2)", params![PRUNED_AT, t])
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute("INSERT OR REPLACE INTO housekeeping (key, value) VALUES (?1, ?2)", params![PRUNED_AT, t])
+            .and_then(|_| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO housekeeping (key, value) VALUES (?1, ?2)",
+                    params![PRUNED_DAYS, retention.as_days()],
+                )
+            })
             .map_err(db)?;
+        tx.commit().map_err(db)?;
+        drop(conn);
         if pruned.jobs > 0 {
             tracing::info!(jobs = pruned.jobs, batches = pruned.batches, "journal: finished history pruned");
         }
@@ -342,7 +359,10 @@ mod tests {
         let j = Journal::open_with(&db, Retention::days(365)).unwrap();
         assert_eq!(ids(&j).len(), 1, "pruned at open");
         assert_eq!(j.prune_if_due().unwrap(), None, "not due again within the hour");
-        j.conn().execute("UPDATE housekeeping SET value = value - 3601", []).unwrap();
+        j.set_retention(Retention::days(400));
+        assert!(j.prune_if_due().unwrap().is_some(), "due at once with another retention");
+        assert_eq!(j.prune_if_due().unwrap(), None);
+        j.conn().execute("UPDATE housekeeping SET value = value - 3601 WHERE key = 'pruned_at'", []).unwrap();
         assert_eq!(j.prune_if_due().unwrap(), Some(Pruned { jobs: 0, batches: 1 }));
     }
 
