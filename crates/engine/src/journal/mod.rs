@@ -145,6 +145,12 @@ pub(crate) mod hot {
     /// `base_url` prefix, which SQLite would otherwise pick and walk every job of the server.
     pub const RECOVER: &str = "UPDATE jobs SET state = 'queued', updated_at = ?2 \
          WHERE +base_url = ?1 AND state IN ('uploading', 'hashing')";
+    /// At each attach: the Doc is recorded as Twindrop's, from its job's row.
+    pub const OWN_DOC: &str = "INSERT OR REPLACE INTO docs (base_url, destination, doc_name, sha256, path, job_id, \
+         updated_at) SELECT base_url, destination, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1";
+    /// At a renamed attach: the file's decided name follows (`names`' key, from the job's row).
+    pub const RENAME_DECIDED: &str = "UPDATE names SET doc_name = ?2 WHERE (base_url, destination, path) = \
+         (SELECT base_url, destination, path FROM jobs WHERE id = ?1)";
     pub const REQUEUE_FAILED: &str =
         "UPDATE jobs SET state = CASE WHEN attach_sent = 1 THEN 'attaching' ELSE 'queued' END, \
          error_code = NULL, error_message = NULL, updated_at = ?2 WHERE base_url = ?1 AND state = 'failed'";
@@ -182,6 +188,9 @@ impl Journal {
         crate::private::sqlite_companions(path).iter().try_for_each(|p| crate::private::chmod_private(p))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
+        // Room for every statement the pipeline runs per file (about twenty, with the plan's and
+        // the finisher's): with rusqlite's 16, the least recent is prepared again each time.
+        conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
         Ok(Journal {
             conn: Mutex::new(conn),
@@ -464,14 +473,7 @@ impl Journal {
     pub fn rename(&self, id: u64, doc_name: &str) -> Result<()> {
         // (The decision in `names` follows, so the file keeps its new name next time.)
         self.update(id, "doc_name = ?2, attach_sent = 0, replaces = NULL", params![id as i64, doc_name])?;
-        self.conn()
-            .execute(
-                "UPDATE names SET doc_name = ?2 WHERE (base_url, destination, path) = \
-                 (SELECT base_url, destination, path FROM jobs WHERE id = ?1)",
-                params![id as i64, doc_name],
-            )
-            .map(|_| ())
-            .map_err(db)
+        self.conn().execute(hot::RENAME_DECIDED, params![id as i64, doc_name]).map(|_| ()).map_err(db)
     }
 
     /// The Doc exists; only its final status is still to be read.
@@ -485,8 +487,7 @@ impl Journal {
         self.batches(
             &[
                 "UPDATE jobs SET state = 'verifying', attach_sent = 1, replaces = NULL, updated_at = ?2 WHERE id = ?1",
-                "INSERT OR REPLACE INTO docs (base_url, destination, doc_name, sha256, path, job_id, updated_at) \
-                 SELECT base_url, destination, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1",
+                hot::OWN_DOC,
             ],
             ids,
             |_| None,
@@ -653,6 +654,8 @@ pub(crate) mod tests {
             ("list in flight", list_sql(&[JobState::Attaching, JobState::Verifying])),
             ("list queued", list_sql(&[JobState::Queued])),
             ("record_uploaded", update("sha256 = ?2, state = 'attaching'")),
+            ("own_doc", hot::OWN_DOC.into()),
+            ("rename_decided", hot::RENAME_DECIDED.into()),
             ("decided_name", docs::DECIDED_NAME.into()),
             ("proposed_name", docs::PROPOSED_NAME.into()),
             ("name_held_by_other", docs::NAME_HELD_BY_OTHER.into()),
@@ -696,6 +699,14 @@ pub(crate) mod tests {
             ("list in flight", &["SEARCH jobs USING INDEX jobs_by_state (state=?)", "USE TEMP B-TREE FOR ORDER BY"]),
             ("list queued", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
             ("record_uploaded", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
+            ("own_doc", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
+            (
+                "rename_decided",
+                &[
+                    "SEARCH names USING INDEX sqlite_autoindex_names_1 (base_url=? AND destination=? AND path=?)",
+                    "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)",
+                ],
+            ),
             (
                 "decided_name",
                 &["SEARCH names USING INDEX sqlite_autoindex_names_1 (base_url=? AND destination=? AND path=?)"],
@@ -745,6 +756,7 @@ pub(crate) mod tests {
                 let structure = ["COMPOUND QUERY", "LEFT-MOST SUBQUERY", "UNION ALL", "CREATE BLOOM FILTER"]
                     .contains(&line.as_str())
                     || line.starts_with("LIST SUBQUERY")
+                    || line.starts_with("SCALAR SUBQUERY")
                     || line.starts_with("CORRELATED SCALAR SUBQUERY");
                 assert!(wanted.contains(&line.as_str()) || structure, "{name}: {line:?} is not its plan: {lines:?}");
             }
