@@ -238,6 +238,21 @@ def bench_rclone(work, runs):
         s3.wait()
 
 
+def bench_journal(root):
+    """The engine's journal bench (benches/journal.sh): size per 100,000 jobs, and the hot operations at
+    that size beside the queries they replaced, measured in the same run."""
+    m, _ = bench_script(root, "journal.sh", ["100000"], r"JOURNAL (.*)")
+    f = dict(kv.split("=", 1) for kv in m[1].split())
+    row("Journal size per 100,000 jobs (MiB)", f["size_mib_per_100k"], "-",
+        f"{f['bytes_per_job']} bytes/job ({f['url_bytes']}-byte upload URLs kept)", "report (issue 18)", True)
+    row("Journal hot operations at 100,000 jobs",
+        f"claim next {f['claim_us']} us, record uploaded {f['uploaded_us']} us, sync lookup {f['sync_lookup_ms']} ms, "
+        f"preview of {int(f['preview_files']):,} files {f['preview_ms']} ms, idle check {f['idle_check_us']} us, "
+        f"prune pass {f['prune_none_ms']} ms",
+        f"before: sync lookup {f['sync_lookup_before_ms']} ms, preview {f['preview_before_ms']} ms, "
+        f"idle check {f['idle_check_before_ms']} ms", "-", "report (issue 18)", True)
+
+
 def rclone_version():
     return run(["rclone", "version"]).stdout.split()[1]
 
@@ -281,6 +296,7 @@ def main():
             em.stop()
         phase("resume", bench_resume, a.root, a.runs)
         phase("watched folder", bench_sync, a.root, a.runs)
+        phase("journal", bench_journal, a.root)
         phase("launch", bench_launch, a.root, a.runs)
         phase("rclone", bench_rclone, work, a.runs)
     finally:

@@ -205,10 +205,13 @@ pub mod exit {
     }
 }
 
-pub fn open_journal(path: Option<&PathBuf>) -> Result<Journal, Error> {
+/// The journal at `path` (the uploads' journal by default), keeping the finished history the
+/// saved preferences say (`historyDays`, as the app does); a prune that is due runs first.
+pub fn open_journal(settings: &SettingsFile, path: Option<&PathBuf>) -> Result<Journal, Error> {
+    let retention = settings.retention();
     match path {
-        Some(p) => Journal::open(p),
-        None => Journal::open(&twindrop_engine::profile::journal_path()?),
+        Some(p) => Journal::open_with(p, retention),
+        None => Journal::open_with(&twindrop_engine::profile::journal_path()?, retention),
     }
 }
 
@@ -274,21 +277,21 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Upload(args) => {
             let service = connect_service(&settings, &args.run.conn).await?;
-            upload::upload(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
+            upload::upload(service, open_journal(&settings, cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Sync(args) => sync::sync(&settings, cli.journal.as_ref(), args, cli.json).await,
         Command::Name(args) => sync::name(args, cli.json),
         Command::Retry(args) => {
             let service = connect_service(&settings, &args.conn).await?;
-            upload::retry(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
+            upload::retry(service, open_journal(&settings, cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Status { pending } => {
-            let mut journals = vec![open_journal(cli.journal.as_ref())?];
+            let mut journals = vec![open_journal(&settings, cli.journal.as_ref())?];
             // Without --journal: the uploads' journal, then the watched folders' (`sync` and the
             // app's folders), when there is one.
             let folders = twindrop_engine::profile::folders_journal_path()?;
             if cli.journal.is_none() && folders.exists() {
-                journals.push(Journal::open(&folders)?);
+                journals.push(Journal::open_with(&folders, settings.retention())?);
             }
             for journal in &journals {
                 upload::status(journal, pending, cli.json)?;
@@ -302,7 +305,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Resend(args) => {
             let service = connect_service(&settings, &args.run.conn).await?;
-            upload::resend(service, open_journal(cli.journal.as_ref())?, args, cli.json).await
+            upload::resend(service, open_journal(&settings, cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Push { resumable, chunk_size, size, file } => {
             // The engine's client: no redirects (the bytes stay where they were sent), timeouts.
@@ -318,7 +321,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     "--size is for a stream (`-`); a file's size is read from the file",
                 ));
             } else {
-                let journal = open_journal(cli.journal.as_ref())?;
+                let journal = open_journal(&settings, cli.journal.as_ref())?;
                 resumable::push(&http, &journal, &resumable, &file, chunk_size, Arc::new(|_| {}), false).await?
             };
             let (sha256, size, wire) = (outcome.sent.sha256, outcome.sent.size, outcome.bytes_on_wire);

@@ -98,9 +98,10 @@ pub async fn sync(
     }
     // The app's watched folders keep their jobs in this journal too: a folder is never sent
     // twice because it was run from the CLI once and from the app after.
+    let retention = settings.retention();
     let journal = match journal {
-        Some(path) => Journal::open(path)?,
-        None => Journal::open(&twindrop_engine::profile::folders_journal_path()?)?,
+        Some(path) => Journal::open_with(path, retention)?,
+        None => Journal::open_with(&twindrop_engine::profile::folders_journal_path()?, retention)?,
     };
     let stop = CancellationToken::new();
     let on_ctrl_c = stop.clone();

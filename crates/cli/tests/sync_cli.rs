@@ -133,3 +133,63 @@ async fn sync_shares_the_apps_folder_journal_and_status_shows_it() {
     assert_eq!(seen, [("dropped.txt", "done"), ("synced.txt", "done")], "uploads first, then folders");
     em.shutdown().await;
 }
+
+/// `twindrop` keeps the finished history the saved preferences say (`historyDays`, the app's
+/// setting): 0 keeps all of it; by default 30 days, so a superseded job of 100 days ago goes
+/// when a journal is opened, and each file's newest job stays.
+#[test]
+fn finished_history_is_kept_as_the_settings_say() {
+    use twindrop_engine::destination::{Destination, TwinId};
+    use twindrop_engine::doc::{ConflictPolicy, DocStatus, StorageClass};
+    use twindrop_engine::journal::{JobState, Journal, NewJob};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, config) = (dir.path().join("journal.sqlite"), dir.path().join("config"));
+    let twin = Destination::Twin(TwinId::parse("0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d").unwrap());
+    {
+        let j = Journal::open(&journal).unwrap();
+        for size in [1, 2] {
+            let new = NewJob {
+                base_url: "http://h",
+                destination: &twin,
+                path: std::path::Path::new("/data/a.txt"),
+                doc_name: "a.txt",
+                size,
+                mtime_ns: size as i64,
+                dev: 1,
+                ino: 2,
+                storage_class: StorageClass::AccessOptimized,
+                description: None,
+                on_conflict: ConflictPolicy::Rename,
+            };
+            let id = j.insert(&new, JobState::Queued).unwrap();
+            j.record_uploaded(id, &"a".repeat(64), size, None, None).unwrap();
+            j.record_attached(id).unwrap();
+            j.record_done(id, &DocStatus::Ok).unwrap();
+        }
+    }
+    let age = 100.0 * 86_400.0;
+    rusqlite::Connection::open(&journal)
+        .unwrap()
+        .execute("UPDATE jobs SET created_at = created_at - ?1, updated_at = updated_at - ?1", [age])
+        .unwrap();
+    let jobs = || -> Vec<(i64, i64)> {
+        let db = rusqlite::Connection::open(&journal).unwrap();
+        let mut st = db.prepare("SELECT id, size FROM jobs ORDER BY id").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let status = || {
+        let out = twindrop(&config, &["--journal", journal.to_str().unwrap(), "status", "--json"]);
+        assert!(out.status.success(), "{out:?}");
+    };
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("settings.json"), r#"{"prefs": {"historyDays": 0}}"#).unwrap();
+    status();
+    assert_eq!(jobs(), [(1, 1), (2, 2)], "kept for ever");
+    std::fs::write(config.join("settings.json"), r#"{"prefs": {"historyDays": 365}}"#).unwrap();
+    status();
+    assert_eq!(jobs().len(), 2, "younger than a year");
+    std::fs::remove_file(config.join("settings.json")).unwrap();
+    status();
+    assert_eq!(jobs(), [(2, 2)], "30 days by default: the superseded job went, the file's newest stays");
+}

@@ -5,7 +5,8 @@
 //!
 //! Parallelism and the bandwidth limit apply to a running queue ([`Prefs::apply`]); the conflict
 //! policy is written into each job when it is queued, so it applies to files queued from the
-//! next session on.
+//! next session on. The history's retention (`history_days`) applies to the open journals at
+//! once (`App::set_prefs`), and to `twindrop`'s runs, which read it too.
 
 use std::sync::Arc;
 
@@ -13,7 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::bandwidth::{Limiter, Timetable};
 use crate::error::{Error, Invalid, Result};
+use crate::journal::Retention;
 use crate::queue::{ConflictPolicy, Options, Queue, MAX_PARALLEL};
+
+/// The most days of history a person can ask for (0 keeps it for ever).
+pub const MAX_HISTORY_DAYS: u32 = 36_500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(default, rename_all = "camelCase")]
@@ -27,6 +32,8 @@ pub struct Prefs {
     pub autostart: bool,
     /// Desktop notifications when uploads finish or fail.
     pub notifications: bool,
+    /// Days finished uploads stay in the journal's history (0: for ever); what skips unchanged files stays.
+    pub history_days: u32,
 }
 
 impl Default for Prefs {
@@ -37,6 +44,7 @@ impl Default for Prefs {
             on_conflict: ConflictPolicy::default(),
             autostart: false,
             notifications: true,
+            history_days: crate::journal::DEFAULT_HISTORY_DAYS,
         }
     }
 }
@@ -51,6 +59,15 @@ impl Prefs {
                 format!("parallel uploads: {} is out of range; use 1 to {MAX_PARALLEL}", self.parallel),
             ));
         }
+        if self.history_days > MAX_HISTORY_DAYS {
+            return Err(Error::invalid(
+                Invalid::Prefs,
+                format!(
+                    "history: {} days is out of range; use 1 to {MAX_HISTORY_DAYS}, or 0 to keep it for ever",
+                    self.history_days
+                ),
+            ));
+        }
         self.bandwidth = match self.bandwidth.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(spec) => {
@@ -59,6 +76,11 @@ impl Prefs {
             }
         };
         Ok(self)
+    }
+
+    /// How long the journals keep finished history.
+    pub fn retention(&self) -> Retention {
+        Retention::days(self.history_days)
     }
 
     pub fn timetable(&self) -> Result<Timetable> {
@@ -125,9 +147,12 @@ mod tests {
             serde_json::from_str(r#"{"prefs": {"parallel": 2, "onConflict": "skip"}}"#).unwrap();
         assert_eq!((some.prefs.parallel, some.prefs.on_conflict), (2, ConflictPolicy::Skip));
         assert!(some.prefs.notifications, "notifications default to on");
+        assert_eq!(some.prefs.history_days, 30, "a file from before the setting keeps 30 days");
+        assert_eq!(p.retention(), Retention::Days(30));
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["notifications"], true);
         assert_eq!(json["onConflict"], "rename");
+        assert_eq!(json["historyDays"], 30);
     }
 
     #[test]
@@ -149,6 +174,11 @@ mod tests {
         );
         assert_eq!(with(4, Some("off")).validated().unwrap().bandwidth, None);
         assert_eq!(with(4, Some("  ")).validated().unwrap().bandwidth, None);
+        let days = |history_days| Prefs { history_days, ..Prefs::default() };
+        let e = days(MAX_HISTORY_DAYS + 1).validated().unwrap_err();
+        assert!(e.to_string().contains("history: 36501 days is out of range"), "{e}");
+        assert_eq!(days(0).validated().unwrap().retention(), Retention::Forever);
+        assert_eq!(days(7).validated().unwrap().retention(), Retention::Days(7));
     }
 
     #[test]

@@ -200,6 +200,19 @@ impl SettingsFile {
         SettingsFile { path: path.into() }
     }
 
+    /// How long the journals keep finished history, as saved (`Prefs::history_days`; the app
+    /// and `twindrop` alike). A file that cannot be read prunes nothing: what the person asked
+    /// for is not known.
+    pub fn retention(&self) -> crate::journal::Retention {
+        match self.load() {
+            Ok(saved) => saved.prefs.retention(),
+            Err(e) => {
+                tracing::warn!(code = e.code(), "settings unreadable, so the journal's history is kept: {e}");
+                crate::journal::Retention::Forever
+            }
+        }
+    }
+
     pub fn default_location() -> Result<Self> {
         Ok(Self::new(config_dir()?.join("settings.json")))
     }

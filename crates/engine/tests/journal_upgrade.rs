@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use twindrop_engine::activity::{ActivityLog, Counts, Filter, Kind};
 use twindrop_engine::destination::{AssetId, Destination, ServiceKind, TableRef, TwinId};
 use twindrop_engine::doc::{ConflictPolicy, DocStatus, StorageClass};
-use twindrop_engine::journal::{JobName, JobState, Journal, Transfer};
+use twindrop_engine::journal::{JobName, JobState, Journal, Retention, Transfer};
 
 const TT: &str = "http://tt.example";
 const REDIVIS: &str = "http://redivis.example";
@@ -213,4 +213,67 @@ fn a_file_from_a_newer_twindrop_is_refused_and_left_alone() {
     ActivityLog::open(&activity).unwrap();
     rusqlite::Connection::open(&activity).unwrap().pragma_update(None, "user_version", 7).unwrap();
     assert_eq!(ActivityLog::open(&activity).err().unwrap().code(), "journal.too_new");
+}
+
+/// A journal of before versions, opened to keep 30 days of finished history, is brought to the
+/// latest version and pruned at once by the same rules as any: none of its jobs goes (each is
+/// its file's newest, or holds a Doc, or a pending delete), and history made after it is
+/// pruned, keeping what skip-unchanged and ownership read.
+#[test]
+fn a_journal_of_before_versions_is_pruned_by_the_same_rules() {
+    let (_dir, path) = copy("journal-v0.sqlite");
+    let year = 365.0 * 86_400.0;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE jobs SET created_at = created_at - ?1, updated_at = updated_at - ?1", [2.0 * year])
+        .unwrap();
+    let journal = Journal::open_with(&path, Retention::days(30)).unwrap();
+    assert_eq!(user_version(&path), 3);
+    let before = journal.list(None, &[]).unwrap();
+    assert_eq!(before.len(), 17, "nothing of it is history nobody needs");
+    let index: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'docs_by_job'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(index, 1);
+
+    // The first file sent again, unchanged in name, changed in content: its first job is history.
+    let raw = PathBuf::from(std::ffi::OsStr::from_bytes(b"/data/caf\xe9.txt"));
+    let removed = Path::new("/data/removed.txt");
+    let again = |path: &Path, name: &str| {
+        let new = twindrop_engine::journal::NewJob {
+            base_url: TT,
+            destination: &twin(),
+            path,
+            doc_name: name,
+            size: 12,
+            mtime_ns: 1_800_000_000_000_000_000,
+            dev: 1,
+            ino: 2,
+            storage_class: StorageClass::AccessOptimized,
+            description: None,
+            on_conflict: ConflictPolicy::Rename,
+        };
+        let id = journal.insert(&new, JobState::Queued).unwrap();
+        journal.record_uploaded(id, &"b".repeat(64), 12, None, None).unwrap();
+        journal.record_attached(id).unwrap();
+        journal.record_done(id, &DocStatus::Ok).unwrap();
+        id
+    };
+    let caf = again(&raw, "caf_.txt");
+    // The file whose Doc's delete is pending, sent again under another name: its job stays.
+    let back = again(removed, "removed-2.txt");
+    let pruned = journal.prune_before(4e9).unwrap();
+    assert_eq!(pruned.jobs, 1);
+    let after = journal.list(None, &[]).unwrap();
+    assert_eq!(after.len(), 18);
+    assert!(!after.iter().any(|j| j.id == before[0].id), "the first file's first job went");
+    assert_eq!(journal.latest_for_path(TT, &twin(), &raw).unwrap().unwrap().id, caf);
+    assert_eq!(journal.owned_doc(TT, &twin(), "caf_.txt").unwrap().unwrap().job_id, caf);
+    assert_eq!(journal.latest_for_path(TT, &twin(), removed).unwrap().unwrap().id, back);
+    let deletions = journal.deletions(TT, &twin()).unwrap();
+    assert_eq!(deletions.iter().map(|d| d.job.id).collect::<Vec<_>>(), [before[10].id]);
+    assert_eq!(journal.owned_doc(TT, &twin(), "removed.txt").unwrap().unwrap().job_id, before[10].id);
+    let sent = journal.finished_files(TT, &twin()).unwrap();
+    assert_eq!(sent.get(&raw), Some(&(12, 1_800_000_000_000_000_000)));
 }

@@ -28,7 +28,7 @@ use crate::credentials::Secret;
 use crate::doctor::{self, SecretFrom};
 use crate::error::{Error, Result};
 use crate::folders::Watched;
-use crate::journal::Journal;
+use crate::journal::{Journal, Retention};
 use crate::naming::{self, DocName, NamedFile};
 use crate::prefs::Prefs;
 use crate::profile::{self, SettingsFile};
@@ -128,13 +128,16 @@ pub struct App {
     log: Mutex<Option<Arc<ActivityLog>>>,
 }
 
-/// The journal in `slot`, opened on `path` on first use.
-fn journal_in(slot: &Mutex<Option<Arc<Journal>>>, path: &Path) -> Result<Arc<Journal>> {
+/// The journal in `slot`, opened on `path` on first use, keeping finished history for
+/// `retention`. It is pruned by the queue that runs on it (at its start, then every
+/// [`PRUNE_EVERY`](crate::journal::PRUNE_EVERY)), not here: opening a session never waits on it.
+fn journal_in(slot: &Mutex<Option<Arc<Journal>>>, path: &Path, retention: Retention) -> Result<Arc<Journal>> {
     let mut slot = slot.lock().expect("journal slot");
     if let Some(j) = slot.as_ref() {
         return Ok(j.clone());
     }
     let j = Arc::new(Journal::open(path)?);
+    j.set_retention(retention);
     *slot = Some(j.clone());
     Ok(j)
 }
@@ -211,8 +214,9 @@ impl App {
     ) -> Result<SessionInfo> {
         // Checked first: a refused secret leaves the session that was open as it was.
         let verified = service.verify(destination.as_ref()).await?;
-        let journal = journal_in(&self.journal, &self.places.journal)?;
-        let folders_journal = journal_in(&self.folders_journal, &self.places.folders_journal);
+        let retention = self.places.settings.retention();
+        let journal = journal_in(&self.journal, &self.places.journal, retention)?;
+        let folders_journal = journal_in(&self.folders_journal, &self.places.folders_journal, retention);
         let opening = Opening {
             sandbox,
             profile,
@@ -580,6 +584,18 @@ impl App {
             s.prefs = prefs.clone();
             Ok(())
         })?;
+        // A new retention applies to the open journals now; a shorter one prunes at once.
+        for slot in [&self.journal, &self.folders_journal] {
+            let Some(journal) = slot.lock().expect("journal slot").clone() else { continue };
+            if journal.retention() != prefs.retention() {
+                journal.set_retention(prefs.retention());
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = journal.prune() {
+                        tracing::warn!(code = e.code(), "journal: history not pruned: {e}");
+                    }
+                });
+            }
+        }
         let opened = self.opened.lock().await;
         if let Some(session) = opened.session.as_ref() {
             match &session.watched {

@@ -159,3 +159,42 @@ async fn a_drop_pause_and_resend_through_the_app() {
     assert!(app.profiles().unwrap().is_empty());
     app.stop_sandbox().await;
 }
+
+/// The history setting applies to the journals the app has open: they were opened keeping what
+/// the settings say, and a shorter setting prunes them at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shorter_history_prunes_the_open_journals() {
+    let home = tempfile::tempdir().unwrap();
+    let app = App::new(places(home.path()), Hooks::default());
+    app.start_up().await.unwrap().expect("the sandbox");
+    let journal = app.journal.lock().unwrap().clone().expect("the uploads' journal is open");
+    assert_eq!(journal.retention(), crate::journal::Retention::Days(30));
+    let dest = crate::journal::tests::twin(1);
+    let file = home.path().join("a.txt");
+    for size in [1, 2] {
+        let new = crate::journal::NewJob {
+            base_url: "http://h",
+            destination: &dest,
+            path: &file,
+            doc_name: "a.txt",
+            size,
+            mtime_ns: size as i64,
+            dev: 0,
+            ino: 0,
+            storage_class: crate::doc::StorageClass::AccessOptimized,
+            description: None,
+            on_conflict: crate::doc::ConflictPolicy::Rename,
+        };
+        let id = journal.insert(&new, crate::journal::JobState::Queued).unwrap();
+        journal.record_uploaded(id, "abc", size, None, None).unwrap();
+        journal.record_attached(id).unwrap();
+        journal.record_done(id, &DocStatus::Ok).unwrap();
+    }
+    journal.backdate(10.0 * 86_400.0);
+    app.set_prefs(Prefs { history_days: 60, ..Prefs::default() }).await.unwrap();
+    assert_eq!(journal.retention(), crate::journal::Retention::Days(60));
+    app.set_prefs(Prefs { history_days: 7, ..Prefs::default() }).await.unwrap();
+    until("the superseded job is pruned", || journal.list(None, &[]).unwrap().len() == 1).await;
+    assert_eq!(app.prefs().unwrap().history_days, 7);
+    app.stop_sandbox().await;
+}

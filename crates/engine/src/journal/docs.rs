@@ -29,6 +29,28 @@ pub struct Deletion {
     pub since: f64,
 }
 
+// Per file of a plan, and per conflict: each by a key or an index (`journal::tests::hot_queries_use_an_index`).
+pub(super) const DECIDED_NAME: &str =
+    "SELECT doc_name FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND proposed = ?4";
+pub(super) const PROPOSED_NAME: &str =
+    "SELECT proposed FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND doc_name = ?4";
+pub(super) const NAME_HELD_BY_OTHER: &str =
+    "SELECT 1 FROM names WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND path != ?4 \
+     UNION ALL SELECT 1 FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND path != ?4";
+pub(super) const OWNED_DOC: &str =
+    "SELECT sha256, path, job_id FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3";
+
+/// A destination's pending deletes with their jobs (per sync start): from `deletions`, which
+/// holds only pending intents, each job by its key (`CROSS JOIN` keeps that order: by the
+/// destination, SQLite would walk every job of it and look each up in `deletions`).
+pub(super) fn deletions_sql() -> String {
+    format!(
+        "SELECT {}, d.since FROM deletions d CROSS JOIN jobs j ON j.id = d.job_id \
+         WHERE j.base_url = ?1 AND j.destination = ?2 ORDER BY d.since",
+        super::COLUMNS.split(", ").map(|c| format!("j.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    )
+}
+
 impl Journal {
     /// The name decided for `path` at `dest` when it was proposed `proposed`, if any.
     pub fn decided_name(
@@ -39,9 +61,7 @@ impl Journal {
         proposed: &str,
     ) -> Result<Option<String>> {
         self.conn()
-            .prepare_cached(
-                "SELECT doc_name FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND proposed = ?4",
-            )
+            .prepare_cached(DECIDED_NAME)
             .and_then(|mut st| {
                 st.query_row(params![base_url, Text(dest), path_value(path), proposed], |r| r.get(0)).optional()
             })
@@ -57,9 +77,7 @@ impl Journal {
         doc_name: &str,
     ) -> Result<Option<String>> {
         self.conn()
-            .prepare_cached(
-                "SELECT proposed FROM names WHERE base_url = ?1 AND destination = ?2 AND path = ?3 AND doc_name = ?4",
-            )
+            .prepare_cached(PROPOSED_NAME)
             .and_then(|mut st| {
                 st.query_row(params![base_url, Text(dest), path_value(path), doc_name], |r| r.get(0)).optional()
             })
@@ -70,10 +88,7 @@ impl Journal {
     /// Twindrop made there.
     pub fn name_held_by_other(&self, base_url: &str, dest: &Destination, doc_name: &str, path: &Path) -> Result<bool> {
         self.conn()
-            .prepare_cached(
-                "SELECT 1 FROM names WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND path != ?4 \
-                 UNION ALL SELECT 1 FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND path != ?4",
-            )
+            .prepare_cached(NAME_HELD_BY_OTHER)
             .and_then(|mut st| st.exists(params![base_url, Text(dest), doc_name, path_value(path)]))
             .map_err(db)
     }
@@ -98,9 +113,7 @@ impl Journal {
     /// The Doc named `doc_name` at `dest`, if Twindrop made it.
     pub fn owned_doc(&self, base_url: &str, dest: &Destination, doc_name: &str) -> Result<Option<OwnedDoc>> {
         self.conn()
-            .prepare_cached(
-                "SELECT sha256, path, job_id FROM docs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3",
-            )
+            .prepare_cached(OWNED_DOC)
             .and_then(|mut st| {
                 st.query_row(params![base_url, Text(dest), doc_name], |r| {
                     Ok(OwnedDoc {
@@ -153,13 +166,7 @@ impl Journal {
     /// Pending deletes at `dest`, oldest first.
     pub fn deletions(&self, base_url: &str, dest: &Destination) -> Result<Vec<Deletion>> {
         let conn = self.conn();
-        let mut st = conn
-            .prepare_cached(&format!(
-                "SELECT {}, d.since FROM deletions d JOIN jobs j ON j.id = d.job_id \
-                 WHERE j.base_url = ?1 AND j.destination = ?2 ORDER BY d.since",
-                super::COLUMNS.split(", ").map(|c| format!("j.{}", c.trim())).collect::<Vec<_>>().join(", ")
-            ))
-            .map_err(db)?;
+        let mut st = conn.prepare_cached(&deletions_sql()).map_err(db)?;
         let rows = st
             .query_map(params![base_url, Text(dest)], |r| {
                 Ok(Deletion { job: super::row_to_job(r)?, since: r.get(super::COLUMN_COUNT)? })

@@ -359,9 +359,17 @@ pub struct Target<'a> {
     pub form: Option<&'a FormTarget>,
 }
 
-pub(super) const COLUMNS: &str = "id, base_url, service, destination, path, doc_name, size, mtime_ns, state, sha256, \
-    upload_id, form_target, upload_url, url_valid_until, attach_sent, doc_status, error_code, error_message, attempts, \
-    storage_class, description, on_conflict, updated_at, transfer, md5, dev, ino, replaces";
+/// The columns a [`Job`] is read from, as a literal (so queries can be `concat!`-ed constants).
+macro_rules! columns {
+    () => {
+        "id, base_url, service, destination, path, doc_name, size, mtime_ns, state, sha256, \
+         upload_id, form_target, upload_url, url_valid_until, attach_sent, doc_status, error_code, error_message, \
+         attempts, storage_class, description, on_conflict, updated_at, transfer, md5, dev, ino, replaces"
+    };
+}
+pub(super) use columns;
+
+pub(super) const COLUMNS: &str = columns!();
 
 /// How many columns `COLUMNS` names: a query may select more after them.
 pub(super) const COLUMN_COUNT: usize = 28;

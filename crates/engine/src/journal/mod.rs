@@ -26,16 +26,31 @@ use crate::transfer::form::FormTarget;
 mod docs;
 mod job;
 mod resumable;
+mod retention;
 mod schema;
 pub use docs::{Deletion, OwnedDoc};
-use job::{row_to_job, Text, COLUMNS, COLUMN_COUNT};
+use job::{columns, row_to_job, Text, COLUMNS, COLUMN_COUNT};
 pub use job::{Job, JobName, JobState, NewJob, Target, Transfer};
 pub use resumable::ResumableRecord;
+pub use retention::{Pruned, Retention, DEFAULT_HISTORY_DAYS, PRUNE_EVERY};
 pub(crate) use schema::to_latest as migrate_file;
+
+/// A file's newest job, as far as telling an unchanged file goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// Finished, its Doc `ok`.
+    pub ok: bool,
+    /// Its Doc's name, as the row holds it.
+    pub doc_name: String,
+}
 
 pub struct Journal {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// How long finished history is kept, in days (0: for ever); see `retention`.
+    history_days: std::sync::atomic::AtomicU32,
     // Held for the journal's lifetime: one process at a time drives a journal.
     _lock: std::fs::File,
 }
@@ -70,8 +85,92 @@ fn db(e: rusqlite::Error) -> Error {
     Error::Journal(e.to_string())
 }
 
+/// The finished states, as SQL.
+macro_rules! finished {
+    () => {
+        "('done', 'skipped', 'failed', 'cancelled')"
+    };
+}
+use finished;
+
+/// The queries run per drop, per file, per tick, per sync or per restart. Each goes through an
+/// index and reads only the rows it needs (`tests::hot_queries_use_an_index` checks every one
+/// with `EXPLAIN QUERY PLAN`); none reads the whole history.
+pub(crate) mod hot {
+    use super::columns;
+
+    pub const GET: &str = concat!("SELECT ", columns!(), " FROM jobs WHERE id = ?1");
+    /// The newest job of a file at a destination (`jobs_by_path`, newest first, one row).
+    pub const LATEST_FOR_PATH: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE base_url = ?1 AND destination = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1"
+    );
+    /// `LATEST_FOR_PATH`, only what a preview compares.
+    pub const LATEST_RECORD: &str = "SELECT size, mtime_ns, state, doc_status, doc_name FROM jobs \
+         WHERE base_url = ?1 AND destination = ?2 AND path = ?3 ORDER BY id DESC LIMIT 1";
+    /// A destination's finished jobs file by file, each file's oldest first, in `jobs_by_path`'s
+    /// own order (no sort), read as a stream: a sync keeps one entry per file, not per job.
+    pub const FINISHED_FILES: &str = concat!(
+        "SELECT path, size, mtime_ns, state, doc_status FROM jobs WHERE base_url = ?1 AND destination = ?2 \
+         AND state IN ",
+        finished!(),
+        " ORDER BY path, id"
+    );
+    /// The oldest claimable job (`jobs_by_state`, one row).
+    pub const CLAIM_NEXT: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE state = 'queued' AND base_url = ?1 AND (not_before IS NULL OR not_before <= ?2) \
+         ORDER BY id LIMIT 1"
+    );
+    pub const CLAIM: &str =
+        "UPDATE jobs SET state = 'uploading', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1";
+    /// Whether a server has a job in this state (one index probe, not the list of them).
+    pub const ANY_IN_STATE: &str = "SELECT 1 FROM jobs WHERE state = ?2 AND base_url = ?1 LIMIT 1";
+    /// The bytes a server has queued, summed by SQLite (no job is read into memory).
+    pub const QUEUED_BYTES: &str = "SELECT COALESCE(SUM(size), 0) FROM jobs WHERE state = 'queued' AND base_url = ?1";
+    /// The file whose newest live job at a destination has this name (`jobs_by_name`).
+    pub const NAME_HOLDER: &str = "SELECT path FROM jobs WHERE base_url = ?1 AND destination = ?2 \
+         AND doc_name = ?3 AND state NOT IN ('failed', 'cancelled') ORDER BY id DESC LIMIT 1";
+    /// The newest finished job of a Doc name at a destination (`jobs_by_name`).
+    pub const LATEST_FINISHED_NAMED: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE base_url = ?1 AND destination = ?2 AND doc_name = ?3 AND state IN ",
+        finished!(),
+        " ORDER BY id DESC LIMIT 1"
+    );
+    /// `+base_url`: by `jobs_by_state` (the few jobs in flight), not by `jobs_by_name`'s
+    /// `base_url` prefix, which SQLite would otherwise pick and walk every job of the server.
+    pub const RECOVER: &str = "UPDATE jobs SET state = 'queued', updated_at = ?2 \
+         WHERE +base_url = ?1 AND state IN ('uploading', 'hashing')";
+    /// At each attach: the Doc is recorded as Twindrop's, from its job's row.
+    pub const OWN_DOC: &str = "INSERT OR REPLACE INTO docs (base_url, destination, doc_name, sha256, path, job_id, \
+         updated_at) SELECT base_url, destination, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1";
+    /// At a renamed attach: the file's decided name follows (`names`' key, from the job's row).
+    pub const RENAME_DECIDED: &str = "UPDATE names SET doc_name = ?2 WHERE (base_url, destination, path) = \
+         (SELECT base_url, destination, path FROM jobs WHERE id = ?1)";
+    pub const REQUEUE_FAILED: &str =
+        "UPDATE jobs SET state = CASE WHEN attach_sent = 1 THEN 'attaching' ELSE 'queued' END, \
+         error_code = NULL, error_message = NULL, updated_at = ?2 WHERE base_url = ?1 AND state = 'failed'";
+}
+
+/// `list`'s query for `states` states (none: every state).
+fn list_sql(states: &[JobState]) -> String {
+    let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR base_url = ?1)");
+    if !states.is_empty() {
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND state IN ({})", list.join(",")));
+    }
+    sql.push_str(" ORDER BY id");
+    sql
+}
+
 impl Journal {
-    /// Open (or create) the journal at `path`, taking an exclusive lock next to it.
+    /// Open (or create) the journal at `path`, taking an exclusive lock next to it. It keeps
+    /// its finished history until told otherwise ([`set_retention`](Self::set_retention), or
+    /// [`open_with`](Self::open_with), which also prunes what is due).
     pub fn open(path: &Path) -> Result<Self> {
         // Private (0600 files in a 0700 folder): it names every file sent, and where.
         crate::private::create_parent_private(path)?;
@@ -89,8 +188,16 @@ impl Journal {
         crate::private::sqlite_companions(path).iter().try_for_each(|p| crate::private::chmod_private(p))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
+        // Room for every statement the pipeline runs per file (about twenty, with the plan's and
+        // the finisher's): with rusqlite's 16, the least recent is prepared again each time.
+        conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
-        Ok(Journal { conn: Mutex::new(conn), path: path.to_owned(), _lock: lock })
+        Ok(Journal {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            history_days: std::sync::atomic::AtomicU32::new(0),
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -145,67 +252,119 @@ impl Journal {
     }
 
     pub fn get(&self, id: u64) -> Result<Job> {
-        self.conn()
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))
-            .and_then(|mut st| st.query_row([id as i64], row_to_job))
-            .map_err(db)
+        self.conn().prepare_cached(hot::GET).and_then(|mut st| st.query_row([id as i64], row_to_job)).map_err(db)
     }
 
     /// The newest job for this file at this destination, if any.
     pub fn latest_for_path(&self, base_url: &str, dest: &Destination, path: &Path) -> Result<Option<Job>> {
         self.conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE base_url = ?1 AND destination = ?2 AND path = ?3 \
-                 ORDER BY id DESC LIMIT 1"
-            ))
+            .prepare_cached(hot::LATEST_FOR_PATH)
             .and_then(|mut st| st.query_row(params![base_url, Text(dest), path_value(path)], row_to_job).optional())
             .map_err(db)
     }
 
+    /// What the newest job of this file at this destination says of it, without reading the
+    /// rest of the job (a preview asks it of every file of a drop).
+    pub fn latest_record(&self, base_url: &str, dest: &Destination, path: &Path) -> Result<Option<FileRecord>> {
+        self.conn()
+            .prepare_cached(hot::LATEST_RECORD)
+            .and_then(|mut st| {
+                st.query_row(params![base_url, Text(dest), path_value(path)], |r| {
+                    let ok = r.get::<_, JobState>(2)? == JobState::Done
+                        && r.get::<_, Option<String>>(3)?.map(|s| DocStatus::parse(&s)) == Some(DocStatus::Ok);
+                    Ok(FileRecord { size: r.get::<_, i64>(0)? as u64, mtime_ns: r.get(1)?, ok, doc_name: r.get(4)? })
+                })
+                .optional()
+            })
+            .map_err(db)
+    }
+
     /// Every file of `dest` on `base_url` whose latest job finished `ok`, with the size and
-    /// mtime it had then: what a folder scan compares against, in one query.
+    /// mtime it had then: what a folder scan compares against, in one query. The rows come file
+    /// by file (`jobs_by_path`'s order), so what is kept is one entry per file, never the jobs.
     pub fn finished_files(
         &self,
         base_url: &str,
         dest: &Destination,
     ) -> Result<std::collections::HashMap<PathBuf, (u64, i64)>> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT path, size, mtime_ns, state, doc_status FROM jobs WHERE base_url = ?1 AND destination = ?2 \
-                 AND state IN ('done', 'skipped', 'failed', 'cancelled') ORDER BY id",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![base_url, Text(dest)], |r| {
-                let done = r.get::<_, JobState>(3)? == JobState::Done;
-                let ok = done && r.get::<_, Option<String>>(4)?.map(|s| DocStatus::parse(&s)) == Some(DocStatus::Ok);
-                Ok((path_from(r.get_ref(0)?)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?, ok))
-            })
-            .map_err(db)?;
+        let mut stmt = conn.prepare_cached(hot::FINISHED_FILES).map_err(db)?;
+        let mut rows = stmt.query(params![base_url, Text(dest)]).map_err(db)?;
         let mut out = std::collections::HashMap::new();
-        for row in rows {
-            let (path, size, mtime, ok) = row.map_err(db)?;
+        // The file being read, and what its jobs so far say (its jobs come oldest first).
+        let mut current: Option<(PathBuf, Option<(u64, i64)>)> = None;
+        while let Some(r) = rows.next().map_err(db)? {
+            let path = path_from(r.get_ref(0).map_err(db)?).map_err(db)?;
+            let (size, mtime) = (r.get::<_, i64>(1).map_err(db)? as u64, r.get::<_, i64>(2).map_err(db)?);
+            let done = r.get::<_, JobState>(3).map_err(db)? == JobState::Done;
+            let ok =
+                done && r.get::<_, Option<String>>(4).map_err(db)?.map(|s| DocStatus::parse(&s)) == Some(DocStatus::Ok);
+            if current.as_ref().is_none_or(|(p, _)| *p != path) {
+                if let Some((p, Some(sent))) = current.take() {
+                    out.insert(p, sent);
+                }
+                current = Some((path, None));
+            }
+            let (_, sent) = current.as_mut().expect("set above");
             // The latest job decides; a skip means "unchanged", so it keeps what was there.
             if ok {
-                out.insert(path, (size, mtime));
-            } else if out.get(&path).is_some_and(|&(s, m)| (s, m) != (size, mtime)) {
-                out.remove(&path);
+                *sent = Some((size, mtime));
+            } else if sent.is_some_and(|s| s != (size, mtime)) {
+                *sent = None;
             }
+        }
+        if let Some((p, Some(sent))) = current {
+            out.insert(p, sent);
         }
         Ok(out)
     }
 
+    /// The path of the file whose newest job at `dest` that did not fail or was not cancelled
+    /// has `doc_name`: the file that holds the name, by the journal's word.
+    pub fn name_holder(&self, base_url: &str, dest: &Destination, doc_name: &str) -> Result<Option<PathBuf>> {
+        self.conn()
+            .prepare_cached(hot::NAME_HOLDER)
+            .and_then(|mut st| {
+                st.query_row(params![base_url, Text(dest), doc_name], |r| path_from(r.get_ref(0)?)).optional()
+            })
+            .map_err(db)
+    }
+
+    /// The newest finished job at `dest` whose Doc is named `doc_name`.
+    pub fn latest_finished_named(&self, base_url: &str, dest: &Destination, doc_name: &str) -> Result<Option<Job>> {
+        self.conn()
+            .prepare_cached(hot::LATEST_FINISHED_NAMED)
+            .and_then(|mut st| st.query_row(params![base_url, Text(dest), doc_name], row_to_job).optional())
+            .map_err(db)
+    }
+
+    /// Whether `base_url` has a job in any of `states` (an index probe per state; no job is read).
+    pub fn has_jobs(&self, base_url: &str, states: &[JobState]) -> Result<bool> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(hot::ANY_IN_STATE).map_err(db)?;
+        for state in states {
+            if st.exists(params![base_url, Text(*state)]).map_err(db)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The bytes of `base_url`'s queued jobs.
+    pub fn queued_bytes(&self, base_url: &str) -> Result<u64> {
+        self.conn()
+            .prepare_cached(hot::QUEUED_BYTES)
+            .and_then(|mut st| st.query_row([base_url], |r| r.get::<_, i64>(0)))
+            .map(|n| n.max(0) as u64)
+            .map_err(db)
+    }
+
     /// Jobs of a server, optionally only those in `states`, oldest first.
+    /// Every row of them: for `twindrop status` and a person's retries, not for a hot path
+    /// (with `states` of jobs in flight, it reads only those, through `jobs_by_state`).
     pub fn list(&self, base_url: Option<&str>, states: &[JobState]) -> Result<Vec<Job>> {
         let conn = self.conn();
-        let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR base_url = ?1)");
-        if !states.is_empty() {
-            let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            sql.push_str(&format!(" AND state IN ({})", list.join(",")));
-        }
-        sql.push_str(" ORDER BY id");
-        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let mut stmt = conn.prepare_cached(&list_sql(states)).map_err(db)?;
         let rows = stmt.query_map([base_url], row_to_job).map_err(db)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
     }
@@ -215,18 +374,11 @@ impl Journal {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         let job = tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND base_url = ?1 \
-                 AND (not_before IS NULL OR not_before <= ?2) ORDER BY id LIMIT 1"
-            ))
+            .prepare_cached(hot::CLAIM_NEXT)
             .and_then(|mut st| st.query_row(params![base_url, now()], row_to_job).optional())
             .map_err(db)?;
         let Some(mut job) = job else { return Ok(None) };
-        tx.prepare_cached(
-            "UPDATE jobs SET state = 'uploading', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-        )
-        .and_then(|mut st| st.execute(params![job.id as i64, now()]))
-        .map_err(db)?;
+        tx.prepare_cached(hot::CLAIM).and_then(|mut st| st.execute(params![job.id as i64, now()])).map_err(db)?;
         tx.commit().map_err(db)?;
         job.state = JobState::Uploading;
         job.attempts += 1;
@@ -236,12 +388,7 @@ impl Journal {
     /// After a crash or kill, jobs caught mid-upload go back to the queue (their URL is kept
     /// for reuse). Attaching and verifying jobs stay where they are: the scheduler resolves them.
     pub fn recover(&self, base_url: &str) -> Result<usize> {
-        self.conn()
-            .execute(
-                "UPDATE jobs SET state = 'queued', updated_at = ?2 WHERE base_url = ?1 AND state IN ('uploading', 'hashing')",
-                params![base_url, now()],
-            )
-            .map_err(db)
+        self.conn().execute(hot::RECOVER, params![base_url, now()]).map_err(db)
     }
 
     pub fn set_state(&self, id: u64, state: JobState) -> Result<()> {
@@ -326,14 +473,7 @@ impl Journal {
     pub fn rename(&self, id: u64, doc_name: &str) -> Result<()> {
         // (The decision in `names` follows, so the file keeps its new name next time.)
         self.update(id, "doc_name = ?2, attach_sent = 0, replaces = NULL", params![id as i64, doc_name])?;
-        self.conn()
-            .execute(
-                "UPDATE names SET doc_name = ?2 WHERE (base_url, destination, path) = \
-                 (SELECT base_url, destination, path FROM jobs WHERE id = ?1)",
-                params![id as i64, doc_name],
-            )
-            .map(|_| ())
-            .map_err(db)
+        self.conn().execute(hot::RENAME_DECIDED, params![id as i64, doc_name]).map(|_| ()).map_err(db)
     }
 
     /// The Doc exists; only its final status is still to be read.
@@ -347,8 +487,7 @@ impl Journal {
         self.batches(
             &[
                 "UPDATE jobs SET state = 'verifying', attach_sent = 1, replaces = NULL, updated_at = ?2 WHERE id = ?1",
-                "INSERT OR REPLACE INTO docs (base_url, destination, doc_name, sha256, path, job_id, updated_at) \
-                 SELECT base_url, destination, doc_name, COALESCE(sha256, ''), path, id, ?2 FROM jobs WHERE id = ?1",
+                hot::OWN_DOC,
             ],
             ids,
             |_| None,
@@ -451,13 +590,7 @@ impl Journal {
 
     /// Failed jobs go back to the queue; one whose attach is in doubt goes back to be resolved.
     pub fn requeue_failed(&self, base_url: &str) -> Result<usize> {
-        self.conn()
-            .execute(
-                "UPDATE jobs SET state = CASE WHEN attach_sent = 1 THEN 'attaching' ELSE 'queued' END, \
-                 error_code = NULL, error_message = NULL, updated_at = ?2 WHERE base_url = ?1 AND state = 'failed'",
-                params![base_url, now()],
-            )
-            .map_err(db)
+        self.conn().execute(hot::REQUEUE_FAILED, params![base_url, now()]).map_err(db)
     }
 
     fn update(&self, id: u64, set: &str, params: &[&dyn rusqlite::ToSql]) -> Result<()> {
@@ -497,6 +630,136 @@ pub(crate) mod tests {
             on_conflict: ConflictPolicy::Rename,
             dev: 0,
             ino: 0,
+        }
+    }
+
+    /// Every query of a hot path (per drop, per file, per tick, per sync, per restart), and
+    /// what `EXPLAIN QUERY PLAN` may say of each besides index searches: none scans `jobs` (not
+    /// even a whole index of it), and none sorts it.
+    fn hot_queries() -> Vec<(&'static str, String)> {
+        let update = |set: &str| format!("UPDATE jobs SET {set}, updated_at = unixepoch('subsec') WHERE id = ?1");
+        vec![
+            ("get", hot::GET.into()),
+            ("latest_for_path", hot::LATEST_FOR_PATH.into()),
+            ("latest_record", hot::LATEST_RECORD.into()),
+            ("finished_files", hot::FINISHED_FILES.into()),
+            ("claim_next", hot::CLAIM_NEXT.into()),
+            ("claim", hot::CLAIM.into()),
+            ("has_jobs", hot::ANY_IN_STATE.into()),
+            ("queued_bytes", hot::QUEUED_BYTES.into()),
+            ("name_holder", hot::NAME_HOLDER.into()),
+            ("latest_finished_named", hot::LATEST_FINISHED_NAMED.into()),
+            ("recover", hot::RECOVER.into()),
+            ("requeue_failed", hot::REQUEUE_FAILED.into()),
+            ("list in flight", list_sql(&[JobState::Attaching, JobState::Verifying])),
+            ("list queued", list_sql(&[JobState::Queued])),
+            ("record_uploaded", update("sha256 = ?2, state = 'attaching'")),
+            ("own_doc", hot::OWN_DOC.into()),
+            ("rename_decided", hot::RENAME_DECIDED.into()),
+            ("decided_name", docs::DECIDED_NAME.into()),
+            ("proposed_name", docs::PROPOSED_NAME.into()),
+            ("name_held_by_other", docs::NAME_HELD_BY_OTHER.into()),
+            ("owned_doc", docs::OWNED_DOC.into()),
+            ("deletions", docs::deletions_sql()),
+            ("prune batch", retention::PRUNE_BATCH.into()),
+            ("prune batch end", retention::BATCH_END.into()),
+            ("prune next created", retention::NEXT_CREATED.into()),
+        ]
+    }
+
+    /// Lines of `EXPLAIN QUERY PLAN` for `sql`, on a journal of the latest schema.
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Value::Null; st.parameter_count()];
+        let rows = st.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// Each hot query goes through the index it was written for, with the constraints that
+    /// make it read only its rows: no `SCAN` of `jobs` (nor of any table but the pending
+    /// deletes), no sort but of the jobs in flight or the pending deletes.
+    #[test]
+    fn hot_queries_use_an_index() {
+        let expected: &[(&str, &[&str])] = &[
+            ("get", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
+            ("latest_for_path", &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=? AND path=?)"]),
+            ("latest_record", &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=? AND path=?)"]),
+            ("finished_files", &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=?)"]),
+            ("claim_next", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
+            ("claim", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
+            ("has_jobs", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
+            ("queued_bytes", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
+            ("name_holder", &["SEARCH jobs USING INDEX jobs_by_name (base_url=? AND destination=? AND doc_name=?)"]),
+            (
+                "latest_finished_named",
+                &["SEARCH jobs USING INDEX jobs_by_name (base_url=? AND destination=? AND doc_name=?)"],
+            ),
+            ("recover", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
+            ("requeue_failed", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
+            ("list in flight", &["SEARCH jobs USING INDEX jobs_by_state (state=?)", "USE TEMP B-TREE FOR ORDER BY"]),
+            ("list queued", &["SEARCH jobs USING INDEX jobs_by_state (state=?)"]),
+            ("record_uploaded", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
+            ("own_doc", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"]),
+            (
+                "rename_decided",
+                &[
+                    "SEARCH names USING INDEX sqlite_autoindex_names_1 (base_url=? AND destination=? AND path=?)",
+                    "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)",
+                ],
+            ),
+            (
+                "decided_name",
+                &["SEARCH names USING INDEX sqlite_autoindex_names_1 (base_url=? AND destination=? AND path=?)"],
+            ),
+            (
+                "proposed_name",
+                &["SEARCH names USING INDEX sqlite_autoindex_names_1 (base_url=? AND destination=? AND path=?)"],
+            ),
+            (
+                "name_held_by_other",
+                &[
+                    "SEARCH names USING INDEX names_by_doc (base_url=? AND destination=? AND doc_name=?)",
+                    "SEARCH docs USING INDEX sqlite_autoindex_docs_1 (base_url=? AND destination=? AND doc_name=?)",
+                ],
+            ),
+            (
+                "owned_doc",
+                &["SEARCH docs USING INDEX sqlite_autoindex_docs_1 (base_url=? AND destination=? AND doc_name=?)"],
+            ),
+            // Pending deletes drive it (a handful), each job by its key.
+            ("deletions", &["SCAN d", "SEARCH j USING INTEGER PRIMARY KEY (rowid=?)", "USE TEMP B-TREE FOR ORDER BY"]),
+            (
+                "prune batch",
+                &[
+                    "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)",
+                    "SEARCH j USING INDEX jobs_by_state (state=? AND id>? AND id<?)",
+                    "SEARCH k USING INDEX jobs_by_path (base_url=? AND destination=? AND path=? AND id>?)",
+                    "SEARCH d USING COVERING INDEX docs_by_job (job_id=?)",
+                    "SEARCH x USING INTEGER PRIMARY KEY (rowid=?)",
+                ],
+            ),
+            ("prune batch end", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid>?)"]),
+            ("prune next created", &["SEARCH jobs USING INTEGER PRIMARY KEY (rowid>?)"]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let conn = j.conn();
+        let queries = hot_queries();
+        assert_eq!(queries.len(), expected.len());
+        for ((name, sql), (named, wanted)) in queries.iter().zip(expected) {
+            assert_eq!(name, named);
+            let lines = plan(&conn, sql);
+            for want in *wanted {
+                assert!(lines.iter().any(|l| l == want), "{name}: no {want:?} in {lines:?}");
+            }
+            for line in &lines {
+                let structure = ["COMPOUND QUERY", "LEFT-MOST SUBQUERY", "UNION ALL", "CREATE BLOOM FILTER"]
+                    .contains(&line.as_str())
+                    || line.starts_with("LIST SUBQUERY")
+                    || line.starts_with("SCALAR SUBQUERY")
+                    || line.starts_with("CORRELATED SCALAR SUBQUERY");
+                assert!(wanted.contains(&line.as_str()) || structure, "{name}: {line:?} is not its plan: {lines:?}");
+            }
         }
     }
 

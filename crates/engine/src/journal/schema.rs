@@ -11,6 +11,9 @@
 //!   with a `service` column saying how to read it (the rule is [`service_of`]); `handler`
 //!   becomes `upload_id`, and HBR's whole answer moves out of it into `form_target` (its
 //!   `upload_id` is then the temp file key); `names.dest` and `docs.dest` become `destination`.
+//! - 3, bounded history: an index of `docs` by job, so pruning finished jobs (`journal::retention`)
+//!   finds in one step whether a job's Doc is still owned, and the `housekeeping` table that
+//!   remembers when the journal was last pruned.
 //!
 //! A file of a version above the last one here was written by a newer Twindrop: it is refused
 //! (`journal.too_new`) and left untouched.
@@ -110,8 +113,20 @@ ALTER TABLE names RENAME COLUMN dest TO destination;
 ALTER TABLE docs RENAME COLUMN dest TO destination;
 ";
 
+const BOUNDED_HISTORY: &str = "
+CREATE INDEX docs_by_job ON docs(job_id);
+CREATE TABLE housekeeping (
+    key TEXT PRIMARY KEY,
+    value
+) WITHOUT ROWID;
+";
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up_with_hook(BASELINE, baseline), M::up_with_hook(TYPED_JOBS, typed_jobs)])
+    Migrations::new(vec![
+        M::up_with_hook(BASELINE, baseline),
+        M::up_with_hook(TYPED_JOBS, typed_jobs),
+        M::up(BOUNDED_HISTORY),
+    ])
 }
 
 /// Bring the file at `path` (opened as `conn`) to the latest version, or refuse it.
@@ -214,7 +229,7 @@ mod tests {
     #[test]
     fn the_migrations_are_well_formed() {
         migrations().validate().unwrap();
-        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 2);
+        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 3);
     }
 
     #[test]

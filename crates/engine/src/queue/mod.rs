@@ -45,7 +45,7 @@ pub use plan::{describe, description_from_entries, description_key_ok, Batch, Pl
 use crate::bandwidth::Limiter;
 pub use crate::doc::ConflictPolicy;
 use crate::error::{Error, Invalid, Result};
-use crate::journal::{Job, JobState, Journal};
+use crate::journal::{Job, JobState, Journal, PRUNE_EVERY};
 use crate::progress::Throughput;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::StorageClass;
@@ -223,7 +223,7 @@ impl Queue {
     pub async fn run(self: &Arc<Self>, sink: EventSink, mode: RunMode) -> Result<()> {
         let base = self.base_url().to_owned();
         self.journal.recover(&base)?;
-        let queued_bytes: u64 = self.journal.list(Some(&base), &[JobState::Queued])?.iter().map(|j| j.size).sum();
+        let queued_bytes = self.journal.queued_bytes(&base)?;
         // Everything queued is in the journal by now (enqueued files included): count it once.
         self.control.bytes_planned.store(queued_bytes, Ordering::Relaxed);
 
@@ -242,6 +242,7 @@ impl Queue {
         let poller = tokio::spawn(self.clone().poller(poll_rx, sink.clone()));
         drop(poll_tx);
         let stats = tokio::spawn(self.clone().report_stats(sink.clone()));
+        let pruner = tokio::spawn(self.clone().prune_history());
         // As many workers as the limit may be raised to; those above the current limit wait.
         let mut workers = tokio::task::JoinSet::new();
         for index in 0..self.opts.parallel.max(MAX_PARALLEL) {
@@ -251,7 +252,7 @@ impl Queue {
         // If this future is dropped (the app closes a session), its tasks stop with it; jobs
         // caught mid-way stay in the journal and carry on at the next run.
         // (The workers' JoinSet aborts them when dropped.)
-        let _stop_with_me = AbortOnDrop([&finisher, &poller, &stats].map(|t| t.abort_handle()).to_vec());
+        let _stop_with_me = AbortOnDrop([&finisher, &poller, &stats, &pruner].map(|t| t.abort_handle()).to_vec());
         let mut outcome = Ok(());
         while let Some(ended) = workers.join_next().await {
             // The first worker to fail ends the run: what it failed on (the journal) fails the
@@ -265,6 +266,7 @@ impl Queue {
         let _ = finisher.await;
         let _ = poller.await;
         stats.abort();
+        pruner.abort();
         sink(self.stats_event(None));
         outcome
     }
@@ -319,7 +321,7 @@ impl Queue {
                 if mode == RunMode::UntilIdle
                     && self.control.in_pipeline.load(Ordering::SeqCst) == 0
                     && !self.control.paused.load(Ordering::SeqCst)
-                    && self.journal.list(Some(self.base_url()), &[JobState::Queued])?.is_empty()
+                    && !self.journal.has_jobs(self.base_url(), &[JobState::Queued])?
                 {
                     self.control.wake.notify_waiters();
                     return Ok(());
@@ -396,6 +398,22 @@ impl Queue {
         }
     }
 
+    /// The journal's finished history is pruned as its retention says, when the queue starts
+    /// (unless a prune ended less than [`PRUNE_EVERY`] ago) and every [`PRUNE_EVERY`] after: a
+    /// bounded batch at a time, off the runtime's threads. A prune that fails is logged and
+    /// tried at the next tick; it never stops the queue.
+    async fn prune_history(self: Arc<Self>) {
+        loop {
+            let journal = self.journal.clone();
+            match tokio::task::spawn_blocking(move || journal.prune_if_due()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(code = e.code(), "journal: history not pruned: {e}"),
+                Err(e) => tracing::warn!("journal: the prune stopped: {e}"),
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+        }
+    }
+
     /// Stop taking new jobs and stop the bytes in flight; finished work stays finished and the
     /// interrupted uploads go back to the queue, each said on `sink`.
     pub fn pause_all(&self, sink: &EventSink) -> Result<()> {
@@ -455,7 +473,7 @@ impl Queue {
     /// Nothing queued, nothing moving.
     pub fn is_idle(&self) -> Result<bool> {
         Ok(self.control.in_pipeline.load(Ordering::SeqCst) == 0
-            && self.journal.list(Some(self.base_url()), &[JobState::Queued, JobState::Uploading])?.is_empty())
+            && !self.journal.has_jobs(self.base_url(), &[JobState::Queued, JobState::Uploading])?)
     }
 
     /// Put one failed job back in the queue. A job whose attach may have committed is left to

@@ -2,7 +2,8 @@
 //! job already in the journal, skip it because it is unchanged and its Doc is on the Twin, or
 //! refuse it with a reason. `--dry-run` prints exactly this plan.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -134,24 +135,31 @@ impl Queue {
         let (base, twin, journal) = (self.base_url().to_owned(), dest.cloned(), self.journal.clone());
         // Walking folders and reading metadata block; thousands of files must not stall a runtime thread.
         tokio::task::spawn_blocking(move || {
-            let mut taken: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
-            // The latest job of each file (the list is oldest first), as `plan_named` reads it.
-            let mut latest: std::collections::HashMap<PathBuf, crate::journal::Job> = std::collections::HashMap::new();
-            for job in if twin.is_some() { journal.list(Some(&base), &[])? } else { Vec::new() } {
-                if Some(&job.destination) != twin.as_ref() {
-                    continue;
+            // The journal is asked file by file, each question an index probe, so a preview costs
+            // the same whatever the journal's history: which file holds a name (each name asked
+            // once; the preview asks again while it sorts), and each file's newest job.
+            let failed: RefCell<Option<Error>> = RefCell::new(None);
+            let holders: RefCell<HashMap<String, Option<PathBuf>>> = RefCell::new(HashMap::new());
+            let taken_by = |name: &str, path: &std::path::Path| -> Option<PathBuf> {
+                let dest = twin.as_ref()?;
+                let mut holders = holders.borrow_mut();
+                if !holders.contains_key(name) {
+                    let holder = journal.name_holder(&base, dest, name).unwrap_or_else(|e| {
+                        failed.borrow_mut().get_or_insert(e);
+                        None
+                    });
+                    holders.insert(name.to_owned(), holder);
                 }
-                if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-                    taken.insert(job.doc_name.to_string(), job.path.clone());
-                }
-                latest.insert(job.path.clone(), job);
-            }
-            let taken_by =
-                |name: &str, path: &std::path::Path| taken.get(name).filter(|p| p.as_path() != path).cloned();
+                holders[name].as_ref().filter(|p| p.as_path() != path).cloned()
+            };
             let mut files = naming::preview(&paths, template.as_ref(), &taken_by);
+            if let Some(e) = failed.borrow_mut().take() {
+                return Err(e);
+            }
+            let Some(dest) = twin.as_ref() else { return Ok(files) };
             for file in files.iter_mut().filter(|f| f.problem.is_none()) {
-                let Some(job) = latest.get(&file.path) else { continue };
-                if job.is_ok()
+                let Some(job) = journal.latest_record(&base, dest, &file.path)? else { continue };
+                if job.ok
                     && Some(job.size) == file.size
                     && Some(job.mtime_ns) == file.mtime_ns
                     && file.name.as_deref() == Some(job.doc_name.as_str())

@@ -161,3 +161,51 @@ async fn planned_names_are_checked_then_sent_with_the_batch_settings() {
     assert_eq!((doc.storage_class.as_deref(), doc.description), (Some("access_optimized"), None));
     w.em.shutdown().await;
 }
+
+/// After a prune of old history, an unchanged file is still skipped, and a Doc Twindrop made is
+/// still proved its own at a conflict: the changed file replaces it instead of being renamed.
+#[tokio::test]
+async fn a_pruned_journal_still_skips_unchanged_files_and_knows_its_docs() {
+    let w = world().await;
+    let twin = w.tt.create_twin().await.unwrap();
+    let dest = Destination::Twin(twin.clone());
+    let a = write(w.dir.path(), "a.txt", "first");
+    let send = |name: &str| {
+        let (queue, dest, a, sink) = (w.queue.clone(), dest.clone(), a.clone(), w.sink.clone());
+        let names = [Ok(name.to_owned())];
+        async move { queue.enqueue_named(dest, &[a], Some(&names), None, &sink).await.unwrap()[0] }
+    };
+    // Sent as a.txt; dropped again unchanged (skipped); sent again as b.txt (another template).
+    let first = send("a.txt").await;
+    w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+    let skipped = w.queue.enqueue(&twin, std::slice::from_ref(&a), &w.sink).await.unwrap()[0];
+    assert_eq!(w.journal.get(skipped).unwrap().state, JobState::Skipped);
+    let second = send("b.txt").await;
+    w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+    assert!(w.journal.get(second).unwrap().is_ok());
+
+    w.journal.backdate(60.0 * 86_400.0);
+    w.journal.set_retention(crate::journal::Retention::days(30));
+    assert_eq!(w.journal.prune().unwrap().jobs, 1, "only the skip is history nobody needs");
+    assert!(w.journal.get(skipped).is_err());
+    assert!(w.journal.get(first).is_ok(), "kept: it made a Doc Twindrop still owns");
+    // a.txt's Doc is still Twindrop's, made from this file by the first job.
+    let owned = w.journal.owned_doc(w.queue.base_url(), &dest, "a.txt").unwrap().unwrap();
+    assert_eq!((owned.job_id, owned.path.as_path()), (first, a.as_path()));
+
+    // Unchanged: skipped, with or without its name.
+    let plan = w.queue.plan(&dest, std::slice::from_ref(&a)).await.unwrap();
+    assert!(matches!(&plan[0].action, PlanAction::Skip { .. }), "{plan:?}");
+    assert_eq!(w.journal.finished_files(w.queue.base_url(), &dest).unwrap().len(), 1);
+
+    // Changed, and sent as a.txt again: the Doc there is this file's, as sent, so it is replaced.
+    std::fs::write(&a, "second, longer").unwrap();
+    let third = send("a.txt").await;
+    w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+    let job = w.journal.get(third).unwrap();
+    assert!(job.is_ok() && job.doc_name == "a.txt", "{job:?}");
+    let doc = w.tt.get_doc(&twin, &DocName::parse("a.txt").unwrap()).await.unwrap();
+    assert_eq!(doc.sha256(), job.sha256.as_deref());
+    assert!(w.tt.get_doc(&twin, &DocName::parse("a-1.txt").unwrap()).await.is_err(), "not renamed");
+    w.em.shutdown().await;
+}

@@ -4,7 +4,6 @@
 
 use super::{EventSink, Queue};
 use crate::error::{Error, Result};
-use crate::journal::JobState;
 use crate::naming::DocName;
 use crate::service::trusted_twin::DocStatus;
 use crate::service::Destination;
@@ -24,13 +23,9 @@ impl Queue {
                 name.as_str()
             )));
         }
-        let settled = [JobState::Done, JobState::Failed, JobState::Skipped, JobState::Cancelled];
         let source = self
             .journal()
-            .list(Some(self.base_url()), &settled)?
-            .into_iter()
-            .filter(|job| job.destination == Destination::Twin(twin.clone()) && job.doc_name == name.as_str())
-            .max_by_key(|job| job.id)
+            .latest_finished_named(self.base_url(), &Destination::Twin(twin.clone()), name.as_str())?
             .ok_or_else(|| {
                 Error::RetryRefused(format!(
                     "Twindrop has no record of the file behind Doc {:?}, so it cannot send it again",

@@ -410,6 +410,8 @@ export type Prefs = {
 	autostart?: boolean,
 	/**  Desktop notifications when uploads finish or fail. */
 	notifications?: boolean,
+	/**  Days finished uploads stay in the journal's history (0: for ever); what skips unchanged files stays. */
+	historyDays?: number,
 };
 
 /**  A saved account, for a "switch to" list. Never the secret. */
