@@ -45,7 +45,7 @@ use crate::store::Store;
 use crate::Config;
 
 pub(crate) use error::InspectError;
-pub(crate) use model::InspectState;
+pub(crate) use model::{InspectFile, InspectState};
 
 pub(crate) struct Inspect {
     /// `<blobs>/inspect/<file id>`: the bytes of files PUT to the emulator.

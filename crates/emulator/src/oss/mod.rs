@@ -50,7 +50,7 @@ use crate::store::Store;
 use crate::Config;
 
 pub(crate) use error::OssError;
-pub(crate) use model::OssState;
+pub(crate) use model::{OssObject, OssState};
 
 /// The one bucket (the name HBR answers with).
 pub(crate) const BUCKET: &str = "hbr-temp-bucket";
