@@ -29,6 +29,7 @@ trap 'stop; rm -rf "$work"' EXIT
 export TWINDROP_CONFIG_DIR="$work/config" TWINDROP_DATA_DIR="$work/data" TWINDROP_SECRET=bench
 # start_emulator ARGS...: sets $url and $em
 start_emulator() {
+  rm -f "$work/url"
   "$bin" emulator --secret bench "$@" > "$work/url" 2>/dev/null &
   em=$!
   while [ ! -s "$work/url" ]; do sleep 0.05; done
@@ -61,18 +62,21 @@ for i in range(10000):
 PY
 rates=()
 for i in $(seq "$runs"); do
-  start_emulator --copy-delay-ms 0 --state "$work/files-state-$i"
+  start_emulator --copy-delay-ms 0 --state "$work/files-state-$i" --control-token bench-control
   twin=$("$bin" twin create --base-url "$url")
   s=$(date +%s.%N)
   "$bin" upload --parallel 16 --base-url "$url" --twin "$twin" --journal "$work/files-$i.sqlite" "$work"/small/*.dat > /dev/null
   e=$(date +%s.%N)
+  # What the client asked of the server per file (the Twin's creation aside).
+  per_file=$(curl -s -H "X-Emulator-Control: bench-control" "$url/_emulator/stats" |
+    python3 -c 'import json, sys; print("%.2f" % ((sum(json.load(sys.stdin)["calls"].values()) - 1) / 10000))')
   stop
   rm -rf "$work/files-state-$i"
   rate=$(python3 -c "print(f'{10000 / ($e - $s):.0f}')")
-  echo "   run $i: $rate files/s"
+  echo "   run $i: $rate files/s, $per_file requests per file"
   rates+=("$rate")
 done
-echo "10,000 x 2 KiB with --state, --parallel 16: median $(median "${rates[@]}") files/s (runs: ${rates[*]})"
+echo "10,000 x 2 KiB with --state, --parallel 16: median $(median "${rates[@]}") files/s, $per_file requests per file (runs: ${rates[*]})"
 
 echo "== 3. attach latency by Docs on the Twin (--state, copies held back)"
 start_emulator --copy-delay-ms 3600000 --state "$work/attach-state"

@@ -432,6 +432,10 @@ pub(super) fn read_snapshot(bytes: &[u8], path: &Path) -> io::Result<Loaded> {
             },
         }
     }
+    if state.logged_header.is_none() {
+        // Without it the account would silently be a new one.
+        return Err(invalid(path, "it has no header record"));
+    }
     match end {
         Some(end) if end == records => Ok(Loaded::Snapshot(state, head.generation)),
         Some(end) => Err(invalid(path, format!("it ends after {end} records but holds {records}"))),

@@ -469,12 +469,14 @@ impl Journal {
     fn compact(&mut self, shared: &Shared) -> io::Result<()> {
         self.stale = true;
         let generation = self.generation + 1;
+        let started = std::time::Instant::now();
         let (snapshot, upto) = {
             let mut inner = shared.lock();
             // The snapshot holds these changes; their waiters are released below.
             inner.pending.clear();
             (inner.state.snapshot(generation), inner.seq)
         };
+        let serialized = started.elapsed();
         write_atomically(&self.dir.join(STATE_FILE), &snapshot)?;
         self.generation = generation;
         let head = journal::log_head(generation);
@@ -484,7 +486,13 @@ impl Journal {
         self.compact_at = self.compaction.min_log.max(snapshot.len() as u64 * self.compaction.per_snapshot);
         self.stale = false;
         shared.durable.fetch_max(upto, Ordering::AcqRel);
-        tracing::debug!(generation, bytes = snapshot.len(), "state snapshot written");
+        tracing::debug!(
+            generation,
+            bytes = snapshot.len(),
+            serialized_ms = serialized.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "state snapshot written"
+        );
         Ok(())
     }
 }
