@@ -330,6 +330,7 @@ impl Store {
             return Ok(Store { shared: Shared::new(state), blobs: Blobs::temporary()?, journal: None });
         };
         crate::blobs::create_dir_private(dir)?;
+        remove_leftovers(dir);
         let (state, generation) = load(dir)?;
         let blobs = Blobs::persistent(dir.join(BLOBS_DIR))?;
         let shared = Shared::new(state);
@@ -497,6 +498,16 @@ impl Journal {
     }
 }
 
+/// Deletes the temp files of a snapshot or log that a crash interrupted before its rename.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Reads a state directory: the snapshot (or a state file of format 1) and the log after it.
 fn load(dir: &Path) -> io::Result<(State, u64)> {
     let path = dir.join(STATE_FILE);
@@ -541,9 +552,13 @@ fn load(dir: &Path) -> io::Result<(State, u64)> {
     Ok((state, generation))
 }
 
+/// The prefix of the temp files [`write_atomically`] renames into place; one left by a crash is
+/// deleted at the next start.
+const TEMP_PREFIX: &str = ".state-";
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut temp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| err.error)?;
@@ -829,6 +844,16 @@ mod tests {
         assert_eq!(dump(&again), dumps[3]);
         let clean = std::fs::read(&path).unwrap();
         assert_eq!(clean.iter().filter(|&&b| b == b'\n').count(), 1, "a fresh log after the start");
+    }
+
+    #[tokio::test]
+    async fn a_temp_file_left_by_a_crash_is_deleted_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(Some(dir.path())).unwrap());
+        let leftover = dir.path().join(format!("{TEMP_PREFIX}cut-off"));
+        std::fs::write(&leftover, b"{\"twindrop_emulator_state\":2,").unwrap();
+        drop(Store::open(Some(dir.path())).unwrap());
+        assert!(!leftover.exists());
     }
 
     #[tokio::test]
