@@ -17,7 +17,7 @@ export TWINDROP_CONFIG_DIR="$work/config" TWINDROP_DATA_DIR="$work/data" TWINDRO
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
 best() { local b=""; for _ in 1 2 3; do t=$(secs "$@"); if [ -z "$b" ] || (( $(echo "$t < $b" | bc -l) )); then b=$t; fi; done; echo "$b"; }
 
-# In memory: a state dir would make the emulator rewrite its whole state file on every change.
+# In memory, as issue 4 measured it; benches/emulator.sh measures the emulator with a state dir.
 "$bin" emulator --secret bench --copy-delay-ms 0 --max-upload-bytes $((16 << 30)) > "$work/url" 2>/dev/null &
 em=$!
 while [ ! -s "$work/url" ]; do sleep 0.05; done

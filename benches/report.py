@@ -187,6 +187,28 @@ def bench_sync(root, runs):
         f"median {one[1]}, max {one[2]}", "-", "-", "<= gate + 0.5 s (issue 18)", float(one[2]) <= 2.5)
 
 
+def bench_emulator(root, runs):
+    """The emulator as the app's sandbox runs it, with a state dir (issue 18): its own request
+    ceiling on POST /cache, and Twindrop's files/s against it beside that ceiling."""
+    _, out = bench_script(root, "emulator.sh", [str(runs)], r"at 100000 Docs")
+    state = re.search(r"POST /cache ceiling, state: median (\d+) req/s", out)
+    memory = re.search(r"POST /cache ceiling, memory: median (\d+) req/s", out)
+    files = re.search(r"10,000 x 2 KiB with --state, --parallel 16: median (\d+) files/s, ([\d.]+) requests per file", out)
+    small = re.search(r"at 100 Docs: attach p50 ([\d.]+) ms, p99 ([\d.]+) ms", out)
+    large = re.search(r"at 100000 Docs: attach p50 ([\d.]+) ms, p99 ([\d.]+) ms", out)
+    ceiling, rate, per_file = int(state[1]), int(files[1]), float(files[2])
+    row("Emulator with --state: POST /cache ceiling, load generator, 64 connections (req/s)", f"{ceiling}",
+        f"in memory {memory[1]}", f"{ceiling / int(memory[1]):.2f}x in memory", "report only (issue 18)", True)
+    row("10,000 x 2 KiB to an emulator with --state (the sandbox), --parallel 16 (files/s)", f"{rate}",
+        f"POST /cache ceiling {ceiling} req/s; {per_file:.1f} requests per file",
+        f"its requests are {rate * per_file / ceiling:.0%} of the ceiling",
+        "report only (issue 18; 28 files/s before it)", True)
+    a, b = float(small[1]), float(large[1])
+    row("Attach latency with --state, Twin of 100 vs 100,000 Docs (ms, p50; p99)",
+        f"{a:.2f} vs {b:.2f}; p99 {small[2]} vs {large[2]}", "-", f"{b / a:.2f}x",
+        "100,000 Docs must not slow a request (issue 18): <= 1.5x", b <= 1.5 * a)
+
+
 def bench_rclone(work, runs):
     """Both to the same S3-compatible server (s3rver, from the project's peers): rclone's S3
     PUTs; Twindrop's HBR form posts, which the emulator points at s3rver (plus one signed HBR call
@@ -297,6 +319,7 @@ def main():
         phase("resume", bench_resume, a.root, a.runs)
         phase("watched folder", bench_sync, a.root, a.runs)
         phase("journal", bench_journal, a.root)
+        phase("emulator", bench_emulator, a.root, a.runs)
         phase("launch", bench_launch, a.root, a.runs)
         phase("rclone", bench_rclone, work, a.runs)
     finally:

@@ -36,7 +36,8 @@
 //! - `naming`: the published `doc_name` regex with Python `re.match` semantics, description keys,
 //!   storage classes.
 //! - `clock`: timestamps as the API shows them (epoch seconds, 3 decimals), movable in tests.
-//! - `store`: the in-memory model (Twins, Docs, upload handlers) and its JSON persistence.
+//! - `store`: the in-memory model (Twins, Docs, upload handlers) and its persistence: a snapshot
+//!   and an append-only log of changed records (`store::journal`).
 //! - `blobs`: where uploaded and attached bytes live on disk.
 //! - `upload`: `POST /cache`, `DELETE /cache/{handler}` and `PUT /upload/{token}`.
 //! - `twins`: `POST /twins`, `GET /twins/{twin}`.

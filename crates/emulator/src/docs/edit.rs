@@ -101,7 +101,7 @@ pub(crate) async fn delete_docs(
         .store
         .write(|state| {
             let twin = state.twins.get_mut(&uuid).ok_or_else(|| twin_not_found(&twin))?;
-            let docs = std::mem::take(&mut twin.docs);
+            let docs = twin.docs.take_all();
             docs.values().for_each(|doc| forget_bytes(doc, blobs));
             Ok::<_, ApiError>(docs)
         })

@@ -127,7 +127,7 @@ pub(crate) async fn presigned(
             if let Some(done) = state.inspect.completed_with(&file.asset_id, &file.hash) {
                 return Some(done.id.clone());
             }
-            state.inspect.files.insert(file.id.clone(), file.clone());
+            state.inspect.insert_file(file.clone());
             None
         })
         .await
@@ -169,9 +169,7 @@ pub(crate) async fn complete(
     }
     app.store
         .write(|state| {
-            if let Some(file) = state.inspect.files.get_mut(&id) {
-                file.completed = true;
-            }
+            state.inspect.complete(&id);
         })
         .await
         .map_err(InspectError::internal)?;

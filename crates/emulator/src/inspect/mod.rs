@@ -45,7 +45,7 @@ use crate::store::Store;
 use crate::Config;
 
 pub(crate) use error::InspectError;
-pub(crate) use model::InspectState;
+pub(crate) use model::{InspectFile, InspectState};
 
 pub(crate) struct Inspect {
     /// `<blobs>/inspect/<file id>`: the bytes of files PUT to the emulator.
@@ -61,14 +61,14 @@ impl Inspect {
         let root = store.blobs.root().join("inspect");
         crate::blobs::create_dir_private(&root)?;
         let (signing_key, known) = store.read(|state| {
-            let known: Vec<String> =
+            let known: std::collections::HashSet<String> =
                 state.inspect.files.values().filter(|f| f.uploaded.is_some()).map(|f| f.id.clone()).collect();
             (state.inspect.signing_key.clone().into_bytes(), known)
         });
         // Bytes the state does not know (a crash between the rename and the state write).
         if let Ok(entries) = std::fs::read_dir(&root) {
             for entry in entries.flatten() {
-                if !known.iter().any(|id| entry.file_name().to_string_lossy() == id.as_str()) {
+                if !known.contains(entry.file_name().to_string_lossy().as_ref()) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }

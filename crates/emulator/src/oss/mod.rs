@@ -50,7 +50,7 @@ use crate::store::Store;
 use crate::Config;
 
 pub(crate) use error::OssError;
-pub(crate) use model::OssState;
+pub(crate) use model::{OssObject, OssState};
 
 /// The one bucket (the name HBR answers with).
 pub(crate) const BUCKET: &str = "hbr-temp-bucket";
@@ -77,13 +77,14 @@ impl Oss {
         crate::blobs::create_dir_private(&root)?;
         let (stored, known) = store.read(|state| {
             let stored = AccessKey { id: state.oss.access_key_id.clone(), secret: state.oss.access_key_secret.clone() };
-            let known: Vec<String> = state.oss.objects.values().map(|object| object.blob.clone()).collect();
+            let known: std::collections::HashSet<String> =
+                state.oss.objects.values().map(|object| object.blob.clone()).collect();
             (stored, known)
         });
         // Files the state does not know: an upload cut off by a crash, or a replaced object's.
         if let Ok(entries) = std::fs::read_dir(&root) {
             for entry in entries.flatten() {
-                if !known.iter().any(|blob| entry.file_name().to_string_lossy() == blob.as_str()) {
+                if !known.contains(entry.file_name().to_string_lossy().as_ref()) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }

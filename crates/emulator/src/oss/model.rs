@@ -2,13 +2,13 @@
 //! OSS AccessKeyId and secret (random per state, so the policies and links handed out before a
 //! restart still verify after it). It lives inside the one `store::State`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clock::Timestamp;
+use crate::store::Tracked;
 
 /// "HBR periodically deletes files uploaded to OSS" (seed 001); D-O5 assumes a day.
 pub(crate) const RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -22,7 +22,7 @@ pub(crate) struct OssState {
     pub(crate) access_key_id: String,
     pub(crate) access_key_secret: String,
     /// Keyed by `{bucket}/{key}`.
-    pub(crate) objects: BTreeMap<String, OssObject>,
+    pub(crate) objects: Tracked<String, OssObject>,
     #[serde(skip)]
     next_sweep: Option<Timestamp>,
 }
@@ -35,7 +35,7 @@ impl Default for OssState {
             // The shape of a real one: "LTAI" and 20 more letters and digits.
             access_key_id: format!("LTAI{}", &id[..20]),
             access_key_secret: secret[..30].to_owned(),
-            objects: BTreeMap::new(),
+            objects: Tracked::default(),
             next_sweep: None,
         }
     }

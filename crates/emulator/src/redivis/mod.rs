@@ -54,7 +54,7 @@ use crate::Config;
 
 pub(crate) use body::drain;
 pub(crate) use error::RedivisError;
-pub(crate) use model::RedivisState;
+pub(crate) use model::{RawFile, RedivisState, Session, Table, TempUpload};
 
 /// GCS's unit: every chunk but the last is a multiple of it, and a broken chunk keeps whole
 /// units only.

@@ -1,8 +1,8 @@
 //! The Redivis part of the emulator's state: tables (with the raw files of file-index tables),
-//! temp uploads, and resumable sessions. It lives inside the one `store::State`, so it is written
-//! to `state.json` with everything else and survives restarts with a state directory.
+//! temp uploads, and resumable sessions. It lives inside the one `store::State`, so it is logged
+//! with everything else and survives restarts with a state directory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::RedivisError;
 use crate::clock::Timestamp;
+use crate::store::Tracked;
 
 /// The file-index table every emulator has from the start.
 pub(crate) const DEFAULT_TABLE: &str = "demo.sandbox:v1.files";
@@ -24,13 +25,13 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 #[serde(default)]
 pub(crate) struct RedivisState {
     /// Keyed by qualified reference (`dataset.table`), compared exactly.
-    pub(crate) tables: BTreeMap<String, Table>,
-    pub(crate) temp_uploads: BTreeMap<String, TempUpload>,
+    pub(crate) tables: Tracked<String, Table>,
+    pub(crate) temp_uploads: Tracked<String, TempUpload>,
     /// Keyed by session id; only current (not replaced, cancelled or swept) sessions.
-    pub(crate) sessions: BTreeMap<String, Session>,
-    /// Raw file id → its table; rebuilt on load.
+    pub(crate) sessions: Tracked<String, Session>,
+    /// Raw file id → its table and name; rebuilt on load.
     #[serde(skip)]
-    raw_file_tables: HashMap<String, String>,
+    raw_file_tables: HashMap<String, (String, String)>,
     #[serde(skip)]
     next_sweep: Option<Timestamp>,
 }
@@ -38,9 +39,9 @@ pub(crate) struct RedivisState {
 impl Default for RedivisState {
     fn default() -> Self {
         let mut state = RedivisState {
-            tables: BTreeMap::new(),
-            temp_uploads: BTreeMap::new(),
-            sessions: BTreeMap::new(),
+            tables: Tracked::default(),
+            temp_uploads: Tracked::default(),
+            sessions: Tracked::default(),
             raw_file_tables: HashMap::new(),
             next_sweep: None,
         };
@@ -54,14 +55,20 @@ pub(crate) struct Table {
     pub(crate) reference: String,
     pub(crate) name: String,
     pub(crate) is_file_index: bool,
-    /// Keyed by file name (unique per table).
-    #[serde(default)]
-    pub(crate) files: BTreeMap<String, RawFile>,
+    /// Keyed by file name (unique per table). Logged as records of their own, never with the
+    /// table (read with it from a state file of format 1).
+    #[serde(default, skip_serializing)]
+    pub(crate) files: Tracked<String, RawFile>,
 }
 
 impl Table {
     pub(crate) fn new(dataset: &str, name: &str, is_file_index: bool) -> Table {
-        Table { reference: format!("{dataset}.{name}"), name: name.to_owned(), is_file_index, files: BTreeMap::new() }
+        Table {
+            reference: format!("{dataset}.{name}"),
+            name: name.to_owned(),
+            is_file_index,
+            files: Tracked::default(),
+        }
     }
 
     pub(crate) fn to_json(&self) -> Value {
@@ -170,11 +177,15 @@ pub(crate) struct LiveSession {
 impl RedivisState {
     /// Rebuilds the indexes after a load and makes sure the default table exists.
     pub(crate) fn reindex(&mut self) {
-        self.tables.entry(DEFAULT_TABLE.to_owned()).or_insert_with(|| Table::new("demo.sandbox:v1", "files", true));
+        if !self.tables.contains_key(DEFAULT_TABLE) {
+            self.tables.insert(DEFAULT_TABLE.to_owned(), Table::new("demo.sandbox:v1", "files", true));
+        }
         self.raw_file_tables = self
             .tables
             .values()
-            .flat_map(|table| table.files.values().map(|file| (file.id.clone(), table.reference.clone())))
+            .flat_map(|table| {
+                table.files.values().map(|file| (file.id.clone(), (table.reference.clone(), file.name.clone())))
+            })
             .collect();
     }
 
@@ -184,14 +195,14 @@ impl RedivisState {
 
     pub(crate) fn add_raw_file(&mut self, table: &str, file: RawFile) {
         if let Some(table) = self.tables.get_mut(table) {
-            self.raw_file_tables.insert(file.id.clone(), table.reference.clone());
+            self.raw_file_tables.insert(file.id.clone(), (table.reference.clone(), file.name.clone()));
             table.files.insert(file.name.clone(), file);
         }
     }
 
     pub(crate) fn raw_file(&self, id: &str) -> Option<&RawFile> {
-        let table = self.tables.get(self.raw_file_tables.get(id)?)?;
-        table.files.values().find(|file| file.id == id)
+        let (table, name) = self.raw_file_tables.get(id)?;
+        self.tables.get(table)?.files.get(name).filter(|file| file.id == id)
     }
 
     pub(crate) fn temp_upload(&self, id: &str) -> Result<&TempUpload, RedivisError> {
