@@ -46,7 +46,7 @@ def free_port():
 class Emulator:
     def __init__(self, *args):
         self.proc = subprocess.Popen([BIN, "emulator", "--secret", "bench", "--copy-delay-ms", "0",
-                                     "--max-upload-bytes", str(16 << 30), *args],
+                                     "--max-upload-bytes", str(32 << 30), *args],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
 
@@ -119,13 +119,13 @@ def bench_sparse(work):
     sparse = work / "20g.bin"
     with open(sparse, "wb") as f:
         f.truncate(20 * 10**9)
-    em = Emulator("--max-upload-bytes", str(32 << 30))
+    em = Emulator()
     try:
         o_secs, o_rss = timed([BIN, "upload", "--base-url", em.url, "--twin", em.twin(), "--journal",
                                str(work / "sparse.sqlite"), str(sparse)], env=ENV)
     finally:
         em.stop()
-    em = Emulator("--max-upload-bytes", str(32 << 30))
+    em = Emulator()
     try:
         req = urllib.request.Request(f"{em.url}/cache", method="POST", headers={"Authorization": "bench"})
         target = json.load(urllib.request.urlopen(req))["url"]
