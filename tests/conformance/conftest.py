@@ -10,13 +10,9 @@ def pytest_collection_modifyitems(config, items):
     if not harness.LIVE:
         return
     skip = pytest.mark.skip(reason="emulator only: needs a control the real service does not have")
-    # Only the 3.18 suite notes what it creates, so only it may run against a real account.
-    untracked = pytest.mark.skip(reason="live mode runs the tt3 suite only: tt04 does not clean up")
     for item in items:
         if "emulator_only" in item.keywords:
             item.add_marker(skip)
-        elif item.path.parent.name == "tt04":
-            item.add_marker(untracked)
 
 
 @pytest.fixture(scope="module")

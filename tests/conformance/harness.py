@@ -6,9 +6,9 @@ suite (tt04/), which run in two different virtualenvs because both releases are 
 
 Live mode (`TWINDROP_CONFORMANCE_LIVE=1`, set by tests/live/run): no emulator is started; the
 clients talk to `TWINDROP_LIVE_TT_BASE_URL` (default https://rest.trustedtwin.com) with the
-secret `TWINDROP_LIVE_TT_SECRET`, and the cases marked `emulator_only` are skipped. Live mode
-runs the 3.18 suite (tt3/), whose client notes every Twin and upload URL it creates so that they
-are cleaned up at the end of each module (tt3/conftest.py); nothing else is touched.
+secret `TWINDROP_LIVE_TT_SECRET`, and the cases marked `emulator_only` are skipped. Both suites'
+clients note every Twin and upload URL they create (`Target.track`), and `Target.clean_up`
+removes them at the end of each module; nothing else is touched.
 """
 import json
 import os
@@ -61,7 +61,7 @@ def twindrop_binary():
 
 class Target:
     """What every case may use: the base URL and raw HTTP with the secret. It also notes the
-    Twins and upload handlers created through it, which live mode cleans up (tt3/conftest.py)."""
+    Twins and upload handlers created through it, which live mode cleans up (`clean_up`)."""
 
     base_url = ""
 
@@ -82,6 +82,57 @@ class Target:
 
     def stop(self):
         pass
+
+    def clean_up(self):
+        """Deletes the Docs of every Twin created through this target, terminates those Twins
+        (Trusted Twin has no delete for a Twin) and invalidates its upload URLs. Touches nothing
+        else. Returns what went wrong; the outcome goes to CLEANUP_REPORT."""
+        def call(method, path):
+            for _ in range(3):
+                response = self.api(method, path)
+                if response.status_code < 500 and response.status_code != 429:
+                    break
+                time.sleep(1)
+            return response.status_code, response.text
+        problems, terminated, no_terminate = [], [], []
+        for twin in dict.fromkeys(self.created_twins):
+            status, text = call("DELETE", f"/twins/{twin}/docs")
+            if status != 200:
+                problems.append(f"Twin {twin}: delete_twin_docs answered {status}: {text[:200]}")
+                continue
+            status, text = call("DELETE", f"/twins/{twin}")
+            if status == 200:
+                terminated.append(twin)
+            elif status == 405:  # a server without terminate_twin
+                no_terminate.append(twin)
+            else:
+                problems.append(f"Twin {twin}: Docs deleted, terminate_twin answered {status}: {text[:200]}")
+        handlers, invalidated = list(dict.fromkeys(self.handlers)), 0
+        for handler in handlers:
+            status, text = call("DELETE", f"/cache/{handler}")
+            if status not in (200, 404):  # 404: the case itself invalidated it
+                problems.append(f"upload handler {handler}: invalidate_upload_url answered {status}: {text[:200]}")
+            invalidated += status == 200
+        CLEANUP_REPORT.append(f"cleanup: {len(terminated)} Twins emptied and terminated, "
+                              f"{invalidated} of {len(handlers)} upload URLs invalidated (the rest already were)")
+        if no_terminate:
+            CLEANUP_REPORT.append(f"left behind: {len(no_terminate)} Twins, emptied (this server has no "
+                                  "terminate_twin: 405): " + ", ".join(no_terminate))
+        CLEANUP_REPORT.extend("left behind: " + p for p in problems)
+        return problems
+
+    def tracking_session(self):
+        """A requests Session that notes on this target what an official client creates through
+        it (the 0.4.x client takes one)."""
+        session = requests.Session()
+
+        def note(response, *args, **kwargs):
+            path = response.request.path_url.split("?", 1)[0]
+            base = requests.utils.urlparse(self.base_url).path.rstrip("/")
+            self.track(response.request.method, path[len(base):] if path.startswith(base) else path,
+                       response.status_code, response.text)
+        session.hooks["response"].append(note)
+        return session
 
     def api(self, method, path, secret=None, **kwargs):
         """Raw HTTP, for what the official clients have no method for. `secret=None` is the

@@ -3,12 +3,17 @@ and raises a typed exception chosen by the integer `subcode` of an error body.""
 import pytest
 from trustedtwin.service import RestService
 
+import harness
 from harness import READER_SECRET, SECRET, put_bytes
 
 
 @pytest.fixture(scope="module")
 def rs(emulator):
-    return RestService(auth=SECRET, api_host=emulator.base_url)
+    """In live mode, what it creates is noted and cleaned up after the module."""
+    yield RestService(auth=SECRET, api_host=emulator.base_url, session=emulator.tracking_session())
+    if harness.LIVE:
+        problems = emulator.clean_up()
+        assert not problems, "cleanup failed:\n" + "\n".join(problems)
 
 
 @pytest.fixture(scope="module")

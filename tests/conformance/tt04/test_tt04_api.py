@@ -8,6 +8,7 @@ does not know is a KeyError inside the client, and a body without one a TTClient
 import hashlib
 import time
 
+import pytest
 import requests
 from trustedtwin.exceptions import (
     TTClientException,
@@ -40,6 +41,7 @@ def test_bad_secret_raises_unauthorized_401000(emulator):
         fails(TTUnauthorizedError, 401000, 401, client.docs.create_upload_url)
 
 
+@pytest.mark.emulator_only
 def test_missing_permission_raises_forbidden_403535(rs, reader, twin):
     assert reader.twins.get(twin)["creation_certificate"]["uuid"] == twin
     assert reader.docs.get_twin_docs(twin) == {"docs": {}}
@@ -166,12 +168,14 @@ def test_hash_mismatch(rs, twin, upload):
 
 # --- injected faults as this client sees them -----------------------------------------------------
 
+@pytest.mark.emulator_only
 def test_injected_500_raises_internal_error(rs, faults):
     faults({"rules": [{"route": "whoami", "nth": [1], "status": 500}]})
     fails(TTInternalError, 500000, 500, rs.who_am_i)
     assert rs.who_am_i()["account"]
 
 
+@pytest.mark.emulator_only
 def test_injected_429_has_no_subcode_and_is_a_client_exception(rs, faults):
     faults({"rules": [{"route": "cache", "nth": [1], "status": 429, "retry_after": 1}]})
     started = time.monotonic()

@@ -28,45 +28,12 @@ class TrackingTT(TTRESTService):
         return tracked
 
 
-def clean_up(tt, target):
-    """Deletes the Docs of every Twin the module created, terminates those Twins (Trusted Twin
-    has no delete for a Twin) and invalidates its upload URLs. Touches nothing else. Returns
-    what went wrong; the outcome goes to harness.CLEANUP_REPORT."""
-    problems, terminated, no_terminate = [], [], []
-    for twin in dict.fromkeys(target.created_twins):
-        status, text = tt.delete_twin_docs(twin, retries=2)
-        if status != 200:
-            problems.append(f"Twin {twin}: delete_twin_docs answered {status}: {text[:200]}")
-            continue
-        status, text = tt.terminate_twin(twin, retries=2)
-        if status == 200:
-            terminated.append(twin)
-        elif status == 405:  # no such endpoint here: twindrop emulator has no terminate_twin
-            no_terminate.append(twin)
-        else:
-            problems.append(f"Twin {twin}: Docs deleted, terminate_twin answered {status}: {text[:200]}")
-    handlers, invalidated = list(dict.fromkeys(target.handlers)), 0
-    for handler in handlers:
-        status, text = tt.invalidate_upload_url(handler, retries=2)
-        if status not in (200, 404):  # 404: the case itself invalidated it
-            problems.append(f"upload handler {handler}: invalidate_upload_url answered {status}: {text[:200]}")
-        invalidated += status == 200
-    report = harness.CLEANUP_REPORT
-    report.append(f"cleanup: {len(terminated)} Twins emptied and terminated, "
-                  f"{invalidated} of {len(handlers)} upload URLs invalidated (the rest already were)")
-    if no_terminate:
-        report.append(f"left behind: {len(no_terminate)} Twins, emptied (this server has no terminate_twin: 405): "
-                      + ", ".join(no_terminate))
-    report.extend("left behind: " + p for p in problems)
-    return problems
-
-
 @pytest.fixture(scope="module")
 def tt(emulator):
     client = TrackingTT(emulator, tt_auth=SECRET, tt_base=emulator.base_url)
     yield client
     if harness.LIVE:
-        problems = clean_up(client, emulator)
+        problems = emulator.clean_up()
         assert not problems, "cleanup failed:\n" + "\n".join(problems)
 
 
