@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::header::CONTENT_LENGTH;
-use tokio::io::AsyncReadExt;
-use tokio_util::io::ReaderStream;
 
 use crate::bandwidth::Limiter;
 use crate::error::{Error, Result};
@@ -153,24 +151,19 @@ pub(crate) async fn send_file(
         progress(size);
         return Ok((Sent::from_hasher(hasher), answer));
     }
-    let (file, meta) = crate::source::open_async(path)?;
+    let (file, meta) = crate::source::open(path)?;
     let size = meta.len();
     let tally = Arc::new(Mutex::new(Tally { hasher: Sha256Stream::with(also), read_error: None }));
-    let seen = tally.clone();
-    // `take(size)`: a file that grows while we read must not overrun the Content-Length we promised.
-    let stream = ReaderStream::with_capacity(file.take(size), CHUNK).then(move |chunk| {
-        let (seen, progress, limiter) = (seen.clone(), progress.clone(), limiter.clone());
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stream = read_ahead(file, size, tally.clone()).then(move |chunk| {
+        let (sent, progress, limiter) = (sent.clone(), progress.clone(), limiter.clone());
         async move {
             if let (Ok(bytes), Some(limiter)) = (&chunk, &limiter) {
                 limiter.take(bytes.len()).await;
             }
-            let mut t = seen.lock().expect("tally lock");
-            match &chunk {
-                Ok(bytes) => {
-                    t.hasher.update(bytes);
-                    progress(t.hasher.len());
-                }
-                Err(e) => t.read_error = Some(std::io::Error::new(e.kind(), e.to_string())),
+            if let Ok(bytes) = &chunk {
+                let so_far = sent.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                progress(so_far + bytes.len() as u64);
             }
             chunk
         }
@@ -191,6 +184,63 @@ pub(crate) async fn send_file(
         return Err(Error::FileChanged { path: path.to_owned(), expected: size, actual: tally.hasher.len() });
     }
     Ok((Sent::from_hasher(tally.hasher), answer))
+}
+
+/// How many chunks the reading thread may run ahead of the socket.
+const READ_AHEAD: usize = 4;
+
+/// The first `size` bytes of `file`, read and hashed into `tally` on a blocking thread of their
+/// own while the async side only writes to the socket: reading, hashing and sending overlap on
+/// two cores instead of taking turns, and a whole file costs one trip to the blocking pool
+/// rather than one per chunk (`tokio::fs` reads hop threads on every call). Memory stays at
+/// `READ_AHEAD` chunks. A read error ends the stream with that error, kept in `tally`; the
+/// thread stops as soon as the request drops the stream.
+fn read_ahead(
+    file: std::fs::File,
+    size: u64,
+    tally: Arc<Mutex<Tally>>,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
+    use std::io::Read;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        // `take(size)`: a file that grows while we read must not overrun the Content-Length we
+        // promised.
+        let mut file = file.take(size);
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            let mut filled = 0;
+            let read = loop {
+                match file.read(&mut buf[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == CHUNK {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            if filled > 0 {
+                buf.truncate(filled);
+                tally.lock().expect("tally lock").hasher.update(&buf);
+                if tx.blocking_send(Ok(buf.into())).is_err() {
+                    return;
+                }
+            }
+            match read {
+                Err(e) => {
+                    tally.lock().expect("tally lock").read_error = Some(std::io::Error::new(e.kind(), e.to_string()));
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+                Ok(()) if filled < CHUNK => return,
+                Ok(()) => {}
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) })
 }
 
 /// The whole file if it is a regular file of at most one chunk; `None` for a larger one.
