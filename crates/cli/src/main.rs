@@ -237,7 +237,10 @@ fn logging(level: Level, from_flags: bool) {
         Ok(spec) if !from_flags && !spec.is_empty() => tracing_subscriber::EnvFilter::new(spec),
         _ => tracing_subscriber::EnvFilter::new(level.directives()),
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    // Colour codes only for a person reading a terminal, never into a captured log.
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
 }
 
 /// A size flag (`16M`, `1.5 MB`, `8MiB`): the engine's one parser.

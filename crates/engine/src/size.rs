@@ -1,7 +1,7 @@
 //! Sizes and rates as people write them: `1.5 MB`, `16MiB`, `512k`, `10 MB/s`, `1048576`.
 //! The one parser for every size a person types: the CLI's flags (`--chunk-size`,
-//! `--resumable-above`, `push --size`), the bandwidth timetable ([`crate::bandwidth`]) and so
-//! the app's Settings check ([`crate::prefs::Prefs::validated`]).
+//! `--resumable-above`, `push --size`), the bandwidth timetable (`bandwidth`) and so the app's
+//! Settings check (`Prefs::validated`).
 //!
 //! - Decimal units are 1000-based, as Twindrop shows sizes: `kB`, `MB`, `GB`, `TB`.
 //! - Binary units are 1024-based: `KiB`, `MiB`, `GiB`, `TiB`.
