@@ -80,7 +80,7 @@ mod tests {
         assert_eq!(command.read().unwrap().expose(), "fr0m cmd");
         let given = SecretSource::Given(Secret::new("g"));
         // The command line first, then the environment in order.
-        let picked = SecretSource::pick(&[SecretSource::File(file)], &[given.clone()]).unwrap();
+        let picked = SecretSource::pick(&[SecretSource::File(file)], std::slice::from_ref(&given)).unwrap();
         assert_eq!(picked.unwrap().expose(), "s3cret");
         let picked = SecretSource::pick(&[], &[given, SecretSource::Command("exit 1".into())]).unwrap();
         assert_eq!(picked.unwrap().expose(), "g");

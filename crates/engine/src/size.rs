@@ -127,7 +127,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let best = SHOWN
             .iter()
-            .filter(|(_, scale)| self.0 >= *scale && self.0 % scale == 0)
+            .filter(|(_, scale)| self.0 >= *scale && self.0.is_multiple_of(*scale))
             .min_by_key(|(_, scale)| self.0 / scale);
         match best {
             Some((unit, scale)) => write!(f, "{}{unit}", self.0 / scale),
