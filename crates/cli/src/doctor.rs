@@ -18,13 +18,13 @@ pub struct DoctorArgs {
     #[command(flatten)]
     conn: Connection,
     /// Redivis: the table the token is checked on (default: the profile's).
-    #[arg(long, conflicts_with = "asset")]
+    #[arg(long, env = "TWINDROP_TABLE", conflicts_with = "asset")]
     table: Option<String>,
     /// Inspect: the asset the token is checked on (default: the profile's).
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_ASSET")]
     asset: Option<String>,
     /// Check a fresh local sandbox (the app's built-in emulator) instead of an account.
-    #[arg(long, conflicts_with_all = ["table", "asset"])]
+    #[arg(long, conflicts_with_all = ["table", "asset"], env = "TWINDROP_SANDBOX", value_parser = clap::builder::FalseyValueParser::new())]
     sandbox: bool,
 }
 
@@ -32,13 +32,12 @@ pub async fn doctor(settings: &SettingsFile, args: DoctorArgs, json: bool) -> Re
     let report = if args.sandbox {
         sandbox_report().await?
     } else {
-        let kind = args.conn.service.as_deref().map(ServiceKind::parse).transpose()?;
         let subject = Subject::locate(
             settings,
             args.conn.profile.as_deref(),
             args.conn.base_url.as_deref(),
-            kind,
-            crate::env_secret(),
+            args.conn.kind(),
+            args.conn.secret()?,
             args.table.or(args.asset),
         )?;
         twindrop_engine::doctor::check(subject).await

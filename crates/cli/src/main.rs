@@ -4,8 +4,11 @@
 //! - `upload`: `upload`, `retry` and the live output (indicatif bars on a TTY, JSON lines).
 //! - `emulator`: `twindrop emulator`.
 
+mod choice;
+mod connection;
 mod doctor;
 mod emulator;
+mod manual;
 mod sync;
 mod upload;
 
@@ -13,69 +16,73 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::builder::FalseyValueParser;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
 use std::sync::Arc;
 use twindrop_engine::journal::Journal;
+use twindrop_engine::logging::Level;
 use twindrop_engine::profile::SettingsFile;
-use twindrop_engine::service::{Service, ServiceKind};
+use twindrop_engine::service::ServiceKind;
+use twindrop_engine::size::ByteSize;
 use twindrop_engine::transfer::resumable;
 use twindrop_engine::{account, Error, Secret, TwinId};
 
+pub use connection::{connect, connect_service, Connection};
+
 #[derive(Parser)]
-#[command(name = "twindrop", version, about = "Upload files as Trusted Twin Docs")]
-struct Cli {
+#[command(
+    name = "twindrop",
+    version,
+    about = "Upload files as Trusted Twin Docs",
+    after_help = "Every flag can also be set by the environment variable shown with it, e.g. \
+                  TWINDROP_TWIN for --twin; a flag on the command line wins. Sizes take decimal units \
+                  (1.5MB, 10 kB = 1000-based), binary ones (16MiB) or k/M/G/T (1024-based, as before)."
+)]
+pub struct Cli {
     /// Print JSON lines instead of text (errors carry a stable `code`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "TWINDROP_JSON", value_parser = FalseyValueParser::new())]
     json: bool,
     /// The job journal (default: journal.sqlite in Twindrop's data folder).
     #[arg(long, global = true, env = "TWINDROP_JOURNAL")]
     journal: Option<PathBuf>,
+    /// More log lines on stderr: -v what Twindrop does, -vv debug, -vvv trace (default: errors;
+    /// TWINDROP_LOG, a tracing filter, is used when neither -v nor -q is given).
+    #[arg(short, long, global = true, action = ArgAction::Count, env = "TWINDROP_VERBOSE")]
+    verbose: u8,
+    /// No log lines: only a command's own error line.
+    #[arg(short, long, global = true, conflicts_with = "verbose", env = "TWINDROP_QUIET", value_parser = FalseyValueParser::new())]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(clap::Args, Clone)]
-pub struct Connection {
-    /// Service base URL (default: the profile's).
-    #[arg(long)]
-    base_url: Option<String>,
-    /// trusted-twin, redivis, inspect or hbr (default: the profile's service).
-    #[arg(long)]
-    service: Option<String>,
-    /// Inspect: the path of the "complete" call, with `{id}` for the file id.
-    #[arg(long)]
-    complete_path: Option<String>,
-    /// Stored profile whose secret is in the OS keyring. `TWINDROP_SECRET` overrides the keyring.
-    #[arg(long)]
-    profile: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Store a secret (read from stdin) in the OS keyring under a profile.
     Login {
-        #[arg(long, default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
+        #[arg(long, env = "TWINDROP_PROFILE", default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
         profile: String,
-        /// trusted-twin; redivis or inspect (an API token); hbr (ACCESS_KEY_ID:ACCESS_KEY_SECRET).
-        #[arg(long, default_value = "trusted-twin")]
-        service: String,
+        /// The secret is: trusted-twin's; an API token for redivis or inspect;
+        /// ACCESS_KEY_ID:ACCESS_KEY_SECRET for hbr.
+        #[arg(long, env = "TWINDROP_SERVICE", default_value = "trusted-twin", value_parser = choice::parser::<choice::Service>())]
+        service: choice::Service,
         /// Default: the service's public API (Inspect has none: give it).
-        #[arg(long)]
+        #[arg(long, env = "TWINDROP_BASE_URL")]
         base_url: Option<String>,
         /// Redivis: the table the token is checked on (remembered as the profile's destination).
-        #[arg(long, conflicts_with = "asset")]
+        #[arg(long, env = "TWINDROP_TABLE", conflicts_with = "asset")]
         table: Option<String>,
         /// Inspect: the asset the token is checked on (remembered as the profile's destination).
-        #[arg(long)]
+        #[arg(long, env = "TWINDROP_ASSET")]
         asset: Option<String>,
         /// Store without checking the secret against the server first.
-        #[arg(long)]
+        #[arg(long, env = "TWINDROP_NO_VERIFY", value_parser = FalseyValueParser::new())]
         no_verify: bool,
     },
     /// Forget a profile's secret.
     Logout {
-        #[arg(long, default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
+        #[arg(long, env = "TWINDROP_PROFILE", default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
         profile: String,
     },
     /// Upload files as Docs of a Twin (and carry on with unfinished jobs from an earlier run);
@@ -92,14 +99,14 @@ enum Command {
     /// folders', unless --journal names one).
     Status {
         /// Only jobs that are not finished, or that failed.
-        #[arg(long)]
+        #[arg(long, env = "TWINDROP_PENDING", value_parser = FalseyValueParser::new())]
         pending: bool,
     },
     /// The Docs on a Twin, with their status on the server.
     Docs {
         #[command(flatten)]
         conn: Connection,
-        #[arg(long)]
+        #[arg(long, env = "TWINDROP_TWIN")]
         twin: String,
     },
     /// Send Docs whose copy ended `hash_mismatch` or `error` again, from the files they came
@@ -110,16 +117,16 @@ enum Command {
     /// cannot be resumed after the process ends).
     Push {
         /// The resumable initiation URL (POST with `x-goog-resumable: start`).
-        #[arg(long)]
+        #[arg(long, env = "TWINDROP_RESUMABLE", hide_env_values = true)]
         resumable: String,
-        /// Chunk size: a multiple of 256 KiB, e.g. 8M.
-        #[arg(long, default_value = "16M", value_parser = parse_size)]
-        chunk_size: u64,
+        /// Chunk size: a multiple of 256 KiB, e.g. 8M or 8MiB.
+        #[arg(long, env = "TWINDROP_CHUNK_SIZE", default_value = "16M", value_parser = size_flag)]
+        chunk_size: ByteSize,
         /// With `-`: the stream's length in bytes, sent as `x-upload-content-length` (a Redivis
         /// temp upload requires it: give the size it was created with). Without it the length
         /// is unknown until the stream ends, as plain GCS allows.
-        #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-        size: Option<u64>,
+        #[arg(long, value_name = "BYTES", env = "TWINDROP_SIZE", value_parser = size_flag)]
+        size: Option<ByteSize>,
         file: PathBuf,
     },
     /// Print the SHA-256 of files, as Trusted Twin records it (lowercase hex).
@@ -137,6 +144,14 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run the local emulator. The first line on stdout is its base URL.
     Emulator(emulator::EmulatorArgs),
+    /// Print a shell completion script, e.g. `twindrop completions bash > ~/.local/share/bash-completion/completions/twindrop`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `twindrop man > twindrop.1`.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -149,24 +164,88 @@ enum TwinCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("TWINDROP_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(e) => return refused_command_line(e),
+    };
+    logging(Level::from_flags(cli.verbose, cli.quiet), cli.verbose > 0 || cli.quiet);
     let json = cli.json;
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            if json {
-                println!("{}", json!({ "error": e.info() }));
-            } else {
-                eprintln!("error [{}]: {}", e.code(), e.info().message);
-            }
+            report(&e, json);
             ExitCode::from(exit::for_error(&e))
         }
     }
+}
+
+fn report(e: &Error, json: bool) {
+    if json {
+        println!("{}", json!({ "error": e.info() }));
+    } else {
+        eprintln!("error [{}]: {}", e.code(), e.info().message);
+    }
+}
+
+/// The command line, and which secret flags it gave itself (their environment variables come
+/// after TWINDROP_SECRET, the flags before it).
+fn parse() -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches()?;
+    let mut leaf = &matches;
+    while let Some((_, sub)) = leaf.subcommand() {
+        leaf = sub;
+    }
+    let given = |id: &str| {
+        leaf.ids().any(|i| i.as_str() == id) && leaf.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    connection::record_command_line(connection::GivenOnCommandLine {
+        secret_file: given("secret_file"),
+        secret_command: given("secret_command"),
+    });
+    Cli::from_arg_matches(&matches)
+}
+
+/// A value the engine refused while clap parsed it (a `--service`, a size) is reported as any
+/// engine error: its code, as JSON under `--json`, exit 2. Anything else is clap's to say.
+fn refused_command_line(e: clap::Error) -> ExitCode {
+    use std::error::Error as _;
+    let engine = e.source().and_then(|s| s.downcast_ref::<Error>());
+    match engine {
+        Some(refused) => {
+            let json = std::env::args_os().take_while(|a| a != "--").any(|a| a == "--json")
+                || std::env::var("TWINDROP_JSON")
+                    .is_ok_and(|v| !matches!(v.to_lowercase().as_str(), "" | "0" | "n" | "no" | "f" | "false" | "off"));
+            if !json {
+                let _ = e.print();
+                return ExitCode::from(exit::USAGE);
+            }
+            report(refused, true);
+            ExitCode::from(exit::USAGE)
+        }
+        None => {
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::USAGE))
+        }
+    }
+}
+
+/// Log lines go to stderr at `level`; without -v or -q, TWINDROP_LOG (a tracing filter) may
+/// say otherwise.
+fn logging(level: Level, from_flags: bool) {
+    let filter = match std::env::var("TWINDROP_LOG") {
+        Ok(spec) if !from_flags && !spec.is_empty() => tracing_subscriber::EnvFilter::new(spec),
+        _ => tracing_subscriber::EnvFilter::new(level.directives()),
+    };
+    use std::io::IsTerminal;
+    // Colour codes only for a person reading a terminal, never into a captured log.
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+}
+
+/// A size flag (`16M`, `1.5 MB`, `8MiB`): the engine's one parser.
+fn size_flag(text: &str) -> Result<ByteSize, Error> {
+    text.parse()
 }
 
 /// Exit codes (the README's "Exit codes" lists them): scripts tell a bad command line from a
@@ -219,12 +298,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = SettingsFile::default_location()?;
     match cli.command {
         Command::Login { profile, service, base_url, table, asset, no_verify } => {
-            let kind = ServiceKind::parse(&service)?;
+            let kind = ServiceKind::from(service);
             let base_url = base_url.unwrap_or_else(|| kind.default_base_url().to_owned());
             if base_url.is_empty() {
                 return Err(Error::invalid(
                     twindrop_engine::Invalid::Option,
-                    format!("--base-url is needed for {service}"),
+                    format!("--base-url is needed for {}", kind.as_str()),
                 ));
             }
             let mut input = String::new();
@@ -308,6 +387,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             upload::resend(service, open_journal(&settings, cli.journal.as_ref())?, args, cli.json).await
         }
         Command::Push { resumable, chunk_size, size, file } => {
+            let (chunk_size, size) = (chunk_size.bytes(), size.map(ByteSize::bytes));
             // The engine's client: no redirects (the bytes stay where they were sent), timeouts.
             let http = twindrop_engine::service::http_client()?;
             let (outcome, from) = if file.as_os_str() == "-" {
@@ -354,42 +434,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Doctor(args) => doctor::doctor(&settings, args, cli.json).await,
         Command::Emulator(args) => emulator::run(args).await,
-    }
-}
-
-pub fn env_secret() -> Option<Secret> {
-    std::env::var("TWINDROP_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new)
-}
-
-pub async fn connect(settings: &SettingsFile, conn: &Connection) -> Result<twindrop_engine::TrustedTwin, Error> {
-    if conn.service.as_deref().is_some_and(|s| ServiceKind::parse(s).ok() != Some(ServiceKind::TrustedTwin)) {
-        return Err(Error::Unsupported("this command is for Trusted Twin only".into()));
-    }
-    account::connect(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret()).await
-}
-
-pub async fn connect_service(settings: &SettingsFile, conn: &Connection) -> Result<Service, Error> {
-    let kind = conn.service.as_deref().map(ServiceKind::parse).transpose()?;
-    let (kind, base_url, secret) =
-        account::resolve(settings, conn.profile.as_deref(), conn.base_url.as_deref(), env_secret(), kind).await?;
-    match (kind, &conn.complete_path) {
-        (ServiceKind::Inspect, Some(path)) => {
-            let inspect =
-                twindrop_engine::service::inspect::Inspect::new(&base_url, secret)?.with_complete_path(path)?;
-            Ok(Service::Inspect(Arc::new(inspect)))
+        Command::Completions { shell } => {
+            manual::completions(shell, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
         }
-        (_, Some(_)) => Err(Error::invalid(twindrop_engine::Invalid::Option, "--complete-path is for Inspect only")),
-        (kind, None) => kind.connect(&base_url, secret),
+        Command::Man => {
+            manual::man(&mut std::io::stdout()).map_err(|e| Error::file("stdout", e))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-}
-
-/// `8M`, `256k`, `1048576`: binary suffixes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let (num, mult) = match s.chars().last() {
-        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    num.parse::<u64>().map(|n| n * mult).map_err(|_| format!("{s:?} is not a size like 8M"))
 }

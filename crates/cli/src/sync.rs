@@ -5,15 +5,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::builder::FalseyValueParser;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use twindrop_engine::folders::{self, namer, DeletePolicy};
+use twindrop_engine::folders::{self, namer};
 use twindrop_engine::journal::Journal;
 use twindrop_engine::naming::{sanitize_path, Template};
 use twindrop_engine::profile::{SettingsFile, WatchedFolder};
-use twindrop_engine::queue::FolderConflicts;
+use twindrop_engine::service::trusted_twin::StorageClass;
 use twindrop_engine::Error;
 
+use crate::choice::{self, FolderOnConflict, OnDelete, Storage};
 use crate::upload::{description, options, DestArgs, Printer, RunArgs};
 
 #[derive(clap::Args)]
@@ -26,35 +28,35 @@ pub struct SyncArgs {
     #[arg(required_unless_present = "saved")]
     dir: Option<PathBuf>,
     /// Run every folder saved with --save instead, each with its own settings.
-    #[arg(long, conflicts_with = "dir")]
+    #[arg(long, conflicts_with = "dir", env = "TWINDROP_SAVED", value_parser = FalseyValueParser::new())]
     saved: bool,
     /// Send what is there (and changed since the last run), then stop.
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_ONCE", value_parser = FalseyValueParser::new())]
     once: bool,
     /// Doc names from a template, e.g. `{dir}/{stem}.{ext}`, `{date:%Y-%m}/{name}`, `{hash8}`.
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_TEMPLATE")]
     template: Option<String>,
     /// A gitignore-style pattern to leave out (repeatable), on top of the defaults.
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_IGNORE")]
     ignore: Vec<String>,
     /// How long (ms) a file must stay unchanged before it is sent.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, env = "TWINDROP_GATE_MS", default_value_t = 2000)]
     gate_ms: u64,
-    /// What a deleted file does to its Doc: ignore (keep it) or mirror (delete it, once the
-    /// file has stayed gone for the gate and only if the Doc still holds what was sent).
-    #[arg(long, default_value = "ignore")]
-    delete: String,
-    /// When a Doc this folder did not make has a file's name: rename (attach as `name-1.ext`)
-    /// or skip. A changed file always replaces the Doc it made itself.
-    #[arg(long, default_value = "rename")]
-    on_conflict: String,
-    #[arg(long, default_value = "access_optimized")]
-    storage_class: String,
+    /// What a deleted file does to its Doc (mirror: once the file has stayed gone for the gate
+    /// and only if the Doc still holds what was sent).
+    #[arg(long, env = "TWINDROP_DELETE", default_value = "ignore", value_parser = choice::parser::<OnDelete>())]
+    delete: OnDelete,
+    /// When a Doc this folder did not make has a file's name (rename: attach as `name-1.ext`).
+    /// A changed file always replaces the Doc it made itself.
+    #[arg(long, env = "TWINDROP_ON_CONFLICT", default_value = "rename", value_parser = choice::parser::<FolderOnConflict>())]
+    on_conflict: FolderOnConflict,
+    #[arg(long, env = "TWINDROP_STORAGE_CLASS", default_value = "access_optimized", value_parser = choice::parser::<Storage>())]
+    storage_class: Storage,
     /// Description entry `key=value` (repeatable).
-    #[arg(long = "description", value_name = "KEY=VALUE")]
+    #[arg(long = "description", value_name = "KEY=VALUE", env = "TWINDROP_DESCRIPTION")]
     description: Vec<String>,
     /// Remember this folder and its settings in the config (run them all with --saved).
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_SAVE", value_parser = FalseyValueParser::new())]
     save: bool,
 }
 
@@ -63,7 +65,7 @@ pub struct NameArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A name template (see `twindrop sync --help`).
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_TEMPLATE")]
     template: Option<String>,
 }
 
@@ -126,10 +128,10 @@ fn folder_from_args(dir: &Path, args: &SyncArgs) -> Result<WatchedFolder, Error>
     Ok(WatchedFolder {
         template: args.template.as_deref().map(Template::parse).transpose()?.map(|t| t.as_str().to_owned()),
         ignore: args.ignore.clone(),
-        storage_class: Some(args.storage_class.clone()),
+        storage_class: Some(StorageClass::from(args.storage_class).as_str().to_owned()),
         description: description(&args.description)?,
-        delete: DeletePolicy::parse(&args.delete)?,
-        on_conflict: FolderConflicts::parse(&args.on_conflict)?,
+        delete: args.delete.into(),
+        on_conflict: args.on_conflict.into(),
         ..WatchedFolder::new(path, args.run.conn.profile.clone(), String::new())
     })
 }

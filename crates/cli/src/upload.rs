@@ -7,17 +7,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use clap::builder::FalseyValueParser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use twindrop_engine::bandwidth::{Limiter, Timetable};
 use twindrop_engine::journal::{JobState, Journal};
-use twindrop_engine::queue::{self, ConflictPolicy, EventSink, Options, QueueEvent, RunMode};
+use twindrop_engine::naming::{self, NamedFile};
+use twindrop_engine::queue::{self, Batch, EventSink, Options, Planned, QueueEvent, RunMode};
 use twindrop_engine::service::inspect::AssetId;
 use twindrop_engine::service::redivis::TableRef;
-use twindrop_engine::service::trusted_twin::{DocEntry, DocStatus, StorageClass};
+use twindrop_engine::service::trusted_twin::{DocEntry, DocStatus};
 use twindrop_engine::service::{Destination, Service};
+use twindrop_engine::size::ByteSize;
 use twindrop_engine::{DocName, Error, Queue, TwinId};
 
+use crate::choice::{self, OnConflict, Storage};
 use crate::Connection;
 
 #[derive(clap::Args)]
@@ -25,13 +29,13 @@ pub struct RunArgs {
     #[command(flatten)]
     pub conn: Connection,
     /// Files uploading at the same time.
-    #[arg(long, alias = "concurrency", default_value_t = 4)]
+    #[arg(long, alias = "concurrency", env = "TWINDROP_PARALLEL", default_value_t = 4)]
     parallel: usize,
-    /// Bandwidth limit, e.g. `10M`, or a weekly timetable like `08:00,512k 19:00,10M 23:00,off`.
-    #[arg(long)]
+    /// Bandwidth limit, e.g. `10M`, `1.5MB/s`, or a weekly timetable like `08:00,512k 19:00,10M 23:00,off`.
+    #[arg(long, env = "TWINDROP_BWLIMIT")]
     bwlimit: Option<String>,
     /// Attempts per file before it fails, the first included (default: the engine's policy).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "TWINDROP_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..))]
     attempts: Option<u32>,
 }
 
@@ -39,13 +43,13 @@ pub struct RunArgs {
 #[derive(clap::Args)]
 pub struct DestArgs {
     /// The Twin the Docs go to (Trusted Twin).
-    #[arg(long, conflicts_with_all = ["table", "asset"])]
+    #[arg(long, env = "TWINDROP_TWIN", conflicts_with_all = ["table", "asset"])]
     twin: Option<String>,
     /// The file-index table the files go to (Redivis), e.g. `user.dataset:v1.files`.
-    #[arg(long, conflicts_with = "asset")]
+    #[arg(long, env = "TWINDROP_TABLE", conflicts_with = "asset")]
     table: Option<String>,
     /// The asset (UUID) the files go to (Inspect).
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_ASSET")]
     asset: Option<String>,
 }
 
@@ -83,23 +87,26 @@ pub struct UploadArgs {
     pub run: RunArgs,
     #[command(flatten)]
     dest: DestArgs,
-    /// Files larger than this go by a resumable session (Redivis), e.g. `50M`.
-    #[arg(long, value_parser = crate::parse_size)]
-    resumable_above: Option<u64>,
+    /// Files larger than this go by a resumable session (Redivis), e.g. `50M` or `50MB`.
+    #[arg(long, env = "TWINDROP_RESUMABLE_ABOVE", value_parser = crate::size_flag)]
+    resumable_above: Option<ByteSize>,
     /// Chunk size of resumable sessions: a multiple of 256 KiB.
-    #[arg(long, default_value = "16M", value_parser = crate::parse_size)]
-    chunk_size: u64,
-    /// When a different Doc already has the name: skip, rename (name-1, name-2…) or replace.
-    #[arg(long, default_value = "rename")]
-    on_conflict: String,
-    #[arg(long, default_value = "access_optimized")]
-    storage_class: String,
+    #[arg(long, env = "TWINDROP_CHUNK_SIZE", default_value = "16M", value_parser = crate::size_flag)]
+    chunk_size: ByteSize,
+    /// When a different Doc already has the name.
+    #[arg(long, env = "TWINDROP_ON_CONFLICT", default_value = "rename", value_parser = choice::parser::<OnConflict>())]
+    on_conflict: OnConflict,
+    #[arg(long, env = "TWINDROP_STORAGE_CLASS", default_value = "access_optimized", value_parser = choice::parser::<Storage>())]
+    storage_class: Storage,
     /// Description entry `key=value` (repeatable); a value that parses as JSON is sent as JSON.
-    #[arg(long = "description", value_name = "KEY=VALUE")]
+    #[arg(long = "description", value_name = "KEY=VALUE", env = "TWINDROP_DESCRIPTION")]
     description: Vec<String>,
     /// Print the plan (Doc names, uploads, skips) and do nothing.
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_DRY_RUN", value_parser = FalseyValueParser::new())]
     dry_run: bool,
+    /// Files, and folders: a folder's files (all the way down, without the files a watched
+    /// folder ignores by default) become Docs named by their path from the folder on
+    /// (`photos/2024/a.jpg`), as the app's "Add folder…" names them.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -122,15 +129,18 @@ pub fn description(entries: &[String]) -> Result<Option<Value>, Error> {
 pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: bool) -> Result<ExitCode, Error> {
     let dest = args.dest.destination(&service)?;
     let mut opts = options(&args.run)?;
-    opts.on_conflict = ConflictPolicy::parse(&args.on_conflict)?;
-    opts.storage_class = StorageClass::parse(&args.storage_class)?;
+    opts.on_conflict = args.on_conflict.into();
+    opts.storage_class = args.storage_class.into();
     opts.description = description(&args.description)?;
     if let Some(above) = args.resumable_above {
-        opts.resumable_above = above;
+        opts.resumable_above = above.bytes();
     }
-    opts.chunk_size = twindrop_engine::transfer::resumable::chunk_size(args.chunk_size)?;
+    opts.chunk_size = twindrop_engine::transfer::resumable::chunk_size(args.chunk_size.bytes())?;
     let journal = Arc::new(journal);
     let queue = Queue::new(service, journal.clone(), opts);
+    if args.files.iter().any(|path| path.is_dir()) {
+        return upload_folders(&queue, dest, &args, json).await;
+    }
     if args.dry_run {
         for item in queue.plan(&dest, &args.files).await? {
             if json {
@@ -144,6 +154,70 @@ pub async fn upload(service: Service, journal: Journal, args: UploadArgs, json: 
     let printer = Printer::new(json);
     let ids = queue.enqueue(dest, &args.files, &printer.sink()).await?;
     run_until_settled(&queue, &printer, &ids, true).await
+}
+
+/// Paths with folders among them go as the app's "Add folder…" sends a drop: the engine's
+/// naming preview (`Queue::names_preview`: the walk, the default ignores, names from the path
+/// below the dropped folder, the journal's word on names taken and files unchanged), then the
+/// files it named under those names (`Queue::enqueue_planned`). A file the preview refuses
+/// (unreadable, no usable name, an empty folder) is reported and fails the run; the others go.
+async fn upload_folders(
+    queue: &Arc<Queue>,
+    dest: Destination,
+    args: &UploadArgs,
+    json: bool,
+) -> Result<ExitCode, Error> {
+    let files = queue.names_preview(Some(&dest), args.files.clone(), None).await?;
+    naming::cut_short(&files)?;
+    if args.dry_run {
+        for file in &files {
+            match json {
+                true => println!("{}", serde_json::to_string(file).expect("preview item")),
+                false => println!("{}", describe_named(file)),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let printer = Printer::new(json);
+    let notice = printer.notice();
+    let (mut planned, mut all_planned) = (Vec::new(), true);
+    for file in files {
+        let path = file.path.display().to_string();
+        match (file.problem, file.name) {
+            (None, Some(name)) => {
+                if let Some(note) = file.notice {
+                    notice(format!("{path}: {}", note.message));
+                }
+                planned.push(Planned { path: file.path, name });
+            }
+            (problem, _) => {
+                let problem =
+                    problem.map_or_else(|| ("name.invalid".into(), "no name".into()), |p| (p.code, p.message));
+                all_planned = printer.refused_path(&path, &problem.0, &problem.1);
+            }
+        }
+    }
+    if planned.is_empty() {
+        printer.finish();
+        return Ok(printer.exit(false));
+    }
+    let opts = queue.options();
+    let batch = Batch { storage_class: opts.storage_class, description: opts.description.clone(), on_conflict: None };
+    let ids = queue.enqueue_planned(dest, &planned, &batch, &printer.sink()).await?;
+    run_until_settled(queue, &printer, &ids, all_planned).await
+}
+
+/// A line of `upload --dry-run` for a file of a folder, in the words of `queue::describe`.
+fn describe_named(file: &NamedFile) -> String {
+    let (name, path) = (file.name.as_deref().unwrap_or("-"), file.path.display());
+    match (&file.problem, &file.notice) {
+        (Some(problem), _) => format!("refuse  [{}] {}  ({path})", problem.code, problem.message),
+        (None, Some(notice)) if notice.code == naming::UNCHANGED => {
+            format!("skip    {name}  ({path}: {})", notice.message)
+        }
+        (None, Some(notice)) => format!("upload  {name}  ({path}; {})", notice.message),
+        (None, None) => format!("upload  {name}  ({path})"),
+    }
 }
 
 /// Run the queue until nothing is left, then the exit code: every one of `ids` ended `ok` or
@@ -166,7 +240,7 @@ pub struct ResendArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// The Twin the Docs are on.
-    #[arg(long)]
+    #[arg(long, env = "TWINDROP_TWIN")]
     twin: String,
     /// The Docs' names.
     #[arg(required = true)]
@@ -404,6 +478,17 @@ impl Printer {
         match self.json {
             true => println!("{}", json!({ "doc_name": name, "status": "failed", "error": e.info() })),
             false => eprintln!("{:<13} [{}] {}  ({name})", "failed", e.code(), e.info().message),
+        }
+        false
+    }
+
+    /// A file that was not queued (the folder preview refused it), said like a failed file;
+    /// `false`, for the exit code.
+    pub fn refused_path(&self, path: &str, code: &str, message: &str) -> bool {
+        let error = json!({ "code": code, "message": message, "retryable": false });
+        match self.json {
+            true => println!("{}", json!({ "path": path, "status": "failed", "error": error })),
+            false => eprintln!("{:<13} [{code}] {message}  ({path})", "failed"),
         }
         false
     }

@@ -1,6 +1,7 @@
 //! Bandwidth limit: one token bucket shared by every transfer, with an optional weekly
 //! timetable in rclone's `--bwlimit` syntax, e.g. `10M`, `08:00,512k 19:00,10M 23:00,off`
-//! or `Mon-08:00,1M Sat-00:00,off`. Rates are bytes per second with k/M/G (binary) suffixes.
+//! or `Mon-08:00,1M Sat-00:00,off`. Rates are bytes per second in [`crate::size`]'s syntax
+//! (`1.5MB`, `512KiB`, `10M`), without spaces inside an entry.
 
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 use chrono::{Datelike, Local, Timelike, Weekday};
 
 use crate::error::{Error, Invalid, Result};
+use crate::size::{ByteSize, Rate};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
@@ -25,31 +27,21 @@ pub struct Timetable {
 }
 
 fn parse_rate(s: &str) -> Result<Option<u64>> {
-    let bad = || {
-        Error::invalid(
-            Invalid::Bandwidth,
-            format!("bandwidth {s:?}: a rate is a number with an optional k, M or G suffix (e.g. 512k), or off"),
-        )
-    };
     if s.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let (num, mult) = match s.chars().last().ok_or_else(bad)? {
-        'k' | 'K' => (&s[..s.len() - 1], 1024.0),
-        'm' | 'M' => (&s[..s.len() - 1], 1024.0 * 1024.0),
-        'g' | 'G' => (&s[..s.len() - 1], 1024.0 * 1024.0 * 1024.0),
-        'b' | 'B' => (&s[..s.len() - 1], 1.0),
-        _ => (s, 1.0),
+    let bad = || {
+        Error::invalid(
+            Invalid::Bandwidth,
+            format!("bandwidth {s:?}: a rate is a number with an optional unit (e.g. 512k, 10MB, 1.5MiB/s), or off"),
+        )
     };
-    let v: f64 = num.parse().map_err(|_| bad())?;
-    if !(v > 0.0 && v.is_finite()) {
-        return Err(bad());
-    }
+    let rate = s.parse::<Rate>().map_err(|_| bad())?.bytes_per_second();
     // Below one byte a second nothing would ever move: that is a typo, not a limit.
-    if v * mult < 1.0 {
+    if rate == 0 {
         return Err(bad());
     }
-    Ok(Some((v * mult) as u64))
+    Ok(Some(rate))
 }
 
 fn parse_day(s: &str, entry: &str) -> Result<Weekday> {
@@ -61,8 +53,9 @@ fn parse_day(s: &str, entry: &str) -> Result<Weekday> {
     })
 }
 
-/// A rate as the timetable syntax writes it: `off`, or the largest binary suffix that keeps it
-/// whole (`512k`, `10M`), so a parsed timetable prints back as it was meant.
+/// A rate as the timetable syntax writes it: `off`, the largest binary letter that keeps it
+/// whole (`512k`, `10M`: what saved settings hold), else [`ByteSize`]'s exact form (`1500kB`),
+/// so a parsed timetable prints back as it was meant.
 fn format_rate(rate: Option<u64>) -> String {
     let Some(r) = rate else { return "off".into() };
     for (suffix, unit) in [("G", 1u64 << 30), ("M", 1 << 20), ("k", 1 << 10)] {
@@ -70,7 +63,7 @@ fn format_rate(rate: Option<u64>) -> String {
             return format!("{}{suffix}", r / unit);
         }
     }
-    r.to_string()
+    ByteSize::new(r).to_string()
 }
 
 impl std::fmt::Display for Timetable {
@@ -112,6 +105,10 @@ impl Timetable {
             ));
         }
         if !spec.contains(',') {
+            // One rate may be written with spaces (`10 MB/s`); only timetable entries may not.
+            if let Ok(rate) = parse_rate(spec) {
+                return Ok(Timetable { slots: vec![Slot { day: None, minute: 0, rate }] });
+            }
             if spec.contains(char::is_whitespace) || spec.contains(':') {
                 return Err(Error::invalid(
                     Invalid::Bandwidth,
@@ -240,7 +237,9 @@ mod tests {
         assert_eq!(parse_rate("1.5M").unwrap(), Some(1_572_864));
         assert_eq!(parse_rate("100").unwrap(), Some(100));
         assert_eq!(parse_rate("off").unwrap(), None);
-        for bad in ["", "k", "-1M", "fast"] {
+        assert_eq!(parse_rate("10MB").unwrap(), Some(10_000_000));
+        assert_eq!(parse_rate("2MiB/s").unwrap(), Some(2 << 20));
+        for bad in ["", "k", "-1M", "fast", "0", "0.1", "99999999999T"] {
             assert_eq!(parse_rate(bad).unwrap_err().code(), "bandwidth.invalid", "{bad}");
         }
     }
@@ -279,12 +278,24 @@ mod tests {
 
     #[test]
     fn timetables_print_back_as_parsed() {
-        for spec in ["10M", "off", "512k", "1000", "08:00,512k 19:00,10M 23:00,off", "Mon-08:00,1M Sat-00:00,off"] {
+        for spec in [
+            "10M",
+            "off",
+            "512k",
+            "1kB",
+            "1500kB",
+            "100B",
+            "08:00,512k 19:00,10M 23:00,off",
+            "Mon-08:00,1M Sat-00:00,off",
+        ] {
             let t = Timetable::parse(spec).unwrap();
             assert_eq!(t.to_string(), spec);
             assert_eq!(Timetable::parse(&t.to_string()).unwrap(), t);
         }
         assert_eq!(Timetable::parse(" 8:00,1024k ").unwrap().to_string(), "08:00,1M");
+        assert_eq!(Timetable::parse("1000").unwrap().to_string(), "1kB");
+        assert_eq!(Timetable::parse(" 10 MB/s ").unwrap().to_string(), "10MB");
+        assert_eq!(Timetable::parse("08:00,1.5MB 18:00,1MiB").unwrap().to_string(), "08:00,1500kB 18:00,1M");
         assert!(!Timetable::parse("off").unwrap().limits());
         assert!(!Timetable::unlimited().limits());
         assert!(Timetable::parse("09:00,1M 17:00,off").unwrap().limits());

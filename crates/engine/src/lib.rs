@@ -24,6 +24,7 @@
 //! - [`redact`]: what of a URL may be shown; every message, event and log line that can hold
 //!   an upload URL (a bearer credential) goes through it.
 //! - [`retry`]: the one retry policy (exponential backoff, full jitter, Retry-After).
+//! - [`size`]: sizes and rates as people write them (`1.5 MB`, `16MiB`, `10M/s`): the one parser.
 //! - [`bandwidth`]: token-bucket limit with a weekly timetable.
 //! - [`progress`]: throughput (EMA) and ETA.
 //! - [`folders`]: watched folders: the watcher, the stability gate and the runner that keeps
@@ -31,7 +32,9 @@
 //! - [`prefs`]: the app's preferences (parallelism, bandwidth timetable, conflicts, autostart,
 //!   notifications) and how they map onto queue options, live where they can be.
 //! - [`activity`]: the persistent, bounded activity log (SQLite) and batch tracking.
-//! - [`credentials`]: secrets in the OS keyring, nowhere else.
+//! - [`credentials`]: secrets in the OS keyring, nowhere else; [`secret_source`]: a secret
+//!   given instead (the environment, a file, a command's output), and which one wins.
+//! - [`logging`]: how much is logged, one scale for the CLI's `-q`/`-v` and the app.
 //! - [`account`]: login / connect, shared by the CLI and the app.
 //! - [`doctor`]: the connection check (keyring, host, secret, a 1-byte round trip).
 //! - [`app`]: the app-level API both shells call: sign-in (every service, and the sandbox),
@@ -57,6 +60,7 @@ pub mod folders;
 pub mod hash;
 pub mod http;
 pub mod journal;
+pub mod logging;
 pub mod media_type;
 pub mod naming;
 pub mod prefs;
@@ -66,7 +70,9 @@ pub mod progress;
 pub mod queue;
 pub mod redact;
 pub mod retry;
+pub mod secret_source;
 pub mod service;
+pub mod size;
 pub mod source;
 pub mod transfer;
 

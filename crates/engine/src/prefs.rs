@@ -173,6 +173,16 @@ mod tests {
             Some("09:00,1M 18:00,off")
         );
         assert_eq!(with(4, Some("off")).validated().unwrap().bandwidth, None);
+        // The Settings field takes what the CLI's --bwlimit takes (crate::size): decimal units,
+        // binary ones, a fraction, "/s".
+        assert_eq!(with(4, Some("1.5 MB/s")).validated().unwrap().bandwidth.as_deref(), Some("1500kB"));
+        assert_eq!(
+            with(4, Some("09:00,2MiB 18:00,off")).validated().unwrap().bandwidth.as_deref(),
+            Some("09:00,2M 18:00,off")
+        );
+        for bad in ["-1M", "fast", "99999999999999T", "0"] {
+            assert_eq!(with(4, Some(bad)).validated().unwrap_err().code(), "bandwidth.invalid", "{bad}");
+        }
         assert_eq!(with(4, Some("  ")).validated().unwrap().bandwidth, None);
         let days = |history_days| Prefs { history_days, ..Prefs::default() };
         let e = days(MAX_HISTORY_DAYS + 1).validated().unwrap_err();
