@@ -414,7 +414,7 @@ impl Printer {
                         total.set_position(bytes_done);
                         let eta = eta_secs.map(|s| format!(", {s:.0} s left")).unwrap_or_default();
                         // Small files: bytes per second says little, files per second says it.
-                        let files = match small_files(bytes_per_sec, files_per_sec) {
+                        let files = match twindrop_engine::progress::small_files(bytes_per_sec, files_per_sec) {
                             true => format!("{files_per_sec:.0} files/s, "),
                             false => String::new(),
                         };
@@ -524,10 +524,4 @@ impl Printer {
             total.finish_and_clear();
         }
     }
-}
-
-/// Files go by faster than one a second and average under 1 MiB: the rate of files is the
-/// figure that means something (the app's queue header follows the same rule).
-fn small_files(bytes_per_sec: f64, files_per_sec: f64) -> bool {
-    files_per_sec >= 1.0 && bytes_per_sec / files_per_sec < (1 << 20) as f64
 }

@@ -248,7 +248,7 @@ fn main() {
     }
     let idle_us = us_each(t.elapsed(), 1000);
     let t = Instant::now();
-    assert_eq!(j.queued_bytes(BASE).unwrap(), all.iter().map(|f| f.size).sum::<u64>());
+    assert_eq!(j.queued(BASE).unwrap().1, all.iter().map(|f| f.size).sum::<u64>());
     let bytes_after = t.elapsed();
     println!(
         "queue idle check at {n} queued: before (the list of them) {:.1} ms, holding {held:.0} MiB; after \

@@ -32,15 +32,60 @@ impl Throughput {
         self.ema
     }
 
-    /// Seconds left for `remaining` bytes at the current rate; `None` while nothing moves.
+    /// Seconds left for `remaining` units (bytes, files) at the current rate; `None` while
+    /// nothing moves.
     pub fn eta(&self, remaining: u64) -> Option<f64> {
         (self.ema >= 1.0).then(|| remaining as f64 / self.ema)
+    }
+}
+
+/// Files go by faster than one a second and average under 1 MiB: then the rate of files is the
+/// figure that means something, for the speed shown and the time left (the UI's `smallFiles`
+/// and the CLI's bar follow the same rule).
+pub fn small_files(bytes_per_sec: f64, files_per_sec: f64) -> bool {
+    files_per_sec >= 1.0 && bytes_per_sec / files_per_sec < 1024.0 * 1024.0
+}
+
+/// Seconds left for what is still to go, from the rate that drives it: small files go at a
+/// rate of files, not of bytes (each costs round trips, whatever it holds), so their time left
+/// counts files; larger ones count bytes.
+pub fn time_left(bytes: &Throughput, files: &Throughput, bytes_left: u64, files_left: u64) -> Option<f64> {
+    match small_files(bytes.ema, files.ema) {
+        true => files.eta(files_left),
+        false => bytes.eta(bytes_left),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rates learned from `per_tick` units every 100 ms for 10 s.
+    async fn learned(per_tick: u64) -> Throughput {
+        let mut t = Throughput::new(Duration::from_secs(1));
+        for tick in 0..=100u64 {
+            t.sample(tick * per_tick);
+            tokio::time::advance(Duration::from_millis(100)).await;
+        }
+        t
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn small_files_count_down_by_files_large_ones_by_bytes() {
+        // 50 two-byte files a second; 1,000 files left, one of them 1 MB: 20 s, not the
+        // 10,000 s the bytes would say.
+        let (bytes, files) = (learned(10).await, learned(5).await);
+        let eta = time_left(&bytes, &files, 1_000_000, 1_000).unwrap();
+        assert!((eta - 20.0).abs() < 0.5, "{eta}");
+        // 10 files of 5 MB a second: the bytes say it (500 MB left is 10 s, whatever the count).
+        let (bytes, files) = (learned(5_000_000).await, learned(1).await);
+        assert!(!small_files(bytes.ema, files.ema));
+        let eta = time_left(&bytes, &files, 500_000_000, 3).unwrap();
+        assert!((eta - 10.0).abs() < 0.5, "{eta}");
+        // Nothing moving: no time left to say.
+        let still = Throughput::new(Duration::from_secs(1));
+        assert_eq!(time_left(&still, &still, 10, 10), None);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_steady_rate_is_learned_and_gives_an_eta() {

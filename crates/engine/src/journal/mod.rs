@@ -129,7 +129,8 @@ pub(crate) mod hot {
     /// Whether a server has a job in this state (one index probe, not the list of them).
     pub const ANY_IN_STATE: &str = "SELECT 1 FROM jobs WHERE state = ?2 AND base_url = ?1 LIMIT 1";
     /// The bytes a server has queued, summed by SQLite (no job is read into memory).
-    pub const QUEUED_BYTES: &str = "SELECT COALESCE(SUM(size), 0) FROM jobs WHERE state = 'queued' AND base_url = ?1";
+    pub const QUEUED_BYTES: &str =
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM jobs WHERE state = 'queued' AND base_url = ?1";
     /// The file whose newest live job at a destination has this name (`jobs_by_name`).
     pub const NAME_HOLDER: &str = "SELECT path FROM jobs WHERE base_url = ?1 AND destination = ?2 \
          AND doc_name = ?3 AND state NOT IN ('failed', 'cancelled') ORDER BY id DESC LIMIT 1";
@@ -350,12 +351,12 @@ impl Journal {
         Ok(false)
     }
 
-    /// The bytes of `base_url`'s queued jobs.
-    pub fn queued_bytes(&self, base_url: &str) -> Result<u64> {
+    /// How many of `base_url`'s jobs are queued, and their bytes.
+    pub fn queued(&self, base_url: &str) -> Result<(u64, u64)> {
         self.conn()
             .prepare_cached(hot::QUEUED_BYTES)
-            .and_then(|mut st| st.query_row([base_url], |r| r.get::<_, i64>(0)))
-            .map(|n| n.max(0) as u64)
+            .and_then(|mut st| st.query_row([base_url], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))))
+            .map(|(files, bytes)| (files.max(0) as u64, bytes.max(0) as u64))
             .map_err(db)
     }
 

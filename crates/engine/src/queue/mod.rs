@@ -165,6 +165,10 @@ struct Control {
     bytes_sent: Arc<AtomicU64>,
     /// Jobs that reached their end (`Finished`): the files-per-second figure.
     files_finished: AtomicU64,
+    /// Jobs counted into the plan as `bytes_planned` counts their bytes, and those that failed:
+    /// the files still to go, for the time left when files are small.
+    files_planned: AtomicU64,
+    files_failed: AtomicU64,
 }
 
 pub struct Queue {
@@ -223,9 +227,10 @@ impl Queue {
     pub async fn run(self: &Arc<Self>, sink: EventSink, mode: RunMode) -> Result<()> {
         let base = self.base_url().to_owned();
         self.journal.recover(&base)?;
-        let queued_bytes = self.journal.queued_bytes(&base)?;
+        let (queued_files, queued_bytes) = self.journal.queued(&base)?;
         // Everything queued is in the journal by now (enqueued files included): count it once.
         self.control.bytes_planned.store(queued_bytes, Ordering::Relaxed);
+        self.control.files_planned.store(queued_files, Ordering::Relaxed);
 
         let (attach_tx, attach_rx) = mpsc::unbounded_channel::<Job>();
         let (poll_tx, poll_rx) = mpsc::unbounded_channel::<Job>();
@@ -359,7 +364,14 @@ impl Queue {
         self.control.wake.notify_waiters();
     }
 
+    /// One more job in the plan the ETA counts down.
+    fn plan_one(&self, size: u64) {
+        self.control.bytes_planned.fetch_add(size, Ordering::Relaxed);
+        self.control.files_planned.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn fail(&self, id: u64, e: &Error, sink: &EventSink) {
+        self.control.files_failed.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(job = id, code = e.code(), "job failed: {e}");
         if let Err(j) = self.journal.record_failed(id, e) {
             tracing::error!("journal: {j}");
@@ -374,8 +386,13 @@ impl Queue {
         let done = self.control.bytes_sent.load(Ordering::Relaxed);
         let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
         let files = self.control.files_finished.load(Ordering::Relaxed);
+        let ended = files + self.control.files_failed.load(Ordering::Relaxed);
+        let files_left = self.control.files_planned.load(Ordering::Relaxed).saturating_sub(ended);
         let (bytes_per_sec, eta_secs, files_per_sec) = match rates {
-            Some((bytes, per_file)) => (bytes.sample(done), bytes.eta(total - done), per_file.sample(files)),
+            Some((bytes, per_file)) => {
+                let (bytes_per_sec, files_per_sec) = (bytes.sample(done), per_file.sample(files));
+                (bytes_per_sec, crate::progress::time_left(bytes, per_file, total - done, files_left), files_per_sec)
+            }
             None => (0.0, None, 0.0),
         };
         QueueEvent::Stats {
@@ -492,7 +509,7 @@ impl Queue {
         self.refresh_identity(&job)?;
         let retried = self.journal.set_state_if(id, &[JobState::Failed], JobState::Queued)?;
         if retried {
-            self.control.bytes_planned.fetch_add(job.size, Ordering::Relaxed);
+            self.plan_one(job.size);
             sink(QueueEvent::State { id, state: JobState::Queued });
             self.control.wake.notify_waiters();
         }
@@ -512,7 +529,7 @@ impl Queue {
         let n = self.journal.requeue_failed(self.base_url())?;
         for job in failed {
             if self.journal.get(job.id)?.state == JobState::Queued {
-                self.control.bytes_planned.fetch_add(job.size, Ordering::Relaxed);
+                self.plan_one(job.size);
                 sink(QueueEvent::State { id: job.id, state: JobState::Queued });
             }
         }

@@ -399,7 +399,7 @@ impl Queue {
         for (item, id) in plan.into_iter().zip(ids.iter_mut()) {
             match item.action {
                 PlanAction::Upload => {
-                    self.control.bytes_planned.fetch_add(item.size.unwrap_or(0), Ordering::Relaxed);
+                    self.plan_one(item.size.unwrap_or(0));
                     sink(added(&self.journal.get(*id)?));
                     if let (Some(_), Some(doc_name)) = (&item.renamed_from, item.doc_name) {
                         sink(QueueEvent::Renamed { id: *id, doc_name });
