@@ -514,12 +514,13 @@ impl Journal {
         self.update(id, "replaces = ?2", params![id as i64, old_sha256])
     }
 
-    /// Final statuses for several jobs, in one transaction.
+    /// Final statuses for several jobs, in one transaction. A finished job keeps no upload URL
+    /// or form target: they are credentials until they expire, and nothing reads them again.
     pub fn record_done_many(&self, done: &[(u64, &DocStatus)]) -> Result<()> {
         let ids: Vec<u64> = done.iter().map(|(id, _)| *id).collect();
         self.batch(
             "UPDATE jobs SET state = 'done', doc_status = ?3, error_code = NULL, error_message = NULL, \
-             updated_at = ?2 WHERE id = ?1",
+             upload_url = NULL, form_target = NULL, updated_at = ?2 WHERE id = ?1",
             &ids,
             |i| Some(done[i].1.as_str()),
         )
@@ -823,6 +824,13 @@ pub(crate) mod tests {
         let done = j.get(jobs[0].id).unwrap();
         assert_eq!((done.state, done.doc_status.as_ref()), (JobState::Done, Some(&DocStatus::Ok)));
         assert!(done.is_ok());
+        // Its upload URL was a credential: a finished job keeps none (its upload id stays).
+        assert_eq!((done.upload_url, done.form_target, done.upload_id.as_deref()), (None, None, Some("h1")));
+        let raw: i64 = j
+            .conn()
+            .query_row("SELECT count(*) FROM jobs WHERE upload_url LIKE '%upload/x%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(raw, 0);
         assert!(j.set_state_if(jobs[1].id, &[JobState::Queued], JobState::Paused).unwrap());
         assert!(!j.set_state_if(jobs[1].id, &[JobState::Queued], JobState::Cancelled).unwrap());
     }

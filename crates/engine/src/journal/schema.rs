@@ -14,6 +14,9 @@
 //! - 3, bounded history: an index of `docs` by job, so pruning finished jobs (`journal::retention`)
 //!   finds in one step whether a job's Doc is still owned, and the `housekeeping` table that
 //!   remembers when the journal was last pruned.
+//! - 4, no spent credentials: finished jobs drop their upload URL and form target (a presigned
+//!   URL, an OSS policy and signature are credentials until they expire); from then on a job
+//!   drops them as it finishes ([`super::Journal::record_done_many`]).
 //!
 //! A file of a version above the last one here was written by a newer Twindrop: it is refused
 //! (`journal.too_new`) and left untouched.
@@ -121,11 +124,17 @@ CREATE TABLE housekeeping (
 ) WITHOUT ROWID;
 ";
 
+const NO_SPENT_CREDENTIALS: &str = "
+UPDATE jobs SET upload_url = NULL, form_target = NULL
+    WHERE state = 'done' AND (upload_url IS NOT NULL OR form_target IS NOT NULL);
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up_with_hook(BASELINE, baseline),
         M::up_with_hook(TYPED_JOBS, typed_jobs),
         M::up(BOUNDED_HISTORY),
+        M::up(NO_SPENT_CREDENTIALS),
     ])
 }
 
@@ -229,7 +238,7 @@ mod tests {
     #[test]
     fn the_migrations_are_well_formed() {
         migrations().validate().unwrap();
-        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 3);
+        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 4);
     }
 
     #[test]
