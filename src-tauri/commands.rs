@@ -105,7 +105,7 @@ pub async fn queue_settled(state: State<'_, AppState>, ids: Vec<u64>) -> Reply<V
 /// Returns whether the queue is paused as a whole.
 #[tauri::command]
 #[specta::specta]
-pub async fn queue_watch(state: State<'_, AppState>, events: Channel<QueueEvent>) -> Reply<bool> {
+pub async fn queue_watch(state: State<'_, AppState>, events: Channel<Vec<QueueEvent>>) -> Reply<bool> {
     Ok(state.app.watch_events(to_window(events)).await?)
 }
 

@@ -36,7 +36,7 @@ pub async fn upload_planned(
     items: Vec<Planned>,
     storage_class: String,
     description: Option<serde_json::Value>,
-    events: Channel<QueueEvent>,
+    events: Channel<Vec<QueueEvent>>,
 ) -> Reply<Vec<u64>> {
     let batch = Batch::new(&storage_class, description)?;
     state.chosen.check(items.iter().map(|item| item.path.clone()).collect()).await?;

@@ -22,9 +22,9 @@ use twindrop_engine::queue::{Options, Queue};
 use twindrop_engine::TrustedTwin;
 
 const BASE: &str = "https://rest.trustedtwin.com";
-/// Files of the drop the preview is timed on: its limit (`naming::PREVIEW_LIMIT`), which a
-/// 100,000-file drop is cut at.
-const PREVIEWED: usize = 50_000;
+/// Files of the drop the preview is timed on: the 100,000 Twindrop is built for (within
+/// `naming::PREVIEW_LIMIT`).
+const PREVIEWED: usize = 100_000;
 const DROP: usize = 1_000;
 const ATTACH_BATCH: usize = 100;
 

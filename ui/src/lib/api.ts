@@ -93,9 +93,13 @@ async function call<T>(command: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The same, for a command that streams QueueEvents over a Channel (made only inside the app). */
-function stream<T>(onEvent: (ev: QueueEvent) => void, command: (events: Channel<QueueEvent>) => Promise<T>): Promise<T> {
-  return call(() => command(new Channel<QueueEvent>(onEvent)));
+/** The same, for a command that streams QueueEvents over a Channel (made only inside the app).
+ * They come in batches (one message per batch, as the shell gathers them), heard one by one. */
+function stream<T>(
+  onEvent: (ev: QueueEvent) => void,
+  command: (events: Channel<QueueEvent[]>) => Promise<T>,
+): Promise<T> {
+  return call(() => command(new Channel<QueueEvent[]>((batch) => batch.forEach(onEvent))));
 }
 
 export function sessionGet(): Promise<Session | null> {

@@ -109,8 +109,9 @@ pub struct DroppedFile {
 }
 
 /// The most files a preview walks. Past it the walk stops and the preview ends with one entry
-/// whose problem is [`TOO_MANY`]: a drop of a whole disk must not hang the window or fill memory.
-pub const PREVIEW_LIMIT: usize = 50_000;
+/// whose problem is [`TOO_MANY`]: a drop of a whole disk must not hang the window or fill memory,
+/// while a folder of 100,000 files (the size Twindrop is built for) goes in one drop.
+pub const PREVIEW_LIMIT: usize = 200_000;
 /// The code of the entry that ends a preview cut at [`PREVIEW_LIMIT`] files.
 pub const TOO_MANY: &str = "preview.too_many";
 

@@ -31,7 +31,7 @@ export const commands = {
 	 *  The window's own channel: the queue's `stats` and the events of jobs no drop listens to.
 	 *  Returns whether the queue is paused as a whole.
 	 */
-	queueWatch: (events: Channel<QueueEvent>) => __TAURI_INVOKE<boolean>("queue_watch", { events }),
+	queueWatch: (events: Channel<QueueEvent[]>) => __TAURI_INVOKE<boolean>("queue_watch", { events }),
 	/**  Pause one job (queued or uploading). `false`: it is past the upload, or already settled. */
 	queuePause: (id: number) => __TAURI_INVOKE<boolean>("queue_pause", { id }),
 	queueResume: (id: number) => __TAURI_INVOKE<boolean>("queue_resume", { id }),
@@ -82,7 +82,7 @@ export const commands = {
 	 *  Queue the batch under its settled names, with its storage class and description. Returns
 	 *  once the jobs are in the journal; their events stream over `events`.
 	 */
-	uploadPlanned: (twin: string, items: Planned[], storageClass: string, description: Value | null, events: Channel<QueueEvent>) => __TAURI_INVOKE<number[]>("upload_planned", { twin, items, storageClass, description, events }),
+	uploadPlanned: (twin: string, items: Planned[], storageClass: string, description: Value | null, events: Channel<QueueEvent[]>) => __TAURI_INVOKE<number[]>("upload_planned", { twin, items, storageClass, description, events }),
 };
 
 /* Types */
