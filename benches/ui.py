@@ -254,6 +254,11 @@ def main():
         window.wait("the queue to list them", f"return document.getElementById('queue')?.dataset.count === '{files}';",
                     120)
         listed = time.monotonic() - asked
+        # Where the time went, as the window measured it (performance.measure in the UI).
+        spent = window.js("const t = {}; for (const m of performance.getEntriesByType('measure')) "
+                          "{ const k = m.name; t[k] = t[k] || [0, 0]; t[k][0] += m.duration; t[k][1]++; } return t;")
+        print("window's own timings: " + "; ".join(f"{k} {v[0] / 1000:.2f} s ({v[1]}x)" for k, v in sorted(spent.items())),
+              flush=True)
         say(app, f"listed {files} files {listed:.2f} s after Upload")
         time.sleep(1)
         q_cost, q_gap, q_rows = scroll(window, "#queue")
