@@ -160,8 +160,8 @@ fn status_line(active: usize, bytes_per_sec: f64, paused: bool) -> String {
     match (paused, active) {
         (true, _) => "Paused".into(),
         (false, 0) => "Idle".into(),
-        (false, 1) => format!("Uploading 1 file · {:.1} MB/s", bytes_per_sec / 1e6),
-        (false, n) => format!("Uploading {n} files · {:.1} MB/s", bytes_per_sec / 1e6),
+        (false, 1) => format!("Uploading 1 file · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
+        (false, n) => format!("Uploading {n} files · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
     }
 }
 
@@ -216,7 +216,18 @@ mod tests {
     fn the_status_line_says_what_the_queue_does() {
         assert_eq!(super::status_line(0, 0.0, false), "Idle");
         assert_eq!(super::status_line(3, 2_500_000.0, false), "Uploading 3 files · 2.5 MB/s");
-        assert_eq!(super::status_line(1, 0.0, false), "Uploading 1 file · 0.0 MB/s");
+        assert_eq!(super::status_line(1, 0.0, false), "Uploading 1 file · 0 B/s");
         assert_eq!(super::status_line(3, 1.0, true), "Paused");
+    }
+
+    /// The tray reads rates as the queue, the Docs tab and Settings do (ui/src/lib/units.ts).
+    #[test]
+    fn the_tray_uses_the_window_s_units() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/lib/units.fixtures.json");
+        let fixtures: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for f in fixtures {
+            let line = super::status_line(2, f["bytes"].as_f64().unwrap(), false);
+            assert_eq!(line, format!("Uploading 2 files · {}", f["rate"].as_str().unwrap()));
+        }
     }
 }

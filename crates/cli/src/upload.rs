@@ -418,7 +418,7 @@ impl Printer {
                             true => format!("{files_per_sec:.0} files/s, "),
                             false => String::new(),
                         };
-                        total.set_message(format!("{files}{}/s{eta}", indicatif::HumanBytes(bytes_per_sec as u64)));
+                        total.set_message(format!("{files}{}{eta}", twindrop_engine::size::human_rate(bytes_per_sec)));
                     }
                 }
                 QueueEvent::Finished { id, doc_name, status, sha256 } => {

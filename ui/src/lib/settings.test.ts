@@ -20,8 +20,8 @@ describe("rates", () => {
   });
 
   it("read as people say them", () => {
-    expect(describeRate(512 * 1024)).toBe("512 KiB/s");
-    expect(describeRate(1_572_864)).toBe("1.5 MiB/s");
+    expect(describeRate(512 * 1024)).toBe("524.3 kB/s");
+    expect(describeRate(1_500_000)).toBe("1.5 MB/s");
     expect(describeRate(null)).toBe("no limit");
   });
 

@@ -2,6 +2,7 @@
 // schedule in the engine's syntax ("10M", or "Mon-08:00,512k 19:00,10M 23:00,off").
 
 import type { ConflictPolicy } from "./types";
+import { formatRate } from "./units";
 
 /** The app's preferences as prefs_get / prefs_set carry them (generated from Rust). */
 export type { ConflictPolicy, Prefs } from "./types";
@@ -27,18 +28,9 @@ export function parseRate(text: string): number | null | undefined {
   return v >= 1 && Number.isFinite(v) ? Math.floor(v) : undefined;
 }
 
-/** "512 KiB/s", "10 MiB/s", "no limit". */
+/** "524.3 kB/s", "10.5 MB/s", "no limit": the app's one unit convention (units.ts). */
 export function describeRate(bytes: number | null): string {
-  if (bytes === null) return "no limit";
-  const units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const shown = Number.isInteger(v) ? String(v) : v.toFixed(1);
-  return `${shown} ${units[u]}`;
+  return bytes === null ? "no limit" : formatRate(bytes);
 }
 
 export function rateProblem(text: string, allowOff = true): string | null {

@@ -170,8 +170,9 @@ impl World {
             }
             Kind::Hbr => {
                 let Service::Hbr(hbr) = &self.service else { unreachable!() };
-                let target = job.form_target.clone().unwrap();
-                let link = hbr.download_link(&target.temp_file_key).await.unwrap();
+                // A finished job keeps its temp file key (its upload id), not the signed form.
+                let key = job.upload_id.clone().unwrap();
+                let link = hbr.download_link(&key).await.unwrap();
                 self.get_bytes(&link, None).await
             }
         }
