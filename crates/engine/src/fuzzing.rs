@@ -6,8 +6,11 @@
 
 use crate::naming::{check, is_valid, sanitize, Reading, Template, TemplateInput};
 
+/// One target's body: panics when its property fails for this input.
+pub type Body = fn(&[u8]);
+
 /// The fuzz targets, by the name `cargo fuzz` knows them by, with their bodies.
-pub const TARGETS: [(&str, fn(&[u8])); 4] =
+pub const TARGETS: [(&str, Body); 4] =
     [("sanitize", sanitize_path), ("template", template), ("range", range), ("error_bodies", error_bodies)];
 
 /// Any path sanitizes to a name valid under the strict regex, or to an explicit error; a valid

@@ -8,12 +8,12 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use twindrop_engine::fuzzing::TARGETS;
+use twindrop_engine::fuzzing::{Body, TARGETS};
 
 /// Per strategy and target. The bodies take microseconds, so this costs about a second.
 const CASES: u32 = 2_000;
 
-fn body(target: &str) -> fn(&[u8]) {
+fn body(target: &str) -> Body {
     TARGETS.iter().find(|(name, _)| *name == target).unwrap().1
 }
 
