@@ -51,11 +51,8 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# cargo-fuzz, for the fuzz targets in fuzz/ (they build with the nightly toolchain)
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  say "cargo: installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
-fi
+# No cargo-fuzz here: the test command runs the fuzz targets' bodies as ordinary tests, and
+# real fuzzing (nightly, cargo-fuzz) is a long run one installs for it (README, "Fuzzing").
 
 # Python: the two official trustedtwin clients, used to check the emulator (tests/conformance).
 # Two project-local venvs, because both releases are the package `trustedtwin`; each is

@@ -2,11 +2,5 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(committed) = twindrop_engine::fuzzing::range(&text) {
-        let end = text.trim().strip_prefix("bytes=0-").unwrap().trim().parse::<u64>().unwrap();
-        // `bytes=0-N` is N + 1 bytes, `bytes=0-0` included (one byte: the protocol's reading).
-        assert_eq!(committed, end.checked_add(1).unwrap());
-    }
-});
+// The body is the engine's, so the ordinary tests run it too (crates/engine/tests/fuzz_targets.rs).
+fuzz_target!(|data: &[u8]| twindrop_engine::fuzzing::range(data));

@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time with millisecond precision, serialized as `1648470469.687`.
@@ -45,25 +46,27 @@ impl Timestamp {
 
     /// `2030-01-01T00:00:00.000Z` (`millis`) or `2030-01-01T00:00:00Z`, in UTC.
     pub(crate) fn iso8601(self, millis: bool) -> String {
-        let secs = self.0 / 1000;
-        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-        let of_day = secs % 86_400;
-        let (hour, minute, second) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
-        let fraction = if millis { format!(".{:03}", self.0 % 1000) } else { String::new() };
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z")
+        let format = if millis { "%Y-%m-%dT%H:%M:%S%.3fZ" } else { "%Y-%m-%dT%H:%M:%SZ" };
+        self.utc().format(format).to_string()
     }
 
     /// `2030-01-01`, the UTC date.
     pub(crate) fn date(self) -> String {
-        let (year, month, day) = civil_from_days((self.0 / 1000 / 86_400) as i64);
-        format!("{year:04}-{month:02}-{day:02}")
+        self.utc().format("%Y-%m-%d").to_string()
+    }
+
+    /// The calendar's reading (chrono). Every `u64` of milliseconds up to year 262,143 has one;
+    /// beyond, the epoch stands in rather than a panic (no clock or client reaches that far).
+    fn utc(self) -> DateTime<Utc> {
+        i64::try_from(self.0).ok().and_then(DateTime::from_timestamp_millis).unwrap_or_default()
     }
 
     /// Reads `YYYY-MM-DDThh:mm:ssZ`, with optional fractional seconds (`.000Z`): the UTC forms
-    /// Alibaba Cloud uses for `x-acs-date`, `Timestamp` and a policy's `expiration`.
+    /// Alibaba Cloud uses for `x-acs-date`, `Timestamp` and a policy's `expiration`. The layout is
+    /// checked here; whether the date exists (no 2030-02-31) is chrono's calendar.
     pub(crate) fn parse_iso8601(text: &str) -> Option<Timestamp> {
         let bytes = text.as_bytes();
-        let number = |range: std::ops::Range<usize>| -> Option<u64> {
+        let number = |range: std::ops::Range<usize>| -> Option<u32> {
             let part = text.get(range)?;
             part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
         };
@@ -75,48 +78,22 @@ impl Timestamp {
         }
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
         let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-            return None;
-        }
         let fraction = &text[19..text.len() - 1];
         let millis = match fraction.strip_prefix('.') {
             None if fraction.is_empty() => 0,
             Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
                 let padded = format!("{digits:0<3}");
-                padded[..3].parse::<u64>().ok()?
+                padded[..3].parse::<u32>().ok()?
             }
             _ => return None,
         };
-        let days = days_from_civil(year as i64, month as u32, day as u32);
-        let secs = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
-        Some(Timestamp(secs * 1000 + millis))
+        let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+        // A leap second (`:60`) is chrono's second 59 with 1,000 ms more: the next minute's start.
+        let (second, millis) = if second == 60 { (59, millis + 1000) } else { (second, millis) };
+        let time = NaiveTime::from_hms_milli_opt(hour, minute, second, millis)?;
+        let millis = date.and_time(time).and_utc().timestamp_millis();
+        u64::try_from(millis).ok().map(Timestamp)
     }
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// (year, month, day) → days since 1970-01-01.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 impl Serialize for Timestamp {
@@ -178,6 +155,28 @@ mod tests {
         {
             assert_eq!(Timestamp::parse_iso8601(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn dates_that_do_not_exist_are_refused() {
+        // The hand-written calendar before chrono took any day up to 31 in any month.
+        for bad in [
+            "2030-02-31T00:00:00Z",
+            "2030-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2030-04-31T12:00:00.000Z",
+            "2030-00-10T00:00:00Z",
+            "2030-01-00T00:00:00Z",
+            "2030-01-01T24:00:00Z",
+            "2030-01-01T23:60:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(Timestamp::parse_iso8601(bad), None, "{bad}");
+        }
+        assert_eq!(Timestamp::parse_iso8601("2028-02-29T00:00:00Z"), Some(Timestamp::from_secs(1_835_395_200)));
+        assert_eq!(Timestamp::parse_iso8601("2030-01-31T00:00:00Z"), Some(Timestamp::from_secs(1_896_048_000)));
+        // A leap second reads as the next minute's start, as before.
+        assert_eq!(Timestamp::parse_iso8601("2016-12-31T23:59:60Z"), Some(Timestamp::from_secs(1_483_228_800)));
     }
 
     #[test]

@@ -1,23 +1,50 @@
 //! The small pieces of cryptography and encoding that the signed URLs, forms and requests of
-//! Inspect, HBR and OSS share: HMAC-SHA1 and HMAC-SHA256, base64, RFC 3986 percent-encoding,
-//! and comparisons that do not stop at the first differing byte.
+//! Inspect, HBR and OSS share: HMAC-SHA1 and HMAC-SHA256 (made, and checked in constant time),
+//! base64 and RFC 3986 percent-encoding.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::Sha1;
 use sha2::Sha256;
 
 pub(crate) fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
-    // HMAC takes a key of any length, so this cannot fail.
-    let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac = hmac_of::<Hmac<Sha1>>(key);
     mac.update(message);
     mac.finalize().into_bytes().into()
 }
 
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac = hmac_of::<Hmac<Sha256>>(key);
     mac.update(message);
     mac.finalize().into_bytes().into()
+}
+
+/// Whether `given` is the HMAC-SHA1 of `message` under `key`. `verify_slice` compares in
+/// constant time, so how long a refusal takes tells nothing of how much of a forgery was right.
+pub(crate) fn hmac_sha1_verifies(key: &[u8], message: &[u8], given: &[u8]) -> bool {
+    let mut mac = hmac_of::<Hmac<Sha1>>(key);
+    mac.update(message);
+    mac.verify_slice(given).is_ok()
+}
+
+/// Whether `given` is the HMAC-SHA256 of `message` under `key`, compared in constant time.
+pub(crate) fn hmac_sha256_verifies(key: &[u8], message: &[u8], given: &[u8]) -> bool {
+    let mut mac = hmac_of::<Hmac<Sha256>>(key);
+    mac.update(message);
+    mac.verify_slice(given).is_ok()
+}
+
+/// Whether the base64 text `given` (SigV2, OSS policies, HBR V2) is the HMAC-SHA1 of `message`.
+/// The engine refuses non-canonical base64 (bad padding, stray bits), so exactly one text
+/// passes for a MAC: the one the server would have written, as when the texts were compared.
+pub(crate) fn base64_hmac_sha1_verifies(key: &[u8], message: &[u8], given: &str) -> bool {
+    base64_decode(given).is_some_and(|given| hmac_sha1_verifies(key, message, &given))
+}
+
+/// HMAC takes a key of any length, so this cannot fail.
+fn hmac_of<M: KeyInit>(key: &[u8]) -> M {
+    M::new_from_slice(key).expect("HMAC accepts any key length")
 }
 
 pub(crate) fn base64(bytes: impl AsRef<[u8]>) -> String {
@@ -28,32 +55,21 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
-/// Equality that takes the same time wherever the first difference is (for signatures).
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+/// What RFC 3986 percent-encoding (as Alibaba Cloud and S3 sign) escapes: everything but the
+/// unreserved `A-Za-z0-9-_.~`. Non-ASCII bytes are always escaped, in uppercase hex.
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// The same with `/` kept, for object keys in a URL path.
+const RFC3986_PATH: &AsciiSet = &RFC3986.remove(b'/');
 
-/// RFC 3986 percent-encoding as Alibaba Cloud and S3 sign: the unreserved characters
-/// `A-Za-z0-9-_.~` stay, every other byte of the UTF-8 becomes `%XX` (space is `%20`, never `+`).
+/// RFC 3986 percent-encoding: the unreserved characters `A-Za-z0-9-_.~` stay, every other
+/// byte of the UTF-8 becomes `%XX` (space is `%20`, never `+`).
 pub(crate) fn percent_encode(text: &str) -> String {
-    encode(text, false)
+    utf8_percent_encode(text, RFC3986).to_string()
 }
 
 /// Like [`percent_encode`], but `/` stays: for object keys in a URL path.
 pub(crate) fn percent_encode_path(text: &str) -> String {
-    encode(text, true)
-}
-
-fn encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) || (keep_slash && byte == b'/') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(text, RFC3986_PATH).to_string()
 }
 
 /// The pairs of a URL query exactly as they arrived: neither decoded nor re-encoded. A piece
@@ -83,10 +99,14 @@ pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Opti
 }
 
 /// S3 signature version 2 of a query-string-authenticated request: base64 of HMAC-SHA1 over
-/// `"{method}\n{content-md5}\n{content-type}\n{expires}\n/{bucket}/{key}"`.
+/// [`sigv2_string_to_sign`].
 pub(crate) fn sigv2(secret: &str, method: &str, content_type: &str, expires: u64, bucket: &str, key: &str) -> String {
-    let string_to_sign = format!("{method}\n\n{content_type}\n{expires}\n/{bucket}/{key}");
-    base64(hmac_sha1(secret.as_bytes(), string_to_sign.as_bytes()))
+    base64(hmac_sha1(secret.as_bytes(), sigv2_string_to_sign(method, content_type, expires, bucket, key).as_bytes()))
+}
+
+/// `"{method}\n{content-md5}\n{content-type}\n{expires}\n/{bucket}/{key}"` (no Content-MD5).
+pub(crate) fn sigv2_string_to_sign(method: &str, content_type: &str, expires: u64, bucket: &str, key: &str) -> String {
+    format!("{method}\n\n{content_type}\n{expires}\n/{bucket}/{key}")
 }
 
 /// A query-authenticated SigV2 URL (S3 and OSS have the same shape, with their own names for the
@@ -141,6 +161,20 @@ mod tests {
         assert_eq!(percent_encode("a b+c/d~e*f"), "a%20b%2Bc%2Fd~e%2Af");
         assert_eq!(percent_encode_path("temp/1/a b.txt"), "temp/1/a%20b.txt");
         assert_eq!(percent_encode("é"), "%C3%A9");
+        // Every ASCII byte: only the unreserved ones stay, the rest is %XX in uppercase hex.
+        let ascii: String = (0u8..128).map(char::from).collect();
+        let expected: String = ascii
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        assert_eq!(percent_encode(&ascii), expected);
+        assert_eq!(percent_encode_path(&ascii), expected.replace("%2F", "/"));
     }
 
     #[test]
@@ -171,9 +205,33 @@ mod tests {
     }
 
     #[test]
-    fn same_compares_whole_slices() {
-        assert!(same(b"abc", b"abc"));
-        assert!(!same(b"abc", b"abd"));
-        assert!(!same(b"abc", b"ab"));
+    fn verifying_accepts_only_the_exact_mac() {
+        let mac = hmac_sha256(b"k", b"m");
+        assert!(hmac_sha256_verifies(b"k", b"m", &mac));
+        assert!(!hmac_sha256_verifies(b"k", b"m", &mac[..31]), "a prefix of the MAC is not the MAC");
+        assert!(!hmac_sha256_verifies(b"k", b"n", &mac));
+        assert!(!hmac_sha256_verifies(b"j", b"m", &mac));
+        let mut flipped = mac;
+        flipped[31] ^= 1;
+        assert!(!hmac_sha256_verifies(b"k", b"m", &flipped));
+        assert!(hmac_sha1_verifies(b"k", b"m", &hmac_sha1(b"k", b"m")));
+        assert!(!hmac_sha1_verifies(b"k", b"m", &[]));
+    }
+
+    #[test]
+    fn base64_signatures_must_be_the_text_the_server_would_write() {
+        let text = base64(hmac_sha1(b"k", b"m"));
+        assert!(base64_hmac_sha1_verifies(b"k", b"m", &text));
+        assert!(!base64_hmac_sha1_verifies(b"k", b"m", text.trim_end_matches('=')), "padding dropped");
+        assert!(!base64_hmac_sha1_verifies(b"k", b"m", &format!("{text} ")));
+        assert!(!base64_hmac_sha1_verifies(b"k", b"n", &text));
+        // The last character of a 20-byte MAC carries 2 spare bits: setting one is another text
+        // for the same bytes, which the server never writes.
+        let last = text.as_bytes()[text.len() - 2];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let index = alphabet.iter().position(|&c| c == last).unwrap();
+        let mut stray = text.clone().into_bytes();
+        stray[text.len() - 2] = alphabet[index ^ 1];
+        assert!(!base64_hmac_sha1_verifies(b"k", b"m", std::str::from_utf8(&stray).unwrap()));
     }
 }

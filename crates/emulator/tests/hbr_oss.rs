@@ -149,6 +149,10 @@ async fn hbr_verifies_signatures_timestamps_and_parameters() {
     assert_eq!((status, body["Code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidTimeStamp.Expired")));
     stale.date = utc(now_secs() - 10 * 60);
     assert_eq!(stale.send(&h).await.0, StatusCode::OK, "10 minutes off is fine");
+    // A day no calendar has is not a time at all (the hand-written calendar read it as March 3).
+    stale.date = "2030-02-31T00:00:00Z".to_owned();
+    let (status, body) = stale.send(&h).await;
+    assert_eq!((status, body["Code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidTimeStamp.Format")), "{body}");
     h.emulator.advance_clock(Duration::from_secs(16 * 60));
     let (_, body) = Call::new("CreateTempFileUploadUrl", &[("FileName", "f")]).send(&h).await;
     assert_eq!(body["Code"], "InvalidTimeStamp.Expired", "by the emulator's clock");

@@ -76,26 +76,9 @@ pub mod size;
 pub mod source;
 pub mod transfer;
 
-/// Entry points for the fuzz targets (`fuzz/`): the parsers of what servers send, which are
-/// private to their modules otherwise. Not an API.
+/// The fuzz targets' bodies (`fuzz/`), which reach parsers private to their modules. Not an API.
 #[doc(hidden)]
-pub mod fuzzing {
-    /// A `Range: bytes=0-N` header's committed offset.
-    pub fn range(text: &str) -> crate::Result<u64> {
-        crate::transfer::resumable::parse_range(text)
-    }
-
-    /// An S3/OSS-style XML error body, summarised.
-    pub fn storage_error(body: &str) -> String {
-        crate::transfer::storage_error_message(body)
-    }
-
-    /// A Redivis error answer, as an engine error.
-    pub fn redivis_error(status: u16, body: &str) -> crate::Error {
-        let status = reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::BAD_REQUEST);
-        crate::service::redivis::api_error("POST /x", status, None, body)
-    }
-}
+pub mod fuzzing;
 
 pub use credentials::Secret;
 pub use error::{Code, Error, ErrorInfo, Invalid, Result};

@@ -41,7 +41,7 @@ use super::error::HbrError;
 use super::Hbr;
 use crate::clock::Timestamp;
 use crate::signing::{
-    base64, hmac_sha1, hmac_sha256, percent_encode, query_pairs, raw_query_pairs, rfc3986_decode, same,
+    base64_hmac_sha1_verifies, hmac_sha256_verifies, percent_encode, query_pairs, raw_query_pairs, rfc3986_decode,
 };
 
 const V3: &str = "ACS3-HMAC-SHA256";
@@ -92,7 +92,7 @@ pub(crate) fn verify(
                 canonical_request(method, &raw_canonical_query(uri), headers, uri, &signed_headers, &payload)?;
             let string_to_sign = format!("{V3}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
             let given = hex::decode(signature.to_ascii_lowercase()).unwrap_or_default();
-            let matches = |secret: &str| same(&given, &hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()));
+            let matches = |secret: &str| hmac_sha256_verifies(secret.as_bytes(), string_to_sign.as_bytes(), &given);
             check_secret(hbr, &access_key_id, matches, &canonical)?;
             check_time(now, timestamp)?;
             let action = header("x-acs-action").map(str::to_owned);
@@ -199,8 +199,7 @@ fn verify_v2(hbr: &Hbr, now: Timestamp, method: &Method, query: Vec<(String, Str
         canonical_query(query.iter().filter(|(key, _)| key != "Signature").map(|(k, v)| (k.as_str(), v.as_str())));
     let string_to_sign = format!("{method}&{}&{}", percent_encode("/"), percent_encode(&canonical));
     let matches = |secret: &str| {
-        let expected = base64(hmac_sha1(format!("{secret}&").as_bytes(), string_to_sign.as_bytes()));
-        same(signature.as_bytes(), expected.as_bytes())
+        base64_hmac_sha1_verifies(format!("{secret}&").as_bytes(), string_to_sign.as_bytes(), &signature)
     };
     check_secret(hbr, &access_key_id, matches, &string_to_sign)?;
     check_time(now, timestamp)?;
@@ -248,6 +247,7 @@ fn check_time(now: Timestamp, at: Timestamp) -> Result<(), HbrError> {
 mod tests {
     use super::*;
     use crate::clock::Clock;
+    use crate::signing::{base64, hmac_sha1, hmac_sha256};
     use crate::Config;
 
     fn hbr() -> Hbr {

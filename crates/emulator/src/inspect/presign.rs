@@ -6,13 +6,17 @@
 
 use std::time::Duration;
 
-use crate::signing::{hmac_sha256, same};
+use crate::signing::{hmac_sha256, hmac_sha256_verifies};
 
 /// "The presigned URL is valid for 15 minutes" (seed 003).
 pub(crate) const VALIDITY: Duration = Duration::from_secs(15 * 60);
 
 fn signature(key: &[u8], id: &str, expires: u64, content_type: &str) -> [u8; 32] {
-    hmac_sha256(key, format!("{id}\n{expires}\n{content_type}").as_bytes())
+    hmac_sha256(key, message(id, expires, content_type).as_bytes())
+}
+
+fn message(id: &str, expires: u64, content_type: &str) -> String {
+    format!("{id}\n{expires}\n{content_type}")
 }
 
 pub(crate) fn url(base_url: &str, key: &[u8], id: &str, expires: u64, content_type: &str) -> String {
@@ -23,7 +27,7 @@ pub(crate) fn url(base_url: &str, key: &[u8], id: &str, expires: u64, content_ty
 /// Whether `sig` (hex) signs this id, expiry and Content-Type.
 pub(crate) fn verify(key: &[u8], id: &str, expires: u64, content_type: &str, sig: &str) -> bool {
     let Ok(given) = hex::decode(sig) else { return false };
-    same(&given, &signature(key, id, expires, content_type))
+    hmac_sha256_verifies(key, message(id, expires, content_type).as_bytes(), &given)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 use serde_json::Value;
 
 use crate::clock::Timestamp;
-use crate::signing::{base64, base64_decode, hmac_sha1, sigv2};
+use crate::signing::{base64, base64_decode, base64_hmac_sha1_verifies, hmac_sha1, sigv2, sigv2_string_to_sign};
 
 /// `Signature = base64(HMAC-SHA1(secret, <the policy field exactly as sent>))`.
 pub(crate) fn sign(secret: &str, policy_b64: &str) -> String {
@@ -28,6 +28,17 @@ pub(crate) fn sign(secret: &str, policy_b64: &str) -> String {
 /// `base64(HMAC-SHA1(secret, "{METHOD}\n\n\n{Expires}\n/{bucket}/{key}"))`.
 pub(crate) fn sign_url(secret: &str, method: &str, expires: u64, bucket: &str, key: &str) -> String {
     sigv2(secret, method, "", expires, bucket, key)
+}
+
+/// Whether `signature` is [`sign`]'s for this policy (compared in constant time).
+pub(crate) fn verifies(secret: &str, policy_b64: &str, signature: &str) -> bool {
+    base64_hmac_sha1_verifies(secret.as_bytes(), policy_b64.as_bytes(), signature)
+}
+
+/// Whether `signature` is [`sign_url`]'s for this request (compared in constant time).
+pub(crate) fn url_verifies(secret: &str, method: &str, expires: u64, bucket: &str, key: &str, signature: &str) -> bool {
+    let string_to_sign = sigv2_string_to_sign(method, "", expires, bucket, key);
+    base64_hmac_sha1_verifies(secret.as_bytes(), string_to_sign.as_bytes(), signature)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -259,6 +270,7 @@ mod tests {
             (b64(r#"{"conditions":[]}"#), "missing expiration"),
             (b64(r#"{"expiration":"2030-01-01T00:00:00Z"}"#), "missing conditions"),
             (b64(r#"{"expiration":"tomorrow","conditions":[]}"#), "expiration"),
+            (b64(r#"{"expiration":"2030-02-31T00:00:00.000Z","conditions":[]}"#), "'2030-02-31T00:00:00.000Z'"),
             (b64(r#"{"expiration":"2030-01-01T00:00:00Z","conditions":[{"a":"1","b":"2"}]}"#), "exactly one property"),
             (b64(r#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["not-in","$a","x"]]}"#), "must be a list"),
             (b64(r#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range","0",5]]}"#), "integers"),

@@ -47,7 +47,7 @@ use crate::app::App;
 use crate::error::xml_escape;
 use crate::faults::{Corrupter, Faults};
 use crate::redivis::drain;
-use crate::signing::{percent_encode, same};
+use crate::signing::percent_encode;
 use crate::OssChecksums;
 
 /// All the form's fields but the file, together: plenty for a policy and some metadata.
@@ -156,7 +156,7 @@ fn check(app: &App, bucket: &str, fields: &Fields, file: &Field<'_>) -> Result<A
     if access_key != app.oss.access_key.id {
         return Err(OssError::invalid_access_key());
     }
-    if !same(signature.as_bytes(), policy::sign(&app.oss.access_key.secret, policy_b64).as_bytes()) {
+    if !policy::verifies(&app.oss.access_key.secret, policy_b64, signature) {
         return Err(OssError::signature_does_not_match());
     }
     let policy = Policy::parse(policy_b64).map_err(OssError::invalid_policy)?;
