@@ -299,7 +299,7 @@ def bench_journal(root):
     m, _ = bench_script(root, "journal.sh", ["100000"], r"JOURNAL (.*)")
     f = dict(kv.split("=", 1) for kv in m[1].split())
     row("Journal size per 100,000 jobs (MiB)", f["size_mib_per_100k"], "-",
-        f"{f['bytes_per_job']} bytes/job ({f['url_bytes']}-byte upload URLs kept)", "report (issue 18)", True)
+        f"{f['bytes_per_job']} bytes/job ({f['url_bytes']}-byte upload URLs written, dropped when done)", "report (issue 18)", True)
     row("Journal hot operations at 100,000 jobs",
         f"claim next {f['claim_us']} us, record uploaded {f['uploaded_us']} us, sync lookup {f['sync_lookup_ms']} ms, "
         f"preview of {int(f['preview_files']):,} files {f['preview_ms']} ms, idle check {f['idle_check_us']} us, "

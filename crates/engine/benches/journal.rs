@@ -275,7 +275,7 @@ fn main() {
     let per_100k = (file + wal) * 100_000.0 / n as f64;
     println!(
         "journal size: {file:.1} MiB + WAL {wal:.1} MiB for {n} jobs = {per_100k:.1} MiB per 100,000 jobs \
-         ({bytes_per_job:.0} bytes/job, with names and owned-Doc rows; upload URLs of {url_bytes} bytes kept)"
+         ({bytes_per_job:.0} bytes/job, with names and owned-Doc rows; upload URLs of {url_bytes} bytes written, dropped when done)"
     );
 
     // 3. The hot operations at n rows: one more drop of 1,000 files, claimed and sent.
