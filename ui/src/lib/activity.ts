@@ -1,5 +1,6 @@
 // Pure logic of the Activity screen: the entry types, filter categories, labels and times.
 
+import { localTime, relativeTime } from "./when";
 import type { ActivityEntry, ActivityKind, ApiError } from "./types";
 
 // The entries of activity_list (newest first) and its filter: the types generated from Rust.
@@ -75,28 +76,12 @@ export function entryError(entry: ActivityEntry): ApiError | null {
   return entry.code ? { code: entry.code, message: entry.message, retryable: false } : null;
 }
 
-/** "just now", "42 s ago", "5 min ago", "3 h ago", "yesterday", "4 days ago", then the date. */
-export function relativeTime(ms: number | null | undefined, now: number): string {
-  if (ms === null || ms === undefined) return "never";
-  const secs = Math.round((now - ms) / 1000);
-  if (secs < 5) return "just now";
-  if (secs < 60) return `${secs} s ago`;
-  const mins = Math.floor(secs / 60);
-  if (mins < 60) return `${mins} min ago`;
-  const hours = Math.floor(mins / 60);
-  if (hours < 24) return `${hours} h ago`;
-  const days = Math.floor(hours / 24);
-  if (days === 1) return "yesterday";
-  if (days < 7) return `${days} days ago`;
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
 /** Full local time for a tooltip: "2026-11-29 23:04:05". */
 export function absoluteTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return localTime(ms);
 }
+
+export { relativeTime };
 
 /** Newer entries first, no duplicates, when a page of older ones (or a refresh) arrives. */
 export function mergeEntries(current: ActivityEntry[], incoming: ActivityEntry[]): ActivityEntry[] {

@@ -1,6 +1,7 @@
 // Pure logic of the Docs screen: labels, colours, when to refresh, formatting of details.
 // No Svelte, no Tauri: unit-tested in docs.test.ts.
 
+import { localTime } from "./when";
 import type { DocEntry, DocRow, DocStatus } from "./types";
 import type { BadgeTone } from "./queue";
 
@@ -139,15 +140,10 @@ export function sortDocs(rows: readonly DocRow[]): DocRow[] {
   return rows.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function pad(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
 /** Epoch seconds → "2026-05-04 14:03:12" in local time; unknown → "—". */
 export function formatTimestamp(ts: number | null | undefined): string {
   if (ts === null || ts === undefined || !Number.isFinite(ts) || ts <= 0) return "—";
-  const d = new Date(ts * 1000);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return localTime(ts * 1000);
 }
 
 export function storageClassLabel(s: string | null | undefined): string {
