@@ -231,6 +231,21 @@ impl Limiter {
 mod tests {
     use super::*;
 
+    /// The app's Settings form checks rates as they are typed with its own reading
+    /// (`ui/src/lib/settings.ts`); both are held to these answers.
+    #[test]
+    fn rates_read_as_the_settings_form_reads_them() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/rates.fixtures.json");
+        let fixtures: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for f in fixtures {
+            let text = f["text"].as_str().unwrap();
+            match f["refused"].as_bool() {
+                Some(true) => assert_eq!(parse_rate(text).unwrap_err().code(), "bandwidth.invalid", "{text:?}"),
+                _ => assert_eq!(parse_rate(text).unwrap(), f["bytes"].as_u64(), "{text:?}"),
+            }
+        }
+    }
+
     #[test]
     fn rates_parse() {
         assert_eq!(parse_rate("512k").unwrap(), Some(512 * 1024));

@@ -15,17 +15,40 @@ export type Slot = { day: string; time: string; rate: string };
 export type BandwidthMode = "off" | "always" | "schedule";
 export type Bandwidth = { mode: BandwidthMode; rate: string; slots: Slot[] };
 
-const RATE_RE = /^(\d+(?:\.\d+)?|\.\d+)([kKmMgGbB]?)$/;
-const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+// The engine's size parser (`twindrop_engine::size`, through `bandwidth`'s rates), as the form
+// checks each keystroke: rates.fixtures.json holds both to the same answers.
+const RATE_RE = /^(\d+\.?\d*|\.\d+)\s*([a-z]*)(?:\/s)?$/i;
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
 
 /** Bytes per second, `null` for "off", `undefined` when it is not a rate. */
 export function parseRate(text: string): number | null | undefined {
   const t = text.trim();
   if (t.toLowerCase() === "off") return null;
   const m = RATE_RE.exec(t);
-  if (!m) return undefined;
-  const v = Number(m[1]) * UNITS[m[2].toLowerCase()];
-  return v >= 1 && Number.isFinite(v) ? Math.floor(v) : undefined;
+  const scale = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || scale === undefined) return undefined;
+  const v = Math.floor(Number(m[1]) * scale);
+  return v >= 1 && Number.isSafeInteger(v) ? v : undefined;
+}
+
+/** A rate as the engine's timetable takes it inside a schedule: no spaces ("10 MB" → "10MB"). */
+function specRate(text: string): string {
+  return text.replace(/\s+/g, "");
 }
 
 /** "524.3 kB/s", "10.5 MB/s", "no limit": the app's one unit convention (units.ts). */
@@ -73,14 +96,14 @@ export function formatBandwidth(b: Bandwidth): { spec: string | null } | { probl
   if (b.mode === "off") return { spec: null };
   if (b.mode === "always") {
     const p = rateProblem(b.rate, false);
-    return p ? { problem: p } : { spec: b.rate.trim() };
+    return p ? { problem: p } : { spec: specRate(b.rate) };
   }
   const { rows, all } = scheduleProblems(b.slots);
   if (all) return { problem: all };
   const bad = rows.findIndex((r) => r !== null);
   if (bad >= 0) return { problem: `Line ${bad + 1}: ${rows[bad]}` };
   const spec = b.slots
-    .map((s) => `${s.day ? `${s.day}-` : ""}${normTime(s.time)},${s.rate.trim()}`)
+    .map((s) => `${s.day ? `${s.day}-` : ""}${normTime(s.time)},${specRate(s.rate)}`)
     .join(" ");
   return { spec };
 }

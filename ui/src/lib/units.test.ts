@@ -23,3 +23,16 @@ describe("one unit convention", () => {
     expect(describeRate(null)).toBe("no limit");
   });
 });
+
+// The Settings form reads a rate as the engine does (crates/engine/src/bandwidth.rs reads the
+// same fixtures): what one accepts the other accepts, to the byte.
+import rates from "./rates.fixtures.json";
+import { parseRate } from "./settings";
+
+describe("one size parser", () => {
+  for (const r of rates as { text: string; bytes?: number | null; refused?: boolean }[]) {
+    it(JSON.stringify(r.text), () => {
+      expect(parseRate(r.text)).toBe(r.refused ? undefined : r.bytes);
+    });
+  }
+});
