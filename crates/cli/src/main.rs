@@ -23,6 +23,7 @@ use std::sync::Arc;
 use twindrop_engine::journal::Journal;
 use twindrop_engine::logging::Level;
 use twindrop_engine::profile::SettingsFile;
+use twindrop_engine::secret_source::SecretSource;
 use twindrop_engine::service::ServiceKind;
 use twindrop_engine::size::ByteSize;
 use twindrop_engine::transfer::resumable;
@@ -59,7 +60,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Store a secret (read from stdin) in the OS keyring under a profile.
+    /// Store a secret (read from stdin, or --secret-file / --secret-command) in the OS keyring
+    /// under a profile.
     Login {
         #[arg(long, env = "TWINDROP_PROFILE", default_value = twindrop_engine::profile::DEFAULT_PROFILE)]
         profile: String,
@@ -79,6 +81,18 @@ enum Command {
         /// Store without checking the secret against the server first.
         #[arg(long, env = "TWINDROP_NO_VERIFY", value_parser = FalseyValueParser::new())]
         no_verify: bool,
+        /// Read the secret from this file instead of stdin (a trailing newline is dropped).
+        #[arg(long, value_name = "PATH", env = "TWINDROP_SECRET_FILE", hide_env_values = true)]
+        secret_file: Option<std::path::PathBuf>,
+        /// Run this shell command and store what it prints, instead of reading stdin.
+        #[arg(
+            long,
+            value_name = "CMD",
+            env = "TWINDROP_SECRET_COMMAND",
+            hide_env_values = true,
+            conflicts_with = "secret_file"
+        )]
+        secret_command: Option<String>,
     },
     /// Forget a profile's secret.
     Logout {
@@ -297,7 +311,7 @@ pub fn open_journal(settings: &SettingsFile, path: Option<&PathBuf>) -> Result<J
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = SettingsFile::default_location()?;
     match cli.command {
-        Command::Login { profile, service, base_url, table, asset, no_verify } => {
+        Command::Login { profile, service, base_url, table, asset, no_verify, secret_file, secret_command } => {
             let kind = ServiceKind::from(service);
             let base_url = base_url.unwrap_or_else(|| kind.default_base_url().to_owned());
             if base_url.is_empty() {
@@ -306,9 +320,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     format!("--base-url is needed for {}", kind.as_str()),
                 ));
             }
-            let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input).map_err(|e| Error::file("stdin", e))?;
-            let secret = Secret::from_input(&input)?;
+            let secret = match (secret_file, secret_command) {
+                (Some(path), _) => SecretSource::File(path).read()?,
+                (None, Some(command)) => SecretSource::Command(command).read()?,
+                (None, None) => {
+                    let mut input = String::new();
+                    std::io::stdin().read_to_string(&mut input).map_err(|e| Error::file("stdin", e))?;
+                    Secret::from_input(&input)?
+                }
+            };
             let destination = table.or(asset);
             let account = account::login_service(
                 &settings,

@@ -210,6 +210,15 @@ fn login_keeps_the_secret_in_the_keyring_only() {
         twindrop(config.path(), None, &["login", "--profile", &profile, "--base-url", &em.base_url], Some("wrong\n"));
     assert_eq!(out.status.code(), Some(3), "a refused secret is fatal");
     assert!(String::from_utf8_lossy(&out.stderr).contains("auth.unauthorized"));
+    // The secret may come from a command or a file instead of stdin (as restic's password).
+    let login = ["login", "--profile", &profile, "--base-url", &em.base_url];
+    let out = twindrop(config.path(), None, &[&login[..], &["--secret-command", "echo wrong"]].concat(), None);
+    assert_eq!(out.status.code(), Some(3), "the command's secret was the one checked");
+    let secret_file = config.path().join("secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let out =
+        twindrop(config.path(), None, &[&login[..], &["--secret-file", secret_file.to_str().unwrap()]].concat(), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = twindrop(
         config.path(),
