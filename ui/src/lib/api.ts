@@ -309,6 +309,11 @@ export function prefsGet(): Promise<Prefs> {
   return call(() => commands.prefsGet() as Promise<Prefs>);
 }
 
+/** Stores the proxy's password in the OS keyring (null or "": removes it). Never read back. */
+export function proxyPasswordSet(password: string | null): Promise<void> {
+  return call(() => commands.proxyPasswordSet(password) as Promise<void>);
+}
+
 /** Saves after the back end checked them; resolves to the prefs as saved. */
 export function prefsSet(prefs: Prefs): Promise<Prefs> {
   return call(() => commands.prefsSet(prefs) as Promise<Prefs>);
