@@ -310,8 +310,8 @@ export function prefsGet(): Promise<Prefs> {
 }
 
 /** Stores the proxy's password in the OS keyring (null or "": removes it). Never read back. */
-export function proxyPasswordSet(password: string | null): Promise<void> {
-  return call(() => commands.proxyPasswordSet(password) as Promise<void>);
+export async function proxyPasswordSet(password: string | null): Promise<void> {
+  await call(() => commands.proxyPasswordSet(password));
 }
 
 /** Saves after the back end checked them; resolves to the prefs as saved. */
