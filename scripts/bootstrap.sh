@@ -20,6 +20,9 @@ apt_packages=(
   dbus-x11 gnome-keyring keyutils
   # real XDND drag-and-drop in tests
   xdotool python3-gi gir1.2-gtk-3.0
+  # a real HTTP proxy for crates/engine/tests/proxy.rs (started by the test on its own port;
+  # RUNLEVEL=1 below keeps the package's system service from starting)
+  tinyproxy
 )
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv python3-pip)
@@ -31,7 +34,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt: installing ${missing[*]}"
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  sudo_ env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 # UI dependencies (npm ci only when the lockfile changed since the last install)

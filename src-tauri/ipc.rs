@@ -44,6 +44,7 @@ macro_rules! ipc_commands {
             watched::watched_pause,
             prefs::prefs_get,
             prefs::prefs_set,
+            prefs::proxy_password_set,
             activity::activity_list,
             upload::names_preview,
             upload::upload_planned,

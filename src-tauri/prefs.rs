@@ -27,3 +27,11 @@ pub async fn prefs_set(app: AppHandle, state: State<'_, AppState>, prefs: Prefs)
     }
     Ok(state.app.set_prefs(prefs).await?)
 }
+
+/// Store the proxy's password in the OS keyring (`None` or empty: remove it) and use it at
+/// once. Never sent back to the window.
+#[tauri::command]
+#[specta::specta]
+pub async fn proxy_password_set(state: State<'_, AppState>, password: Option<String>) -> Reply<()> {
+    Ok(state.app.set_proxy_password(password).await?)
+}

@@ -54,6 +54,15 @@ pub struct Cli {
     /// No log lines: only a command's own error line.
     #[arg(short, long, global = true, conflicts_with = "verbose", env = "TWINDROP_QUIET", value_parser = FalseyValueParser::new())]
     quiet: bool,
+    /// Send requests through this proxy (http://host:port, https://, socks5://), or `system`
+    /// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) or `off`, for this run (default: the app's setting).
+    /// The proxy's user is the setting's; its password is the keyring's or TWINDROP_PROXY_PASSWORD.
+    #[arg(long, global = true, value_name = "URL", env = "TWINDROP_PROXY")]
+    proxy: Option<String>,
+    /// Hosts reached without the proxy, comma-separated: names (with their subdomains), IPs,
+    /// CIDR ranges, or `*` (NO_PROXY's syntax); for this run. This machine never uses a proxy.
+    #[arg(long, global = true, value_name = "LIST", env = "TWINDROP_NO_PROXY")]
+    no_proxy: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -310,6 +319,11 @@ pub fn open_journal(settings: &SettingsFile, path: Option<&PathBuf>) -> Result<J
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = SettingsFile::default_location()?;
+    // The app's proxy setting, with this run's flags over it; the password from the environment
+    // (never a flag: it would show in `ps`), else the keyring.
+    let proxy = settings.load()?.prefs.proxy.overridden(cli.proxy.as_deref(), cli.no_proxy.as_deref())?;
+    let password = std::env::var("TWINDROP_PROXY_PASSWORD").ok().filter(|p| !p.is_empty()).map(Secret::new);
+    twindrop_engine::proxy::configure(&proxy, password).await?;
     match cli.command {
         Command::Login { profile, service, base_url, table, asset, no_verify, secret_file, secret_command } => {
             let kind = ServiceKind::from(service);

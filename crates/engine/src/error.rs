@@ -178,6 +178,7 @@ codes! {
     BandwidthInvalid => "bandwidth.invalid", "A bandwidth limit or timetable cannot be parsed.", true;
     ChunkSizeInvalid => "chunk_size.invalid", "A chunk size is not a positive multiple of 256 KiB.", true;
     PrefsInvalid => "prefs.invalid", "A preference is out of range.", true;
+    ProxyInvalid => "proxy.invalid", "A proxy setting is wrong: its URL, user, \"no proxy for\" list, or a user with no password stored.", true;
     SecretInvalid => "secret.invalid", "A secret is empty or malformed (before any server saw it).", true;
     UrlInvalid => "url.invalid", "A base URL is not an http(s) URL with a host and no query.", true;
     ServiceInvalid => "service.invalid", "An unknown service name.", true;
@@ -245,6 +246,8 @@ pub enum Invalid {
     Bandwidth,
     ChunkSize,
     Prefs,
+    /// A proxy setting (`proxy.invalid`).
+    Proxy,
     Secret,
     Url,
     /// A service's name (`service.invalid`).
@@ -271,6 +274,7 @@ impl Invalid {
         Invalid::Bandwidth,
         Invalid::ChunkSize,
         Invalid::Prefs,
+        Invalid::Proxy,
         Invalid::Secret,
         Invalid::Url,
         Invalid::Service,
@@ -293,6 +297,7 @@ impl Invalid {
             Invalid::Bandwidth => Code::BandwidthInvalid,
             Invalid::ChunkSize => Code::ChunkSizeInvalid,
             Invalid::Prefs => Code::PrefsInvalid,
+            Invalid::Proxy => Code::ProxyInvalid,
             Invalid::Secret => Code::SecretInvalid,
             Invalid::Url => Code::UrlInvalid,
             Invalid::Service => Code::ServiceInvalid,

@@ -39,8 +39,12 @@ pub(crate) fn on_this_machine(url: &url::Url) -> bool {
 
 /// The HTTP client settings every service shares. Redirects are not followed: no API here
 /// uses them, and following one could carry a request (and its credentials) to another host.
+/// Proxies are ours, not reqwest's: its own reading of the environment is off (`.proxy` turns
+/// it off), and each request asks the process's [`crate::proxy::route`] instead, which reads
+/// the same variables in `system` mode, the prefs otherwise, and never proxies this machine.
 pub(crate) fn http_builder(read_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .proxy(reqwest::Proxy::custom(|url| crate::proxy::route().proxy_for(url)))
         .connect_timeout(Duration::from_secs(15))
         .read_timeout(read_timeout)
         .redirect(reqwest::redirect::Policy::none())

@@ -8,6 +8,8 @@
 //!   templates and collision resolution.
 //! - [`hash`]: streaming SHA-256 (lowercase hex for Trusted Twin), MD5 where a service wants it.
 //! - [`http`]: the one HTTP client setup, bounded answers, Retry-After, transport errors.
+//! - [`proxy`]: which proxy a request goes through (the environment's, the prefs', or none);
+//!   read by every client `http` builds.
 //! - [`media_type`]: a file's MIME type, from its content first, then its extension.
 //! - [`source`]: the local file a job sends, opened without following symlinks and held to the
 //!   identity (device, inode, size, mtime) the journal recorded.
@@ -67,6 +69,7 @@ pub mod prefs;
 pub mod private;
 pub mod profile;
 pub mod progress;
+pub mod proxy;
 pub mod queue;
 pub mod redact;
 pub mod retry;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::bandwidth::{Limiter, Timetable};
 use crate::error::{Error, Invalid, Result};
 use crate::journal::Retention;
+use crate::proxy::ProxyPrefs;
 use crate::queue::{ConflictPolicy, Options, Queue, MAX_PARALLEL};
 
 /// The most days of history a person can ask for (0 keeps it for ever).
@@ -34,6 +35,9 @@ pub struct Prefs {
     pub notifications: bool,
     /// Days finished uploads stay in the journal's history (0: for ever); what skips unchanged files stays.
     pub history_days: u32,
+    /// Which proxy the engine's requests go through ([`crate::proxy`]); its password is in the
+    /// keyring, never here.
+    pub proxy: ProxyPrefs,
 }
 
 impl Default for Prefs {
@@ -45,6 +49,7 @@ impl Default for Prefs {
             autostart: false,
             notifications: true,
             history_days: crate::journal::DEFAULT_HISTORY_DAYS,
+            proxy: ProxyPrefs::default(),
         }
     }
 }
@@ -68,6 +73,8 @@ impl Prefs {
                 ),
             ));
         }
+        // Its own code (`proxy.invalid`): the Settings page shows it by the proxy's fields.
+        self.proxy = self.proxy.validated()?;
         self.bandwidth = match self.bandwidth.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(spec) => {
@@ -153,6 +160,12 @@ mod tests {
         assert_eq!(json["notifications"], true);
         assert_eq!(json["onConflict"], "rename");
         assert_eq!(json["historyDays"], 30);
+        // A file from before proxies: the environment's, as before.
+        assert_eq!(some.prefs.proxy.mode, crate::proxy::ProxyMode::System);
+        assert_eq!(
+            json["proxy"],
+            serde_json::json!({"mode": "system", "url": null, "username": null, "noProxy": null})
+        );
     }
 
     #[test]
@@ -189,6 +202,17 @@ mod tests {
         assert!(e.to_string().contains("history: 36501 days is out of range"), "{e}");
         assert_eq!(days(0).validated().unwrap().retention(), Retention::Forever);
         assert_eq!(days(7).validated().unwrap().retention(), Retention::Days(7));
+        let proxy: Prefs =
+            serde_json::from_value(serde_json::json!({"proxy": {"mode": "manual", "url": "gopher://p:70"}})).unwrap();
+        let e = proxy.validated().unwrap_err();
+        assert_eq!(e.code(), "proxy.invalid");
+        assert!(e.to_string().contains("\"gopher://p:70\""), "the message names the value: {e}");
+        let proxy: Prefs = serde_json::from_value(
+            serde_json::json!({"proxy": {"mode": "manual", "url": " http://p:3128 ", "noProxy": "a, b"}}),
+        )
+        .unwrap();
+        let proxy = proxy.validated().unwrap().proxy;
+        assert_eq!((proxy.url.as_deref(), proxy.no_proxy.as_deref()), (Some("http://p:3128"), Some("a,b")));
     }
 
     #[test]

@@ -309,6 +309,11 @@ export function prefsGet(): Promise<Prefs> {
   return call(() => commands.prefsGet() as Promise<Prefs>);
 }
 
+/** Stores the proxy's password in the OS keyring (null or "": removes it). Never read back. */
+export async function proxyPasswordSet(password: string | null): Promise<void> {
+  await call(() => commands.proxyPasswordSet(password));
+}
+
 /** Saves after the back end checked them; resolves to the prefs as saved. */
 export function prefsSet(prefs: Prefs): Promise<Prefs> {
   return call(() => commands.prefsSet(prefs) as Promise<Prefs>);

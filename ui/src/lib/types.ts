@@ -26,6 +26,8 @@ export type {
   PickKind,
   Planned,
   ProfileEntry,
+  ProxyMode,
+  ProxyPrefs,
   QueueEvent,
   Report,
   ServiceKind,

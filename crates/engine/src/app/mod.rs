@@ -126,6 +126,8 @@ pub struct App {
     journal: Mutex<Option<Arc<Journal>>>,
     folders_journal: Mutex<Option<Arc<Journal>>>,
     log: Mutex<Option<Arc<ActivityLog>>>,
+    /// Whether the saved proxy setting is the process's route yet ([`App::apply_proxy`]).
+    proxy_applied: AtomicBool,
 }
 
 /// The journal in `slot`, opened on `path` on first use, keeping finished history for
@@ -153,7 +155,31 @@ impl App {
             journal: Mutex::default(),
             folders_journal: Mutex::default(),
             log: Mutex::default(),
+            proxy_applied: AtomicBool::new(false),
         }
+    }
+
+    /// Make the saved proxy setting the process's route (password from the keyring), for every
+    /// client built before or after: they ask the route on each request.
+    pub async fn apply_proxy(&self) -> Result<()> {
+        crate::proxy::configure(&self.prefs()?.proxy, None).await?;
+        self.proxy_applied.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// [`App::apply_proxy`] before the first request of this App, once.
+    async fn proxy_ready(&self) -> Result<()> {
+        if self.proxy_applied.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.apply_proxy().await
+    }
+
+    /// Store the proxy's password in the keyring (`None` or blank: remove it) and use it now.
+    /// It is never read back to the window.
+    pub async fn set_proxy_password(&self, password: Option<String>) -> Result<()> {
+        crate::proxy::save_password(password.as_deref()).await?;
+        self.apply_proxy().await
     }
 
     pub fn settings(&self) -> &SettingsFile {
@@ -212,6 +238,7 @@ impl App {
         profile: Option<String>,
         destination: Option<Destination>,
     ) -> Result<SessionInfo> {
+        self.proxy_ready().await?;
         // Checked first: a refused secret leaves the session that was open as it was.
         let verified = service.verify(destination.as_ref()).await?;
         let retention = self.places.settings.retention();
@@ -363,6 +390,7 @@ impl App {
                 doctor::Subject { kind, base_url: info.base_url.clone(), secret, destination }
             }
         };
+        self.proxy_ready().await?;
         Ok(doctor::check(subject).await)
     }
 
@@ -580,6 +608,10 @@ impl App {
     /// once; the conflict policy to the next session). Returns the prefs as saved.
     pub async fn set_prefs(&self, prefs: Prefs) -> Result<Prefs> {
         let prefs = prefs.validated()?;
+        // The proxy applies at once, to the open session's clients too; first, so a user with
+        // no password stored is refused before anything is saved.
+        crate::proxy::configure(&prefs.proxy, None).await?;
+        self.proxy_applied.store(true, Ordering::SeqCst);
         self.places.settings.update(|s| {
             s.prefs = prefs.clone();
             Ok(())

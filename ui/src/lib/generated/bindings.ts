@@ -70,6 +70,11 @@ export const commands = {
 	 *  (the bandwidth written canonically).
 	 */
 	prefsSet: (prefs: Prefs) => __TAURI_INVOKE<Prefs>("prefs_set", { prefs }),
+	/**
+	 *  Store the proxy's password in the OS keyring (`None` or empty: remove it) and use it at
+	 *  once. Never sent back to the window.
+	 */
+	proxyPasswordSet: (password: string | null) => __TAURI_INVOKE<null>("proxy_password_set", { password }),
 	/**  Entries newest first, filtered by kind and text, paged with `before`. */
 	activityList: (filter: ActivityFilter) => __TAURI_INVOKE<ActivityEntry[]>("activity_list", { filter }),
 	/**
@@ -221,6 +226,8 @@ export type ErrorCode =
 "chunk_size.invalid" | 
 /** A preference is out of range. */
 "prefs.invalid" | 
+/** A proxy setting is wrong: its URL, user, "no proxy for" list, or a user with no password stored. */
+"proxy.invalid" | 
 /** A secret is empty or malformed (before any server saw it). */
 "secret.invalid" | 
 /** A base URL is not an http(s) URL with a host and no query. */
@@ -412,6 +419,11 @@ export type Prefs = {
 	notifications?: boolean,
 	/**  Days finished uploads stay in the journal's history (0: for ever); what skips unchanged files stays. */
 	historyDays?: number,
+	/**
+	 *  Which proxy the engine's requests go through ([`crate::proxy`]); its password is in the
+	 *  keyring, never here.
+	 */
+	proxy?: ProxyPrefs,
 };
 
 /**  A saved account, for a "switch to" list. Never the secret. */
@@ -421,6 +433,25 @@ export type ProfileEntry = {
 	baseUrl: string,
 	destination: string | null,
 	active: boolean,
+};
+
+export type ProxyMode = 
+/**  The environment's `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`. */
+"system" | 
+/**  The URL of the prefs. */
+"manual" | 
+/**  Direct, whatever the environment says. */
+"off";
+
+/**  The proxy part of the prefs. Never the password: that is in the keyring ([`PASSWORD_ENTRY`]). */
+export type ProxyPrefs = {
+	mode?: ProxyMode,
+	/**  `http://host:port` (also `https://`, `socks5://`, `socks5h://`); used in `manual` mode. */
+	url?: string | null,
+	/**  The proxy's user, in `manual` mode; its password is in the keyring. */
+	username?: string | null,
+	/**  Hosts, domains, IPs and CIDR ranges reached directly, comma-separated (`NO_PROXY`'s syntax). */
+	noProxy?: string | null,
 };
 
 export type QueueEvent = { type: "added"; id: number; path: string; fileName: string; docName: string | null; size: number | null } | { type: "progress"; id: number; stage: Stage; bytesDone: number; bytesTotal: number } | 

@@ -38,6 +38,8 @@ export type ErrorCode =
   | "chunk_size.invalid"
   /** A preference is out of range. */
   | "prefs.invalid"
+  /** A proxy setting is wrong: its URL, user, "no proxy for" list, or a user with no password stored. */
+  | "proxy.invalid"
   /** A secret is empty or malformed (before any server saw it). */
   | "secret.invalid"
   /** A base URL is not an http(s) URL with a host and no query. */
@@ -154,6 +156,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "bandwidth.invalid",
   "chunk_size.invalid",
   "prefs.invalid",
+  "proxy.invalid",
   "secret.invalid",
   "url.invalid",
   "service.invalid",
@@ -223,6 +226,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "bandwidth.invalid": "A bandwidth limit or timetable cannot be parsed.",
   "chunk_size.invalid": "A chunk size is not a positive multiple of 256 KiB.",
   "prefs.invalid": "A preference is out of range.",
+  "proxy.invalid": "A proxy setting is wrong: its URL, user, \"no proxy for\" list, or a user with no password stored.",
   "secret.invalid": "A secret is empty or malformed (before any server saw it).",
   "url.invalid": "A base URL is not an http(s) URL with a host and no query.",
   "service.invalid": "An unknown service name.",
