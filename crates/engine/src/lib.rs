@@ -10,6 +10,7 @@
 //! - [`http`]: the one HTTP client setup, bounded answers, Retry-After, transport errors.
 //! - [`proxy`]: which proxy a request goes through (the environment's, the prefs', or none);
 //!   read by every client `http` builds.
+//! - `loopback`: whether a URL is this machine (plain HTTP allowed, never proxied).
 //! - [`media_type`]: a file's MIME type, from its content first, then its extension.
 //! - [`source`]: the local file a job sends, opened without following symlinks and held to the
 //!   identity (device, inode, size, mtime) the journal recorded.
@@ -63,6 +64,7 @@ pub mod hash;
 pub mod http;
 pub mod journal;
 pub mod logging;
+mod loopback;
 pub mod media_type;
 pub mod naming;
 pub mod prefs;

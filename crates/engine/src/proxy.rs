@@ -314,7 +314,7 @@ impl Route {
 
     /// The proxy for `url` (its user and password in it), or `None` to go direct.
     pub fn proxy_for(&self, url: &Url) -> Option<Url> {
-        if crate::http::on_this_machine(url) && !self.through_loopback {
+        if crate::loopback::on_this_machine(url) && !self.through_loopback {
             return None;
         }
         let proxy = match url.scheme() {

@@ -126,7 +126,7 @@ impl FormTarget {
             return self.endpoint.clone();
         }
         let host = format!("{}.{}", self.bucket_name, self.endpoint);
-        let local = url::Url::parse(&format!("http://{host}/")).is_ok_and(|u| crate::http::on_this_machine(&u));
+        let local = url::Url::parse(&format!("http://{host}/")).is_ok_and(|u| crate::loopback::on_this_machine(&u));
         format!("{}://{host}/", if local { "http" } else { "https" })
     }
 
