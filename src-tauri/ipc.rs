@@ -45,6 +45,7 @@ macro_rules! ipc_commands {
             prefs::prefs_get,
             prefs::prefs_set,
             activity::activity_list,
+            logs::logs_open_folder,
             upload::names_preview,
             upload::upload_planned,
         }

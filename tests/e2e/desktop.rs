@@ -126,7 +126,7 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     assert_eq!(shell.records("tray").len(), 1, "one tray item registered");
     let idle = shell.wait_status("Idle", 10).await;
     let (labels, _) = shell.tray();
-    assert_eq!(labels[2..], ["Open Twindrop", "Pause all", "Quit Twindrop"], "menu {labels:?}");
+    assert_eq!(labels[2..], ["Open Twindrop", "Pause all", "Open log folder", "Quit Twindrop"], "menu {labels:?}");
     let idle_dot = dot(&idle);
     new_twin(client).await;
 
