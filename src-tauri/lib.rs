@@ -84,11 +84,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
-        .plugin(
-            tauri_plugin_autostart::Builder::new()
-                .args(launch::AUTOSTART_ARGS)
-                .build(),
-        )
+        .plugin(tauri_plugin_autostart::Builder::new().args(launch::AUTOSTART_ARGS).build())
         .manage(logs::LogDir(log_dir))
         .setup(move |app| {
             if std::env::var_os("TWINDROP_DATA_DIR").is_none() {
