@@ -56,14 +56,17 @@ pub fn run() {
     let identifier = context.config().identifier.clone();
     let launch = launch::Launch::parse(std::env::args_os().skip(1));
     let base = places::Base::for_user();
+    // First of all: before the log files (in the app's data folder), any plugin or the web view
+    // open the app's folders, they must have been moved. Logged once logging is up.
+    let moves = base.as_ref().map(|b| places::moves(b, &identifier, places::old_window_state().as_deref()));
+    let moved = moves.as_deref().map(twindrop_engine::relocate::run);
     let log_dir = logs::dir(base.as_ref(), &identifier);
     logs::init(&logs::filter(launch.level(), std::env::var("TWINDROP_LOG").ok().as_deref()), log_dir.as_deref());
+    if let (Some(moves), Some(moved)) = (&moves, &moved) {
+        twindrop_engine::relocate::log(moves, moved);
+    }
     if !launch.unknown.is_empty() {
         tracing::warn!("unknown arguments ignored: {:?}", launch.unknown);
-    }
-    // Before any plugin or the web view opens the app's folders: they must find them moved.
-    if let Some(base) = &base {
-        twindrop_engine::relocate::run(&places::moves(base, &identifier, places::old_window_state().as_deref()));
     }
     let log_dir = log_dir.unwrap_or_default();
     tauri::Builder::default()
@@ -99,10 +102,19 @@ pub fn run() {
             let places = Places::for_user()?;
             let chosen = Arc::new(twindrop_engine::chosen::Chosen::default());
             chosen.allow_saved_watched(&places.settings);
-            // The app starts its watched folders whether the window shows or not (`--hidden`).
             app.manage(state::AppState { app: App::new(places, desktop::hooks(app.handle())), chosen });
             if launch.window_at_start(has_tray) {
                 desktop::show_window(app.handle());
+            } else {
+                // Started at login with no window: the session and its watched folders open now,
+                // not when the page asks (`session_get`), which a hidden web view may not do
+                // for a while. A profile that fails to reopen says why in the log.
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = handle.state::<state::AppState>().app.start_up().await {
+                        tracing::warn!(code = e.code(), "hidden start: no session opened: {e}");
+                    }
+                });
             }
             Ok(())
         })

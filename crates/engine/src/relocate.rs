@@ -50,28 +50,28 @@ pub struct Move {
 }
 
 /// Run `moves` in order (a folder before a file that goes into it), each on its own: one that
-/// fails is logged and the rest still run, and the files it concerns stay where they were.
+/// fails leaves its files where they were, and the rest still run. Nothing is logged here: the
+/// moves run before the log files exist (they live in a folder that may be moved), so the
+/// caller hands the outcomes to [`log`] once logging is up.
 pub fn run(moves: &[Move]) -> Vec<io::Result<Moved>> {
-    moves
-        .iter()
-        .map(|m| {
-            let done = move_once(&m.from, &m.to);
-            match &done {
-                Ok(Moved::Moved) => {
-                    tracing::info!("moved the {} from {} to {}", m.what, m.from.display(), m.to.display())
-                }
-                Ok(Moved::KeptNew) => tracing::warn!(
-                    "both {} and {} exist: kept the second, left the first as it is ({})",
-                    m.from.display(),
-                    m.to.display(),
-                    m.what
-                ),
-                Ok(Moved::NothingThere) => {}
-                Err(e) => tracing::error!("could not move the {} from {}: {e}", m.what, m.from.display()),
-            }
-            done
-        })
-        .collect()
+    moves.iter().map(|m| move_once(&m.from, &m.to)).collect()
+}
+
+/// Log what [`run`] did: a line per move made, kept back or failed.
+pub fn log(moves: &[Move], done: &[io::Result<Moved>]) {
+    for (m, done) in moves.iter().zip(done) {
+        match done {
+            Ok(Moved::Moved) => tracing::info!("moved the {} from {} to {}", m.what, m.from.display(), m.to.display()),
+            Ok(Moved::KeptNew) => tracing::warn!(
+                "both {} and {} exist: kept the second, left the first as it is ({})",
+                m.from.display(),
+                m.to.display(),
+                m.what
+            ),
+            Ok(Moved::NothingThere) => {}
+            Err(e) => tracing::error!("could not move the {} from {}: {e}", m.what, m.from.display()),
+        }
+    }
 }
 
 #[cfg(test)]
