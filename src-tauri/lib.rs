@@ -68,6 +68,13 @@ pub fn run() {
     if !launch.unknown.is_empty() {
         tracing::warn!("unknown arguments ignored: {:?}", launch.unknown);
     }
+    // A plain `cargo build` is a development build: said, since its window stays blank
+    // without Vite's dev server.
+    #[cfg(dev)]
+    tracing::warn!(
+        "development build: the UI comes from {} (scripts/dev); build with --features custom-protocol to embed ui/dist",
+        context.config().build.dev_url.as_ref().map_or("nowhere".into(), ToString::to_string)
+    );
     let log_dir = log_dir.unwrap_or_default();
     tauri::Builder::default()
         // First, so a second launch hands over to the running window before anything else starts.

@@ -8,6 +8,7 @@
 //! The files are written through the same events as stderr, so the engine's redaction covers
 //! them: no secret and no upload-URL credential reaches them (tested below).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use tauri::{AppHandle, State};
@@ -75,7 +76,8 @@ fn subscriber(filter: &str, dir: Option<&Path>) -> (impl tracing::Subscriber + S
     };
     let subscriber = tracing_subscriber::registry()
         .with(EnvFilter::new(filter))
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        // Colour codes only for a person at a terminal, as the CLI does.
+        .with(tracing_subscriber::fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr))
         .with(appender.map(|a| tracing_subscriber::fmt::layer().with_ansi(false).with_writer(a)));
     (subscriber, trouble)
 }

@@ -23,7 +23,7 @@ pub fn app_bin() -> PathBuf {
         return p.into();
     }
     let bin = target_dir().join("debug/twindrop-app");
-    assert!(bin.exists(), "{} missing: build the app first (cargo build -p twindrop)", bin.display());
+    assert!(bin.exists(), "{} missing: build the app first (cargo build -p twindrop --features custom-protocol)", bin.display());
     bin
 }
 
