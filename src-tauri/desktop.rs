@@ -1,9 +1,10 @@
-//! Desktop integration: the tray icon (state, pause/resume, open, quit) and a notification when
-//! a batch of dropped files has settled. The tray follows the queue's `stats` through
-//! [`observe`]; batches are the activity log's (`twindrop_engine::activity::Batches`), which
-//! calls [`batch_ended`], so a notification and the log's entry always tell the same story.
+//! Desktop integration: the tray icon (state, pause/resume, open, log folder, quit) and a
+//! notification when a batch of dropped files has settled. The tray follows the queue's `stats`
+//! through [`observe`]; batches are the activity log's (`twindrop_engine::activity::Batches`),
+//! which calls [`batch_ended`], so a notification and the log's entry always tell the same story.
+//! Its state is Tauri's (`app.manage`), reached through the `AppHandle` the hooks hold.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -11,7 +12,10 @@ use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, Tray
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 use twindrop_engine::activity::{BatchEnd, Source};
+use twindrop_engine::app::Hooks;
 use twindrop_engine::QueueEvent;
+
+use crate::logs::LogDir;
 
 /// The window hears this when the tray pauses or resumes the queue (payload: paused or not).
 pub const PAUSED_EVENT: &str = "queue-paused";
@@ -45,30 +49,42 @@ struct Status {
 /// given by the app's top (the desktop knows no session).
 pub type SetPaused = fn(AppHandle, bool) -> tauri::async_runtime::JoinHandle<Result<(), twindrop_engine::ErrorInfo>>;
 
+/// Tauri state (managed once, by [`setup`]).
 struct Desktop {
-    app: AppHandle,
     tray: Option<Tray>,
     status: Mutex<Status>,
     set_paused: SetPaused,
 }
 
-static DESKTOP: OnceLock<Desktop> = OnceLock::new();
-
-/// Build the tray. A desktop without a tray host (no StatusNotifier watcher, no appindicator
-/// library) still gets notifications and the window: the tray is a convenience, never a
-/// reason not to start.
-pub fn setup(app: &AppHandle, set_paused: SetPaused) {
+/// Build the tray and manage the desktop's state. A desktop without a tray host (no
+/// StatusNotifier watcher, no appindicator library) still gets notifications and the window:
+/// the tray is a convenience, never a reason not to start (but then a `--hidden` start shows
+/// the window, or nothing could open it).
+pub fn setup(app: &AppHandle, set_paused: SetPaused) -> bool {
     let tray = build_tray(app).inspect_err(|e| tracing::warn!("no tray icon: {e}")).ok();
-    let _ = DESKTOP.set(Desktop { app: app.clone(), tray, status: Mutex::new(Status::default()), set_paused });
+    let has_tray = tray.is_some();
+    app.manage(Desktop { tray, status: Mutex::new(Status::default()), set_paused });
+    has_tray
+}
+
+/// What the engine's app calls on the desktop: each hook holds the handle to reach the state.
+pub fn hooks(app: &AppHandle) -> Hooks {
+    let (observing, ending, pausing) = (app.clone(), app.clone(), app.clone());
+    Hooks {
+        observe: Some(Arc::new(move |event| observe(&observing, &event))),
+        batch_ended: Some(Arc::new(move |source, end| batch_ended(&ending, source, end))),
+        paused: Some(Arc::new(move |paused| set_paused(&pausing, paused))),
+    }
 }
 
 fn build_tray(app: &AppHandle) -> tauri::Result<Tray> {
     let status = MenuItem::with_id(app, "status", "Idle", false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open Twindrop", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause all", true, None::<&str>)?;
+    let logs = MenuItem::with_id(app, "logs", "Open log folder", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Twindrop", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&status, &separator, &open, &pause, &quit])?;
+    let menu = Menu::with_items(app, &[&status, &separator, &open, &pause, &logs, &quit])?;
     let icon = TrayIconBuilder::with_id("twindrop")
         .icon(icon_for(Look::Idle))
         .tooltip("Twindrop — Idle")
@@ -79,6 +95,12 @@ fn build_tray(app: &AppHandle) -> tauri::Result<Tray> {
             "pause" => {
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move { toggle_pause(&app).await });
+            }
+            "logs" => {
+                let dir = app.state::<LogDir>().0.clone();
+                if let Err(e) = crate::logs::open_folder(app, &dir) {
+                    tracing::warn!(code = e.code(), "tray: {e}");
+                }
             }
             "quit" => app.exit(0),
             _ => {}
@@ -111,7 +133,7 @@ pub fn show_window(app: &AppHandle) {
 }
 
 async fn toggle_pause(app: &AppHandle) {
-    let Some(desktop) = DESKTOP.get() else { return };
+    let Some(desktop) = app.try_state::<Desktop>() else { return };
     let paused = desktop.status.lock().expect("desktop").paused;
     match (desktop.set_paused)(app.clone(), !paused).await {
         Ok(Ok(())) => {
@@ -123,17 +145,17 @@ async fn toggle_pause(app: &AppHandle) {
 }
 
 /// The queue was paused or resumed (from the window or the tray).
-pub fn set_paused(paused: bool) {
-    let Some(desktop) = DESKTOP.get() else { return };
+fn set_paused(app: &AppHandle, paused: bool) {
+    let Some(desktop) = app.try_state::<Desktop>() else { return };
     let mut status = desktop.status.lock().expect("desktop");
     status.paused = paused;
     desktop.refresh(&mut status);
 }
 
 /// Every upload-queue event passes here on its way to the window; the tray follows `stats`.
-pub fn observe(event: &QueueEvent) {
+fn observe(app: &AppHandle, event: &QueueEvent) {
     let QueueEvent::Stats { active, bytes_per_sec, .. } = event else { return };
-    let Some(desktop) = DESKTOP.get() else { return };
+    let Some(desktop) = app.try_state::<Desktop>() else { return };
     let mut status = desktop.status.lock().expect("desktop");
     (status.active, status.bytes_per_sec) = (*active, *bytes_per_sec);
     if *active > 0 {
@@ -144,12 +166,12 @@ pub fn observe(event: &QueueEvent) {
 
 /// A batch of dropped files has settled: one notification, and the tray remembers failures.
 /// Watched folders sync quietly; their failures are in the Activity tab and on their row.
-pub fn batch_ended(source: &Source, end: &BatchEnd) {
-    let Some(desktop) = DESKTOP.get() else { return };
+fn batch_ended(app: &AppHandle, source: &Source, end: &BatchEnd) {
+    let Some(desktop) = app.try_state::<Desktop>() else { return };
     if *source != Source::Uploads {
         return;
     }
-    desktop.notify(end);
+    notify(app, end);
     let mut status = desktop.status.lock().expect("desktop");
     status.failed = end.counts.failed > 0;
     desktop.refresh(&mut status);
@@ -187,19 +209,19 @@ impl Desktop {
         let _ = tray.icon.set_tooltip(Some(format!("Twindrop — {line}")));
         let _ = tray.pause.set_text(if status.paused { "Resume all" } else { "Pause all" });
     }
+}
 
-    fn notify(&self, end: &BatchEnd) {
-        if !notifications_enabled() {
-            return;
-        }
-        let mut n = self.app.notification().builder().title(end.headline());
-        if let Some(detail) = end.detail() {
-            n = n.body(detail);
-        }
-        // No notification server (a bare session) is not worth more than a log line.
-        if let Err(e) = n.show() {
-            tracing::warn!("notification not shown: {e}");
-        }
+fn notify(app: &AppHandle, end: &BatchEnd) {
+    if !notifications_enabled() {
+        return;
+    }
+    let mut n = app.notification().builder().title(end.headline());
+    if let Some(detail) = end.detail() {
+        n = n.body(detail);
+    }
+    // No notification server (a bare session) is not worth more than a log line.
+    if let Err(e) = n.show() {
+        tracing::warn!("notification not shown: {e}");
     }
 }
 

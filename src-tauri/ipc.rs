@@ -46,6 +46,7 @@ macro_rules! ipc_commands {
             prefs::prefs_set,
             prefs::proxy_password_set,
             activity::activity_list,
+            logs::logs_open_folder,
             upload::names_preview,
             upload::upload_planned,
         }

@@ -11,6 +11,9 @@
 //! - `watched`, `prefs`, `activity`, `upload`: the same for watched folders, preferences, the
 //!   activity log and the Upload panel (a drop's naming preview, a batch under settled names).
 //! - `desktop`: tray icon and notifications, fed by the queue's events through `app::Hooks`.
+//! - `launch`: the command line (`--hidden` from start at login, `-v`/`-q` log levels).
+//! - `logs`: stderr and rotated log files in the app's log folder, and "Open log folder".
+//! - `places`: the app's folders by identifier, moved once from the old identifier's.
 //! - `picker`: native file and folder dialogs, with a test seam.
 //! - `ipc`: the list of commands, the one source of the handler, the TypeScript bindings
 //!   (`bindings`, a test) and the window's permissions (build.rs).
@@ -28,7 +31,10 @@ mod audit;
 mod bindings;
 mod commands;
 mod desktop;
+mod launch;
+mod logs;
 mod picker;
+mod places;
 mod prefs;
 mod state;
 mod upload;
@@ -36,7 +42,8 @@ mod watched;
 
 use std::sync::Arc;
 
-use twindrop_engine::app::{App, Hooks, Places};
+use tauri_plugin_window_state::StateFlags;
+use twindrop_engine::app::{App, Places};
 
 /// The IPC commands with their types: the invoke handler, and (in `bindings`) the TypeScript
 /// bindings of the UI. Nothing is written at run time.
@@ -44,41 +51,78 @@ fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::new().commands(ipc_commands!(tauri_specta::collect_commands))
 }
 
-fn window_state_file() -> String {
-    let dir = twindrop_engine::profile::config_dir().unwrap_or_default();
-    dir.join("window-state.json").to_string_lossy().into_owned()
-}
-
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TWINDROP_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    let context = tauri::generate_context!();
+    let identifier = context.config().identifier.clone();
+    let launch = launch::Launch::parse(std::env::args_os().skip(1));
+    let base = places::Base::for_user();
+    // First of all: before the log files (in the app's data folder), any plugin or the web view
+    // open the app's folders, they must have been moved. Logged once logging is up.
+    let moves = base.as_ref().map(|b| places::moves(b, &identifier, places::old_window_state().as_deref()));
+    let moved = moves.as_deref().map(twindrop_engine::relocate::run);
+    let log_dir = logs::dir(base.as_ref(), &identifier);
+    logs::init(&logs::filter(launch.level(), std::env::var("TWINDROP_LOG").ok().as_deref()), log_dir.as_deref());
+    if let (Some(moves), Some(moved)) = (&moves, &moved) {
+        twindrop_engine::relocate::log(moves, moved);
+    }
+    if !launch.unknown.is_empty() {
+        tracing::warn!("unknown arguments ignored: {:?}", launch.unknown);
+    }
+    // A plain `cargo build` is a development build: said, since its window stays blank
+    // without Vite's dev server.
+    #[cfg(dev)]
+    tracing::warn!(
+        "development build: the UI comes from {} (scripts/dev); build with --features custom-protocol to embed ui/dist",
+        context.config().build.dev_url.as_ref().map_or("nowhere".into(), ToString::to_string)
+    );
+    let log_dir = log_dir.unwrap_or_default();
     tauri::Builder::default()
         // First, so a second launch hands over to the running window before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if launch::second_launch_shows_window(&argv) {
+                desktop::show_window(app);
             }
         }))
-        // Beside settings.json (so TWINDROP_CONFIG_DIR moves it too), not in Tauri's own folder.
-        .plugin(tauri_plugin_window_state::Builder::default().with_filename(window_state_file()).build())
+        // Its file in the app's config folder, the plugin's default place. Visibility is not
+        // restored: whether the window shows is the command line's (`--hidden`).
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_filename(places::WINDOW_STATE_FILE)
+                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
+                .build(),
+        )
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
-        .setup(|app| {
-            let hooks = Hooks {
-                observe: Some(Arc::new(|event| desktop::observe(&event))),
-                batch_ended: Some(Arc::new(desktop::batch_ended)),
-                paused: Some(Arc::new(desktop::set_paused)),
-            };
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_autostart::Builder::new().args(launch::AUTOSTART_ARGS).build())
+        .manage(logs::LogDir(log_dir))
+        .setup(move |app| {
+            if std::env::var_os("TWINDROP_DATA_DIR").is_none() {
+                // logs::dir mirrors Tauri's own rule; say so if the two ever part.
+                let tauri_dir = app.path().app_log_dir().ok();
+                if tauri_dir.as_ref() != Some(&app.state::<logs::LogDir>().0) {
+                    tracing::warn!("the log folder is not Tauri's app_log_dir ({tauri_dir:?})");
+                }
+            }
+            prefs::refresh_autostart(app.handle());
+            let has_tray = desktop::setup(app.handle(), tray_set_paused);
             let places = Places::for_user()?;
             let chosen = Arc::new(twindrop_engine::chosen::Chosen::default());
             chosen.allow_saved_watched(&places.settings);
-            app.manage(state::AppState { app: App::new(places, hooks), chosen });
-            desktop::setup(app.handle(), tray_set_paused);
+            app.manage(state::AppState { app: App::new(places, desktop::hooks(app.handle())), chosen });
+            if launch.window_at_start(has_tray) {
+                desktop::show_window(app.handle());
+            } else {
+                // Started at login with no window: the session and its watched folders open now,
+                // not when the page asks (`session_get`), which a hidden web view may not do
+                // for a while. A profile that fails to reopen says why in the log.
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = handle.state::<state::AppState>().app.start_up().await {
+                        tracing::warn!(code = e.code(), "hidden start: no session opened: {e}");
+                    }
+                });
+            }
             Ok(())
         })
         // A drop's paths are recorded here, from the native event, before the page hears of it
@@ -94,7 +138,7 @@ pub fn run() {
             }
         })
         .invoke_handler(specta_builder().invoke_handler())
-        .run(tauri::generate_context!())
+        .run(context)
         .expect("error while running the Twindrop window");
 }
 

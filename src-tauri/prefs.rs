@@ -1,5 +1,6 @@
 //! Preferences (engine `prefs`): read, and saved after they check out. Autostart goes to the OS
-//! through the autostart plugin; the rest is the engine's (`App::set_prefs`).
+//! through the autostart plugin (its entry starts the app `--hidden`, `launch::AUTOSTART_ARGS`);
+//! the rest is the engine's (`App::set_prefs`).
 
 use tauri::{AppHandle, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -34,4 +35,19 @@ pub async fn prefs_set(app: AppHandle, state: State<'_, AppState>, prefs: Prefs)
 #[specta::specta]
 pub async fn proxy_password_set(state: State<'_, AppState>, password: Option<String>) -> Reply<()> {
     Ok(state.app.set_proxy_password(password).await?)
+}
+
+/// An autostart entry written by an older release starts the app without `--hidden` (or from
+/// a binary since moved): written again with today's arguments. Release builds only, so a
+/// development build never points the user's login entry at itself.
+pub fn refresh_autostart(app: &AppHandle) {
+    if cfg!(debug_assertions) {
+        return;
+    }
+    let autolaunch = app.autolaunch();
+    if autolaunch.is_enabled().unwrap_or(false) {
+        if let Err(e) = autolaunch.enable() {
+            tracing::warn!("start at login not refreshed: {e}");
+        }
+    }
 }

@@ -126,7 +126,7 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     assert_eq!(shell.records("tray").len(), 1, "one tray item registered");
     let idle = shell.wait_status("Idle", 10).await;
     let (labels, _) = shell.tray();
-    assert_eq!(labels[2..], ["Open Twindrop", "Pause all", "Quit Twindrop"], "menu {labels:?}");
+    assert_eq!(labels[2..], ["Open Twindrop", "Pause all", "Open log folder", "Quit Twindrop"], "menu {labels:?}");
     let idle_dot = dot(&idle);
     new_twin(client).await;
 
@@ -208,7 +208,8 @@ async fn the_tray_shows_state_pauses_the_queue_and_batches_notify() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The app is gone; the driver's session for it must go too before a new one may start.
     let _ = client.clone().close().await;
-    assert!(config.join("window-state.json").exists(), "the window state is kept with the settings");
+    let state = home.path().join("xdg-config/dev.twindrop.Twindrop/window-state.json");
+    assert!(state.exists(), "the window state is kept in the app's config folder (the plugin's place)");
     let again = app.driver.session().await;
     wait_css(&again, "#screen-main", 20).await;
     let (_, _, w, h) = again.get_window_rect().await.unwrap();

@@ -23,7 +23,11 @@ pub fn app_bin() -> PathBuf {
         return p.into();
     }
     let bin = target_dir().join("debug/twindrop-app");
-    assert!(bin.exists(), "{} missing: build the app first (cargo build -p twindrop)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: build the app first (cargo build -p twindrop --features custom-protocol)",
+        bin.display()
+    );
     bin
 }
 
@@ -284,9 +288,13 @@ pub struct App {
 impl App {
     pub async fn start(home: &Path, extra: &[(&str, &Path)]) -> App {
         let (config, data, token) = (home.join("config"), home.join("data"), PathBuf::from(CONTROL_TOKEN));
+        // The app's own config folder (window state, start at login) is named by its identifier
+        // under XDG_CONFIG_HOME, not by TWINDROP_CONFIG_DIR: each test keeps its own.
+        let xdg_config = home.join("xdg-config");
         let mut env = vec![
             ("TWINDROP_CONFIG_DIR", config.as_path()),
             ("TWINDROP_DATA_DIR", data.as_path()),
+            ("XDG_CONFIG_HOME", xdg_config.as_path()),
             ("TWINDROP_SANDBOX_CONTROL_TOKEN", token.as_path()),
         ];
         env.extend_from_slice(extra);

@@ -39,6 +39,11 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// What a person without a keyring reads: what is missing and what to install, since a desktop
+/// without one (a bare window manager, a server) is the usual cause.
+pub const NO_KEYRING: &str = "no Secret Service keyring is running: install gnome-keyring (or KWallet) \
+                              and sign in again; Twindrop keeps secrets only in the keyring, never in a file";
+
 static STORE_READY: Mutex<bool> = Mutex::new(false);
 
 /// Connect the Secret Service store on first use. A failure is not remembered, so a keyring
@@ -46,11 +51,8 @@ static STORE_READY: Mutex<bool> = Mutex::new(false);
 fn ensure_store() -> Result<()> {
     let mut ready = STORE_READY.lock().expect("keyring init lock");
     if !*ready {
-        let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
-            Error::KeyringUnavailable(format!(
-                "no Secret Service on the session bus ({e}); start a keyring such as gnome-keyring"
-            ))
-        })?;
+        let store = zbus_secret_service_keyring_store::Store::new()
+            .map_err(|e| Error::KeyringUnavailable(format!("{NO_KEYRING} ({e})")))?;
         keyring_core::set_default_store(store);
         *ready = true;
     }
@@ -66,7 +68,12 @@ fn map_err(profile: &str, e: keyring_core::Error) -> Error {
     use keyring_core::Error as K;
     match e {
         K::NoEntry => Error::NoSecret(profile.to_owned()),
-        K::PlatformFailure(e) | K::NoStorageAccess(e) => Error::KeyringUnavailable(e.to_string()),
+        // No daemon owns the Secret Service name (or no session bus at all).
+        K::PlatformFailure(e) => Error::KeyringUnavailable(format!("{NO_KEYRING} ({e})")),
+        // A keyring is there but stays locked (its unlock prompt dismissed): nothing to install.
+        K::NoStorageAccess(e) => {
+            Error::KeyringUnavailable(format!("the keyring is locked: unlock it and try again ({e})"))
+        }
         other => Error::Keyring(other.to_string()),
     }
 }

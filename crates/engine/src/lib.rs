@@ -48,6 +48,7 @@
 //! - [`chosen`]: the paths the user chose (dialogs, drops, watched folders); the app refuses
 //!   any other path its web view names.
 //! - [`private`]: files created `0600` in `0700` folders, and atomic replacement.
+//! - [`relocate`]: moving the user's files once when their place changes (a new app identifier).
 
 pub mod account;
 pub mod activity;
@@ -74,6 +75,7 @@ pub mod progress;
 pub mod proxy;
 pub mod queue;
 pub mod redact;
+pub mod relocate;
 pub mod retry;
 pub mod secret_source;
 pub mod service;

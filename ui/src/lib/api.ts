@@ -319,6 +319,11 @@ export function prefsSet(prefs: Prefs): Promise<Prefs> {
   return call(() => commands.prefsSet(prefs) as Promise<Prefs>);
 }
 
+/** Shows the folder of the app's log files in the file manager. */
+export function logsOpenFolder(): Promise<null> {
+  return call(() => commands.logsOpenFolder());
+}
+
 export function activityList(filter: ActivityFilter): Promise<ActivityEntry[]> {
   return call(() => commands.activityList(filter));
 }

@@ -77,6 +77,8 @@ export const commands = {
 	proxyPasswordSet: (password: string | null) => __TAURI_INVOKE<null>("proxy_password_set", { password }),
 	/**  Entries newest first, filtered by kind and text, paged with `before`. */
 	activityList: (filter: ActivityFilter) => __TAURI_INVOKE<ActivityEntry[]>("activity_list", { filter }),
+	/**  Settings' "Open log folder". */
+	logsOpenFolder: () => __TAURI_INVOKE<null>("logs_open_folder"),
 	/**
 	 *  Each file of the dropped or picked `paths` (folders expanded) with the name it would get,
 	 *  from `template` if given. With a destination (`twin`), names another file already has there
