@@ -19,9 +19,9 @@ describe("relative times", () => {
     expect(relativeTime(null, now)).toBe("never");
     expect(relativeTime(now - 2_000, now)).toBe("just now");
     expect(relativeTime(now + 3_000, now)).toBe("just now");
-    expect(relativeTime(now - 42_000, now)).toBe("42 seconds ago");
-    expect(relativeTime(now - 5 * 60_000 - 10_000, now)).toBe("5 minutes ago");
-    expect(relativeTime(now - 3 * 3_600_000, now)).toBe("3 hours ago");
+    expect(relativeTime(now - 42_000, now)).toBe("42 sec. ago");
+    expect(relativeTime(now - 5 * 60_000 - 10_000, now)).toBe("5 min. ago");
+    expect(relativeTime(now - 3 * 3_600_000, now)).toBe("3 hr. ago");
     expect(relativeTime(now - 30 * 3_600_000, now)).toBe("yesterday");
     expect(relativeTime(now - 4 * 86_400_000, now)).toBe("4 days ago");
     expect(relativeTime(Date.UTC(2026, 0, 2, 12), now)).toBe("2026-01-02");

@@ -11,7 +11,8 @@ const PARTS = new Intl.DateTimeFormat(LOCALE, {
   second: "2-digit",
   hourCycle: "h23",
 });
-const RELATIVE = new Intl.RelativeTimeFormat(LOCALE, { numeric: "auto" });
+// Short ("5 min. ago"): the Activity list gives the time a narrow column of its own.
+const RELATIVE = new Intl.RelativeTimeFormat(LOCALE, { numeric: "auto", style: "short" });
 
 /** Epoch milliseconds → "2026-05-04 14:03:12" in local time (sortable, unambiguous). */
 export function localTime(ms: number): string {
@@ -20,7 +21,7 @@ export function localTime(ms: number): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
 
-/** "just now", "42 seconds ago", "5 minutes ago", "3 hours ago", "yesterday", "4 days ago",
+/** "just now", "42 sec. ago", "5 min. ago", "3 hr. ago", "yesterday", "4 days ago",
  * then the date; `null` → "never". */
 export function relativeTime(ms: number | null | undefined, now: number): string {
   if (ms === null || ms === undefined) return "never";
