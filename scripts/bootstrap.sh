@@ -37,13 +37,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_ env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# UI dependencies (npm ci only when the lockfile changed since the last install)
-if [ -f "$root/ui/package-lock.json" ]; then
-  stamp="$root/ui/node_modules/.twindrop-lock"
-  if ! cmp -s "$root/ui/package-lock.json" "$stamp" 2>/dev/null; then
-    say "npm: installing ui dependencies"
-    (cd "$root/ui" && npm ci --no-audit --no-fund)
-    cp "$root/ui/package-lock.json" "$stamp"
+# npm packages: one workspace (package.json at the root: the Tauri CLI; ui/: the window's code),
+# `npm ci` only when the lockfile changed since the last install
+if [ -f "$root/package-lock.json" ]; then
+  stamp="$root/node_modules/.twindrop-lock"
+  if ! cmp -s "$root/package-lock.json" "$stamp" 2>/dev/null; then
+    say "npm: installing the workspace's packages"
+    (cd "$root" && npm ci --no-audit --no-fund)
+    cp "$root/package-lock.json" "$stamp"
   fi
 fi
 

@@ -11,6 +11,7 @@ mod emulator;
 mod manual;
 mod sync;
 mod upload;
+mod verify;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -125,6 +126,10 @@ enum Command {
         #[arg(long, env = "TWINDROP_PENDING", value_parser = FalseyValueParser::new())]
         pending: bool,
     },
+    /// Check local files against their Docs: each file is a match, differs, is not on the
+    /// server, only on the server, or on it but not ok. Exits 1 on any difference. With
+    /// --receipt, writes a receipt (JSON or CSV) that `verify --receipt FILE` checks again later.
+    Verify(verify::VerifyArgs),
     /// The Docs on a Twin, with their status on the server.
     Docs {
         #[command(flatten)]
@@ -411,6 +416,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify(args) => verify::verify(&settings, cli.journal.as_ref(), args, cli.json).await,
         Command::Docs { conn, twin } => {
             let tt = connect(&settings, &conn).await?;
             upload::docs(&tt.list_docs_detailed(&TwinId::parse(&twin)?).await?, cli.json);

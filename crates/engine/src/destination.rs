@@ -40,6 +40,16 @@ impl ServiceKind {
             ServiceKind::Hbr => "hbr",
         }
     }
+
+    /// As people name the service.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ServiceKind::TrustedTwin => "Trusted Twin",
+            ServiceKind::Redivis => "Redivis",
+            ServiceKind::Inspect => "Screening Eagle Inspect",
+            ServiceKind::Hbr => "Alibaba HBR",
+        }
+    }
 }
 
 /// Where files go: a Twin (Trusted Twin), a file-index table (Redivis), an asset (Inspect), or

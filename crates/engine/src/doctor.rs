@@ -207,6 +207,7 @@ async fn host_step(base_url: &str) -> Step {
             ..failed(StepName::Host, "The host cannot be found", &e, None)
         };
     };
+    let route = crate::proxy::route().describe_for(&url);
     let started_http = Instant::now();
     let answer = match crate::http::http_client() {
         Ok(http) => http
@@ -225,18 +226,22 @@ async fn host_step(base_url: &str) -> Step {
     match answer {
         Ok(response) => pass(
             StepName::Host,
-            format!("{shown} answered HTTP {} in {millis} ms", response.status().as_u16()),
+            format!("{shown} answered HTTP {} in {millis} ms ({route})", response.status().as_u16()),
             Some(millis),
         ),
         Err(e) => Step {
-            next: Some(
-                "The name resolves but nothing answers: check the port, a proxy or firewall, and that the \
-                 service is up."
+            next: Some(match route.as_str() {
+                "direct" => "The name resolves but nothing answers: check the port, a firewall, and that the \
+                             service is up."
                     .into(),
-            ),
+                _ => format!(
+                    "Nothing answered {route}: check the proxy in Settings (or --proxy, HTTPS_PROXY), its \
+                     password, and that it lets this host through."
+                ),
+            }),
             ..failed(
                 StepName::Host,
-                &format!("{shown} does not answer"),
+                &format!("{shown} does not answer ({route})"),
                 &e,
                 Some(started.elapsed().as_millis() as u64),
             )

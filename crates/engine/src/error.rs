@@ -116,6 +116,14 @@ pub enum Error {
     PathNotChosen { path: PathBuf },
     #[error("more than {limit} files: drop fewer files or folders at a time (or watch the folder instead)")]
     TooManyFiles { limit: usize },
+    /// `verify` on a service that cannot read a file's hash back; `why` says so plainly.
+    #[error("{service} uploads cannot be verified afterwards: {why}")]
+    VerifyUnsupported { service: String, why: String },
+    /// A receipt whose content no longer hashes to the SHA-256 it carries.
+    #[error("{path}: the receipt was changed after it was written (its content hashes to {found}, it says {says})")]
+    ReceiptTampered { path: String, found: String, says: String },
+    #[error("{path}: not a Twindrop receipt: {message}")]
+    ReceiptInvalid { path: String, message: String },
 }
 
 /// Defines [`Code`], its string, its meaning and [`Code::ALL`] from one table, so that a code
@@ -227,6 +235,9 @@ codes! {
     AutostartFailed => "autostart.failed", "Start at login could not be changed.", false;
     PathNotChosen => "path.not_chosen", "A path the user did not pick or drop.", false;
     PreviewTooMany => "preview.too_many", "A drop holds more files than a preview walks.", false;
+    VerifyUnsupported => "verify.unsupported", "This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards.", true;
+    ReceiptTampered => "receipt.tampered", "A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written.", false;
+    ReceiptInvalid => "receipt.invalid", "A file given as a receipt is not one Twindrop wrote (or is damaged).", true;
 }
 
 /// What kind of value was refused, for [`Error::Invalid`]: each kind has its own code, so the UI
@@ -367,6 +378,9 @@ impl Error {
             Autostart(_) => Code::AutostartFailed,
             PathNotChosen { .. } => Code::PathNotChosen,
             TooManyFiles { .. } => Code::PreviewTooMany,
+            VerifyUnsupported { .. } => Code::VerifyUnsupported,
+            ReceiptTampered { .. } => Code::ReceiptTampered,
+            ReceiptInvalid { .. } => Code::ReceiptInvalid,
         }
     }
 

@@ -49,6 +49,8 @@
 //!   any other path its web view names.
 //! - [`private`]: files created `0600` in `0700` folders, and atomic replacement.
 //! - [`relocate`]: moving the user's files once when their place changes (a new app identifier).
+//! - [`verify`]: local files held against the digests their service recorded (five verdicts),
+//!   and receipts of that which can be checked again later.
 
 pub mod account;
 pub mod activity;
@@ -82,6 +84,7 @@ pub mod service;
 pub mod size;
 pub mod source;
 pub mod transfer;
+pub mod verify;
 
 /// The fuzz targets' bodies (`fuzz/`), which reach parsers private to their modules. Not an API.
 #[doc(hidden)]

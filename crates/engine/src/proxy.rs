@@ -328,6 +328,15 @@ impl Route {
         Some(proxy.clone())
     }
 
+    /// How requests to `url` go, for the doctor: "direct", or "through proxy URL" without its
+    /// credentials.
+    pub fn describe_for(&self, url: &Url) -> String {
+        match self.proxy_for(url) {
+            Some(proxy) => format!("through proxy {}", redacted(&proxy)),
+            None => "direct".into(),
+        }
+    }
+
     /// The proxy https URLs go through, without its credentials (for messages, the doctor).
     pub fn describe(&self) -> String {
         match (&self.https, &self.http) {

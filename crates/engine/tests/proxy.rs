@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use twindrop_engine::doctor::{self, SecretFrom, StepName, Subject, Verdict};
 use twindrop_engine::journal::JobState;
 use twindrop_engine::proxy::{self, ProxyMode, ProxyPrefs, Route};
 use twindrop_engine::queue::Options;
@@ -266,6 +267,49 @@ async fn a_wrong_proxy_password_is_refused_and_this_machine_is_never_proxied() {
     assert!(seen.lock().unwrap().is_empty(), "a loopback request went to the proxy");
     proxy::set_route(Route::from_env());
     em.shutdown().await;
+}
+
+/// The connection check says which way it went: through the proxy (named without its password)
+/// when one is set, and "direct" for this machine, which is never proxied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_check_names_the_proxy_it_went_through() {
+    let _serial = SERIAL.lock().await;
+    let Some(tiny) = tinyproxy(Some(("alice", "pr0xy-pass"))) else { return };
+    let (relay, seen) = recording_relay(tiny.port).await;
+    let w = world(Kind::TrustedTwin, None).await;
+    let check = || {
+        doctor::check(Subject {
+            kind: w.service.kind(),
+            base_url: w.service.base_url().to_owned(),
+            secret: SecretFrom::Given(Secret::new(SECRET)),
+            destination: None,
+        })
+    };
+    let host = |r: &doctor::Report| r.steps.iter().find(|s| s.name == StepName::Host).unwrap().clone();
+
+    through_loopback(true);
+    proxy::configure(&manual(relay, Some("alice")), Some(Secret::new("pr0xy-pass"))).await.unwrap();
+    let report = check().await;
+    assert!(report.passed(), "{report:?}");
+    let step = host(&report);
+    assert!(step.summary.contains(&format!("through proxy http://127.0.0.1:{relay}")), "{}", step.summary);
+    assert!(!format!("{report:?}").contains("pr0xy-pass"), "the proxy's password is in the report");
+    assert!(!seen.lock().unwrap().is_empty(), "the check did not go through the proxy");
+
+    // A proxy that does not answer: the step fails and points at the proxy, not the service.
+    proxy::configure(&manual(free_port(), None), None).await.unwrap();
+    let step = host(&check().await);
+    assert_eq!(step.verdict, Verdict::Fail, "{step:?}");
+    assert!(step.summary.contains("through proxy"), "{}", step.summary);
+    assert!(step.next.as_deref().unwrap_or_default().contains("proxy in Settings"), "{step:?}");
+
+    through_loopback(false);
+    seen.lock().unwrap().clear();
+    let step = host(&check().await);
+    assert!(step.summary.ends_with("(direct)"), "{}", step.summary);
+    assert!(seen.lock().unwrap().is_empty(), "a loopback check went to the proxy");
+    proxy::set_route(Route::from_env());
+    w.em.shutdown().await;
 }
 
 /// `HTTP_PROXY` and `NO_PROXY` as the environment gives them, in `system` mode (the default);

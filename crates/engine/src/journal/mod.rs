@@ -28,12 +28,14 @@ mod job;
 mod resumable;
 mod retention;
 mod schema;
+mod verified;
 pub use docs::{Deletion, OwnedDoc};
 use job::{columns, row_to_job, Text, COLUMNS, COLUMN_COUNT};
 pub use job::{Job, JobName, JobState, NewJob, Target, Transfer};
 pub use resumable::ResumableRecord;
 pub use retention::{Pruned, Retention, DEFAULT_HISTORY_DAYS, PRUNE_EVERY};
 pub(crate) use schema::to_latest as migrate_file;
+pub use verified::{LastVerification, Verified};
 
 /// A file's newest job, as far as telling an unchanged file goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

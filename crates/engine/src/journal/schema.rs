@@ -129,12 +129,36 @@ UPDATE jobs SET upload_url = NULL, form_target = NULL
     WHERE state = 'done' AND (upload_url IS NOT NULL OR form_target IS NOT NULL);
 ";
 
+/// What `verify` keeps (`journal::verified`).
+const VERIFIED: &str = "
+CREATE TABLE verified (
+    base_url TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    path NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    md5 TEXT,
+    PRIMARY KEY (base_url, destination, path)
+) WITHOUT ROWID;
+CREATE TABLE verifications (
+    base_url TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    root NOT NULL,
+    at REAL NOT NULL,
+    in_step INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    PRIMARY KEY (base_url, destination, root)
+) WITHOUT ROWID;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up_with_hook(BASELINE, baseline),
         M::up_with_hook(TYPED_JOBS, typed_jobs),
         M::up(BOUNDED_HISTORY),
         M::up(NO_SPENT_CREDENTIALS),
+        M::up(VERIFIED),
     ])
 }
 
@@ -238,7 +262,7 @@ mod tests {
     #[test]
     fn the_migrations_are_well_formed() {
         migrations().validate().unwrap();
-        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 4);
+        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 5);
     }
 
     #[test]

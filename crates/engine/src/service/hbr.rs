@@ -274,6 +274,12 @@ impl UploadApi for Hbr {
         }
         .boxed()
     }
+
+    fn holdings(&self) -> std::result::Result<&dyn crate::service::holdings::Holdings, &'static str> {
+        Err("HBR's temporary files cannot be read back: no call lists them or their hash, and they are \
+             kept only until a backup job takes them. Each upload was checked when it was sent (OSS \
+             answered with our CRC-64 or MD5)")
+    }
 }
 
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

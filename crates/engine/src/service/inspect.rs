@@ -258,6 +258,12 @@ impl UploadApi for Inspect {
     fn finishing(&self) -> Option<&dyn Finishing> {
         Some(self)
     }
+
+    fn holdings(&self) -> std::result::Result<&dyn crate::service::holdings::Holdings, &'static str> {
+        Err("Inspect's API has no call that reads a file or its hash back: Inspect checked each file's \
+             SHA-256 when its upload completed (the presigned URL is signed for it), and that cannot be \
+             asked again later")
+    }
 }
 
 /// Complete calls in flight at once.

@@ -9,6 +9,7 @@
 //! `inspect.rs` (presign with the hash, PUT, complete), `hbr.rs` (signed form target, POST).
 
 pub mod hbr;
+pub mod holdings;
 pub mod inspect;
 pub mod redivis;
 pub mod trusted_twin;

@@ -10,6 +10,8 @@
 //! - [`Prefetch`]: targets asked for a whole drop at enqueue, before any job exists (Redivis).
 //! - [`Listing`]: what the destination holds, so a file already there is skipped (Trusted Twin;
 //!   for the others the journal's word is taken).
+//! - [`Holdings`]: each file the destination holds with the digest the service recorded, for
+//!   `verify` (Trusted Twin's SHA-256, Redivis's MD5); a service without it says why.
 //!
 //! [`UploadApi::names`] says which names the service takes ([`NameRules`]).
 //!
@@ -34,6 +36,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
 
+pub use super::holdings::Holdings;
 use crate::bandwidth::Limiter;
 use crate::destination::Destination;
 use crate::doc::DocStatus;
@@ -115,6 +118,12 @@ pub trait UploadApi: Send + Sync {
     /// A listing of what the destination holds, to tell a file already there.
     fn listing(&self) -> Option<&dyn Listing> {
         None
+    }
+
+    /// What the destination holds with each file's recorded digest, or why that cannot be read
+    /// back (said to the user as it is).
+    fn holdings(&self) -> std::result::Result<&dyn Holdings, &'static str> {
+        Err("this service has no call that reads a file's hash back")
     }
 }
 

@@ -19,11 +19,12 @@ use crate::doc::{ConflictPolicy, DocStatus};
 use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobName};
 use crate::retry::RetryPolicy;
+use crate::service::holdings::{Algorithm, Digest, Held};
 use crate::service::upload_api::split_ext;
 pub use crate::service::upload_api::with_suffix;
 use crate::service::upload_api::{
-    epoch_now, live, remember, FinishCx, Finishing, Outcome, Prefetch, PrefetchedTarget, Prepared, Round, SendCx,
-    UploadApi, RENAME_TRIES,
+    epoch_now, live, remember, FinishCx, Finishing, Holdings, Outcome, Prefetch, PrefetchedTarget, Prepared, Round,
+    SendCx, UploadApi, RENAME_TRIES,
 };
 use crate::transfer::Sent;
 
@@ -62,6 +63,40 @@ impl UploadApi for Redivis {
 
     fn prefetch(&self) -> Option<&dyn Prefetch> {
         Some(self)
+    }
+
+    fn holdings(&self) -> std::result::Result<&dyn Holdings, &'static str> {
+        Ok(self)
+    }
+}
+
+/// A file-index table's files with the MD5 Redivis keeps of each. A file in the listing is
+/// complete (rawFiles takes only finished temp uploads), so its status is `ok`.
+impl Holdings for Redivis {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::Md5
+    }
+
+    fn held<'a>(&'a self, dest: &'a Destination) -> BoxFuture<'a, Result<Vec<Held>>> {
+        async move {
+            let mut files: Vec<Held> = self
+                .list_raw_files(dest.table()?)
+                .await?
+                .into_iter()
+                .map(|f| Held {
+                    digest: f.md5_hash.as_deref().map(|m| Digest::Md5(crate::hash::md5_hex(m).to_ascii_lowercase())),
+                    size: f.size,
+                    name: f.name,
+                    status: DocStatus::Ok,
+                    created_ts: None,
+                    updated_ts: None,
+                    certificate: None,
+                })
+                .collect();
+            files.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(files)
+        }
+        .boxed()
     }
 }
 

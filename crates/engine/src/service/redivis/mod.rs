@@ -236,6 +236,17 @@ impl Redivis {
         }
     }
 
+    /// The files of a file-index table (`GET /tables/{ref}/rawFiles`), each with its MD5.
+    pub async fn list_raw_files(&self, table: &TableRef) -> Result<Vec<RawFile>> {
+        let v = self.call(Method::GET, &["tables", table.as_str(), "rawFiles"], Value::Null).await?;
+        v.get("results")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| Error::BadResponse(redact_text(&format!("rawFiles listing: {e}"))))
+            .map(Option::unwrap_or_default)
+    }
+
     /// Turn finished temp uploads into files of `table`: `(name, tempUploadId)` pairs, in
     /// request order, `BATCH_LIMIT` per call. The server takes a request whole or not at all.
     pub async fn raw_files(&self, table: &TableRef, files: &[(String, String)]) -> Result<Vec<RawFile>> {

@@ -18,9 +18,10 @@ use crate::doc::{ConflictPolicy, DocStatus};
 use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobState};
 use crate::naming::DocName;
+use crate::service::holdings::{Algorithm, Digest, Held};
 use crate::service::upload_api::{
-    live, remember, Copies, FinishCx, Finishing, Listing, NameRules, Outcome, Prepared, Round, SendCx, UploadApi,
-    CONFLICT_SKIP, RENAME_TRIES,
+    live, remember, Copies, FinishCx, Finishing, Holdings, Listing, NameRules, Outcome, Prepared, Round, SendCx,
+    UploadApi, CONFLICT_SKIP, RENAME_TRIES,
 };
 use crate::transfer::Sent;
 
@@ -76,6 +77,42 @@ impl UploadApi for TrustedTwin {
 
     fn listing(&self) -> Option<&dyn Listing> {
         Some(self)
+    }
+
+    fn holdings(&self) -> std::result::Result<&dyn Holdings, &'static str> {
+        Ok(self)
+    }
+}
+
+impl Holdings for TrustedTwin {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::Sha256
+    }
+
+    fn held<'a>(&'a self, dest: &'a Destination) -> BoxFuture<'a, Result<Vec<Held>>> {
+        async move {
+            let twin = dest.twin()?;
+            let names = match self.list_docs(twin).await {
+                Err(Error::NotFound(_)) => return Err(Error::TwinNotFound(twin.to_string())),
+                other => other?,
+            };
+            self.read_docs(twin, names.into_keys(), |name, doc| {
+                let cert = doc.creation_certificate.as_ref();
+                Held {
+                    name,
+                    size: cert.and_then(|c| c.size),
+                    digest: cert.and_then(|c| c.hash.as_deref()).map(|h| Digest::Sha256(h.to_ascii_lowercase())),
+                    status: doc.status.clone(),
+                    created_ts: cert.and_then(|c| c.created_ts),
+                    updated_ts: doc.updated_ts,
+                    certificate: cert.map(|c| {
+                        serde_json::json!({"created_ts": c.created_ts, "creator": c.creator, "size": c.size, "hash": c.hash})
+                    }),
+                }
+            })
+            .await
+        }
+        .boxed()
     }
 }
 

@@ -1,0 +1,180 @@
+//! The local side of a verification: which files, the name each has on the server, and their
+//! digests, read in parallel in constant memory (or taken from the journal with
+//! `--trust-cache`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::Naming;
+use crate::destination::Destination;
+use crate::error::{Error, ErrorInfo, Result};
+use crate::hash::{Sha256Stream, CHUNK};
+use crate::journal::{JobState, Journal, Verified};
+use crate::naming::Template;
+use crate::service::holdings::Algorithm;
+
+/// A local file to verify, before it is read.
+pub(super) struct Found {
+    pub path: PathBuf,
+    /// The name its Doc has (the journal's word) or would have (the naming of the upload or
+    /// sync); `None` when no name can be made.
+    pub name: Option<String>,
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// Why it cannot be verified (unreadable, no name, not a file).
+    pub problem: Option<ErrorInfo>,
+}
+
+/// A local file's digests.
+#[derive(Debug, Clone)]
+pub(super) struct Digests {
+    pub size: u64,
+    pub sha256: String,
+    /// Lowercase hex, when the service records MD5.
+    pub md5: Option<String>,
+    /// Taken from the journal (`--trust-cache`), not read now.
+    pub cached: bool,
+}
+
+/// Every file of `paths` with the name its Doc has or would have. A file the journal sent to
+/// `dest` (its newest finished job) keeps that job's name, whatever naming it came through:
+/// the journal is what sent it. Any other file is named as `naming` says.
+pub(super) fn find(journal: &Journal, base_url: &str, dest: &Destination, naming: &Naming) -> Result<Vec<Found>> {
+    let (paths, template, root) = match naming {
+        Naming::Upload { paths, template } => (paths.clone(), template, None),
+        Naming::Folder { root, template } => (vec![root.clone()], template, Some(root.clone())),
+    };
+    let template = template.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(Template::parse).transpose()?;
+    let dropped = crate::naming::expand_drop(&paths);
+    if dropped.last().is_some_and(|f| f.meta.as_ref().is_err_and(|e| e.code == crate::naming::TOO_MANY)) {
+        return Err(Error::TooManyFiles { limit: crate::naming::PREVIEW_LIMIT });
+    }
+    let mut out = Vec::with_capacity(dropped.len());
+    for file in dropped {
+        let meta = match file.meta {
+            Ok(meta) => meta,
+            Err(problem) => {
+                out.push(Found { path: file.path, name: None, size: 0, mtime_ns: 0, problem: Some(problem) });
+                continue;
+            }
+        };
+        let (size, mtime_ns) = (meta.len(), crate::journal::mtime_ns(&meta));
+        let sent = journal
+            .latest_for_path(base_url, dest, &file.path)?
+            .filter(|job| job.state == JobState::Done)
+            .map(|job| job.doc_name.to_string());
+        let named = match sent {
+            Some(name) => Ok(name),
+            None => {
+                // A watched folder names from inside it; an upload from the dropped path's parent.
+                let (root, relative) = match &root {
+                    Some(root) => (root.clone(), file.path.strip_prefix(root).unwrap_or(&file.relative).to_owned()),
+                    None => (file.root.clone(), file.relative.clone()),
+                };
+                crate::folders::namer(template.clone(), root)(&relative, &meta)
+            }
+        };
+        let (name, problem) = match named {
+            Ok(name) => (Some(name), None),
+            Err(e) => (None, Some(e.info())),
+        };
+        out.push(Found { path: file.path, name, size, mtime_ns, problem });
+    }
+    Ok(out)
+}
+
+/// What the journal vouches for, by path: files a verification matched, and files whose last
+/// job ended `ok` (the server compared their SHA-256 then). Only used while size and mtime are
+/// the same as then.
+pub(super) fn trusted(
+    journal: &Journal,
+    base_url: &str,
+    dest: &Destination,
+    files: &[Found],
+) -> Result<HashMap<PathBuf, Verified>> {
+    let mut out = journal.verified_files(base_url, dest)?;
+    for file in files {
+        if out.get(&file.path).is_some_and(|v| v.size == file.size && v.mtime_ns == file.mtime_ns) {
+            continue;
+        }
+        if let Some(job) = journal.latest_for_path(base_url, dest, &file.path)? {
+            if let (true, Some(sha256)) = (job.is_ok(), job.sha256.clone()) {
+                let md5 = job.md5.as_deref().map(|m| crate::hash::md5_hex(m).to_ascii_lowercase());
+                out.insert(file.path.clone(), Verified { size: job.size, mtime_ns: job.mtime_ns, sha256, md5 });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Bytes read so far by [`digest_all`], for progress.
+#[derive(Default)]
+pub(super) struct Counters {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// The digests of `files` (by index), `parallel` files read at once; a file the journal
+/// vouches for (`trusted`, same size and mtime) is not read.
+pub(super) async fn digest_all(
+    files: &[&Found],
+    algorithm: Algorithm,
+    trusted: &HashMap<PathBuf, Verified>,
+    parallel: usize,
+    counters: Arc<Counters>,
+) -> Vec<std::result::Result<Digests, ErrorInfo>> {
+    let md5 = algorithm == Algorithm::Md5;
+    stream::iter(files.iter())
+        .map(|file| {
+            let counters = counters.clone();
+            let cached = trusted
+                .get(&file.path)
+                .filter(|v| v.size == file.size && v.mtime_ns == file.mtime_ns && (!md5 || v.md5.is_some()));
+            let cached =
+                cached.map(|v| Digests { size: v.size, sha256: v.sha256.clone(), md5: v.md5.clone(), cached: true });
+            let path = file.path.clone();
+            async move {
+                let result = match cached {
+                    Some(digests) => {
+                        counters.bytes.fetch_add(digests.size, Ordering::Relaxed);
+                        Ok(digests)
+                    }
+                    None => {
+                        let counters2 = counters.clone();
+                        tokio::task::spawn_blocking(move || digest(&path, md5, &counters2.bytes))
+                            .await
+                            .unwrap_or_else(|e| Err(Error::Internal(format!("hashing task failed: {e}"))))
+                            .map_err(|e| e.info())
+                    }
+                };
+                counters.files.fetch_add(1, Ordering::Relaxed);
+                result
+            }
+        })
+        .buffered(parallel.max(1))
+        .collect()
+        .await
+}
+
+/// One file's SHA-256 (and MD5), read once without following a symlink, in constant memory.
+fn digest(path: &Path, md5: bool, bytes: &AtomicU64) -> Result<Digests> {
+    use std::io::Read;
+    let (mut file, _) = crate::source::open_checked(path, None)?;
+    let mut buf = vec![0u8; 4 * CHUNK];
+    let mut hasher = Sha256Stream::with_md5(md5);
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::file(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    let size = hasher.len();
+    let (sha256, md5) = hasher.finish();
+    Ok(Digests { size, sha256, md5: md5.map(|m| crate::hash::md5_hex(&m)), cached: false })
+}
