@@ -195,6 +195,17 @@ def bench_resume(root, runs):
         float(m[4]) <= 1)
 
 
+def bench_verify(root, runs):
+    m, _ = bench_script(root, "verify.sh", [str(runs), "10000", "4096"],
+                        r"VERIFY files=(\d+) rate=([\d.]+) cached_rate=([\d.]+) big_mib=(\d+) big_s=([\d.]+) "
+                        r"openssl_s=([\d.]+) ratio=([\d.]+)")
+    rate, cached, ratio = float(m[2]), float(m[3]), float(m[7])
+    row(f"`twindrop verify`, {int(m[1]):,} x 4 KiB against their Docs, every byte read (files/s)", f"{rate:,.0f}",
+        f"--trust-cache, nothing changed: {cached:,.0f}", "-", ">= 1,500 (issue 20)", rate >= 1500)
+    row(f"`twindrop verify`, one {int(m[4]) // 1024} GiB file vs `openssl dgst -sha256` (s)", m[5], f"openssl {m[6]}",
+        f"{ratio:.2f}x openssl's speed", ">= 0.9x (issue 20)", ratio >= 0.9)
+
+
 def bench_sync(root, runs):
     _, out = bench_script(root, "sync.sh", ["100000", str(max(runs, 3))], r"with all watched")
     lat = re.search(r"latency.*median ([\d.]+) s, max ([\d.]+) s", out)
@@ -372,6 +383,7 @@ def main():
             em.stop()
         phase("20 GB sparse", bench_sparse, work)
         phase("resume", bench_resume, a.root, a.runs)
+        phase("verify", bench_verify, a.root, a.runs)
         phase("watched folder", bench_sync, a.root, a.runs)
         phase("journal", bench_journal, a.root)
         phase("emulator", bench_emulator, a.root, a.runs)

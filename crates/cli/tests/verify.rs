@@ -16,13 +16,17 @@ use twindrop_engine::{DocName, Secret, TrustedTwin};
 
 const SECRET: &str = "verify-secret";
 
-fn twindrop(dir: &Path, args: &[&str]) -> Output {
+/// The binary with `--json`; the service and its address through their variables (every flag
+/// has one).
+fn twindrop(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_twindrop"))
+        .arg("--json")
         .args(args)
         .env("TWINDROP_CONFIG_DIR", dir.join("config"))
         .env("TWINDROP_DATA_DIR", dir.join("data"))
         .env("TWINDROP_JOURNAL", dir.join("journal.sqlite"))
         .env("TWINDROP_SECRET", SECRET)
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -67,9 +71,7 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let base = self.em.base_url().to_owned();
-        let all = [&["--base-url", base.as_str(), "--json"][..], args].concat();
-        twindrop(self.dir.path(), &all)
+        twindrop(self.dir.path(), &[("TWINDROP_BASE_URL", self.em.base_url())], args)
     }
 
     fn verify(&self, extra: &[&str]) -> Output {
@@ -255,7 +257,7 @@ async fn redivis_is_verified_by_md5_and_the_others_say_why_not() {
     std::fs::write(w.folder.join("r.bin"), vec![7u8; 70_000]).unwrap();
     std::fs::write(w.folder.join("s.bin"), vec![8u8; 10]).unwrap();
     let run = |args: &[&str]| {
-        twindrop(w.dir.path(), &[&["--json", "--service", "redivis", "--base-url", &redivis][..], args].concat())
+        twindrop(w.dir.path(), &[("TWINDROP_SERVICE", "redivis"), ("TWINDROP_BASE_URL", &redivis)], args)
     };
     assert!(run(&["upload", "--table", table, s(&w.folder)]).status.success());
     let out = run(&["verify", "--table", table, s(&w.folder)]);
@@ -268,20 +270,51 @@ async fn redivis_is_verified_by_md5_and_the_others_say_why_not() {
 
     let asset = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
     let hbr = format!("{base}/hbr");
-    for (service, url, dest) in [("inspect", base.as_str(), vec!["--asset", asset]), ("hbr", hbr.as_str(), vec![])] {
-        let args =
-            [&["--json", "--service", service, "--base-url", url, "verify"][..], &dest[..], &[s(&w.folder)]].concat();
-        let out = Command::new(env!("CARGO_BIN_EXE_twindrop"))
-            .args(&args)
-            .env("TWINDROP_CONFIG_DIR", w.dir.path().join("config"))
-            .env("TWINDROP_JOURNAL", w.dir.path().join("journal.sqlite"))
-            .env("TWINDROP_SECRET", if service == "hbr" { format!("sandbox-key:{SECRET}") } else { SECRET.to_owned() })
-            .output()
-            .unwrap();
+    let hbr_secret = format!("sandbox-key:{SECRET}");
+    for (service, url, dest, secret) in
+        [("inspect", base.as_str(), vec!["--asset", asset], SECRET), ("hbr", hbr.as_str(), vec![], hbr_secret.as_str())]
+    {
+        let env = [("TWINDROP_SERVICE", service), ("TWINDROP_BASE_URL", url), ("TWINDROP_SECRET", secret)];
+        let out = twindrop(w.dir.path(), &env, &[&["verify"][..], &dest[..], &[s(&w.folder)]].concat());
         assert_eq!(out.status.code(), Some(2), "{service}: {out:?}");
-        let error = &lines(&out)[0]["error"];
+        let error = &lines(&out).first().cloned().unwrap_or_else(|| panic!("{service}: {out:?}"))["error"];
         assert_eq!(error["code"], "verify.unsupported", "{service}: {out:?}");
         assert!(error["message"].as_str().unwrap().contains("cannot be"), "{service}: {error}");
     }
+    w.em.shutdown().await;
+}
+
+/// Ordinary mess: a name that is not UTF-8 verifies like any other (shown with U+FFFD), and a
+/// symlink swapped in for a sent file is never followed: in a folder it is not a file, so its
+/// Doc is only on the server; named alone it is unreadable, `file.not_a_file`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_names_verify_and_a_swapped_in_symlink_is_never_read() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = World::new().await;
+    let odd = w.folder.join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&odd, "latin-1 name").unwrap();
+    std::fs::write(w.folder.join("a.txt"), "the file that was sent").unwrap();
+    std::fs::write(w.dir.path().join("elsewhere.txt"), "someone else's bytes").unwrap();
+    assert!(w.run(&["upload", "--twin", &w.twin, s(&w.folder)]).status.success());
+    let out = w.verify(&[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows = lines(&out);
+    assert!(
+        rows.iter().any(|r| r["type"] == "row" && r["path"].as_str().unwrap().ends_with("caf\u{fffd}.txt")),
+        "{rows:?}"
+    );
+
+    std::fs::remove_file(w.folder.join("a.txt")).unwrap();
+    std::os::unix::fs::symlink(w.dir.path().join("elsewhere.txt"), w.folder.join("a.txt")).unwrap();
+    let (rows, _) = verdicts(&w.verify(&[]));
+    assert_eq!(rows["data/a.txt"], "only_on_server", "{rows:?}");
+    let link = w.folder.join("a.txt");
+    let out = w.run(&["verify", "--twin", &w.twin, s(&link)]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let row = lines(&out).into_iter().find(|l| l["type"] == "row").unwrap();
+    assert_eq!(
+        (row["verdict"].as_str(), row["problem"]["code"].as_str()),
+        (Some("unreadable"), Some("file.not_a_file"))
+    );
     w.em.shutdown().await;
 }

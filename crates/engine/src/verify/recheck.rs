@@ -108,7 +108,7 @@ pub async fn recheck(queue: &Queue, receipt: &Receipt, against: Against) -> Resu
                 now,
             };
             match (&e.status, now.get(e.name.as_str())) {
-                (None, None) => {}
+                (None, None) => continue,
                 (None, Some(h)) => {
                     changes.push(change(ChangeKind::NewOnServer, None, h.digest.as_ref().map(|d| d.hex().to_owned())))
                 }

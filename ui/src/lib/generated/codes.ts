@@ -135,7 +135,13 @@ export type ErrorCode =
   /** A path the user did not pick or drop. */
   | "path.not_chosen"
   /** A drop holds more files than a preview walks. */
-  | "preview.too_many";
+  | "preview.too_many"
+  /** This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards. */
+  | "verify.unsupported"
+  /** A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written. */
+  | "receipt.tampered"
+  /** A file given as a receipt is not one Twindrop wrote (or is damaged). */
+  | "receipt.invalid";
 
 /** The same codes, in the order the Rust list gives them. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -205,6 +211,9 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "autostart.failed",
   "path.not_chosen",
   "preview.too_many",
+  "verify.unsupported",
+  "receipt.tampered",
+  "receipt.invalid",
 ];
 
 /** What each code means, in one line. */
@@ -275,6 +284,9 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "autostart.failed": "Start at login could not be changed.",
   "path.not_chosen": "A path the user did not pick or drop.",
   "preview.too_many": "A drop holds more files than a preview walks.",
+  "verify.unsupported": "This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards.",
+  "receipt.tampered": "A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written.",
+  "receipt.invalid": "A file given as a receipt is not one Twindrop wrote (or is damaged).",
 };
 
 /** Whether a string from the back end is one of the engine's codes. */
