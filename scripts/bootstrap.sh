@@ -23,6 +23,9 @@ apt_packages=(
   # a real HTTP proxy for crates/engine/tests/proxy.rs (started by the test on its own port;
   # RUNLEVEL=1 below keeps the package's system service from starting)
   tinyproxy
+  # a TLS server with a self-signed certificate (crates/engine/tests/network_bounds.rs), and
+  # the hashing benchmarks' anchor (openssl dgst)
+  openssl
 )
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv python3-pip)

@@ -303,7 +303,12 @@ pub mod exit {
     pub fn is_fatal(code: &str) -> bool {
         matches!(
             code,
-            "auth.unauthorized" | "journal.failed" | "journal.locked" | "network.unreachable" | "queue.stopped"
+            "auth.unauthorized"
+                | "journal.failed"
+                | "journal.locked"
+                | "network.unreachable"
+                | "network.tls"
+                | "queue.stopped"
         )
     }
 

@@ -229,6 +229,15 @@ async fn host_step(base_url: &str) -> Step {
             format!("{shown} answered HTTP {} in {millis} ms ({route})", response.status().as_u16()),
             Some(millis),
         ),
+        Err(e @ Error::Tls { .. }) => Step {
+            next: Some(
+                "The server answered, but its certificate is not trusted: check the address (https, the right \
+                 host), this machine's date and time, and, behind a company proxy that inspects TLS, that its \
+                 root certificate is installed."
+                    .into(),
+            ),
+            ..failed(StepName::Host, &format!("{shown}: the secure connection failed ({route})"), &e, Some(millis))
+        },
         Err(e) => Step {
             next: Some(match route.as_str() {
                 "direct" => "The name resolves but nothing answers: check the port, a firewall, and that the \

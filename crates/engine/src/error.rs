@@ -71,6 +71,10 @@ pub enum Error {
     Unreachable { url: String, message: String },
     #[error("the request timed out: {0}")]
     Timeout(String),
+    /// The secure connection failed: most often a certificate this machine does not trust.
+    /// Retrying the same way cannot help, so it is not retryable.
+    #[error("{url}: the server's certificate is not trusted, or the secure connection failed ({message})")]
+    Tls { url: String, message: String },
     #[error("the upload URL refused the bytes ({status}): {message}")]
     UploadRejected { status: u16, message: String },
     #[error("a Doc named {0:?} already exists on this Twin")]
@@ -215,6 +219,7 @@ codes! {
     NetworkInsecure => "network.insecure", "Plain HTTP to a host other than this machine is refused.", false;
     NetworkUnreachable => "network.unreachable", "The server cannot be reached.", false;
     NetworkTimeout => "network.timeout", "A request timed out.", false;
+    NetworkTls => "network.tls", "The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed.", false;
     UploadRejected => "upload.rejected", "The upload URL refused the bytes.", false;
     AttachDocExists => "attach.doc_exists", "A Doc of that name already exists.", false;
     AttachNotUploaded => "attach.not_uploaded", "The server did not receive the file (upload handler unknown or expired, or an empty file it does not take).", false;
@@ -359,6 +364,7 @@ impl Error {
             Insecure(_) => Code::NetworkInsecure,
             Unreachable { .. } => Code::NetworkUnreachable,
             Timeout(_) => Code::NetworkTimeout,
+            Tls { .. } => Code::NetworkTls,
             UploadRejected { .. } => Code::UploadRejected,
             DocExists(_) => Code::AttachDocExists,
             NotUploaded(_) | NeverArrived { .. } => Code::AttachNotUploaded,

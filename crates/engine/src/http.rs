@@ -136,7 +136,21 @@ pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
         message = format!("{message}: {s}");
         source = s.source();
     }
-    Error::Unreachable { url, message: redact_text(&message) }
+    let message = redact_text(&message);
+    match is_tls_failure(&message) {
+        true => Error::Tls { url, message },
+        false => Error::Unreachable { url, message },
+    }
+}
+
+/// Whether a connection error's chain is the TLS layer's (OpenSSL through native-tls): its
+/// handshake or certificate checks. Read from the text because native-tls's error type is not
+/// one reqwest lets us name.
+fn is_tls_failure(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    ["certificate", "ssl routines", "tls handshake", "handshake failure", "wrong version number"]
+        .iter()
+        .any(|needle| lower.contains(needle))
 }
 
 #[cfg(test)]

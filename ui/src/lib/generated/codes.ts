@@ -96,6 +96,8 @@ export type ErrorCode =
   | "network.unreachable"
   /** A request timed out. */
   | "network.timeout"
+  /** The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed. */
+  | "network.tls"
   /** The upload URL refused the bytes. */
   | "upload.rejected"
   /** A Doc of that name already exists. */
@@ -191,6 +193,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "network.insecure",
   "network.unreachable",
   "network.timeout",
+  "network.tls",
   "upload.rejected",
   "attach.doc_exists",
   "attach.not_uploaded",
@@ -264,6 +267,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "network.insecure": "Plain HTTP to a host other than this machine is refused.",
   "network.unreachable": "The server cannot be reached.",
   "network.timeout": "A request timed out.",
+  "network.tls": "The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed.",
   "upload.rejected": "The upload URL refused the bytes.",
   "attach.doc_exists": "A Doc of that name already exists.",
   "attach.not_uploaded": "The server did not receive the file (upload handler unknown or expired, or an empty file it does not take).",
