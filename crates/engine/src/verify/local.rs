@@ -118,15 +118,16 @@ pub(super) struct Counters {
     pub bytes: AtomicU64,
 }
 
-/// The digests of `files` (by index), `parallel` files read at once; a file the journal
-/// vouches for (`trusted`, same size and mtime) is not read.
+/// The digests of `files`, in their order, one file per core read at once (2 to 8: a file's
+/// read is CPU-bound once it is in the page cache, and small files are latency-bound on open);
+/// a file the journal vouches for (`trusted`, same size and mtime) is not read.
 pub(super) async fn digest_all(
     files: &[&Found],
     algorithm: Algorithm,
     trusted: &HashMap<PathBuf, Verified>,
-    parallel: usize,
     counters: Arc<Counters>,
 ) -> Vec<std::result::Result<Digests, ErrorInfo>> {
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
     let md5 = algorithm == Algorithm::Md5;
     stream::iter(files.iter())
         .map(|file| {
@@ -155,7 +156,7 @@ pub(super) async fn digest_all(
                 result
             }
         })
-        .buffered(parallel.max(1))
+        .buffered(parallel)
         .collect()
         .await
 }

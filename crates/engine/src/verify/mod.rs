@@ -147,7 +147,14 @@ impl Counts {
     }
 
     pub fn get(&self, v: Verdict) -> u64 {
-        self.clone().slot(v).to_owned()
+        match v {
+            Verdict::Match => self.r#match,
+            Verdict::Differs => self.differs,
+            Verdict::NotOnServer => self.not_on_server,
+            Verdict::OnlyOnServer => self.only_on_server,
+            Verdict::NotOk => self.not_ok,
+            Verdict::Unreadable => self.unreadable,
+        }
     }
 
     /// Everything matched: no difference of any kind.
@@ -270,9 +277,16 @@ pub async fn verify(
         bytes: files.iter().filter(|f| f.problem.is_none()).map(|f| f.size).sum(),
     };
     let readable: Vec<usize> = (0..files.len()).filter(|&i| files[i].problem.is_none()).collect();
+    // Aborted when dropped, so a verification given up half-way (a closed view) stops ticking.
+    struct Ticker(tokio::task::JoinHandle<()>);
+    impl Drop for Ticker {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
     let ticker = {
         let (counters, progress) = (counters.clone(), progress.clone());
-        tokio::spawn(async move {
+        Ticker(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 progress(Progress {
@@ -281,15 +295,12 @@ pub async fn verify(
                     ..total
                 });
             }
-        })
+        }))
     };
-    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
     let readable_files: Vec<&local::Found> = readable.iter().map(|&i| &files[i]).collect();
-    let (digests, held) = tokio::join!(
-        local::digest_all(&readable_files, algorithm, &trusted, parallel, counters.clone()),
-        holdings.held(dest)
-    );
-    ticker.abort();
+    let (digests, held) =
+        tokio::join!(local::digest_all(&readable_files, algorithm, &trusted, counters.clone()), holdings.held(dest));
+    drop(ticker);
     let held = held?;
     let checked_at = crate::service::upload_api::epoch_now();
     progress(Progress { files_done: total.files, bytes_done: counters.bytes.load(Ordering::Relaxed), ..total });

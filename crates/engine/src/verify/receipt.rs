@@ -294,3 +294,90 @@ fn canonical(v: &Value, out: &mut String) {
         other => out.push_str(&other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Receipt {
+        let entry = Entry {
+            name: "data/a.txt".into(),
+            path: Some("/home/u/data/a.txt".into()),
+            verdict: Verdict::Match,
+            size: Some(3),
+            sha256: Some("ab".repeat(32)),
+            server_size: Some(3),
+            server_digest: Some("ab".repeat(32)),
+            status: Some("ok".into()),
+            created_ts: Some(1_765_000_000.125),
+            updated_ts: Some(1_765_000_001.5),
+            certificate: Some(serde_json::json!({"creator": "acct", "created_ts": 1_765_000_000.125, "size": 3})),
+            checked_at: rfc3339(1_765_000_002.0),
+        };
+        let mut r = Receipt {
+            format: FORMAT.into(),
+            service: "trusted_twin".into(),
+            base_url: "https://rest.trustedtwin.com".into(),
+            destination: "0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d".into(),
+            algorithm: "sha256".into(),
+            checked_at: rfc3339(1_765_000_002.0),
+            counts: Counts { r#match: 1, ..Counts::default() },
+            entries: vec![entry],
+            sha256: String::new(),
+        };
+        r.sha256 = r.content_hash();
+        r
+    }
+
+    /// JSON with every object's keys in reverse order, as another writer might lay it out.
+    fn reversed(v: &Value) -> String {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                keys.reverse();
+                let parts: Vec<String> =
+                    keys.iter().map(|k| format!("{}: {}", Value::String((*k).clone()), reversed(&map[*k]))).collect();
+                format!("{{\n{}\n}}", parts.join(",\n"))
+            }
+            Value::Array(items) => format!("[{}]", items.iter().map(reversed).collect::<Vec<_>>().join(", ")),
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_hash_is_of_the_content_not_its_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = sample();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, reversed(&serde_json::to_value(&r).unwrap())).unwrap();
+        assert_eq!(Receipt::read(&path).unwrap(), r, "another key order and whitespace still check out");
+
+        // Any change to a value deep inside shows.
+        let mut changed = serde_json::to_value(&r).unwrap();
+        changed["entries"][0]["certificate"]["size"] = serde_json::json!(4);
+        std::fs::write(&path, changed.to_string()).unwrap();
+        let e = Receipt::read(&path).unwrap_err();
+        assert_eq!(e.code(), "receipt.tampered", "{e}");
+
+        // So does a member added, and a receipt of another format is refused as such.
+        let mut added = serde_json::to_value(&r).unwrap();
+        added["entries"][0]["note"] = serde_json::json!("x");
+        std::fs::write(&path, added.to_string()).unwrap();
+        assert_eq!(Receipt::read(&path).unwrap_err().code(), "receipt.invalid");
+        std::fs::write(&path, "{\"hello\": 1}").unwrap();
+        assert_eq!(Receipt::read(&path).unwrap_err().code(), "receipt.invalid");
+    }
+
+    #[test]
+    fn the_csv_form_reads_back_to_the_same_receipt() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = sample();
+        let path = dir.path().join("r.csv");
+        r.write(&path).unwrap();
+        assert_eq!(Receipt::read(&path).unwrap(), r);
+        let json = dir.path().join("r.json");
+        r.write(&json).unwrap();
+        assert_eq!(Receipt::read(&json).unwrap(), r);
+    }
+}

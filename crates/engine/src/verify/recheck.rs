@@ -172,8 +172,7 @@ pub async fn recheck(queue: &Queue, receipt: &Receipt, against: Against) -> Resu
             })
             .collect();
         let readable: Vec<&Found> = read.iter().map(|(_, f)| f).filter(|f| f.problem.is_none()).collect();
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
-        let digests = local::digest_all(&readable, Algorithm::Sha256, &HashMap::new(), parallel, Arc::default()).await;
+        let digests = local::digest_all(&readable, Algorithm::Sha256, &HashMap::new(), Arc::default()).await;
         let mut digests = readable.iter().map(|f| f.path.clone()).zip(digests).collect::<HashMap<_, _>>();
         for (i, found) in &read {
             let e = &receipt.entries[*i];
