@@ -205,7 +205,8 @@ async fn picked_files_are_named_checked_and_sent_with_the_batch_settings() {
             .unwrap();
         assert_eq!(doc["status"], "ok", "{name}: {doc}");
         assert_eq!(doc["storage_class"], "cost_optimized", "{name}: {doc}");
-        assert_eq!(doc["description"], json!({"origin": "scanner", "batch": 7}), "{name}: {doc}");
+        let own = file.file_name().unwrap().to_str().unwrap();
+        assert_eq!(doc["description"], json!({"origin": "scanner", "batch": 7, "original_name": own}), "{name}: {doc}");
         assert_eq!(doc["creation_certificate"]["size"], std::fs::metadata(file).unwrap().len(), "{name}: {doc}");
     }
     em.shutdown().await;

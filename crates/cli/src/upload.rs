@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// Attempts per file before it fails, the first included (default: the engine's policy).
     #[arg(long, env = "TWINDROP_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..))]
     attempts: Option<u32>,
+    /// Do not add each file's own name to its Doc's description (`original_name`, Trusted Twin).
+    #[arg(long, env = "TWINDROP_NO_ORIGINAL_NAME", value_parser = FalseyValueParser::new())]
+    no_original_name: bool,
 }
 
 /// Where the files go; which flag depends on the service.
@@ -112,7 +115,8 @@ pub struct UploadArgs {
 }
 
 pub fn options(run: &RunArgs) -> Result<Options, Error> {
-    let mut opts = Options { parallel: run.parallel.max(1), ..Options::default() };
+    let mut opts =
+        Options { parallel: run.parallel.max(1), original_name: !run.no_original_name, ..Options::default() };
     if let Some(attempts) = run.attempts {
         opts.retry.max_attempts = attempts;
     }
@@ -310,10 +314,18 @@ pub fn status(journal: &Journal, pending: bool, json: bool) -> Result<(), Error>
 pub fn docs(listing: &[DocEntry], json: bool) {
     for doc in listing {
         let (name, size, status) = (&doc.name, doc.size.unwrap_or(0), doc.status.as_str());
+        // The file's own name, where the Doc keeps it.
+        let original = doc.description.as_ref().and_then(|d| d.get(queue::ORIGINAL_NAME)).and_then(Value::as_str);
         if json {
-            println!("{}", json!({ "doc_name": name, "size": size, "status": status, "sha256": doc.sha256 }));
+            println!(
+                "{}",
+                json!({ "doc_name": name, "size": size, "status": status, "sha256": doc.sha256,
+                        "original_name": original })
+            );
         } else {
-            println!("{status:<13} {size:>12}  {name}");
+            // Said only when the Doc's name is not the file's own.
+            let from = original.filter(|o| !name.ends_with(*o)).map(|o| format!("  (from {o:?})")).unwrap_or_default();
+            println!("{status:<13} {size:>12}  {name}{from}");
         }
     }
 }

@@ -147,7 +147,7 @@ fn emulator_upload_and_the_official_client_agree() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc = get_json(&format!("{base}/twins/{twin}/docs/tagged.csv"));
     assert_eq!(doc["storage_class"], "cost_optimized");
-    assert_eq!(doc["description"], serde_json::json!({ "team": "ops", "rows": 2 }));
+    assert_eq!(doc["description"], serde_json::json!({ "team": "ops", "rows": 2, "original_name": "tagged.csv" }));
 
     let out =
         twindrop(config.path(), Some(SECRET), &["docs", "--json", "--base-url", &em.base_url, "--twin", &twin], None);

@@ -3,7 +3,8 @@
 //! at login, and notifications. Kept in `settings.json` as `prefs`; an old file without them
 //! loads with the defaults.
 //!
-//! Parallelism and the bandwidth limit apply to a running queue ([`Prefs::apply`]); the conflict
+//! Parallelism, the bandwidth limit and whether Docs keep their file's original name apply to a
+//! running queue ([`Prefs::apply`]); the conflict
 //! policy is written into each job when it is queued, so it applies to files queued from the
 //! next session on. The history's retention (`history_days`) applies to the open journals at
 //! once (`App::set_prefs`), and to `twindrop`'s runs, which read it too.
@@ -38,6 +39,8 @@ pub struct Prefs {
     /// Which proxy the engine's requests go through ([`crate::proxy`]); its password is in the
     /// keyring, never here.
     pub proxy: ProxyPrefs,
+    /// Keep each file's own name in its Doc's description (`original_name`); on by default.
+    pub original_names: bool,
 }
 
 impl Default for Prefs {
@@ -50,6 +53,7 @@ impl Default for Prefs {
             notifications: true,
             history_days: crate::journal::DEFAULT_HISTORY_DAYS,
             proxy: ProxyPrefs::default(),
+            original_names: true,
         }
     }
 }
@@ -104,6 +108,7 @@ impl Prefs {
         Ok(Options {
             parallel: prefs.parallel,
             on_conflict: prefs.on_conflict,
+            original_name: prefs.original_names,
             bwlimit: Some(Arc::new(Limiter::new(prefs.timetable()?))),
             ..Options::default()
         })
@@ -113,7 +118,13 @@ impl Prefs {
     /// the upload queue (one budget for both), the folders' own rules otherwise
     /// ([`Options::for_folders`]).
     pub fn sync_options(&self, uploads: &Options) -> Options {
-        Options { parallel: uploads.parallel, bwlimit: uploads.bwlimit.clone(), ..Options::default() }.for_folders()
+        Options {
+            parallel: uploads.parallel,
+            original_name: self.original_names,
+            bwlimit: uploads.bwlimit.clone(),
+            ..Options::default()
+        }
+        .for_folders()
     }
 
     /// Apply the live settings to running queues: parallelism, and the bandwidth limit (to
@@ -123,6 +134,7 @@ impl Prefs {
         let mut done: Vec<*const Limiter> = Vec::new();
         for queue in queues {
             queue.set_parallel(self.parallel);
+            queue.set_original_name(self.original_names);
             if let Some(limiter) = queue.bandwidth() {
                 if !done.contains(&Arc::as_ptr(limiter)) {
                     limiter.set_timetable(timetable.clone());

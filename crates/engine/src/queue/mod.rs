@@ -40,7 +40,9 @@ use tokio_util::sync::CancellationToken;
 use event::added;
 pub use event::{EventSink, QueueEvent, Stage};
 pub use mirror::Forgotten;
-pub use plan::{describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned};
+pub use plan::{
+    describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned, ORIGINAL_NAME,
+};
 
 use crate::bandwidth::Limiter;
 pub use crate::doc::ConflictPolicy;
@@ -94,6 +96,9 @@ pub struct Options {
     pub storage_class: StorageClass,
     /// A JSON object of description keys, sent with every Doc.
     pub description: Option<serde_json::Value>,
+    /// Add each file's own name to its Doc's description as `original_name` (Trusted Twin),
+    /// so the link from a Doc back to its file survives the renaming a Doc name may need.
+    pub original_name: bool,
     pub bwlimit: Option<Arc<Limiter>>,
     pub retry: RetryPolicy,
     /// Most Docs in one attach request.
@@ -114,6 +119,7 @@ impl Default for Options {
             on_conflict: ConflictPolicy::default(),
             storage_class: StorageClass::default(),
             description: None,
+            original_name: true,
             bwlimit: None,
             retry: RetryPolicy::default(),
             attach_batch: 100,
@@ -152,6 +158,8 @@ pub const MAX_PARALLEL: usize = 16;
 #[derive(Default)]
 struct Control {
     paused: AtomicBool,
+    /// [`Options::original_name`], changeable while the queue runs (a Settings switch).
+    original_name: AtomicBool,
     /// Workers allowed to claim jobs; the others wait. Changeable while the queue runs.
     parallel: AtomicUsize,
     wake: Notify,
@@ -180,7 +188,11 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(service: impl Into<Service>, journal: Arc<Journal>, opts: Options) -> Arc<Self> {
-        let control = Control { parallel: AtomicUsize::new(opts.parallel.max(1)), ..Control::default() };
+        let control = Control {
+            parallel: AtomicUsize::new(opts.parallel.max(1)),
+            original_name: AtomicBool::new(opts.original_name),
+            ..Control::default()
+        };
         Arc::new(Queue { service: service.into(), journal, opts, control })
     }
 
@@ -190,6 +202,11 @@ impl Queue {
         let most = self.opts.parallel.max(MAX_PARALLEL);
         self.control.parallel.store(n.clamp(1, most), Ordering::SeqCst);
         self.control.wake.notify_waiters();
+    }
+
+    /// Whether files queued from now on keep their own name in their Doc's description.
+    pub fn set_original_name(&self, keep: bool) {
+        self.control.original_name.store(keep, Ordering::Relaxed);
     }
 
     pub fn options(&self) -> &Options {

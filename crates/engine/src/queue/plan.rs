@@ -346,7 +346,9 @@ impl Queue {
             Some(batch) => (batch.storage_class, batch.description.as_ref()),
             None => (self.opts.storage_class, self.opts.description.as_ref()),
         };
-        let description = description.map(|d| d.to_string());
+        let keep = self.control.original_name.load(std::sync::atomic::Ordering::Relaxed);
+        let descriptions: Vec<Option<String>> =
+            plan.iter().map(|item| described(description, &dest, keep, &item.path)).collect();
         fn new_job<'a>(
             q: &'a Queue,
             dest: &'a Destination,
@@ -383,7 +385,7 @@ impl Queue {
                 .collect();
             let rows: Vec<NewJob<'_>> = picked
                 .iter()
-                .map(|&i| new_job(self, &dest, (storage_class, on_conflict), description.as_deref(), &plan[i]))
+                .map(|&i| new_job(self, &dest, (storage_class, on_conflict), descriptions[i].as_deref(), &plan[i]))
                 .collect();
             for (&i, id) in picked.iter().zip(self.journal.insert_many(&rows, state)?) {
                 ids[i] = id;
@@ -442,6 +444,32 @@ impl Queue {
             return Ok(vec![]);
         }
         prefetch.targets(dest, files, self.opts.resumable_above, &self.opts.retry).await
+    }
+}
+
+/// The key under which a Doc's description keeps its file's own name.
+pub const ORIGINAL_NAME: &str = "original_name";
+
+/// The description a file's Doc gets: the batch's, and, when `keep`, the file's own name under
+/// [`ORIGINAL_NAME`] (U+FFFD for bytes that are not UTF-8). Only a Twin's Docs have
+/// descriptions. A description that names an `original_name` itself keeps it.
+fn described(
+    batch: Option<&serde_json::Value>,
+    dest: &Destination,
+    keep: bool,
+    path: &std::path::Path,
+) -> Option<String> {
+    let own = path.file_name().map(|n| n.to_string_lossy().into_owned()).filter(|_| keep);
+    match (batch, own, dest) {
+        (batch, Some(own), Destination::Twin(_)) => {
+            let mut map = match batch {
+                Some(serde_json::Value::Object(map)) => map.clone(),
+                _ => serde_json::Map::new(),
+            };
+            map.entry(ORIGINAL_NAME).or_insert(serde_json::Value::String(own));
+            Some(serde_json::Value::Object(map).to_string())
+        }
+        (batch, _, _) => batch.map(|d| d.to_string()),
     }
 }
 

@@ -138,12 +138,13 @@ async fn planned_names_are_checked_then_sent_with_the_batch_settings() {
         .await
         .unwrap();
     w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
-    for (id, name) in ids.iter().zip(["scans/first.txt", "second"]) {
+    for ((id, name), own) in ids.iter().zip(["scans/first.txt", "second"]).zip(["a.txt", "b.txt"]) {
         let job = w.journal.get(*id).unwrap();
         assert_eq!((job.doc_name.as_str(), job.doc_status.as_ref().map(|s| s.as_str())), (name, Some("ok")));
         let doc = w.tt.get_doc(&twin, &DocName::parse(name).unwrap()).await.unwrap();
         assert_eq!(doc.storage_class.as_deref(), Some("cost_optimized"), "{name}");
-        assert_eq!(doc.description, Some(json!({"origin": "scanner"})), "{name}");
+        // The batch's description, and the file's own name it was renamed from.
+        assert_eq!(doc.description, Some(json!({"origin": "scanner", "original_name": own})), "{name}");
     }
     // The same unchanged file again: under its name it is skipped, under another it is a new Doc.
     let again = [Planned { path: a.clone(), name: "scans/first.txt".into() }];
@@ -158,7 +159,16 @@ async fn planned_names_are_checked_then_sent_with_the_batch_settings() {
     w.queue.enqueue(&twin, &[c], &w.sink).await.unwrap();
     w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
     let doc = w.tt.get_doc(&twin, &DocName::parse("c.txt").unwrap()).await.unwrap();
-    assert_eq!((doc.storage_class.as_deref(), doc.description), (Some("access_optimized"), None));
+    assert_eq!(
+        (doc.storage_class.as_deref(), doc.description),
+        (Some("access_optimized"), Some(json!({"original_name": "c.txt"})))
+    );
+    // Turned off (the Settings switch, live): nothing is added to a description.
+    w.queue.set_original_name(false);
+    let d = write(w.dir.path(), "d.txt", "delta");
+    w.queue.enqueue(&twin, &[d], &w.sink).await.unwrap();
+    w.queue.run(w.sink.clone(), RunMode::UntilIdle).await.unwrap();
+    assert_eq!(w.tt.get_doc(&twin, &DocName::parse("d.txt").unwrap()).await.unwrap().description, None);
     w.em.shutdown().await;
 }
 
