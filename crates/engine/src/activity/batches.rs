@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use super::{batch_entry, conflict_entry, ActivityLog, BatchEnd, Kind, NewEntry, Source, FAILURES_PER_BATCH};
+use super::{
+    batch_entry, conflict_entry, ActivityLog, BatchEnd, Kind, NewEntry, Source, FAILURES_PER_BATCH, NAMED_PER_BATCH,
+};
 use crate::journal::JobState;
 use crate::queue::{EventSink, QueueEvent};
 use crate::DocStatus;
@@ -70,6 +72,7 @@ impl Batches {
     /// batch of `source` (starting one if needed); its final event counts it.
     pub fn see(&self, source: &Source, event: &QueueEvent) {
         let mut t = self.state.lock().expect("batches lock");
+        let mut sent_as = None;
         let (id, outcome, failure) = match event {
             QueueEvent::Added { id, path, .. } => return join(&mut t, *id, source, path.clone()),
             QueueEvent::State { id, state: JobState::Queued } => {
@@ -78,7 +81,10 @@ impl Batches {
                 }
                 return;
             }
-            QueueEvent::Finished { id, status: DocStatus::Ok, .. } => (*id, Outcome::Ok, None),
+            QueueEvent::Finished { id, status: DocStatus::Ok, doc_name, .. } => {
+                sent_as = Some(doc_name.clone());
+                (*id, Outcome::Ok, None)
+            }
             QueueEvent::Finished { id, status, doc_name, .. } => {
                 let failure =
                     (format!("doc.{}", status.as_str()), format!("Doc {doc_name:?} ended {}", status.as_str()));
@@ -112,6 +118,9 @@ impl Batches {
         if let (Some(failure), None) = (&failure, &batch.end.first_failure) {
             batch.end.first_failure = Some(failure.clone());
         }
+        if let Some(doc_name) = sent_as.filter(|_| batch.end.sent.len() < NAMED_PER_BATCH) {
+            batch.end.sent.push(named(&file, &doc_name));
+        }
         let c = &mut batch.end.counts;
         match outcome {
             Outcome::Ok => c.ok += 1,
@@ -137,7 +146,7 @@ impl Batches {
             });
         }
         if over {
-            self.log.note(batch_entry(&source, &counts));
+            self.log.note(batch_entry(&source, &end));
             if let Some(on_end) = &self.on_end {
                 on_end(&source, &end);
             }
@@ -149,6 +158,16 @@ impl Batches {
                 }
             }
         }
+    }
+}
+
+/// A file as a log line names it: its own name, and the Doc's when that is another.
+fn named(file: &str, doc_name: &str) -> String {
+    let own = std::path::Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match (own.as_str(), doc_name) {
+        ("", doc) => doc.to_owned(),
+        (own, doc) if doc == own || doc.ends_with(&format!("/{own}")) => own.to_owned(),
+        (own, doc) => format!("{own} as {doc}"),
     }
 }
 
@@ -248,7 +267,8 @@ mod tests {
         let entries = log.list(&Filter::default()).unwrap();
         let kinds: Vec<Kind> = entries.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [Kind::BatchFailed, Kind::WatchedSync, Kind::ItemFailed, Kind::ItemFailed]);
-        assert_eq!(entries[0].message, "Upload of 4 files: 1 ok, 2 failed, 1 cancelled");
+        assert_eq!(entries[0].message, "Upload of 4 files: 1 ok, 2 failed, 1 cancelled (1.txt as d1)");
+        assert_eq!(entries[1].message, "Synced 1 file from /w: 1 ok (a.txt as d10)");
         assert_eq!(entries[0].counts, Some(Counts { ok: 1, failed: 2, skipped: 0, cancelled: 1 }));
         assert_eq!(entries[1].source.as_deref(), Some("/w"));
         assert_eq!(
@@ -271,7 +291,30 @@ mod tests {
         // A job put back in the queue later starts a new batch of its own.
         batches.see(&Source::Uploads, &QueueEvent::State { id: 2, state: JobState::Queued });
         batches.see(&Source::Uploads, &finished(2, DocStatus::Ok));
-        assert_eq!(log.list(&Filter::default()).unwrap()[0].message, "Upload of 1 file: 1 ok");
+        assert_eq!(log.list(&Filter::default()).unwrap()[0].message, "Upload of 1 file: 1 ok (d2)");
+    }
+
+    /// A batch's line names its first files sent (by their own name, with the Doc's when that
+    /// is another), then says how many more.
+    #[test]
+    fn a_batch_names_its_files() {
+        let (_dir, log) = log(1000);
+        let batches = Batches::new(log.clone(), None);
+        let folder = Source::Watched(PathBuf::from("/w"));
+        let sink = batches.sink(folder.clone(), None);
+        let names = ["Quarterly report.pdf", "b.txt", "c.txt", "d.txt", "e.txt"];
+        for (i, name) in names.iter().enumerate() {
+            sink(added(i as u64 + 1, &format!("/w/sub/{name}")));
+        }
+        let doc = |name: &str| if name.contains(' ') { name.replace(' ', "_") } else { format!("sub/{name}") };
+        for (i, name) in names.iter().enumerate() {
+            let id = i as u64 + 1;
+            sink(QueueEvent::Finished { id, doc_name: doc(name), status: DocStatus::Ok, sha256: String::new() });
+        }
+        assert_eq!(
+            log.list(&Filter::default()).unwrap()[0].message,
+            "Synced 5 files from /w: 5 ok (Quarterly report.pdf as Quarterly_report.pdf, b.txt, c.txt and 2 more)"
+        );
     }
 
     #[test]

@@ -100,7 +100,13 @@ pub struct BatchEnd {
     /// The first failure's code and message, so a notification can say what went wrong
     /// without a list.
     pub first_failure: Option<(String, String)>,
+    /// The first files sent, by name (with the Doc name when it is not the file's own), so
+    /// the log says which files a batch was, not only how many.
+    pub sent: Vec<String>,
 }
+
+/// How many of a batch's files its log line names.
+pub const NAMED_PER_BATCH: usize = 3;
 
 impl BatchEnd {
     /// One line for a notification title.
@@ -206,16 +212,26 @@ pub(super) fn conflict_entry(source: &Source, file: String, message: String) -> 
     }
 }
 
-pub(super) fn batch_entry(source: &Source, counts: &Counts) -> NewEntry {
+pub(super) fn batch_entry(source: &Source, end: &BatchEnd) -> NewEntry {
+    let counts = &end.counts;
     let files = counts.ok + counts.failed + counts.skipped + counts.cancelled;
     let plural = if files == 1 { "file" } else { "files" };
+    // "a.txt", or "a.txt, b.txt and 3 more" of the files sent.
+    let named = match end.sent.as_slice() {
+        [] => String::new(),
+        sent => {
+            let more = counts.ok as usize - sent.len().min(counts.ok as usize);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            format!(" ({}{more})", sent.join(", "))
+        }
+    };
     let (kind, message) = match source {
         Source::Uploads if counts.failed > 0 => {
-            (Kind::BatchFailed, format!("Upload of {files} {plural}: {}", counts.summary()))
+            (Kind::BatchFailed, format!("Upload of {files} {plural}: {}{named}", counts.summary()))
         }
-        Source::Uploads => (Kind::BatchFinished, format!("Upload of {files} {plural}: {}", counts.summary())),
+        Source::Uploads => (Kind::BatchFinished, format!("Upload of {files} {plural}: {}{named}", counts.summary())),
         Source::Watched(path) => {
-            (Kind::WatchedSync, format!("Synced {files} {plural} from {}: {}", path.display(), counts.summary()))
+            (Kind::WatchedSync, format!("Synced {files} {plural} from {}: {}{named}", path.display(), counts.summary()))
         }
     };
     NewEntry { kind, message, code: None, file: None, source: source.key(), counts: Some(*counts) }
@@ -230,6 +246,7 @@ mod tests {
         let end = |ok, failed, skipped, cancelled| BatchEnd {
             counts: Counts { ok, failed, skipped, cancelled },
             first_failure: None,
+            sent: Vec::new(),
         };
         assert_eq!(end(1, 0, 0, 0).headline(), "1 file uploaded");
         assert_eq!(end(12, 1, 3, 0).headline(), "12 files uploaded, 1 failed");
