@@ -228,7 +228,7 @@ fn a_journal_of_before_versions_is_pruned_by_the_same_rules() {
         .execute("UPDATE jobs SET created_at = created_at - ?1, updated_at = updated_at - ?1", [2.0 * year])
         .unwrap();
     let journal = Journal::open_with(&path, Retention::days(30)).unwrap();
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 5);
     let before = journal.list(None, &[]).unwrap();
     assert_eq!(before.len(), 17, "nothing of it is history nobody needs");
     let index: i64 = rusqlite::Connection::open(&path)

@@ -10,7 +10,8 @@ use twindrop_engine::doctor::{self, SecretFrom, StepName, Subject, Verdict};
 use twindrop_engine::service::ServiceKind;
 use twindrop_engine::{Secret, TrustedTwin};
 
-struct Server(Child, tempfile::TempDir);
+/// The server, and the folder its key and certificate are in (kept until it stops).
+struct Server(Child, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -7,6 +7,7 @@
 //! entries, one per row, with the receipt-wide fields and the receipt's SHA-256 repeated on
 //! every row, so either form can be read back and checked.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -32,7 +33,8 @@ pub struct Receipt {
     pub algorithm: String,
     /// When the server was read (RFC 3339, UTC).
     pub checked_at: String,
-    pub counts: Counts,
+    /// Entries by verdict (`match`, `differs`, `not_on_server`, …), every verdict listed.
+    pub counts: BTreeMap<String, u64>,
     pub entries: Vec<Entry>,
     /// SHA-256 of the canonical content (see the module doc).
     pub sha256: String,
@@ -99,7 +101,7 @@ impl Receipt {
             destination: v.destination.clone(),
             algorithm: algorithm.unwrap_or_default(),
             checked_at,
-            counts: v.counts.clone(),
+            counts: counted(&v.counts),
             entries,
             sha256: String::new(),
         };
@@ -213,7 +215,7 @@ impl Receipt {
                 destination: col(3),
                 algorithm: col(4),
                 checked_at: col(5),
-                counts: Counts::default(),
+                counts: counted(&Counts::default()),
                 entries: Vec::new(),
                 sha256: col(18),
             });
@@ -231,10 +233,14 @@ impl Receipt {
                 certificate,
                 checked_at: col(17),
             });
-            *receipt.counts.slot(verdict) += 1;
+            *receipt.counts.entry(verdict.as_str().to_owned()).or_default() += 1;
         }
         receipt.ok_or_else(|| "no entries".to_owned())
     }
+}
+
+fn counted(counts: &Counts) -> BTreeMap<String, u64> {
+    Verdict::ALL.iter().map(|&v| (v.as_str().to_owned(), counts.get(v))).collect()
 }
 
 const CSV_COLUMNS: [&str; 19] = [
@@ -321,7 +327,7 @@ mod tests {
             destination: "0a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d".into(),
             algorithm: "sha256".into(),
             checked_at: rfc3339(1_765_000_002.0),
-            counts: Counts { r#match: 1, ..Counts::default() },
+            counts: counted(&Counts { r#match: 1, ..Counts::default() }),
             entries: vec![entry],
             sha256: String::new(),
         };
