@@ -49,6 +49,12 @@ macro_rules! ipc_commands {
             logs::logs_open_folder,
             upload::names_preview,
             upload::upload_planned,
+            verify::verify_folder,
+            verify::verify_against,
+            verify::verify_rows,
+            verify::verify_close,
+            verify::verify_send_again,
+            verify::verify_export,
         }
     };
 }

@@ -14,7 +14,8 @@
 //! - `launch`: the command line (`--hidden` from start at login, `-v`/`-q` log levels).
 //! - `logs`: stderr and rotated log files in the app's log folder, and "Open log folder".
 //! - `places`: the app's folders by identifier, moved once from the old identifier's.
-//! - `picker`: native file and folder dialogs, with a test seam.
+//! - `picker`: native file, folder and save dialogs, with test seams.
+//! - `verify`: verify a watched or picked folder, send again, export a receipt.
 //! - `ipc`: the list of commands, the one source of the handler, the TypeScript bindings
 //!   (`bindings`, a test) and the window's permissions (build.rs).
 
@@ -38,6 +39,7 @@ mod places;
 mod prefs;
 mod state;
 mod upload;
+mod verify;
 mod watched;
 
 use std::sync::Arc;

@@ -1,13 +1,19 @@
-//! Native file and folder pickers. The window never gets the dialog plugin's own permissions:
-//! it asks this one command, and only gets back the paths the user chose.
+//! Native file and folder pickers, and the save dialog. The window never gets the dialog
+//! plugin's own permissions: it asks this one command, and only gets back the paths the user
+//! chose; a file is saved only where the user said in a save dialog opened here
+//! ([`save_path`], for the command that writes it), never at a path the page names.
 //!
-//! Test seam: with `TWINDROP_TEST_PICKS` naming a JSON file that holds a list of answers (each
-//! a list of paths, `[]` for "cancelled"), each call takes the first answer from the file
-//! instead of opening a dialog. A WebDriver session cannot drive a GTK dialog.
+//! Test seams: a WebDriver session cannot drive a GTK dialog, so
+//! - with `TWINDROP_TEST_PICKS` naming a JSON file that holds a list of answers (each a list of
+//!   paths, `[]` for "cancelled"), each pick takes the first answer from the file instead of
+//!   opening a dialog;
+//! - with `TWINDROP_TEST_SAVES` naming a JSON file that holds a list of answers (each a path,
+//!   `null` for "cancelled"), each save dialog does the same.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 use twindrop_engine::{Error, ErrorInfo};
@@ -55,14 +61,43 @@ async fn pick(app: AppHandle, kind: PickKind) -> Result<Vec<String>, ErrorInfo> 
         .collect())
 }
 
+/// Where the user wants a file saved (a native save dialog offering `suggested`, of `filters`:
+/// (name, extensions)); `None` when they cancelled.
+pub async fn save_path(
+    app: &AppHandle,
+    suggested: &str,
+    filters: &[(&str, &[&str])],
+) -> Result<Option<PathBuf>, ErrorInfo> {
+    if let Some(file) = std::env::var_os("TWINDROP_TEST_SAVES") {
+        return next_test_answer::<Option<PathBuf>>(Path::new(&file)).map(Option::flatten).map_err(|e| e.info());
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Only a file name: where it goes is the user's to say.
+    let name = Path::new(suggested).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut dialog = app.dialog().file().set_file_name(name);
+    for (name, extensions) in filters {
+        dialog = dialog.add_filter(*name, extensions);
+    }
+    dialog.save_file(move |chosen| {
+        let _ = tx.send(chosen);
+    });
+    // A portal URI we cannot write to is as good as cancelled: nothing is written.
+    Ok(rx.await.ok().flatten().and_then(|p| p.into_path().ok()))
+}
+
 fn next_test_pick(file: &Path) -> twindrop_engine::Result<Vec<String>> {
+    next_test_answer::<Vec<String>>(file).map(Option::unwrap_or_default)
+}
+
+/// The first answer of a test seam's file, which keeps the rest; `None` once none are left.
+fn next_test_answer<T: DeserializeOwned + Serialize>(file: &Path) -> twindrop_engine::Result<Option<T>> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::file(file, e))?;
-    let mut answers: Vec<Vec<String>> = serde_json::from_str(&text)
+    let mut answers: Vec<T> = serde_json::from_str(&text)
         .map_err(|e| Error::invalid(twindrop_engine::Invalid::Option, format!("{}: {e}", file.display())))?;
     if answers.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let first = answers.remove(0);
-    std::fs::write(file, serde_json::to_vec(&answers).expect("paths serialize")).map_err(|e| Error::file(file, e))?;
-    Ok(first)
+    std::fs::write(file, serde_json::to_vec(&answers).expect("answers serialize")).map_err(|e| Error::file(file, e))?;
+    Ok(Some(first))
 }

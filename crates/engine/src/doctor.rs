@@ -35,6 +35,7 @@ pub enum StepName {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
+#[serde(rename = "StepVerdict")] // the TypeScript name only (verify has a `Verdict` too)
 pub enum Verdict {
     Pass,
     /// It works, with a caveat the user should know.

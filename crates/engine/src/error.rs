@@ -128,6 +128,9 @@ pub enum Error {
     ReceiptTampered { path: String, found: String, says: String },
     #[error("{path}: not a Twindrop receipt: {message}")]
     ReceiptInvalid { path: String, message: String },
+    /// The window named a verification the app no longer keeps, or one of another account.
+    #[error("{0}; verify again")]
+    VerificationGone(String),
 }
 
 /// Defines [`Code`], its string, its meaning and [`Code::ALL`] from one table, so that a code
@@ -243,6 +246,7 @@ codes! {
     VerifyUnsupported => "verify.unsupported", "This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards.", true;
     ReceiptTampered => "receipt.tampered", "A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written.", false;
     ReceiptInvalid => "receipt.invalid", "A file given as a receipt is not one Twindrop wrote (or is damaged).", true;
+    VerifyGone => "verify.gone", "A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again.", false;
 }
 
 /// What kind of value was refused, for [`Error::Invalid`]: each kind has its own code, so the UI
@@ -387,6 +391,7 @@ impl Error {
             VerifyUnsupported { .. } => Code::VerifyUnsupported,
             ReceiptTampered { .. } => Code::ReceiptTampered,
             ReceiptInvalid { .. } => Code::ReceiptInvalid,
+            VerificationGone(_) => Code::VerifyGone,
         }
     }
 

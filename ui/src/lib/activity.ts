@@ -4,7 +4,7 @@ import { localTime, relativeTime } from "./when";
 import type { ActivityEntry, ActivityKind, ApiError } from "./types";
 
 // The entries of activity_list (newest first) and its filter: the types generated from Rust.
-export type { ActivityEntry, ActivityFilter, ActivityKind, Counts } from "./types";
+export type { ActivityCounts, ActivityEntry, ActivityFilter, ActivityKind } from "./types";
 
 export const CATEGORIES = ["all", "uploads", "failures", "watched", "account"] as const;
 export type Category = (typeof CATEGORIES)[number];

@@ -22,9 +22,14 @@ import type {
   Prefs,
   ProfileEntry,
   QueueEvent,
+  ReceiptSaved,
   Report,
+  SentAgain,
   ServiceKind,
   Session,
+  VerifyProgress,
+  VerifyRow,
+  VerifyView,
 } from "./types";
 
 export type { ApiError, DocEntry, QueueEvent, Session } from "./types";
@@ -326,4 +331,36 @@ export function logsOpenFolder(): Promise<null> {
 
 export function activityList(filter: ActivityFilter): Promise<ActivityEntry[]> {
   return call(() => commands.activityList(filter));
+}
+
+// ---- Verify (Verify.svelte) ----------------------------------------------------------------
+
+/** Verify a watched folder against its destination; `onProgress` hears the reading every 100 ms. */
+export function verifyFolder(path: string, onProgress: (p: VerifyProgress) => void): Promise<VerifyView> {
+  return call(() => commands.verifyFolder(path, new Channel<VerifyProgress>(onProgress)));
+}
+
+/** Verify a picked folder against a Twin, its files named as an upload names them. */
+export function verifyAgainst(twin: string, path: string, onProgress: (p: VerifyProgress) => void): Promise<VerifyView> {
+  return call(() => commands.verifyAgainst(twin, path, new Channel<VerifyProgress>(onProgress)));
+}
+
+/** Rows `start..end` of a verification, in its order (the ones in view). */
+export function verifyRows(id: number, start: number, end: number): Promise<VerifyRow[]> {
+  return call(() => commands.verifyRows(id, start, end));
+}
+
+/** The window is done with a verification: the app need not keep it. */
+export function verifyClose(id: number): Promise<null> {
+  return call(() => commands.verifyClose(id));
+}
+
+/** Send again what differs or is missing; jobs of the upload queue are heard on `onEvent`. */
+export function verifySendAgain(id: number, onEvent: (ev: QueueEvent) => void): Promise<SentAgain> {
+  return stream(onEvent, (events) => commands.verifySendAgain(id, events));
+}
+
+/** Asks where to save the receipt (a native dialog offering `suggested`); `null`: cancelled. */
+export function verifyExport(id: number, suggested: string): Promise<ReceiptSaved | null> {
+  return call(() => commands.verifyExport(id, suggested));
 }

@@ -1,7 +1,7 @@
 // The connection check's report (`connection_check`, the engine's `doctor`) as the checklist
 // shows it. Pure helpers, tested in checkup.test.ts.
 
-import type { Report, Step, StepName, Verdict } from "./types";
+import type { Report, Step, StepName, StepVerdict } from "./types";
 
 const TITLES: Record<StepName, string> = {
   keyring: "System keyring",
@@ -10,7 +10,7 @@ const TITLES: Record<StepName, string> = {
   round_trip: "1-byte upload",
 };
 
-const MARKS: Record<Verdict, { mark: string; label: string }> = {
+const MARKS: Record<StepVerdict, { mark: string; label: string }> = {
   pass: { mark: "✓", label: "passed" },
   warn: { mark: "!", label: "works, with a caveat" },
   fail: { mark: "✗", label: "failed" },
@@ -21,7 +21,7 @@ export function stepTitle(name: StepName): string {
   return TITLES[name];
 }
 
-export function verdictMark(verdict: Verdict): { mark: string; label: string } {
+export function verdictMark(verdict: StepVerdict): { mark: string; label: string } {
   return MARKS[verdict];
 }
 

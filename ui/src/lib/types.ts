@@ -6,11 +6,11 @@
 import type { ErrorInfo, Prefs as PrefsIn, SessionInfo } from "./generated/bindings";
 
 export type {
+  ActivityCounts,
   ActivityEntry,
   ActivityFilter,
   ActivityKind,
   ConflictPolicy,
-  Counts,
   DeletePolicy,
   DocEntry,
   DocRow,
@@ -21,6 +21,7 @@ export type {
   FolderStatus,
   FolderUpdate,
   JobState,
+  LastVerification,
   NamedFile,
   NameIssue,
   PickKind,
@@ -29,13 +30,25 @@ export type {
   ProxyMode,
   ProxyPrefs,
   QueueEvent,
+  ReceiptSaved,
   Report,
+  SentAgain,
   ServiceKind,
   SessionKind,
   Stage,
   Step,
   StepName,
+  StepVerdict,
   Verdict,
+  VerdictGroup,
+  VerifyView,
+} from "./generated/bindings";
+
+// What verify (the Verify view) names plainly, as the rest of the UI knows it.
+export type {
+  Counts as VerifyCounts,
+  Progress as VerifyProgress,
+  Row as VerifyRow,
 } from "./generated/bindings";
 
 /** The account the window talks to (`session_get`, the logins). */

@@ -13,6 +13,7 @@ const folder: FolderStatus = {
   error: null,
   notice: null,
   lastSyncMs: null,
+  lastVerified: null,
 };
 
 describe("watched folders", () => {

@@ -69,6 +69,7 @@ impl Kind {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename = "ActivityCounts")] // the TypeScript name only (verify has `Counts` too)
 pub struct Counts {
     pub ok: u32,
     pub failed: u32,

@@ -7,10 +7,12 @@
 //! - [`session`]: opening a session: the service's check, the queue and its supervisor.
 //! - [`routes`]: which listener hears which job's events.
 //! - [`sandbox`]: the emulator inside the process.
+//! - [`verifying`]: verify a watched folder or a chosen one; send again; receipts.
 
 mod routes;
 mod sandbox;
 mod session;
+mod verifying;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +24,7 @@ pub use routes::Routes;
 pub use sandbox::Sandbox;
 pub use session::SessionInfo;
 use session::{kind_name, Opening, Session};
+pub use verifying::{ReceiptSaved, SentAgain, VerdictGroup, VerifyView};
 
 use crate::activity::{ActivityLog, Batches, Entry, Filter, Kind, NewEntry, OnBatchEnd, Source};
 use crate::credentials::Secret;
@@ -128,6 +131,8 @@ pub struct App {
     log: Mutex<Option<Arc<ActivityLog>>>,
     /// Whether the saved proxy setting is the process's route yet ([`App::apply_proxy`]).
     proxy_applied: AtomicBool,
+    /// What was verified lately, for the window to page, send again and export.
+    verifications: verifying::Verifications,
 }
 
 /// The journal in `slot`, opened on `path` on first use, keeping finished history for
@@ -156,6 +161,7 @@ impl App {
             folders_journal: Mutex::default(),
             log: Mutex::default(),
             proxy_applied: AtomicBool::new(false),
+            verifications: Default::default(),
         }
     }
 

@@ -55,6 +55,7 @@ fn one_of_each() -> Vec<Error> {
         Error::VerifyUnsupported { service: "HBR".into(), why: "no call reads a hash back".into() },
         Error::ReceiptTampered { path: "r.json".into(), found: "a".into(), says: "b".into() },
         Error::ReceiptInvalid { path: "r.json".into(), message: "not JSON".into() },
+        Error::VerificationGone("x".into()),
     ];
     all.extend(Invalid::ALL.iter().map(|&what| Error::invalid(what, "x")));
     all

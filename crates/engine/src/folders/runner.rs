@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 use super::syncer::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 use crate::activity::{ActivityLog, Batches, Kind, NewEntry, OnBatchEnd, Source};
 use crate::error::{Error, ErrorInfo, Invalid, Result};
-use crate::journal::Journal;
+use crate::journal::{Journal, LastVerification};
 use crate::naming::Template;
 use crate::profile::{SettingsFile, WatchedFolder};
-use crate::queue::{EventSink, FolderConflicts, Queue, QueueEvent, RunMode};
+use crate::queue::{EventSink, FolderConflicts, Planned, Queue, QueueEvent, RunMode};
 use crate::service::Destination;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -54,6 +54,8 @@ pub struct FolderStatus {
     pub notice: Option<String>,
     /// When its last sync ended (ms since the epoch), if ever.
     pub last_sync_ms: Option<i64>,
+    /// Its last verification against its destination (`App::verify_folder`), if any.
+    pub last_verified: Option<LastVerification>,
 }
 
 /// New settings of a folder; each `None` leaves that one as it is.
@@ -210,7 +212,8 @@ impl Watched {
         Ok(self.settings.load()?.watched.into_iter().filter(|w| w.profile == self.profile).collect())
     }
 
-    fn folder(&self, path: &Path) -> Result<WatchedFolder> {
+    /// A folder of this account as saved (its path, destination, template, policies).
+    pub fn folder(&self, path: &Path) -> Result<WatchedFolder> {
         self.folders()?
             .into_iter()
             .find(|w| w.path == path)
@@ -257,7 +260,42 @@ impl Watched {
             error: if folder.paused { None } else { error },
             notice: if folder.paused { None } else { notice },
             last_sync_ms,
+            last_verified: self.last_verified(folder),
         }
+    }
+
+    /// What the folders' journal keeps of the folder's last verification. A journal that
+    /// cannot say leaves the status line without it rather than failing the whole list.
+    fn last_verified(&self, folder: &WatchedFolder) -> Option<LastVerification> {
+        let dest = Destination::parse_for(self.queue.service(), &folder.destination).ok()?;
+        let base_url = self.queue.service().base_url();
+        self.queue
+            .journal()
+            .last_verification(base_url, &dest, &folder.path)
+            .inspect_err(|e| tracing::warn!(code = e.code(), "last verification of {}: {e}", folder.path.display()))
+            .ok()
+            .flatten()
+    }
+
+    /// Queue `files` of the folder at `path` again (a verification found them different or
+    /// not on the server) as its sync queues its files: on its queue, to its destination, with
+    /// its batch (its conflict policy; its journal says which Docs its files made), counted in
+    /// its activity. A file its ignore patterns leave out is not sent: returns the jobs and how
+    /// many were left out.
+    pub async fn send_again(&self, path: &Path, files: &[Planned]) -> Result<(Vec<u64>, usize)> {
+        let folder = self.folder(path)?;
+        let syncer = self.syncer(&folder)?;
+        let (send, ignored): (Vec<&Planned>, Vec<&Planned>) =
+            files.iter().partition(|f| !syncer.ignored(&f.path, false));
+        if send.is_empty() {
+            return Ok((Vec::new(), ignored.len()));
+        }
+        let dest = Destination::parse_for(self.queue.service(), &folder.destination)?;
+        let paths: Vec<PathBuf> = send.iter().map(|f| f.path.clone()).collect();
+        let names: Vec<std::result::Result<String, ErrorInfo>> = send.iter().map(|f| Ok(f.name.clone())).collect();
+        let sink = self.batches.sink(Source::Watched(folder.path.clone()), None);
+        let ids = self.queue.enqueue_named(dest, &paths, Some(&names), folder.batch()?.as_ref(), &sink).await?;
+        Ok((ids, ignored.len()))
     }
 
     /// Watch a new folder, sending to `destination`, and start it.

@@ -172,7 +172,7 @@ impl Syncer {
         self
     }
 
-    fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+    pub(super) fn ignored(&self, path: &Path, is_dir: bool) -> bool {
         path.strip_prefix(&self.root).is_err() || self.ignore.matched_path_or_any_parents(path, is_dir).is_ignore()
     }
 

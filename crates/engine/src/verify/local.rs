@@ -129,15 +129,16 @@ pub(super) async fn digest_all(
 ) -> Vec<std::result::Result<Digests, ErrorInfo>> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
     let md5 = algorithm == Algorithm::Md5;
-    stream::iter(files.iter())
-        .map(|file| {
+    // Owned items: a closure over borrowed ones leaves the future not provably `Send` (rustc's
+    // "FnOnce is not general enough"), and the app awaits it on a multi-threaded runtime.
+    let items: Vec<(PathBuf, u64, i64)> = files.iter().map(|f| (f.path.clone(), f.size, f.mtime_ns)).collect();
+    stream::iter(items)
+        .map(|(path, size, mtime_ns)| {
             let counters = counters.clone();
-            let cached = trusted
-                .get(&file.path)
-                .filter(|v| v.size == file.size && v.mtime_ns == file.mtime_ns && (!md5 || v.md5.is_some()));
+            let cached =
+                trusted.get(&path).filter(|v| v.size == size && v.mtime_ns == mtime_ns && (!md5 || v.md5.is_some()));
             let cached =
                 cached.map(|v| Digests { size: v.size, sha256: v.sha256.clone(), md5: v.md5.clone(), cached: true });
-            let path = file.path.clone();
             async move {
                 let result = match cached {
                     Some(digests) => {

@@ -90,9 +90,34 @@ export const commands = {
 	 *  once the jobs are in the journal; their events stream over `events`.
 	 */
 	uploadPlanned: (twin: string, items: Planned[], storageClass: string, description: Value | null, events: Channel<QueueEvent[]>) => __TAURI_INVOKE<number[]>("upload_planned", { twin, items, storageClass, description, events }),
+	/**
+	 *  Verify one of the account's watched folders against its destination. Only a saved folder
+	 *  is verified, so the path needs no other check.
+	 */
+	verifyFolder: (path: string, progress: Channel<Progress>) => __TAURI_INVOKE<VerifyView>("verify_folder", { path, progress }),
+	/**  Verify a folder the user picked against `twin`, its files named as an upload names them. */
+	verifyAgainst: (twin: string, path: string, progress: Channel<Progress>) => __TAURI_INVOKE<VerifyView>("verify_against", { twin, path, progress }),
+	/**  Rows `start..end` of a verification: the ones in view. */
+	verifyRows: (id: number, start: number, end: number) => __TAURI_INVOKE<Row[]>("verify_rows", { id, start, end }),
+	/**  The window closed a verification. */
+	verifyClose: (id: number) => __TAURI_INVOKE<null>("verify_close", { id }),
+	/**
+	 *  Send again what differs or is missing; jobs that go through the upload queue are heard
+	 *  on `events`.
+	 */
+	verifySendAgain: (id: number, events: Channel<QueueEvent[]>) => __TAURI_INVOKE<SentAgain>("verify_send_again", { id, events }),
+	/**  Ask where to save the receipt (offering `suggested`), then write it; `None`: cancelled. */
+	verifyExport: (id: number, suggested: string) => __TAURI_INVOKE<ReceiptSaved | null>("verify_export", { id, suggested }),
 };
 
 /* Types */
+export type ActivityCounts = {
+	ok: number,
+	failed: number,
+	skipped: number,
+	cancelled: number,
+};
+
 /**  One line of the log. */
 export type ActivityEntry = {
 	id: number,
@@ -105,7 +130,7 @@ export type ActivityEntry = {
 	file: string | null,
 	/**  What it is about: a watched folder's path, an account. */
 	source: string | null,
-	counts: Counts | null,
+	counts: ActivityCounts | null,
 };
 
 /**
@@ -127,6 +152,8 @@ export type ActivityKind = "batch_finished" |
 /**  A folder that keeps syncing, with something the user should know (the watch limit). */
 "watched_notice" | "paused" | "resumed" | "signed_in" | "signed_out";
 
+export type Algorithm = "sha256" | "md5";
+
 /**  What to do when a Doc of the same name but other content is already on the Twin. */
 export type ConflictPolicy = "skip" | 
 /**  Attach under the first free `name-N` (the default: nothing is lost or overwritten). */
@@ -142,11 +169,14 @@ export type ConnectionForm = {
 	destination: string | null,
 };
 
+/**  How many rows of each verdict. */
 export type Counts = {
-	ok: number,
-	failed: number,
-	skipped: number,
-	cancelled: number,
+	match: number,
+	differs: number,
+	notOnServer: number,
+	onlyOnServer: number,
+	notOk: number,
+	unreadable: number,
 };
 
 /**  What happens to a Doc when its file is deleted from the folder. */
@@ -155,6 +185,13 @@ export type DeletePolicy =
 "ignore" | 
 /**  Delete the Doc too. */
 "mirror";
+
+/**  A digest as the service recorded it, normalised to lowercase hex. */
+export type Digest = 
+/**  Trusted Twin's `creation_certificate.hash`. */
+{ algorithm: "sha256"; hex: string } | 
+/**  Redivis's `md5Hash` (base64 on the wire). */
+{ algorithm: "md5"; hex: string };
 
 /**
  *  One Doc of a Twin with everything a details view shows: its name from the listing and the
@@ -286,6 +323,8 @@ export type ErrorCode =
 "network.unreachable" | 
 /** A request timed out. */
 "network.timeout" | 
+/** The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed. */
+"network.tls" | 
 /** The upload URL refused the bytes. */
 "upload.rejected" | 
 /** A Doc of that name already exists. */
@@ -325,7 +364,15 @@ export type ErrorCode =
 /** A path the user did not pick or drop. */
 "path.not_chosen" | 
 /** A drop holds more files than a preview walks. */
-"preview.too_many";
+"preview.too_many" | 
+/** This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards. */
+"verify.unsupported" | 
+/** A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written. */
+"receipt.tampered" | 
+/** A file given as a receipt is not one Twindrop wrote (or is damaged). */
+"receipt.invalid" | 
+/** A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again. */
+"verify.gone";
 
 /**  The shape an error takes across the IPC boundary and in `--json` output. */
 export type ErrorInfo = {
@@ -363,6 +410,8 @@ export type FolderStatus = {
 	notice: string | null,
 	/**  When its last sync ended (ms since the epoch), if ever. */
 	lastSyncMs: number | null,
+	/**  Its last verification against its destination (`App::verify_folder`), if any. */
+	lastVerified: LastVerification | null,
 };
 
 /**  New settings of a folder; each `None` leaves that one as it is. */
@@ -375,7 +424,43 @@ export type FolderUpdate = {
 	onConflict?: FolderConflicts | null,
 };
 
+/**  One file a destination holds. */
+export type Held = {
+	name: string,
+	size: number | null,
+	/**  `None`: the service recorded none (a Doc attached without a hash). */
+	digest: Digest | null,
+	status: DocStatus,
+	createdTs: number | null,
+	updatedTs: number | null,
+	/**
+	 *  What the service certifies of the file's creation, as it answered it (Trusted Twin's
+	 *  `creation_certificate`: `created_ts`, `creator`, `size`, `hash`).
+	 */
+	certificate: Value | null,
+};
+
 export type JobState = "queued" | "hashing" | "uploading" | "attaching" | "verifying" | "paused" | "done" | "failed" | "skipped" | "cancelled";
+
+/**  A folder's last verification. */
+export type LastVerification = {
+	/**  Seconds since the epoch. */
+	at: number | null,
+	/**  Every file matched and nothing was only on the server. */
+	inStep: boolean,
+	/**  `"3 match, 1 differs"`: the counts, as said. */
+	summary: string,
+};
+
+/**  The local side of a row. */
+export type LocalFacts = {
+	size: number,
+	sha256: string,
+	/**  Lowercase hex, when the service records MD5. */
+	md5: string | null,
+	/**  Taken from the journal (`--trust-cache`): the file was not read again. */
+	cached: boolean,
+};
 
 /**
  *  One finding about a name: a stable `code` (an engine error code, or [`DUPLICATE`] /
@@ -426,6 +511,8 @@ export type Prefs = {
 	 *  keyring, never here.
 	 */
 	proxy?: ProxyPrefs,
+	/**  Keep each file's own name in its Doc's description (`original_name`); on by default. */
+	originalNames?: boolean,
 };
 
 /**  A saved account, for a "switch to" list. Never the secret. */
@@ -435,6 +522,14 @@ export type ProfileEntry = {
 	baseUrl: string,
 	destination: string | null,
 	active: boolean,
+};
+
+/**  Progress while files are read. */
+export type Progress = {
+	filesDone: number,
+	files: number,
+	bytesDone: number,
+	bytes: number,
 };
 
 export type ProxyMode = 
@@ -466,10 +561,38 @@ export type QueueEvent = { type: "added"; id: number; path: string; fileName: st
 /**  Files finished per second: what says how fast many small files go. */
 filesPerSec: number | null; etaSecs: number | null; bytesDone: number; bytesTotal: number; active: number };
 
+/**  A receipt written. */
+export type ReceiptSaved = {
+	path: string,
+	/**  The receipt's own SHA-256, as it carries it. */
+	sha256: string,
+};
+
 export type Report = {
 	service: ServiceKind,
 	baseUrl: string,
 	steps: Step[],
+};
+
+/**  One file or Doc, and its verdict. */
+export type Row = {
+	verdict: Verdict,
+	/**  The Doc's name (or the name the file's Doc would have); empty when none can be made. */
+	name: string,
+	/**  The local file, shown (bytes that are not UTF-8 as U+FFFD); `None`: only on the server. */
+	path: string | null,
+	local: LocalFacts | null,
+	server: Held | null,
+	/**  Why a file is unreadable, or what makes a Doc not ok. */
+	problem: ErrorInfo | null,
+};
+
+/**  What "Send again" did. */
+export type SentAgain = {
+	/**  The jobs, as the queue made them (a file unchanged since it went up is skipped there). */
+	ids: number[],
+	/**  Files a watched folder's ignore patterns leave out: never sent. */
+	ignored: number,
 };
 
 /**  Which API a profile speaks. */
@@ -502,7 +625,7 @@ export type Stage = "uploading" | "attaching" | "verifying";
 
 export type Step = {
 	name: StepName,
-	verdict: Verdict,
+	verdict: StepVerdict,
 	/**  What was found, in a sentence. */
 	summary: string,
 	/**  What to do about it, when the verdict is not a pass. */
@@ -514,11 +637,61 @@ export type Step = {
 
 export type StepName = "keyring" | "host" | "secret" | "round_trip";
 
-export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
-
-export type Verdict = "pass" | 
+export type StepVerdict = "pass" | 
 /**  It works, with a caveat the user should know. */
 "warn" | "fail" | 
 /**  Not tried: an earlier step failed, or trying would leave something behind. */
 "skip";
+
+export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+/**  What became of one file (or Doc). */
+export type Verdict = 
+/**  The server holds these very bytes, and says `ok`. */
+"match" | 
+/**  The server holds other bytes under the file's name. */
+"differs" | 
+/**  No file of that name on the server. */
+"not_on_server" | 
+/**  On the server, and no local file maps to it (only when a folder is verified). */
+"only_on_server" | 
+/**
+ *  On the server, but not `ok` (`copying`, `hash_mismatch`, `error`), or with no digest
+ *  recorded: nothing vouches for its bytes.
+ */
+"not_ok" | 
+/**  The local file could not be read or named: nothing could be compared. */
+"unreadable";
+
+/**  A run of rows of one verdict, in the order the rows are listed. */
+export type VerdictGroup = {
+	verdict: Verdict,
+	/**  The index of its first row. */
+	start: number,
+	count: number,
+};
+
+/**
+ *  A verification as the window shows it: its counts and groups; the rows themselves are
+ *  asked for as they scroll into view.
+ */
+export type VerifyView = {
+	/**  What later calls name it by. */
+	id: number,
+	service: ServiceKind,
+	/**  The Twin, table or asset. */
+	destination: string,
+	/**  The watched folder verified; `None` for a folder verified as an upload. */
+	folder: string | null,
+	algorithm: Algorithm,
+	/**  Seconds since the epoch, when the server was read. */
+	checkedAt: number | null,
+	counts: Counts,
+	/**  Every file matched and nothing was only on the server. */
+	inStep: boolean,
+	/**  The rows in order (differences first), as runs of one verdict. */
+	groups: VerdictGroup[],
+	/**  How many files "Send again" would send: those that differ or are not on the server. */
+	toSend: number,
+};
 

@@ -143,7 +143,9 @@ export type ErrorCode =
   /** A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written. */
   | "receipt.tampered"
   /** A file given as a receipt is not one Twindrop wrote (or is damaged). */
-  | "receipt.invalid";
+  | "receipt.invalid"
+  /** A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again. */
+  | "verify.gone";
 
 /** The same codes, in the order the Rust list gives them. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -217,6 +219,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "verify.unsupported",
   "receipt.tampered",
   "receipt.invalid",
+  "verify.gone",
 ];
 
 /** What each code means, in one line. */
@@ -291,6 +294,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "verify.unsupported": "This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards.",
   "receipt.tampered": "A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written.",
   "receipt.invalid": "A file given as a receipt is not one Twindrop wrote (or is damaged).",
+  "verify.gone": "A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again.",
 };
 
 /** Whether a string from the back end is one of the engine's codes. */
