@@ -37,6 +37,10 @@ pub struct VerifyArgs {
     /// the watched folders' journal asked).
     #[arg(long, env = "TWINDROP_VERIFY_SYNC")]
     sync: bool,
+    /// With --sync: the folder's ignore patterns (gitignore lines, as `sync --ignore`); its
+    /// ignored files are left out.
+    #[arg(long, env = "TWINDROP_IGNORE", requires = "sync")]
+    ignore: Vec<String>,
     /// Take a file's hash from the journal when its size and mtime are unchanged since it was
     /// verified or sent `ok`, instead of reading it again.
     #[arg(long, env = "TWINDROP_TRUST_CACHE")]
@@ -89,6 +93,7 @@ pub async fn verify(
             [root] => Naming::Folder {
                 root: std::path::absolute(root).map_err(|e| Error::file(root, e))?,
                 template: args.template,
+                ignore: args.ignore,
             },
             _ => return Err(Error::invalid(twindrop_engine::Invalid::Option, "--sync verifies one folder")),
         },

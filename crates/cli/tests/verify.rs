@@ -318,3 +318,20 @@ async fn odd_names_verify_and_a_swapped_in_symlink_is_never_read() {
     );
     w.em.shutdown().await;
 }
+
+/// `--sync` names files from inside the folder, as `twindrop sync` sent them, and leaves out
+/// what the folder's ignore patterns leave out: a folder in step is reported in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synced_folder_verifies_with_its_names_and_ignores() {
+    let w = World::new().await;
+    std::fs::write(w.folder.join("a.txt"), "a").unwrap();
+    std::fs::write(w.folder.join("build.log"), "noise").unwrap();
+    let sync = w.run(&["sync", "--once", "--gate-ms", "0", "--ignore", "*.log", "--twin", &w.twin, s(&w.folder)]);
+    assert!(sync.status.success(), "{sync:?}");
+    // Without its patterns, the log file is a difference; with them, the folder is in step.
+    let (rows, _) = verdicts(&w.run(&["verify", "--sync", "--twin", &w.twin, s(&w.folder)]));
+    assert_eq!((rows["a.txt"].as_str(), rows["build.log"].as_str()), ("match", "not_on_server"), "{rows:?}");
+    let out = w.run(&["verify", "--sync", "--ignore", "*.log", "--twin", &w.twin, s(&w.folder)]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(verdicts(&out).0.len(), 1);
+}

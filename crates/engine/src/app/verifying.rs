@@ -171,7 +171,11 @@ impl App {
         let folder = watched.folder(root)?;
         let queue = watched.queue().clone();
         let dest = Destination::parse_for(queue.service(), &folder.destination)?;
-        let naming = Naming::Folder { root: folder.path.clone(), template: folder.template.clone() };
+        let naming = Naming::Folder {
+            root: folder.path.clone(),
+            template: folder.template.clone(),
+            ignore: folder.ignore.clone(),
+        };
         let request = Request { naming, trust_cache: false };
         let verification = verify::verify(&queue, &dest, &request, progress).await?;
         Ok(self.verifications.keep(Subject::Folder(folder.path), dest, verification))

@@ -19,4 +19,4 @@ pub mod watch;
 
 pub use run::{run, Listeners};
 pub use runner::{FolderStatus, FolderUpdate, Status, Watched};
-pub use syncer::{namer, queue_ended, DeletePolicy, Namer, SyncOptions, Syncer, DEFAULT_IGNORES};
+pub use syncer::{ignores, namer, queue_ended, DeletePolicy, Namer, SyncOptions, Syncer, DEFAULT_IGNORES};

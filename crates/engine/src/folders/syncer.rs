@@ -149,20 +149,24 @@ pub fn limited_notice(every: Duration) -> String {
     )
 }
 
+/// What a folder at `root` leaves out: [`DEFAULT_IGNORES`] and its own gitignore lines.
+pub fn ignores(root: &Path, patterns: &[String]) -> Result<Gitignore> {
+    let mut builder = GitignoreBuilder::new(root);
+    for pattern in DEFAULT_IGNORES.iter().copied().chain(patterns.iter().map(String::as_str)) {
+        builder
+            .add_line(None, pattern)
+            .map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore pattern {pattern:?}: {e}")))?;
+    }
+    builder.build().map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore patterns: {e}")))
+}
+
 impl Syncer {
     pub fn new(queue: Arc<Queue>, root: &Path, dest: Destination, namer: Namer, opts: SyncOptions) -> Result<Self> {
         let root = std::fs::canonicalize(root).map_err(|e| Error::file(root, e))?;
         if !root.is_dir() {
             return Err(Error::NotAFolder { path: root });
         }
-        let mut builder = GitignoreBuilder::new(&root);
-        for pattern in DEFAULT_IGNORES.iter().copied().chain(opts.ignore.iter().map(String::as_str)) {
-            builder
-                .add_line(None, pattern)
-                .map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore pattern {pattern:?}: {e}")))?;
-        }
-        let ignore =
-            builder.build().map_err(|e| Error::invalid(Invalid::IgnorePattern, format!("ignore patterns: {e}")))?;
+        let ignore = ignores(&root, &opts.ignore)?;
         Ok(Syncer { queue, root, dest, namer, opts, ignore, notice: None })
     }
 

@@ -44,9 +44,11 @@ pub(super) struct Digests {
 /// `dest` (its newest finished job) keeps that job's name, whatever naming it came through:
 /// the journal is what sent it. Any other file is named as `naming` says.
 pub(super) fn find(journal: &Journal, base_url: &str, dest: &Destination, naming: &Naming) -> Result<Vec<Found>> {
-    let (paths, template, root) = match naming {
-        Naming::Upload { paths, template } => (paths.clone(), template, None),
-        Naming::Folder { root, template } => (vec![root.clone()], template, Some(root.clone())),
+    let (paths, template, root, ignore) = match naming {
+        Naming::Upload { paths, template } => (paths.clone(), template, None, None),
+        Naming::Folder { root, template, ignore } => {
+            (vec![root.clone()], template, Some(root.clone()), Some(crate::folders::ignores(root, ignore)?))
+        }
     };
     let template = template.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(Template::parse).transpose()?;
     let dropped = crate::naming::expand_drop(&paths);
@@ -54,6 +56,10 @@ pub(super) fn find(journal: &Journal, base_url: &str, dest: &Destination, naming
         return Err(Error::TooManyFiles { limit: crate::naming::PREVIEW_LIMIT });
     }
     let mut out = Vec::with_capacity(dropped.len());
+    // A watched folder's own patterns leave out what its sync leaves out.
+    let dropped = dropped
+        .into_iter()
+        .filter(|f| ignore.as_ref().is_none_or(|i| !i.matched_path_or_any_parents(&f.path, false).is_ignore()));
     for file in dropped {
         let meta = match file.meta {
             Ok(meta) => meta,
@@ -132,8 +138,10 @@ pub(super) async fn digest_all(
     // Owned items: a closure over borrowed ones leaves the future not provably `Send` (rustc's
     // "FnOnce is not general enough"), and the app awaits it on a multi-threaded runtime.
     let items: Vec<(PathBuf, u64, i64)> = files.iter().map(|f| (f.path.clone(), f.size, f.mtime_ns)).collect();
-    stream::iter(items)
-        .map(|(path, size, mtime_ns)| {
+    // Unordered, then put back in order: a big file being read must not hold the files after
+    // it to one reader.
+    let mut done: Vec<(usize, std::result::Result<Digests, ErrorInfo>)> = stream::iter(items.into_iter().enumerate())
+        .map(|(index, (path, size, mtime_ns))| {
             let counters = counters.clone();
             let cached =
                 trusted.get(&path).filter(|v| v.size == size && v.mtime_ns == mtime_ns && (!md5 || v.md5.is_some()));
@@ -154,12 +162,14 @@ pub(super) async fn digest_all(
                     }
                 };
                 counters.files.fetch_add(1, Ordering::Relaxed);
-                result
+                (index, result)
             }
         })
-        .buffered(parallel)
+        .buffer_unordered(parallel)
         .collect()
-        .await
+        .await;
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// One file's SHA-256 (and MD5), read once without following a symlink, in constant memory.

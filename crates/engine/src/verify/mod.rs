@@ -182,8 +182,9 @@ pub enum Naming {
     /// Files and folders as an upload takes them: a folder's files named from the folder's
     /// parent (`Reports/a.pdf`), with the upload's template if any.
     Upload { paths: Vec<PathBuf>, template: Option<String> },
-    /// A watched folder: its files named from inside it (`a.pdf`), with its template.
-    Folder { root: PathBuf, template: Option<String> },
+    /// A watched folder: its files named from inside it (`a.pdf`), with its template, and
+    /// without the files its ignore patterns (gitignore lines, on top of the defaults) leave out.
+    Folder { root: PathBuf, template: Option<String>, ignore: Vec<String> },
 }
 
 impl Naming {
