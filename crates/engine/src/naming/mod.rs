@@ -27,11 +27,11 @@ use crate::error::{Error, Invalid, Result};
 
 pub use collisions::{claim_order, resolve_collisions, unique_names};
 pub use preview::{
-    cut_short, expand_drop, preview, review_names, validate_name, why_renamed, DroppedFile, NameIssue, NamedFile,
-    DUPLICATE, PREVIEW_LIMIT, RENAMED, SANITIZED, TAKEN, TOO_MANY, UNCHANGED,
+    cut_short, expand_drop, preview, review_names, validate_name, DroppedFile, NameIssue, NamedFile, DUPLICATE,
+    PREVIEW_LIMIT, RENAMED, SANITIZED, TAKEN, TOO_MANY, UNCHANGED,
 };
 pub use rules::{check, is_valid, NameProblem, Reading, Violation, NAME_MAX, PUBLISHED_PATTERN};
-pub use sanitize::{sanitize, sanitize_path};
+pub use sanitize::{sanitize, sanitize_path, why_renamed};
 pub use template::{Template, TemplateInput};
 
 /// A folder or base name holds at most this many characters.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{check, Template};
+use super::{check, why_renamed, Template};
 use crate::error::{Error, ErrorInfo};
 
 /// The code of a name that another file of the same batch also has.
@@ -243,44 +243,6 @@ fn walk_folder(
     Some(found)
 }
 
-/// Why the name made of `original` (a relative path) is `name` and not `original` itself, in
-/// words: `None` when they are the same.
-pub fn why_renamed(original: &str, name: &str) -> Option<NameIssue> {
-    if original == name {
-        return None;
-    }
-    let mut why = Vec::new();
-    if original.contains(' ') {
-        why.push("spaces are not allowed".to_owned());
-    }
-    if !original.is_ascii() {
-        why.push("accents and other non-ASCII letters are spelled in ASCII".to_owned());
-    }
-    let mut odd: Vec<char> = original
-        .chars()
-        .filter(|c| c.is_ascii() && !c.is_ascii_alphanumeric() && !matches!(c, ' ' | '_' | '-' | '.' | '/'))
-        .collect();
-    odd.dedup();
-    if !odd.is_empty() {
-        let shown: String = odd.iter().take(5).collect();
-        why.push(format!("characters such as {shown:?} are not allowed"));
-    }
-    let last = original.rsplit('/').next().unwrap_or(original);
-    if last.matches('.').count() > 1 || last.starts_with('.') {
-        why.push("only the last extension keeps its dot".to_owned());
-    }
-    if original.split('/').any(|part| part.chars().count() > 32) {
-        why.push("a name over 32 characters is shortened".to_owned());
-    }
-    if original.split('/').count() > 6 {
-        why.push("folders deeper than 5 levels are folded into one".to_owned());
-    }
-    if why.is_empty() {
-        why.push("the Doc name rules refuse part of it".to_owned());
-    }
-    Some(NameIssue { code: SANITIZED.into(), rule: None, message: format!("renamed: {}", why.join("; ")) })
-}
-
 /// The preview of a drop: each file with its proposed name (from `template`, or the sanitized
 /// relative path), its problem and its notice. `taken` answers, for a name, which other file
 /// already has it on the destination (the journal's word).
@@ -306,7 +268,11 @@ pub fn preview(
             let mtime_ns = file.meta.as_ref().ok().map(crate::journal::mtime_ns);
             // Without a template the name is the path's own, but for what the rules refuse: say what.
             let notice = match (template, &name) {
-                (None, Some(name)) => why_renamed(&relative, name),
+                (None, Some(name)) => why_renamed(&relative, name).map(|message| NameIssue {
+                    code: SANITIZED.into(),
+                    rule: None,
+                    message,
+                }),
                 _ => None,
             };
             NamedFile { path: file.path, relative, size, name, problem, notice, mtime_ns }
@@ -471,23 +437,6 @@ mod tests {
         assert_eq!(cut_short(&[named(TOO_MANY)]).unwrap_err().code(), "preview.too_many");
         assert!(cut_short(&[named("file.not_found")]).is_ok());
         assert!(cut_short(&[]).is_ok());
-    }
-
-    #[test]
-    fn why_a_name_changed_is_said_rule_by_rule() {
-        let said = |original: &str| {
-            let name = crate::naming::sanitize(original).unwrap().to_string();
-            why_renamed(original, &name).map(|n| n.message)
-        };
-        assert_eq!(said("report.pdf"), None);
-        assert_eq!(
-            said("Q3 (final)!.pdf").unwrap(),
-            "renamed: spaces are not allowed; characters such as \"()!\" are not allowed"
-        );
-        assert_eq!(said("a.tar.gz").unwrap(), "renamed: only the last extension keeps its dot");
-        assert!(said(&format!("{}.txt", "x".repeat(40))).unwrap().contains("over 32 characters"));
-        assert!(said("a/b/c/d/e/f/g.txt").unwrap().contains("deeper than 5 levels"));
-        assert!(said("Zażółć.txt").unwrap().contains("non-ASCII"));
     }
 
     #[test]

@@ -168,10 +168,65 @@ fn short_hash(original: &str) -> String {
     hex::encode(&digest[..HASH_HEX / 2])
 }
 
+/// Why the name made of `original` (a relative path) is `name` and not `original` itself, in
+/// words ("renamed: spaces are not allowed"): `None` when they are the same.
+pub fn why_renamed(original: &str, name: &str) -> Option<String> {
+    if original == name {
+        return None;
+    }
+    let mut why = Vec::new();
+    if original.contains(' ') {
+        why.push("spaces are not allowed".to_owned());
+    }
+    if !original.is_ascii() {
+        why.push("accents and other non-ASCII letters are spelled in ASCII".to_owned());
+    }
+    let mut odd: Vec<char> = original
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_alphanumeric() && !matches!(c, ' ' | '_' | '-' | '.' | '/'))
+        .collect();
+    odd.dedup();
+    if !odd.is_empty() {
+        let shown: String = odd.iter().take(5).collect();
+        why.push(format!("characters such as {shown:?} are not allowed"));
+    }
+    let last = original.rsplit('/').next().unwrap_or(original);
+    if last.matches('.').count() > 1 || last.starts_with('.') {
+        why.push("only the last extension keeps its dot".to_owned());
+    }
+    if original.split('/').any(|part| part.chars().count() > 32) {
+        why.push("a name over 32 characters is shortened".to_owned());
+    }
+    if original.split('/').count() > 6 {
+        why.push("folders deeper than 5 levels are folded into one".to_owned());
+    }
+    if why.is_empty() {
+        why.push("the Doc name rules refuse part of it".to_owned());
+    }
+    Some(format!("renamed: {}", why.join("; ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::rules::{is_valid, Reading};
     use super::*;
+
+    #[test]
+    fn why_a_name_changed_is_said_rule_by_rule() {
+        let said = |original: &str| {
+            let name = sanitize(original).unwrap().to_string();
+            why_renamed(original, &name)
+        };
+        assert_eq!(said("report.pdf"), None);
+        assert_eq!(
+            said("Q3 (final)!.pdf").unwrap(),
+            "renamed: spaces are not allowed; characters such as \"()!\" are not allowed"
+        );
+        assert_eq!(said("a.tar.gz").unwrap(), "renamed: only the last extension keeps its dot");
+        assert!(said(&format!("{}.txt", "x".repeat(40))).unwrap().contains("over 32 characters"));
+        assert!(said("a/b/c/d/e/f/g.txt").unwrap().contains("deeper than 5 levels"));
+        assert!(said("Zażółć.txt").unwrap().contains("non-ASCII"));
+    }
 
     fn s(path: &str) -> String {
         sanitize(path).unwrap().to_string()
