@@ -23,6 +23,7 @@ import {
   scrollToRow,
   settlesTwin,
   statsText,
+  statsTone,
   visibleRange,
   type ItemStatus,
   type QueueItem,
@@ -140,6 +141,15 @@ describe("filters", () => {
     expect(filterItems(items, "all")).toBe(items);
     expect(QUEUE_FILTERS).toEqual(["all", "active", "done", "failed", "paused"]);
   });
+
+  it("counts waiting and uploading files as paused while the whole queue is paused", () => {
+    const statuses: ItemStatus[] = ["queued", "queued", "uploading", "verifying", "ok", "failed", "paused"];
+    const items = statuses.map((s, i) => withStatus(i + 1, s));
+    expect(countByFilter(items, true)).toEqual({ all: 7, active: 1, done: 1, failed: 1, paused: 4 });
+    expect(filterItems(items, "paused", true).map((i) => i.status)).toEqual(["queued", "queued", "uploading", "paused"]);
+    // Resumed: as before.
+    expect(countByFilter(items, false)).toEqual({ all: 7, active: 4, done: 1, failed: 1, paused: 1 });
+  });
 });
 
 describe("virtual window", () => {
@@ -227,6 +237,12 @@ describe("speed and time left", () => {
     expect(statsText({ ...s!, etaSecs: null }, false)).toBe("2.5 MB/s");
     expect(statsText({ ...s!, active: 0 }, false)).toBe("Idle");
     expect(statsText(null, false)).toBe("Idle");
+    // Failures waiting on the user are said, and set the header's tone, until dealt with.
+    expect(statsText(null, false, 2, 1)).toBe("Idle · 1 failed · 2 paused");
+    expect(statsTone(null, false, 1)).toBe("failed");
+    expect(statsTone(null, false, 0)).toBe("idle");
+    expect(statsTone(null, true, 1)).toBe("paused");
+    expect(statsTone(s, false, 1)).toBe("moving");
     expect(statsText(s, true)).toBe("Paused");
     expect(statsText({ ...s!, active: 0 }, false, 2)).toBe("Idle · 2 paused");
     expect(statsText(s, false, 2)).toBe("2.5 MB/s · 0:42 left");

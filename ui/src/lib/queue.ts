@@ -378,10 +378,13 @@ export function filterLabel(f: QueueFilter): string {
 
 /**
  * The one filter (besides "all") an item falls under. Cancelled items, and bad copies already
- * sent again (a newer row carries on), only show under "all".
+ * sent again (a newer row carries on), only show under "all". While the whole queue is paused,
+ * a file waiting for its upload or in it is held, so it counts as paused (a copy the server is
+ * making carries on, so it stays active).
  */
-export function filterOf(status: ItemStatus, resent = false): QueueFilter | null {
+export function filterOf(status: ItemStatus, resent = false, queuePaused = false): QueueFilter | null {
   if (resent) return null;
+  if (queuePaused && (status === "queued" || status === "uploading")) return "paused";
   if (isActive(status)) return "active";
   if (status === "paused") return "paused";
   if (status === "ok" || status === "skipped") return "done";
@@ -389,14 +392,14 @@ export function filterOf(status: ItemStatus, resent = false): QueueFilter | null
   return "failed";
 }
 
-export function filterItems(items: readonly QueueItem[], f: QueueFilter): readonly QueueItem[] {
-  return f === "all" ? items : items.filter((it) => filterOf(it.status, it.resent) === f);
+export function filterItems(items: readonly QueueItem[], f: QueueFilter, queuePaused = false): readonly QueueItem[] {
+  return f === "all" ? items : items.filter((it) => filterOf(it.status, it.resent, queuePaused) === f);
 }
 
-export function countByFilter(items: readonly QueueItem[]): Record<QueueFilter, number> {
+export function countByFilter(items: readonly QueueItem[], queuePaused = false): Record<QueueFilter, number> {
   const n: Record<QueueFilter, number> = { all: items.length, active: 0, done: 0, failed: 0, paused: 0 };
   for (const it of items) {
-    const f = filterOf(it.status, it.resent);
+    const f = filterOf(it.status, it.resent, queuePaused);
     if (f) n[f]++;
   }
   return n;
@@ -469,13 +472,27 @@ export function latestStats(events: readonly QueueEvent[]): QueueStats | null {
 }
 
 /** "2.4 MB/s · 0:42 left" ("380 files/s · 1.5 MB/s · …" for small files), or "Idle". */
-export function statsText(stats: QueueStats | null, paused: boolean, pausedItems = 0): string {
+export function statsText(stats: QueueStats | null, paused: boolean, pausedItems = 0, failedItems = 0): string {
   if (paused) return "Paused";
   // Nothing moves, but files wait on the user: "Idle" alone would hide them.
-  if (!stats || stats.active === 0) return pausedItems > 0 ? `Idle · ${pausedItems.toLocaleString("en-US")} paused` : "Idle";
+  if (!stats || stats.active === 0) {
+    const waiting = [
+      failedItems > 0 ? `${failedItems.toLocaleString("en-US")} failed` : "",
+      pausedItems > 0 ? `${pausedItems.toLocaleString("en-US")} paused` : "",
+    ].filter(Boolean);
+    return ["Idle", ...waiting].join(" · ");
+  }
   const eta = stats.etaSecs === null ? "" : ` · ${formatEta(stats.etaSecs)} left`;
   const files = smallFiles(stats) ? `${Math.round(stats.filesPerSec ?? 0).toLocaleString("en-US")} files/s · ` : "";
   return `${files}${formatRate(stats.bytesPerSec)}${eta}`;
+}
+
+/** The header's tone: failures waiting on the user outrank a quiet queue, and stay until dealt
+ * with (retried, removed or cleared). */
+export function statsTone(stats: QueueStats | null, paused: boolean, failedItems: number): "paused" | "failed" | "moving" | "idle" {
+  if (paused) return "paused";
+  if (!stats || stats.active === 0) return failedItems > 0 ? "failed" : "idle";
+  return "moving";
 }
 
 /** Files go by faster than one a second and average under 1 MiB: then the rate of files is the
