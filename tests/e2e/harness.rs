@@ -143,9 +143,13 @@ pub async fn wait_attr(client: &Client, css: &str, attr: &str, value: &str, secs
     }
 }
 
-/// Click the element `css`.
+/// Click the element `css`, scrolled into view first: a row of a list that scrolls inside its
+/// card may be below its fold, where WebKit's driver will not click it.
 pub async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    let element = client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    let arg = serde_json::to_value(&element).unwrap();
+    client.execute("arguments[0].scrollIntoView({block: 'nearest'});", vec![arg]).await.unwrap();
+    element.click().await.unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
 /// Create a Twin with the New Twin button; returns its id.

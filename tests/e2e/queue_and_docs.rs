@@ -324,7 +324,9 @@ async fn ten_thousand_dropped_files_keep_the_list_virtualized_and_smooth() {
 
     let in_dom = client.find_all(Locator::Css("#queue [role=row]")).await.unwrap().len();
     assert!((1..=30).contains(&in_dom), "{in_dom} rows in the DOM for {N} items");
-    assert_eq!(text(client, "#filter-active .count").await.trim(), "10,000");
+    // The queue is paused: the files it holds count as paused, not as moving.
+    assert_eq!(text(client, "#filter-paused .count").await.trim(), "10,000");
+    assert_eq!(text(client, "#filter-active .count").await.trim(), "0");
 
     // Scroll from the top to the bottom, one step per frame, timing the frames.
     let measured = run_async(

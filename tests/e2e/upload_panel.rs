@@ -135,11 +135,15 @@ async fn picked_files_are_named_checked_and_sent_with_the_batch_settings() {
     .await;
     screenshot(client, "e2e-upload-duplicate-names.png").await;
     type_name(client, &report, "reports/q4-2024.pdf").await;
+    // Accepted: nothing left to fix; a name the rules changed only says why.
     wait_until("the fixed names accepted", 5, async || {
-        staged(client).await.iter().all(|r| r.2 == "false" && r.3.is_empty())
+        staged(client).await.iter().all(|r| r.2 == "false" && (r.3.is_empty() || r.3.starts_with("renamed: ")))
     })
     .await;
     assert!(start_enabled(client).await);
+    let rows = staged(client).await;
+    let accented = rows.iter().find(|r| r.0.ends_with("Été.csv")).expect("the accented file is staged");
+    assert_eq!(accented.3, "renamed: accents and other non-ASCII letters are spelled in ASCII", "{rows:?}");
 
     // A template renames what nobody edited; edited names stay.
     client.find(Locator::Css("#upload-template")).await.unwrap().send_keys("tables/{stem}.{ext}").await.unwrap();
