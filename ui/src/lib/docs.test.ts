@@ -10,6 +10,7 @@ import {
   docTone,
   docsSummary,
   formatDescription,
+  originalName,
   formatTimestamp,
   keepListed,
   keepSelection,
@@ -126,5 +127,16 @@ describe("details", () => {
     expect(formatDescription(undefined)).toBeNull();
     expect(formatDescription({})).toBeNull();
     expect(formatDescription("text")).toBe('"text"');
+  });
+});
+
+describe("originalName", () => {
+  it("says the file's own name only where the Doc's name does not", () => {
+    expect(originalName({ original_name: "Quarterly report.pdf" }, "Reports/Quarterly_report.pdf")).toBe("Quarterly report.pdf");
+    expect(originalName({ original_name: "notes.txt" }, "Reports/notes.txt")).toBeNull();
+    expect(originalName({ original_name: "notes.txt" }, "notes.txt")).toBeNull();
+    expect(originalName({ team: "ops" }, "a.txt")).toBeNull();
+    expect(originalName({ original_name: 7 }, "a.txt")).toBeNull();
+    expect(originalName(null, "a.txt")).toBeNull();
   });
 });

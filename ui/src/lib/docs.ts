@@ -168,6 +168,17 @@ export function formatDescription(d: unknown): string | null {
   return JSON.stringify(d, null, 2);
 }
 
+/**
+ * The file's own name a Doc keeps in its description (`original_name`), when it is not what
+ * the Doc's name already says: `Quarterly report.pdf` for `Reports/Quarterly_report.pdf`.
+ */
+export function originalName(description: unknown, docName: string): string | null {
+  if (description === null || typeof description !== "object") return null;
+  const own = (description as Record<string, unknown>).original_name;
+  if (typeof own !== "string" || own === "") return null;
+  return docName === own || docName.endsWith(`/${own}`) ? null : own;
+}
+
 /** After a reload, keep the selection if its Doc is still there. */
 export function keepSelection(docs: readonly DocRow[], selected: string | null): string | null {
   return selected !== null && docs.some((d) => d.name === selected) ? selected : null;
