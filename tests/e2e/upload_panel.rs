@@ -144,6 +144,12 @@ async fn picked_files_are_named_checked_and_sent_with_the_batch_settings() {
     let rows = staged(client).await;
     let accented = rows.iter().find(|r| r.0.ends_with("Été.csv")).expect("the accented file is staged");
     assert_eq!(accented.3, "renamed: accents and other non-ASCII letters are spelled in ASCII", "{rows:?}");
+    // The names the rules changed can be reviewed alone (the edited ones are a person's now).
+    click(client, "#upload-only-renamed").await;
+    wait_until("only the renamed shown", 5, async || staged(client).await.len() == 1).await;
+    assert!(staged(client).await[0].0.ends_with("Été.csv"), "{:?}", staged(client).await);
+    click(client, "#upload-only-renamed").await;
+    wait_until("all shown again", 5, async || staged(client).await.len() == rows.len()).await;
 
     // A template renames what nobody edited; edited names stay.
     client.find(Locator::Css("#upload-template")).await.unwrap().send_keys("tables/{stem}.{ext}").await.unwrap();

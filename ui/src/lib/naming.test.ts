@@ -4,6 +4,7 @@ import {
   blocked,
   checkName,
   noticeOf,
+  renamed,
   parseDescription,
   planned,
   rename,
@@ -111,6 +112,21 @@ describe("staging", () => {
       ["mine.txt", "x/a.txt"],
       ["x/b.txt", "x/b.txt"],
     ]);
+  });
+
+  it("the renamed are the names the rules changed or numbered, until a person edits them", () => {
+    const why = { code: "doc_name.sanitized", rule: null, message: "renamed: spaces are not allowed" };
+    const numbered = { code: "doc_name.renamed", rule: null, message: "another file of this drop is also named" };
+    const taken = { code: "doc_name.taken", rule: null, message: "already sent" };
+    let items = stage([], [
+      file("/d/my file.txt", "my_file.txt", { notice: why }),
+      file("/d/b/my_file.txt", "my_file-1.txt", { notice: numbered }),
+      file("/d/a.txt", "a.txt", { notice: taken }),
+      file("/d/c.txt", "c.txt"),
+    ]);
+    expect(renamed(items).map((i) => i.name)).toEqual(["my_file.txt", "my_file-1.txt"]);
+    items = rename(items, items[0].key, "my-file.txt");
+    expect(renamed(items).map((i) => i.name)).toEqual(["my_file-1.txt"]);
   });
 
   it("a notice does not block, and goes once the name is edited", () => {

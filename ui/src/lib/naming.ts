@@ -330,6 +330,15 @@ export function noticeOf(item: StagedItem): NameIssue | null {
   return item.issue === null && item.name === item.proposed ? item.notice : null;
 }
 
+/** The items whose name is not the file's own, by the rules or to stay apart from another's:
+ * what a person may want to review before the start. */
+export function renamed(items: StagedItem[]): StagedItem[] {
+  return items.filter((i) => {
+    const code = noticeOf(i)?.code;
+    return code === "doc_name.sanitized" || code === "doc_name.renamed";
+  });
+}
+
 /** The items whose name still needs fixing. */
 export function blocked(items: StagedItem[]): StagedItem[] {
   return items.filter((i) => i.issue !== null);
