@@ -27,6 +27,22 @@ pub(super) struct Found {
     pub mtime_ns: i64,
     /// Why it cannot be verified (unreadable, no name, not a file).
     pub problem: Option<ErrorInfo>,
+    /// What its newest job recorded when that job ended `ok` (the server compared its SHA-256
+    /// then): what `--trust-cache` may take while size and mtime stay.
+    pub sent_ok: Option<Verified>,
+}
+
+impl Found {
+    /// The file at `path` as it is now, unnamed, never followed if it is a link: what a receipt
+    /// named, to read again.
+    pub fn at(path: PathBuf) -> Found {
+        let (size, mtime_ns, problem) = match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => (meta.len(), crate::journal::mtime_ns(&meta), None),
+            Ok(_) => (0, 0, Some(Error::NotAFile { path: path.clone() }.info())),
+            Err(e) => (0, 0, Some(Error::file(&path, e).info())),
+        };
+        Found { path, name: None, size, mtime_ns, problem, sent_ok: None }
+    }
 }
 
 /// A local file's digests.
@@ -64,16 +80,24 @@ pub(super) fn find(journal: &Journal, base_url: &str, dest: &Destination, naming
         let meta = match file.meta {
             Ok(meta) => meta,
             Err(problem) => {
-                out.push(Found { path: file.path, name: None, size: 0, mtime_ns: 0, problem: Some(problem) });
+                out.push(Found {
+                    path: file.path,
+                    name: None,
+                    size: 0,
+                    mtime_ns: 0,
+                    problem: Some(problem),
+                    sent_ok: None,
+                });
                 continue;
             }
         };
         let (size, mtime_ns) = (meta.len(), crate::journal::mtime_ns(&meta));
-        let sent = journal
-            .latest_for_path(base_url, dest, &file.path)?
-            .filter(|job| job.state == JobState::Done)
-            .map(|job| job.doc_name.to_string());
-        let named = match sent {
+        let job = journal.latest_for_path(base_url, dest, &file.path)?.filter(|job| job.state == JobState::Done);
+        let sent_ok = job.as_ref().filter(|job| job.is_ok()).and_then(|job| {
+            let md5 = job.md5.as_deref().map(|m| crate::hash::md5_hex(m).to_ascii_lowercase());
+            Some(Verified { size: job.size, mtime_ns: job.mtime_ns, sha256: job.sha256.clone()?, md5 })
+        });
+        let named = match job.map(|job| job.doc_name.to_string()) {
             Some(name) => Ok(name),
             None => {
                 // A watched folder names from inside it; an upload from the dropped path's parent.
@@ -88,14 +112,14 @@ pub(super) fn find(journal: &Journal, base_url: &str, dest: &Destination, naming
             Ok(name) => (Some(name), None),
             Err(e) => (None, Some(e.info())),
         };
-        out.push(Found { path: file.path, name, size, mtime_ns, problem });
+        out.push(Found { path: file.path, name, size, mtime_ns, problem, sent_ok });
     }
     Ok(out)
 }
 
 /// What the journal vouches for, by path: files a verification matched, and files whose last
-/// job ended `ok` (the server compared their SHA-256 then). Only used while size and mtime are
-/// the same as then.
+/// job ended `ok` ([`Found::sent_ok`], read while the files were found). Only used while size
+/// and mtime are the same as then.
 pub(super) fn trusted(
     journal: &Journal,
     base_url: &str,
@@ -104,14 +128,9 @@ pub(super) fn trusted(
 ) -> Result<HashMap<PathBuf, Verified>> {
     let mut out = journal.verified_files(base_url, dest)?;
     for file in files {
-        if out.get(&file.path).is_some_and(|v| v.size == file.size && v.mtime_ns == file.mtime_ns) {
-            continue;
-        }
-        if let Some(job) = journal.latest_for_path(base_url, dest, &file.path)? {
-            if let (true, Some(sha256)) = (job.is_ok(), job.sha256.clone()) {
-                let md5 = job.md5.as_deref().map(|m| crate::hash::md5_hex(m).to_ascii_lowercase());
-                out.insert(file.path.clone(), Verified { size: job.size, mtime_ns: job.mtime_ns, sha256, md5 });
-            }
+        let Some(sent) = &file.sent_ok else { continue };
+        if !out.get(&file.path).is_some_and(|v| v.size == file.size && v.mtime_ns == file.mtime_ns) {
+            out.insert(file.path.clone(), sent.clone());
         }
     }
     Ok(out)

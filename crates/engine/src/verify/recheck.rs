@@ -149,27 +149,7 @@ pub async fn recheck(queue: &Queue, receipt: &Receipt, against: Against) -> Resu
             .iter()
             .enumerate()
             .filter_map(|(i, e)| Some((i, e.path.as_ref()?, e.sha256.as_ref()?)))
-            .map(|(i, path, _)| {
-                let path = PathBuf::from(path);
-                let found = match std::fs::symlink_metadata(&path) {
-                    Ok(meta) if meta.is_file() => Found {
-                        path,
-                        name: None,
-                        size: meta.len(),
-                        mtime_ns: crate::journal::mtime_ns(&meta),
-                        problem: None,
-                    },
-                    Ok(_) => {
-                        let problem = Some(Error::NotAFile { path: path.clone() }.info());
-                        Found { path, name: None, size: 0, mtime_ns: 0, problem }
-                    }
-                    Err(e) => {
-                        let problem = Some(Error::file(&path, e).info());
-                        Found { path, name: None, size: 0, mtime_ns: 0, problem }
-                    }
-                };
-                (i, found)
-            })
+            .map(|(i, path, _)| (i, Found::at(PathBuf::from(path))))
             .collect();
         let readable: Vec<&Found> = read.iter().map(|(_, f)| f).filter(|f| f.problem.is_none()).collect();
         let digests = local::digest_all(&readable, Algorithm::Sha256, &HashMap::new(), Arc::default()).await;
