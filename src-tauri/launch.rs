@@ -43,6 +43,11 @@ impl Launch {
         launch
     }
 
+    /// From a whole command line as the OS gives it: its first item is the program itself.
+    pub fn from_argv(argv: impl IntoIterator<Item = impl Into<OsString>>) -> Launch {
+        Launch::parse(argv.into_iter().skip(1))
+    }
+
     /// The level the flags ask for; `None` when none was given (the environment or the app's
     /// default decides then).
     pub fn level(&self) -> Option<Level> {
@@ -64,7 +69,7 @@ impl Launch {
 /// A second launch's arguments (single-instance hands them over): bring the window forward,
 /// unless it is start at login finding the app already running.
 pub fn second_launch_shows_window(argv: &[String]) -> bool {
-    Launch::parse(argv.iter().skip(1)).shows_window()
+    Launch::from_argv(argv).shows_window()
 }
 
 #[cfg(test)]

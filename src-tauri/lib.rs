@@ -56,7 +56,7 @@ fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
 pub fn run() {
     let context = tauri::generate_context!();
     let identifier = context.config().identifier.clone();
-    let launch = launch::Launch::parse(std::env::args_os().skip(1));
+    let launch = launch::Launch::from_argv(std::env::args_os());
     let base = places::Base::for_user();
     // First of all: before the log files (in the app's data folder), any plugin or the web view
     // open the app's folders, they must have been moved. Logged once logging is up.
