@@ -155,6 +155,13 @@ pub async fn queue_retry_failed(state: State<'_, AppState>) -> Reply<usize> {
     Ok(state.app.retry_failed().await?)
 }
 
+/// "Clear finished": the ended jobs leave the queue's figures.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_clear_finished(state: State<'_, AppState>) -> Reply<()> {
+    Ok(state.app.clear_finished().await?)
+}
+
 /// The Twin's Docs from one listing: names, sizes, times (no statuses).
 #[tauri::command]
 #[specta::specta]

@@ -32,6 +32,7 @@ macro_rules! ipc_commands {
             commands::queue_pause_all,
             commands::queue_resume_all,
             commands::queue_retry_failed,
+            commands::queue_clear_finished,
             commands::docs_list,
             commands::docs_details,
             commands::doc_delete,

@@ -205,6 +205,11 @@ impl Limiter {
         *self.timetable.write().expect("bandwidth lock") = timetable;
     }
 
+    /// The limit in force now (bytes/s), if any: no speed shown is above it.
+    pub fn limit_now(&self) -> Option<u64> {
+        self.timetable.read().expect("bandwidth lock").rate_now()
+    }
+
     pub async fn take(&self, bytes: usize) {
         let rate = self.timetable.read().expect("bandwidth lock").rate_now();
         let Some(rate) = rate else { return };

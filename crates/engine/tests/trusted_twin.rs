@@ -107,6 +107,41 @@ async fn dropped_files_become_ok_docs_and_bad_ones_fail_alone() {
         matches!(last_stats, QueueEvent::Stats { bytes_done, bytes_total, active: 0, .. } if *bytes_done == expect && *bytes_total == expect),
         "{last_stats:?}"
     );
+    // "2 of 4 · 2 failed": the files that were refused count as this batch's failures.
+    assert!(
+        matches!(last_stats, QueueEvent::Stats { files_done: 2, files_failed: 2, files_total: 4, .. }),
+        "{last_stats:?}"
+    );
+    drop(events);
+
+    // A window opening now (a switch of account and back, a restart) is told of the two
+    // failures still waiting on the user, each as added then failed.
+    let standing = queue.standing().unwrap();
+    let told: Vec<(u64, &str)> = standing
+        .iter()
+        .map(|e| match e {
+            QueueEvent::Added { id, .. } => (*id, "added"),
+            QueueEvent::Failed { id, .. } => (*id, "failed"),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(told, [(ids[2], "added"), (ids[2], "failed"), (ids[3], "added"), (ids[3], "failed")]);
+
+    // "Clear finished", then a new batch: its figures count its own file, nothing before it.
+    queue.clear_finished();
+    let (events, sink) = recorder();
+    let next = write(dir.path(), "next.txt", b"only these bytes");
+    queue.enqueue(&twin, &[next], &sink).await.unwrap();
+    queue.run(sink, RunMode::UntilIdle).await.unwrap();
+    let events = events.lock().unwrap();
+    let last_stats = events.iter().rev().find(|e| matches!(e, QueueEvent::Stats { .. })).unwrap();
+    assert!(
+        matches!(
+            last_stats,
+            QueueEvent::Stats { bytes_done: 16, bytes_total: 16, files_done: 1, files_failed: 0, files_total: 1, .. }
+        ),
+        "{last_stats:?}"
+    );
 }
 
 #[tokio::test]

@@ -220,6 +220,11 @@ export function queueRetryFailed(): Promise<number> {
   return call(() => commands.queueRetryFailed());
 }
 
+/** "Clear finished": the ended jobs leave the queue's figures too (the window drops their rows). */
+export function queueClearFinished(): Promise<null> {
+  return call(() => commands.queueClearFinished());
+}
+
 export function docsList(twin: string): Promise<DocRow[]> {
   return call(() => commands.docsList(twin));
 }

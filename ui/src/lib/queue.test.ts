@@ -56,9 +56,6 @@ describe("applyEvent: added", () => {
       sha256: null,
       error: null,
       note: null,
-      speed: null,
-      sampleAt: null,
-      sampleBytes: 0,
       resent: false,
     });
   });
@@ -231,7 +228,7 @@ describe("statuses", () => {
     // A final item ignores late state changes and retries.
     items = applyEvent(items, { type: "state", id: 1, state: "queued" });
     expect(only(items, 1).status).toBe("skipped");
-    expect(applyEvent(items, { type: "stats", bytesPerSec: 1, filesPerSec: 0, etaSecs: null, bytesDone: 0, bytesTotal: 0, active: 0 })).toEqual(items);
+    expect(applyEvent(items, { type: "stats", bytesPerSec: 1, filesPerSec: 0, etaSecs: null, bytesDone: 0, bytesTotal: 0, filesDone: 0, filesFailed: 0, filesTotal: 0, active: 0 })).toEqual(items);
   });
 
   it("a state the engine does not send as `state` changes nothing", () => {

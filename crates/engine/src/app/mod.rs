@@ -490,10 +490,23 @@ impl App {
 
     /// The window's own listener: the queue's `stats` and the events of jobs no drop listens
     /// to. Returns whether the queue is paused as a whole.
+    /// The window first hears the jobs the journal holds that have not ended well (waiting,
+    /// moving, paused, failed), so failures stay in view across a switch of account or a
+    /// restart until they are dealt with.
     pub async fn watch_events(&self, sink: EventSink) -> Result<bool> {
-        self.current().await?;
-        self.routes.watch(sink);
+        let queue = self.queue().await?;
+        let standing = queue.standing()?;
+        self.routes.watch(sink.clone());
+        for event in standing {
+            sink(event);
+        }
         Ok(self.paused.load(Ordering::SeqCst))
+    }
+
+    /// "Clear finished": the ended jobs leave the queue's figures (the window drops their rows).
+    pub async fn clear_finished(&self) -> Result<()> {
+        self.queue().await?.clear_finished();
+        Ok(())
     }
 
     /// Where these jobs stand in the journal: the final event of each settled one, so a window

@@ -98,6 +98,9 @@ mod tests {
             eta_secs: None,
             bytes_done: 0,
             bytes_total: 0,
+            files_done: 0,
+            files_failed: 0,
+            files_total: 0,
             active: 1,
         };
         routes.deliver(stats()); // nobody listens yet: dropped quietly

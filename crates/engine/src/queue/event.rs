@@ -70,6 +70,11 @@ pub enum QueueEvent {
         eta_secs: Option<f64>,
         bytes_done: u64,
         bytes_total: u64,
+        /// The batch's files that ended well (finished or skipped), failed, and in all
+        /// ([`crate::progress::Aggregate`]): "Uploading 237 of 1,005 · 3 failed".
+        files_done: u64,
+        files_failed: u64,
+        files_total: u64,
         active: usize,
     },
 }

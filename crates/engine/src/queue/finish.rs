@@ -218,7 +218,6 @@ impl Queue {
             tracing::error!("journal: {e}");
         }
         for (job, status) in done {
-            self.control.files_finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             sink(QueueEvent::Finished {
                 id: job.id,
                 doc_name: job.doc_name.to_string(),

@@ -39,6 +39,7 @@ impl Queue {
     /// Delete `job`'s Doc if it still holds what was sent; one try (the caller waits and
     /// tries again on an error, without holding up anything else).
     pub async fn delete_own_doc(&self, dest: &Destination, job: &Job, sink: &EventSink) -> Result<Forgotten> {
+        let sink = &self.tap(sink);
         let kept = |reason: String| -> Result<Forgotten> {
             self.journal.drop_deletion(job.id)?;
             tracing::info!(job = job.id, "{}: its Doc {:?} stays: {reason}", job.path.display(), job.doc_name);

@@ -15,6 +15,9 @@
 //! - `names`: a batch's names made distinct, and the decisions kept in the journal.
 //! - `mirror`: deleting the Doc of a file gone from a mirrored folder, only when it is provably
 //!   that file's Doc, unchanged.
+//! - `standing`: the jobs a window opening on the queue is told of (those not ended well).
+//! - The figures of the batch (`Stats`) come from one [`Aggregate`](crate::progress::Aggregate)
+//!   that hears every event the queue sends.
 //!
 //! Every job goes worker → `finish` (→ `poll` for a service that copies). The queue does not
 //! branch on the service: what differs is in each service's module (`service::upload_api`).
@@ -26,10 +29,11 @@ mod names;
 mod plan;
 mod poll;
 mod resend;
+mod standing;
 mod upload;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,12 +47,13 @@ pub use mirror::Forgotten;
 pub use plan::{
     describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned, ORIGINAL_NAME,
 };
+pub use standing::STANDING_MOST;
 
 use crate::bandwidth::Limiter;
 pub use crate::doc::ConflictPolicy;
 use crate::error::{Error, Invalid, Result};
 use crate::journal::{Job, JobState, Journal, PRUNE_EVERY};
-use crate::progress::Throughput;
+use crate::progress::Aggregate;
 use crate::retry::RetryPolicy;
 use crate::service::trusted_twin::StorageClass;
 use crate::service::Service;
@@ -169,14 +174,9 @@ struct Control {
     /// Held for writing while `enqueue` puts jobs in and reports them, so a worker never claims
     /// (and reports on) a job before its `Added` event has gone out.
     gate: tokio::sync::RwLock<()>,
-    bytes_planned: AtomicU64,
-    bytes_sent: Arc<AtomicU64>,
-    /// Jobs that reached their end (`Finished`): the files-per-second figure.
-    files_finished: AtomicU64,
-    /// Jobs counted into the plan as `bytes_planned` counts their bytes, and those that failed:
-    /// the files still to go, for the time left when files are small.
-    files_planned: AtomicU64,
-    files_failed: AtomicU64,
+    /// The batch being worked through, fed by every event the queue sends ([`Queue::tap`]):
+    /// the figures of its `Stats`.
+    batch: Arc<Mutex<Aggregate>>,
 }
 
 pub struct Queue {
@@ -235,19 +235,30 @@ impl Queue {
         self.service.base_url()
     }
 
-    fn sent_counter(&self) -> Arc<AtomicU64> {
-        self.control.bytes_sent.clone()
+    /// `sink`, with every event also told to the batch's figures. Each way in that sends
+    /// events taps its sink once, so the figures hear what the window hears.
+    fn tap(&self, sink: &EventSink) -> EventSink {
+        let (batch, sink) = (self.control.batch.clone(), sink.clone());
+        Arc::new(move |event: QueueEvent| {
+            batch.lock().expect("batch").observe(&event);
+            sink(event)
+        })
+    }
+
+    /// "Clear finished": the ended jobs leave the batch's figures.
+    pub fn clear_finished(&self) {
+        self.control.batch.lock().expect("batch").clear_finished();
     }
 
     /// Carry on with every unfinished job of this server: those left by a crash, and those
     /// enqueued while it runs.
     pub async fn run(self: &Arc<Self>, sink: EventSink, mode: RunMode) -> Result<()> {
+        let sink = self.tap(&sink);
         let base = self.base_url().to_owned();
         self.journal.recover(&base)?;
         let (queued_files, queued_bytes) = self.journal.queued(&base)?;
         // Everything queued is in the journal by now (enqueued files included): count it once.
-        self.control.bytes_planned.store(queued_bytes, Ordering::Relaxed);
-        self.control.files_planned.store(queued_files, Ordering::Relaxed);
+        self.control.batch.lock().expect("batch").seed(queued_files, queued_bytes);
 
         let (attach_tx, attach_rx) = mpsc::unbounded_channel::<Job>();
         let (poll_tx, poll_rx) = mpsc::unbounded_channel::<Job>();
@@ -289,7 +300,7 @@ impl Queue {
         let _ = poller.await;
         stats.abort();
         pruner.abort();
-        sink(self.stats_event(None));
+        sink(self.stats_event());
         outcome
     }
 
@@ -381,14 +392,7 @@ impl Queue {
         self.control.wake.notify_waiters();
     }
 
-    /// One more job in the plan the ETA counts down.
-    fn plan_one(&self, size: u64) {
-        self.control.bytes_planned.fetch_add(size, Ordering::Relaxed);
-        self.control.files_planned.fetch_add(1, Ordering::Relaxed);
-    }
-
     fn fail(&self, id: u64, e: &Error, sink: &EventSink) {
-        self.control.files_failed.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(job = id, code = e.code(), "job failed: {e}");
         if let Err(j) = self.journal.record_failed(id, e) {
             tracing::error!("journal: {j}");
@@ -397,38 +401,29 @@ impl Queue {
         self.leave_pipeline();
     }
 
-    /// The whole queue's figures; `rates` (bytes, files) give throughput and ETA (none for the
-    /// final report).
-    fn stats_event(&self, rates: Option<(&mut Throughput, &mut Throughput)>) -> QueueEvent {
-        let done = self.control.bytes_sent.load(Ordering::Relaxed);
-        let total = self.control.bytes_planned.load(Ordering::Relaxed).max(done);
-        let files = self.control.files_finished.load(Ordering::Relaxed);
-        let ended = files + self.control.files_failed.load(Ordering::Relaxed);
-        let files_left = self.control.files_planned.load(Ordering::Relaxed).saturating_sub(ended);
-        let (bytes_per_sec, eta_secs, files_per_sec) = match rates {
-            Some((bytes, per_file)) => {
-                let (bytes_per_sec, files_per_sec) = (bytes.sample(done), per_file.sample(files));
-                (bytes_per_sec, crate::progress::time_left(bytes, per_file, total - done, files_left), files_per_sec)
-            }
-            None => (0.0, None, 0.0),
-        };
+    /// The whole queue's figures, from its batch.
+    fn stats_event(&self) -> QueueEvent {
+        let limit = self.opts.bwlimit.as_ref().and_then(|l| l.limit_now());
+        let paused = self.control.paused.load(Ordering::SeqCst);
+        let f = self.control.batch.lock().expect("batch").figures(tokio::time::Instant::now(), limit, paused);
         QueueEvent::Stats {
-            bytes_per_sec,
-            files_per_sec,
-            eta_secs,
-            bytes_done: done,
-            bytes_total: total,
+            bytes_per_sec: f.bytes_per_sec,
+            files_per_sec: f.files_per_sec,
+            eta_secs: f.eta_secs,
+            bytes_done: f.bytes_done,
+            bytes_total: f.bytes_total,
+            files_done: f.files_done,
+            files_failed: f.files_failed,
+            files_total: f.files_total,
             active: self.control.in_pipeline.load(Ordering::SeqCst),
         }
     }
 
     async fn report_stats(self: Arc<Self>, sink: EventSink) {
-        let mut rate = Throughput::new(Duration::from_secs(3));
-        let mut files = Throughput::new(Duration::from_secs(3));
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tick.tick().await;
-            sink(self.stats_event(Some((&mut rate, &mut files))));
+            sink(self.stats_event());
         }
     }
 
@@ -451,6 +446,7 @@ impl Queue {
     /// Stop taking new jobs and stop the bytes in flight; finished work stays finished and the
     /// interrupted uploads go back to the queue, each said on `sink`.
     pub fn pause_all(&self, sink: &EventSink) -> Result<()> {
+        let sink = &self.tap(sink);
         self.control.paused.store(true, Ordering::SeqCst);
         let mut requeued = Vec::new();
         for (id, token) in self.control.running.lock().expect("running").iter() {
@@ -472,6 +468,7 @@ impl Queue {
 
     /// Pause one job: queued → paused; uploading → its bytes stop and it waits, paused.
     pub fn pause(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let sink = &self.tap(sink);
         let paused = self.journal.set_state_if(id, &[JobState::Queued, JobState::Uploading], JobState::Paused)?;
         if paused {
             if let Some(token) = self.control.running.lock().expect("running").get(&id) {
@@ -483,6 +480,7 @@ impl Queue {
     }
 
     pub fn resume(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let sink = &self.tap(sink);
         let resumed = self.journal.set_state_if(id, &[JobState::Paused], JobState::Queued)?;
         if resumed {
             sink(QueueEvent::State { id, state: JobState::Queued });
@@ -493,6 +491,7 @@ impl Queue {
 
     /// Cancel a job that has not reached the attach: once a Doc may exist, it runs to the end.
     pub fn cancel(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let sink = &self.tap(sink);
         let from = [JobState::Queued, JobState::Uploading, JobState::Paused];
         let cancelled = self.journal.set_state_if(id, &from, JobState::Cancelled)?;
         if cancelled {
@@ -513,6 +512,7 @@ impl Queue {
     /// Put one failed job back in the queue. A job whose attach may have committed is left to
     /// [`retry_failed`](Self::retry_failed) and a restart, which read its Doc back first.
     pub fn retry(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let sink = &self.tap(sink);
         let job = self.journal.get(id)?;
         if job.state != JobState::Failed {
             return Ok(false);
@@ -526,7 +526,6 @@ impl Queue {
         self.refresh_identity(&job)?;
         let retried = self.journal.set_state_if(id, &[JobState::Failed], JobState::Queued)?;
         if retried {
-            self.plan_one(job.size);
             sink(QueueEvent::State { id, state: JobState::Queued });
             self.control.wake.notify_waiters();
         }
@@ -537,6 +536,7 @@ impl Queue {
     /// queued again is said on `sink`. A job whose attach is in doubt goes to `attaching`
     /// instead, and is resolved when the queue next starts, so it is not said to be queued.
     pub fn retry_failed(&self, sink: &EventSink) -> Result<usize> {
+        let sink = &self.tap(sink);
         let failed = self.journal.list(Some(self.base_url()), &[JobState::Failed])?;
         for job in &failed {
             if !job.attach_sent {
@@ -546,7 +546,6 @@ impl Queue {
         let n = self.journal.requeue_failed(self.base_url())?;
         for job in failed {
             if self.journal.get(job.id)?.state == JobState::Queued {
-                self.plan_one(job.size);
                 sink(QueueEvent::State { id: job.id, state: JobState::Queued });
             }
         }

@@ -339,6 +339,7 @@ impl Queue {
         batch: Option<&Batch>,
         sink: &EventSink,
     ) -> Result<Vec<u64>> {
+        let sink = &self.tap(sink);
         let on_conflict = batch.and_then(|b| b.on_conflict).unwrap_or(self.opts.on_conflict);
         let plan = self.plan_named(&dest, paths, names, on_conflict, true).await?;
         let targets = self.prefetch_targets(&dest, &plan).await?;
@@ -400,7 +401,6 @@ impl Queue {
         for (item, id) in plan.into_iter().zip(ids.iter_mut()) {
             match item.action {
                 PlanAction::Upload => {
-                    self.plan_one(item.size.unwrap_or(0));
                     sink(added(&self.journal.get(*id)?));
                     if let (Some(_), Some(doc_name)) = (&item.renamed_from, item.doc_name) {
                         sink(QueueEvent::Renamed { id: *id, doc_name });

@@ -95,13 +95,11 @@ impl Queue {
         let reported = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let progress = {
             let sink = sink.clone();
-            let sent_counter = self.sent_counter();
             Arc::new(move |done: u64| {
                 let last = reported.load(Ordering::Relaxed);
                 // A resumed upload may step back to what the server has.
                 if done == total || done >= last + step || done < last {
                     reported.store(done, Ordering::Relaxed);
-                    sent_counter.fetch_add(done.saturating_sub(last), Ordering::Relaxed);
                     sink(QueueEvent::Progress { id, stage: Stage::Uploading, bytes_done: done, bytes_total: total });
                 }
             })

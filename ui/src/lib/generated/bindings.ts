@@ -43,6 +43,8 @@ export const commands = {
 	queueResumeAll: () => __TAURI_INVOKE<null>("queue_resume_all"),
 	/**  Put every failed job of this server back in the queue; returns how many. */
 	queueRetryFailed: () => __TAURI_INVOKE<number>("queue_retry_failed"),
+	/**  "Clear finished": the ended jobs leave the queue's figures. */
+	queueClearFinished: () => __TAURI_INVOKE<null>("queue_clear_finished"),
 	/**  The Twin's Docs from one listing: names, sizes, times (no statuses). */
 	docsList: (twin: string) => __TAURI_INVOKE<DocRow[]>("docs_list", { twin }),
 	/**  The named Docs with their server status and details: the rows in view. */
@@ -559,7 +561,12 @@ export type QueueEvent = { type: "added"; id: number; path: string; fileName: st
 /**  The whole queue, about twice a second while it runs. */
 { type: "stats"; bytesPerSec: number | null; 
 /**  Files finished per second: what says how fast many small files go. */
-filesPerSec: number | null; etaSecs: number | null; bytesDone: number; bytesTotal: number; active: number };
+filesPerSec: number | null; etaSecs: number | null; bytesDone: number; bytesTotal: number; 
+/**
+ *  The batch's files that ended well (finished or skipped), failed, and in all
+ *  ([`crate::progress::Aggregate`]): "Uploading 237 of 1,005 · 3 failed".
+ */
+filesDone: number; filesFailed: number; filesTotal: number; active: number };
 
 /**  A receipt written. */
 export type ReceiptSaved = {
