@@ -39,6 +39,8 @@ struct Status {
     /// Jobs in the upload queue's pipeline, and its throughput, at its last `stats`.
     active: usize,
     bytes_per_sec: f64,
+    /// The batch's files that ended well, and its files in all (the queue's one model).
+    files: (u64, u64),
     paused: bool,
     /// The last batch had failures: the tray says so until the next one starts.
     failed: bool,
@@ -154,10 +156,10 @@ fn set_paused(app: &AppHandle, paused: bool) {
 
 /// Every upload-queue event passes here on its way to the window; the tray follows `stats`.
 fn observe(app: &AppHandle, event: &QueueEvent) {
-    let QueueEvent::Stats { active, bytes_per_sec, .. } = event else { return };
+    let QueueEvent::Stats { active, bytes_per_sec, files_done, files_total, .. } = event else { return };
     let Some(desktop) = app.try_state::<Desktop>() else { return };
     let mut status = desktop.status.lock().expect("desktop");
-    (status.active, status.bytes_per_sec) = (*active, *bytes_per_sec);
+    (status.active, status.bytes_per_sec, status.files) = (*active, *bytes_per_sec, (*files_done, *files_total));
     if *active > 0 {
         status.failed = false;
     }
@@ -177,19 +179,36 @@ fn batch_ended(app: &AppHandle, source: &Source, end: &BatchEnd) {
     desktop.refresh(&mut status);
 }
 
-/// "Idle", "Paused", "Uploading 3 files · 12.4 MB/s".
-fn status_line(active: usize, bytes_per_sec: f64, paused: bool) -> String {
-    match (paused, active) {
-        (true, _) => "Paused".into(),
-        (false, 0) => "Idle".into(),
-        (false, 1) => format!("Uploading 1 file · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
-        (false, n) => format!("Uploading {n} files · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
+/// "Idle", "Paused · 237 of 1,005", "Uploading 237 of 1,005 · 12.4 MB/s": the window's
+/// headline, from the same figures.
+fn status_line(active: usize, (done, total): (u64, u64), bytes_per_sec: f64, paused: bool) -> String {
+    let of = (total > 0).then(|| format!("{} of {}", thousands(done), thousands(total)));
+    match (paused, active, of) {
+        (true, _, Some(of)) => format!("Paused · {of}"),
+        (true, _, None) => "Paused".into(),
+        (false, 0, _) => "Idle".into(),
+        (false, _, Some(of)) => format!("Uploading {of} · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
+        (false, 1, None) => format!("Uploading 1 file · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
+        (false, n, None) => format!("Uploading {n} files · {}", twindrop_engine::size::human_rate(bytes_per_sec)),
     }
+}
+
+/// 1005 → "1,005", as the window writes counts.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Desktop {
     fn refresh(&self, status: &mut Status) {
-        let line = status_line(status.active, status.bytes_per_sec, status.paused);
+        let line = status_line(status.active, status.files, status.bytes_per_sec, status.paused);
         let look = if status.paused {
             Look::Paused
         } else if status.active > 0 {
@@ -236,10 +255,17 @@ fn notifications_enabled() -> bool {
 mod tests {
     #[test]
     fn the_status_line_says_what_the_queue_does() {
-        assert_eq!(super::status_line(0, 0.0, false), "Idle");
-        assert_eq!(super::status_line(3, 2_500_000.0, false), "Uploading 3 files · 2.5 MB/s");
-        assert_eq!(super::status_line(1, 0.0, false), "Uploading 1 file · 0 B/s");
-        assert_eq!(super::status_line(3, 1.0, true), "Paused");
+        let none = (0, 0);
+        assert_eq!(super::status_line(0, none, 0.0, false), "Idle");
+        assert_eq!(super::status_line(0, (5, 5), 0.0, false), "Idle");
+        assert_eq!(super::status_line(3, none, 2_500_000.0, false), "Uploading 3 files · 2.5 MB/s");
+        assert_eq!(super::status_line(1, none, 0.0, false), "Uploading 1 file · 0 B/s");
+        assert_eq!(super::status_line(3, none, 1.0, true), "Paused");
+        // The batch's own count, as the window's headline has it.
+        assert_eq!(super::status_line(4, (237, 1_005), 2_500_000.0, false), "Uploading 237 of 1,005 · 2.5 MB/s");
+        assert_eq!(super::status_line(4, (237, 1_005), 0.0, true), "Paused · 237 of 1,005");
+        assert_eq!(super::thousands(1_234_567), "1,234,567");
+        assert_eq!(super::thousands(999), "999");
     }
 
     /// The tray reads rates as the queue, the Docs tab and Settings do (ui/src/lib/units.ts).
@@ -248,7 +274,7 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/lib/units.fixtures.json");
         let fixtures: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for f in fixtures {
-            let line = super::status_line(2, f["bytes"].as_f64().unwrap(), false);
+            let line = super::status_line(2, (0, 0), f["bytes"].as_f64().unwrap(), false);
             assert_eq!(line, format!("Uploading 2 files · {}", f["rate"].as_str().unwrap()));
         }
     }
