@@ -12,13 +12,16 @@ use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, wait_css, 
 const SIZES: [(u32, u32); 2] = [(760, 520), (1100, 720)];
 
 /// Of these selectors, those whose element is hidden, outside the window or covered at its
-/// centre, each with what is there instead.
+/// centre, each with what is there instead. Each is first scrolled into view, as a person
+/// would scroll a list or a form (a box that cannot scroll stays as it is: a button under
+/// another element stays covered).
 async fn covered(client: &Client, selectors: &[&str]) -> Vec<String> {
     let found = client
         .execute(
             "return arguments[0].map(css => { \
                const el = document.querySelector(css); \
                if (!el) return css + ': missing'; \
+               el.scrollIntoView({ block: 'nearest', inline: 'nearest' }); \
                const r = el.getBoundingClientRect(); \
                if (r.width === 0 || r.height === 0) return css + ': not shown'; \
                const x = r.left + r.width / 2, y = r.top + r.height / 2; \
