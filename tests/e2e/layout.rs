@@ -133,7 +133,7 @@ async fn every_screen(theme: &str) {
             "upload-staged",
             size,
             theme,
-            &["#upload-start", "#upload-clear", "#upload-description", "#upload-items li input", "#tab-uploads"],
+            &["#upload-start", "#upload-clear", "#upload-description", "#upload-items li input"],
         )
         .await;
         click(client, "#upload-start").await;

@@ -2,8 +2,10 @@
 //! the header, the rows and the tray all read (through [`QueueEvent::Stats`]), so no two
 //! places count on their own and contradict each other.
 //!
-//! A batch begins with the first job added to a settled queue and lasts until every job of it
-//! has ended; "Clear finished" takes its ended jobs out. Paused and cancelled jobs leave the
+//! A batch begins with the first job added once the last one was seen to end (by the queue's
+//! tick, [`Aggregate::end_if_settled`]) and lasts until every job of it has ended; "Clear finished"
+//! takes its ended jobs out. Jobs that end as they are added (skipped as already there) do not
+//! end their batch on their own. Paused and cancelled jobs leave the
 //! plan (their bytes are not "to go"), a retried one comes back. The speed is an exponential
 //! moving average of the bytes that moved, never above the bandwidth limit in force, and the
 //! time left is what remains of the whole batch over that speed ([`super::time_left`]).
@@ -58,6 +60,8 @@ pub struct Aggregate {
     /// them go backwards).
     moved_ever: u64,
     ended_ever: u64,
+    /// The last reading found nothing left to go: the next job added starts a new batch.
+    ended: bool,
     bytes: Throughput,
     files: Throughput,
 }
@@ -75,6 +79,7 @@ impl Default for Aggregate {
             files_failed: 0,
             moved_ever: 0,
             ended_ever: 0,
+            ended: false,
             bytes: Throughput::new(SPEED_WINDOW),
             files: Throughput::new(SPEED_WINDOW),
         }
@@ -82,7 +87,7 @@ impl Default for Aggregate {
 }
 
 impl Aggregate {
-    /// Nothing of it is left to go: the next job added starts a new batch.
+    /// Nothing of it is left to go.
     pub fn settled(&self) -> bool {
         self.pending.is_empty() && self.unseen_files == 0
     }
@@ -106,9 +111,7 @@ impl Aggregate {
         use QueueEvent::*;
         match *event {
             Added { id, size, .. } => {
-                if self.settled() {
-                    self.clear_finished();
-                }
+                self.begin_if_ended();
                 self.failed.remove(&id);
                 self.held.remove(&id);
                 self.pending.insert(id, Pending { size: size.unwrap_or(0), done: 0 });
@@ -146,9 +149,7 @@ impl Aggregate {
             JobState::Queued => {
                 if let Some(size) = self.failed.remove(&id) {
                     // Retried: back in the plan, and no longer a failure of this batch.
-                    if self.settled() {
-                        self.clear_finished();
-                    } else {
+                    if !self.begin_if_ended() {
                         self.files_failed = self.files_failed.saturating_sub(1);
                     }
                     self.pending.insert(id, Pending { size, done: 0 });
@@ -170,6 +171,21 @@ impl Aggregate {
             }
             _ => {}
         }
+    }
+
+    /// The queue's tick: a batch with nothing left to go has ended, and the next job added
+    /// starts a new one (a job that ends between two ticks does not end its batch by itself).
+    pub fn end_if_settled(&mut self) {
+        self.ended = self.settled();
+    }
+
+    /// A new batch, if the last one was seen to end; whether it began.
+    fn begin_if_ended(&mut self) -> bool {
+        let ended = std::mem::take(&mut self.ended);
+        if ended {
+            self.clear_finished();
+        }
+        ended
     }
 
     /// A job heard of first by its progress: one the journal had queued when the queue started.

@@ -50,7 +50,9 @@ impl Script {
     /// Half a second passes (the queue's tick), then the figures are read.
     fn tick(&mut self, limit: Option<u64>) -> Figures {
         self.now += Duration::from_millis(500);
-        self.batch.figures(self.now, limit, false)
+        let figures = self.batch.figures(self.now, limit, false);
+        self.batch.end_if_settled();
+        figures
     }
 }
 
@@ -187,7 +189,8 @@ fn clear_finished_and_a_new_batch_count_only_their_own_files() {
     let f = s.tick(None);
     assert_eq!((f.bytes_done, f.bytes_total, f.files_total), (2_300_000, 5_600_000, 2));
     s.feed([sent(4, 2_600_000, 2_600_000), finished(4), sent(5, 3_000_000, 3_000_000), finished(5)]);
-    // Batch three, without a clear: a settled batch gives way to the next one by itself.
+    assert_eq!(s.tick(None).files_done, 2);
+    // Batch three, without a clear: a batch seen to end gives way to the next one by itself.
     s.feed([added(6, 500)]);
     let f = s.tick(None);
     assert_eq!((f.files_done, f.files_total, f.bytes_done, f.bytes_total), (0, 1, 0, 500));
@@ -209,4 +212,17 @@ fn jobs_queued_before_the_start_are_counted_once() {
     s.feed([sent(9, 2_000, 2_000), finished(9)]);
     let f = s.tick(None);
     assert_eq!((f.files_done, f.files_total, f.bytes_done), (1, 3, 2_000));
+}
+
+#[test]
+fn files_skipped_as_they_are_added_are_one_batch() {
+    // Five files already on the server: each is added and skipped at once, one after another,
+    // and the five make one batch ("Done · 5 of 5"), not five batches of one.
+    let mut s = Script::new();
+    s.feed([added(1, 10), finished(1)]);
+    s.tick(None);
+    let skipped = |id: u64| QueueEvent::Skipped { id, doc_name: format!("{id}"), reason: "unchanged".into() };
+    s.feed((2..=6).flat_map(|id| [added(id, 100), skipped(id)]));
+    let f = s.tick(None);
+    assert_eq!((f.files_done, f.files_total, f.bytes_done, f.bytes_total), (5, 5, 500, 500));
 }

@@ -176,10 +176,31 @@ struct Control {
     gate: tokio::sync::RwLock<()>,
     /// The batch being worked through, fed by every event the queue sends ([`Queue::tap`]):
     /// the figures of its `Stats`.
-    batch: Arc<Mutex<Aggregate>>,
+    batch: Mutex<Aggregate>,
+    /// When `Stats` last went out for a file's end (they go at most every [`STATS_SOONEST`]).
+    stats_sent: Mutex<Option<tokio::time::Instant>>,
+}
+
+/// The queue's figures go out this often while it runs…
+const STATS_EVERY: Duration = Duration::from_millis(500);
+/// …and also when a file ends, but not more often than this (10,000 small files end in seconds).
+const STATS_SOONEST: Duration = Duration::from_millis(100);
+
+impl Control {
+    fn stats_due(&self) -> bool {
+        let now = tokio::time::Instant::now();
+        let mut sent = self.stats_sent.lock().expect("stats");
+        let due = sent.is_none_or(|at| now.duration_since(at) >= STATS_SOONEST);
+        if due {
+            *sent = Some(now);
+        }
+        due
+    }
 }
 
 pub struct Queue {
+    /// Itself, for the sinks it taps (they outlive no queue: a weak reference).
+    me: std::sync::Weak<Queue>,
     service: Service,
     journal: Arc<Journal>,
     opts: Options,
@@ -193,7 +214,7 @@ impl Queue {
             original_name: AtomicBool::new(opts.original_name),
             ..Control::default()
         };
-        Arc::new(Queue { service: service.into(), journal, opts, control })
+        Arc::new_cyclic(|me| Queue { me: me.clone(), service: service.into(), journal, opts, control })
     }
 
     /// How many files may upload at once from now on (1 to [`MAX_PARALLEL`], or more if the
@@ -238,10 +259,17 @@ impl Queue {
     /// `sink`, with every event also told to the batch's figures. Each way in that sends
     /// events taps its sink once, so the figures hear what the window hears.
     fn tap(&self, sink: &EventSink) -> EventSink {
-        let (batch, sink) = (self.control.batch.clone(), sink.clone());
+        let (me, sink) = (self.me.clone(), sink.clone());
         Arc::new(move |event: QueueEvent| {
-            batch.lock().expect("batch").observe(&event);
-            sink(event)
+            let Some(queue) = me.upgrade() else { return sink(event) };
+            let ends =
+                matches!(event, QueueEvent::Finished { .. } | QueueEvent::Failed { .. } | QueueEvent::Skipped { .. });
+            queue.control.batch.lock().expect("batch").observe(&event);
+            sink(event);
+            // A file's end shows in the header with its row, not up to a tick later.
+            if ends && queue.control.stats_due() {
+                sink(queue.stats_event());
+            }
         })
     }
 
@@ -300,7 +328,9 @@ impl Queue {
         let _ = poller.await;
         stats.abort();
         pruner.abort();
-        sink(self.stats_event());
+        let stats = self.stats_event();
+        self.control.batch.lock().expect("batch").end_if_settled();
+        sink(stats);
         outcome
     }
 
@@ -420,10 +450,12 @@ impl Queue {
     }
 
     async fn report_stats(self: Arc<Self>, sink: EventSink) {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut tick = tokio::time::interval(STATS_EVERY);
         loop {
             tick.tick().await;
-            sink(self.stats_event());
+            let stats = self.stats_event();
+            self.control.batch.lock().expect("batch").end_if_settled();
+            sink(stats);
         }
     }
 
