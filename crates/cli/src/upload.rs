@@ -420,17 +420,30 @@ impl Printer {
                         bar.set_prefix(format!("{stage:?}").to_lowercase());
                     }
                 }
-                QueueEvent::Stats { bytes_per_sec, files_per_sec, eta_secs, bytes_done, bytes_total, .. } => {
+                QueueEvent::Stats {
+                    bytes_per_sec,
+                    files_per_sec,
+                    eta_secs,
+                    bytes_done,
+                    bytes_total,
+                    files_done,
+                    files_failed,
+                    files_total,
+                    ..
+                } => {
                     if let Some((_, total)) = &bars {
                         total.set_length(bytes_total);
                         total.set_position(bytes_done);
+                        // The window's headline, from the same figures: "237 of 1005, 3 failed, …".
+                        let failed = if files_failed > 0 { format!(", {files_failed} failed") } else { String::new() };
                         let eta = eta_secs.map(|s| format!(", {s:.0} s left")).unwrap_or_default();
                         // Small files: bytes per second says little, files per second says it.
                         let files = match twindrop_engine::progress::small_files(bytes_per_sec, files_per_sec) {
                             true => format!("{files_per_sec:.0} files/s, "),
                             false => String::new(),
                         };
-                        total.set_message(format!("{files}{}{eta}", twindrop_engine::size::human_rate(bytes_per_sec)));
+                        let rate = twindrop_engine::size::human_rate(bytes_per_sec);
+                        total.set_message(format!("{files_done} of {files_total}{failed} · {files}{rate}{eta}"));
                     }
                 }
                 QueueEvent::Finished { id, doc_name, status, sha256 } => {
