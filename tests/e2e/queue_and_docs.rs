@@ -413,7 +413,15 @@ async fn ten_thousand_dropped_files_keep_the_list_virtualized_and_smooth() {
     let speed = text(client, "#queue-speed").await;
     assert!(speed.contains("files/s") || speed == "Idle", "{speed:?}");
 
-    // The compact density: one short line per file, the same virtual window.
+    // A big batch reads at a glance: its count in the headline, one bar for the whole batch,
+    // and the compact density (one short line per file, the same virtual window) chosen by
+    // itself; the user can turn it off and on.
+    let headline = text(client, "#queue-count").await;
+    assert!(headline.contains("of 10,000"), "{headline:?}");
+    assert!(client.find(Locator::Css("#queue-overall[role=progressbar]")).await.is_ok());
+    wait_attr(client, "#queue-density", "aria-pressed", "true", 5).await;
+    click(client, "#queue-density").await;
+    wait_attr(client, "#queue-density", "aria-pressed", "false", 5).await;
     click(client, "#queue-density").await;
     wait_attr(client, "#queue-density", "aria-pressed", "true", 5).await;
     let tops: Vec<f64> = serde_json::from_value(
