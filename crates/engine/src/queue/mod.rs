@@ -328,9 +328,7 @@ impl Queue {
         let _ = poller.await;
         stats.abort();
         pruner.abort();
-        let stats = self.stats_event();
-        self.control.batch.lock().expect("batch").end_if_settled();
-        sink(stats);
+        sink(self.tick_stats());
         outcome
     }
 
@@ -449,13 +447,18 @@ impl Queue {
         }
     }
 
+    /// The figures at a tick, after which a batch with nothing left to go has ended.
+    fn tick_stats(&self) -> QueueEvent {
+        let stats = self.stats_event();
+        self.control.batch.lock().expect("batch").end_if_settled();
+        stats
+    }
+
     async fn report_stats(self: Arc<Self>, sink: EventSink) {
         let mut tick = tokio::time::interval(STATS_EVERY);
         loop {
             tick.tick().await;
-            let stats = self.stats_event();
-            self.control.batch.lock().expect("batch").end_if_settled();
-            sink(stats);
+            sink(self.tick_stats());
         }
     }
 
