@@ -131,6 +131,19 @@ pub enum Error {
     /// The window named a verification the app no longer keeps, or one of another account.
     #[error("{0}; verify again")]
     VerificationGone(String),
+    /// A file is where one was to be written, and replacing it was not asked for.
+    #[error("{}: a file is already there; choose another place, or say to replace it", path.display())]
+    FileExists { path: PathBuf },
+    /// The server gave no download link for a Doc (its copy is not `ok`, or it holds no bytes).
+    #[error("{name:?} cannot be downloaded: {why}")]
+    DownloadUnavailable { name: String, why: String },
+    /// The download link refused to give the bytes (expired, gone, or refused).
+    #[error("the download link refused the Doc's bytes ({status}): {message}")]
+    DownloadRejected { status: u16, message: String },
+    /// The bytes downloaded do not hash to the SHA-256 the Doc recorded at attach; nothing was
+    /// saved.
+    #[error("{name:?}: the downloaded bytes hash to {theirs}, not to the Doc's recorded SHA-256 {recorded}; nothing was saved{hint}")]
+    DownloadChecksumMismatch { name: String, recorded: String, theirs: String, hint: String },
 }
 
 /// Defines [`Code`], its string, its meaning and [`Code::ALL`] from one table, so that a code
@@ -246,6 +259,10 @@ codes! {
     VerifyUnsupported => "verify.unsupported", "This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards.", true;
     ReceiptTampered => "receipt.tampered", "A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written.", false;
     ReceiptInvalid => "receipt.invalid", "A file given as a receipt is not one Twindrop wrote (or is damaged).", true;
+    FileExists => "file.exists", "A file is already at the path to write, and replacing it was not asked for.", true;
+    DownloadUnavailable => "download.unavailable", "The server gives no download link for the Doc: it is still being copied, or its copy failed.", false;
+    DownloadRejected => "download.rejected", "The download link refused to give the Doc's bytes (expired, gone or refused).", false;
+    DownloadChecksumMismatch => "download.checksum_mismatch", "The downloaded bytes do not hash to the SHA-256 the Doc recorded; nothing was saved.", false;
     VerifyGone => "verify.gone", "A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again.", false;
 }
 
@@ -392,6 +409,10 @@ impl Error {
             ReceiptTampered { .. } => Code::ReceiptTampered,
             ReceiptInvalid { .. } => Code::ReceiptInvalid,
             VerificationGone(_) => Code::VerifyGone,
+            FileExists { .. } => Code::FileExists,
+            DownloadUnavailable { .. } => Code::DownloadUnavailable,
+            DownloadRejected { .. } => Code::DownloadRejected,
+            DownloadChecksumMismatch { .. } => Code::DownloadChecksumMismatch,
         }
     }
 

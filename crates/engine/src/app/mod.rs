@@ -8,7 +8,9 @@
 //! - [`routes`]: which listener hears which job's events.
 //! - [`sandbox`]: the emulator inside the process.
 //! - [`verifying`]: verify a watched folder or a chosen one; send again; receipts.
+//! - [`docs`]: one Doc: its bytes downloaded, the local file it came from.
 
+mod docs;
 mod routes;
 mod sandbox;
 mod session;
@@ -20,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+pub use docs::LocalFile;
 pub use routes::Routes;
 pub use sandbox::Sandbox;
 pub use session::SessionInfo;

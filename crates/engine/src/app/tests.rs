@@ -198,3 +198,41 @@ async fn a_shorter_history_prunes_the_open_journals() {
     assert_eq!(app.prefs().unwrap().history_days, 7);
     app.stop_sandbox().await;
 }
+
+/// The Docs tab's "Download…" and "Show the local file", through the app on the sandbox: the
+/// Doc's bytes saved where asked and checked; the file a Doc came from while it is there,
+/// "no longer there" once it is gone, and nothing for a Doc the journals never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doc_is_downloaded_and_its_local_file_found() {
+    let home = tempfile::tempdir().unwrap();
+    let app = App::new(places(home.path()), Hooks::default());
+    app.open_sandbox().await.unwrap();
+    let twin = app.create_twin().await.unwrap();
+    let file = home.path().join("Quarterly report.pdf");
+    std::fs::write(&file, "%PDF quarterly figures").unwrap();
+    let items = [Planned { path: file.clone(), name: "Quarterly_report.pdf".into() }];
+    let (sink, events) = recorder();
+    let ids = app.upload(twin.as_str(), &items, &Batch::new("access_optimized", None).unwrap(), sink).await.unwrap();
+    until("the file to be ok", || finished_ok(&events.lock().unwrap(), ids[0])).await;
+
+    let target = home.path().join("copy.pdf");
+    let saved = app.download_doc(&twin, "Quarterly_report.pdf", &target, false).await.unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"%PDF quarterly figures");
+    assert!(saved.verified);
+    let again = app.download_doc(&twin, "Quarterly_report.pdf", &target, false).await.unwrap_err();
+    assert_eq!(again.code(), "file.exists");
+
+    let local = app.doc_local_file(&twin, "Quarterly_report.pdf").await.unwrap();
+    assert_eq!(local, Some(LocalFile { path: file.display().to_string(), present: true }));
+    std::fs::remove_file(&file).unwrap();
+    let local = app.doc_local_file(&twin, "Quarterly_report.pdf").await.unwrap();
+    assert_eq!(local.map(|l| l.present), Some(false), "the journal still knows where it was");
+
+    // Someone else's Doc: the server has it, no journal of ours sent it.
+    let tt = app.queue().await.unwrap().service().trusted_twin().unwrap().clone();
+    let up = tt.create_upload_url().await.unwrap();
+    tt.upload(&up, &target, Arc::new(|_| {}), None).await.unwrap();
+    tt.attach(&twin, &DocName::parse("theirs.pdf").unwrap(), &up.handler, None).await.unwrap();
+    assert_eq!(app.doc_local_file(&twin, "theirs.pdf").await.unwrap(), None);
+    app.stop_sandbox().await;
+}

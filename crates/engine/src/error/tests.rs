@@ -56,6 +56,15 @@ fn one_of_each() -> Vec<Error> {
         Error::ReceiptTampered { path: "r.json".into(), found: "a".into(), says: "b".into() },
         Error::ReceiptInvalid { path: "r.json".into(), message: "not JSON".into() },
         Error::VerificationGone("x".into()),
+        Error::FileExists { path: "a.txt".into() },
+        Error::DownloadUnavailable { name: "a.txt".into(), why: "it is still being copied".into() },
+        Error::DownloadRejected { status: 403, message: "AccessDenied: Request has expired".into() },
+        Error::DownloadChecksumMismatch {
+            name: "a.txt".into(),
+            recorded: "a".into(),
+            theirs: "b".into(),
+            hint: String::new(),
+        },
     ];
     all.extend(Invalid::ALL.iter().map(|&what| Error::invalid(what, "x")));
     all

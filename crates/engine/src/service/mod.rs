@@ -176,6 +176,25 @@ impl Service {
             _ => Err(Error::Unsupported("this is not a Trusted Twin account".into())),
         }
     }
+
+    /// Save a Doc's bytes at `target`, checked against the SHA-256 it recorded: the app's
+    /// "Download…" and `twindrop docs download`. Only Trusted Twin hands out download links;
+    /// the other services say so (`service.unsupported`).
+    pub async fn download_doc(
+        &self,
+        twin: &crate::destination::TwinId,
+        name: &str,
+        target: &std::path::Path,
+        replace: bool,
+    ) -> Result<crate::transfer::download::Saved> {
+        match self {
+            Service::TrustedTwin(tt) => tt.download_doc(twin, name, target, replace).await,
+            other => Err(Error::Unsupported(format!(
+                "downloading a Doc needs a Trusted Twin account; {} has no Docs to download",
+                other.kind().display_name()
+            ))),
+        }
+    }
 }
 
 impl From<Arc<TrustedTwin>> for Service {

@@ -1,8 +1,10 @@
 //! How bytes move: one plain PUT of a whole file to a pre-authorised URL, streamed from disk in
 //! `CHUNK`-sized reads and hashed on the way out, so a file is read exactly once; a
 //! [`resumable`] session (the GCS protocol) that can carry on inside a file; or a browser-style
-//! [`form`] POST (OSS PostObject).
+//! [`form`] POST (OSS PostObject). And the other way: [`download`] saves what a download link
+//! serves, streamed and hashed on the way in.
 
+pub mod download;
 pub mod form;
 pub mod resumable;
 

@@ -144,6 +144,14 @@ export type ErrorCode =
   | "receipt.tampered"
   /** A file given as a receipt is not one Twindrop wrote (or is damaged). */
   | "receipt.invalid"
+  /** A file is already at the path to write, and replacing it was not asked for. */
+  | "file.exists"
+  /** The server gives no download link for the Doc: it is still being copied, or its copy failed. */
+  | "download.unavailable"
+  /** The download link refused to give the Doc's bytes (expired, gone or refused). */
+  | "download.rejected"
+  /** The downloaded bytes do not hash to the SHA-256 the Doc recorded; nothing was saved. */
+  | "download.checksum_mismatch"
   /** A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again. */
   | "verify.gone";
 
@@ -219,6 +227,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "verify.unsupported",
   "receipt.tampered",
   "receipt.invalid",
+  "file.exists",
+  "download.unavailable",
+  "download.rejected",
+  "download.checksum_mismatch",
   "verify.gone",
 ];
 
@@ -294,6 +306,10 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "verify.unsupported": "This service has no call that reads a file's hash back, so its uploads cannot be verified afterwards.",
   "receipt.tampered": "A receipt's content does not hash to the SHA-256 it carries: it was changed after it was written.",
   "receipt.invalid": "A file given as a receipt is not one Twindrop wrote (or is damaged).",
+  "file.exists": "A file is already at the path to write, and replacing it was not asked for.",
+  "download.unavailable": "The server gives no download link for the Doc: it is still being copied, or its copy failed.",
+  "download.rejected": "The download link refused to give the Doc's bytes (expired, gone or refused).",
+  "download.checksum_mismatch": "The downloaded bytes do not hash to the SHA-256 the Doc recorded; nothing was saved.",
   "verify.gone": "A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again.",
 };
 

@@ -2,6 +2,7 @@
 //! (attach) and polling `GET /twins/{twin}/docs/{doc_name}` until the copy is terminal.
 //! See `../shared/spec/trustedtwin-api.md`; its decisions table is followed here and by the emulator.
 
+mod download;
 mod finish;
 
 use std::collections::BTreeMap;
@@ -191,7 +192,11 @@ impl TrustedTwin {
     }
 
     async fn call(&self, method: Method, segments: &[&str], body: Option<Value>) -> Result<(StatusCode, Value)> {
-        let url = self.url(segments);
+        self.call_at(method, self.url(segments), body).await
+    }
+
+    /// [`Self::call`] to a URL made already (one with a query).
+    async fn call_at(&self, method: Method, url: Url, body: Option<Value>) -> Result<(StatusCode, Value)> {
         let shown = format!("{} {}", method, url.path());
         let mut request =
             self.http.request(method, url).header("Authorization", self.secret.expose()).timeout(self.timeout);
