@@ -3,9 +3,11 @@
 //!
 //! - `upload`: `upload`, `retry` and the live output (indicatif bars on a TTY, JSON lines).
 //! - `emulator`: `twindrop emulator`.
+//! - `docs`: `twindrop docs download`.
 
 mod choice;
 mod connection;
+mod docs;
 mod doctor;
 mod emulator;
 mod manual;
@@ -130,12 +132,15 @@ enum Command {
     /// server, only on the server, or on it but not ok. Exits 1 on any difference. With
     /// --receipt, writes a receipt (JSON or CSV) that `verify --receipt FILE` checks again later.
     Verify(verify::VerifyArgs),
-    /// The Docs on a Twin, with their status on the server.
+    /// The Docs on a Twin, with their status on the server; `docs download` saves one.
+    #[command(subcommand_negates_reqs = true)]
     Docs {
         #[command(flatten)]
         conn: Connection,
-        #[arg(long, env = "TWINDROP_TWIN")]
-        twin: String,
+        #[arg(long, env = "TWINDROP_TWIN", required = true)]
+        twin: Option<String>,
+        #[command(subcommand)]
+        action: Option<docs::DocsCommand>,
     },
     /// Send Docs whose copy ended `hash_mismatch` or `error` again, from the files they came
     /// from (the journal knows them); waits until they are settled.
@@ -422,8 +427,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(args) => verify::verify(&settings, cli.journal.as_ref(), args, cli.json).await,
-        Command::Docs { conn, twin } => {
+        Command::Docs { action: Some(action), .. } => docs::run(&settings, action, cli.json).await,
+        Command::Docs { conn, twin, action: None } => {
             let tt = connect(&settings, &conn).await?;
+            let twin = twin.unwrap_or_default();
             upload::docs(&tt.list_docs_detailed(&TwinId::parse(&twin)?).await?, cli.json);
             Ok(ExitCode::SUCCESS)
         }
