@@ -16,6 +16,7 @@
 //! - `places`: the app's folders by identifier, moved once from the old identifier's.
 //! - `picker`: native file, folder and save dialogs, with test seams.
 //! - `verify`: verify a watched or picked folder, send again, export a receipt.
+//! - `docs`: a Doc's download (through the save dialog), its local file, and revealing it.
 //! - `ipc`: the list of commands, the one source of the handler, the TypeScript bindings
 //!   (`bindings`, a test) and the window's permissions (build.rs).
 
@@ -32,6 +33,7 @@ mod audit;
 mod bindings;
 mod commands;
 mod desktop;
+mod docs;
 mod launch;
 mod logs;
 mod picker;

@@ -16,6 +16,7 @@ import type {
   DocRow,
   FolderStatus,
   FolderUpdate,
+  LocalFile,
   NamedFile,
   PickKind,
   Planned,
@@ -24,6 +25,7 @@ import type {
   QueueEvent,
   ReceiptSaved,
   Report,
+  Saved,
   SentAgain,
   ServiceKind,
   Session,
@@ -241,6 +243,22 @@ export function docDelete(twin: string, name: string): Promise<null> {
 /** Deletes a hash_mismatch/error Doc and queues its file again; resolves to the new job ids. */
 export function docRetry(twin: string, name: string): Promise<number[]> {
   return call(() => commands.docRetry(twin, name));
+}
+
+/** Asks where to save the Doc (offering `suggested`), then downloads it there, checked against
+ * its recorded SHA-256; null when the user cancelled. */
+export function docDownload(twin: string, name: string, suggested: string): Promise<Saved | null> {
+  return call(() => commands.docDownload(twin, name, suggested));
+}
+
+/** The file the Doc was sent from, when the journal knows it; null when it does not. */
+export function docLocalFile(twin: string, name: string): Promise<LocalFile | null> {
+  return call(() => commands.docLocalFile(twin, name));
+}
+
+/** Shows the Doc's local file in the file manager; resolves to its path. */
+export function docReveal(twin: string, name: string): Promise<string> {
+  return call(() => commands.docReveal(twin, name));
 }
 
 /** Native file or folder picker; resolves to the chosen paths, `[]` when cancelled. */

@@ -18,7 +18,18 @@ import {
   namesToRead,
   sortDocs,
   storageClassLabel,
+  DEFAULT_QUERY,
+  defaultDir,
+  describedName,
+  docReference,
+  namesToReadForView,
+  needsDetails,
+  shownSummary,
+  statusKey,
+  suggestedFileName,
+  viewDocs,
   type Details,
+  type DocQuery,
 } from "./docs";
 import type { DocEntry, DocRow } from "./types";
 
@@ -138,5 +149,175 @@ describe("originalName", () => {
     expect(originalName({ team: "ops" }, "a.txt")).toBeNull();
     expect(originalName({ original_name: 7 }, "a.txt")).toBeNull();
     expect(originalName(null, "a.txt")).toBeNull();
+  });
+});
+
+describe("search, sort and status filter", () => {
+  const row = (name: string, size: number | null, updatedTs: number | null): DocRow => ({
+    name,
+    size,
+    createdTs: updatedTs === null ? null : updatedTs - 10,
+    updatedTs,
+  });
+  const read = (entries: DocEntry[]): Details => new Map(entries.map((e) => [e.name, { entry: e, at: 0 }]));
+  const q = (over: Partial<DocQuery>): DocQuery => ({ ...DEFAULT_QUERY, ...over });
+  const names = (rows: DocRow[]) => rows.map((r) => r.name);
+
+  const rows = [
+    row("b.txt", 300, 1_700_000_300),
+    row("A.txt", 100, 1_700_000_100),
+    row("c/Report.pdf", 300, 1_700_000_200),
+    row("d.bin", null, null),
+    row("Quarterly_report.pdf", 50, 1_700_000_050),
+  ];
+  const details = read([
+    doc("b.txt", "ok"),
+    doc("A.txt", "hash_mismatch"),
+    doc("Quarterly_report.pdf", "copying", { description: { original_name: "Quarterly report Ü.pdf" } }),
+  ]);
+
+  it("a status is unknown until read", () => {
+    expect(statusKey("b.txt", details)).toBe("ok");
+    expect(statusKey("d.bin", details)).toBe("unknown");
+    expect(statusKey("x", read([doc("x", "unverified")]))).toBe("unknown");
+    const unknown = viewDocs(rows, details, q({ status: "unknown" }));
+    expect(names(unknown)).toEqual(["c/Report.pdf", "d.bin"]);
+    // Once read, it leaves "unknown" for its own status.
+    const later = read([...[...details.values()].map((d) => d.entry), doc("d.bin", "error")]);
+    expect(names(viewDocs(rows, later, q({ status: "unknown" })))).toEqual(["c/Report.pdf"]);
+    expect(names(viewDocs(rows, later, q({ status: "error" })))).toEqual(["d.bin"]);
+  });
+
+  it("searches names and original names, in any case", () => {
+    expect(names(viewDocs(rows, details, q({ search: "  REPORT " })))).toEqual(["Quarterly_report.pdf", "c/Report.pdf"]);
+    // "quarterly report" (with a space) is only in the original name.
+    expect(names(viewDocs(rows, details, q({ search: "quarterly report ü" })))).toEqual(["Quarterly_report.pdf"]);
+    expect(names(viewDocs(rows, details, q({ search: "nothing" })))).toEqual([]);
+    expect(describedName({ original_name: "x y.txt" })).toBe("x y.txt");
+    expect(describedName({ other: 1 })).toBeNull();
+  });
+
+  it("sorts by name, size, date and status, both ways; missing values go last", () => {
+    expect(names(viewDocs(rows, details, q({})))).toEqual(["A.txt", "Quarterly_report.pdf", "b.txt", "c/Report.pdf", "d.bin"]);
+    expect(names(viewDocs(rows, details, q({ dir: "desc" })))).toEqual([
+      "d.bin",
+      "c/Report.pdf",
+      "b.txt",
+      "Quarterly_report.pdf",
+      "A.txt",
+    ]);
+    // Equal sizes fall back to the name, A→Z, in both directions.
+    expect(names(viewDocs(rows, details, q({ sort: "size" })))).toEqual([
+      "Quarterly_report.pdf",
+      "A.txt",
+      "b.txt",
+      "c/Report.pdf",
+      "d.bin",
+    ]);
+    expect(names(viewDocs(rows, details, q({ sort: "size", dir: "desc" })))).toEqual([
+      "b.txt",
+      "c/Report.pdf",
+      "A.txt",
+      "Quarterly_report.pdf",
+      "d.bin",
+    ]);
+    expect(names(viewDocs(rows, details, q({ sort: "date", dir: "desc" })))).toEqual([
+      "b.txt",
+      "c/Report.pdf",
+      "A.txt",
+      "Quarterly_report.pdf",
+      "d.bin",
+    ]);
+    // Problems first, then copying, ok; not read yet last either way.
+    expect(names(viewDocs(rows, details, q({ sort: "status" })))).toEqual([
+      "A.txt",
+      "Quarterly_report.pdf",
+      "b.txt",
+      "c/Report.pdf",
+      "d.bin",
+    ]);
+    expect(names(viewDocs(rows, details, q({ sort: "status", dir: "desc" })))).toEqual([
+      "b.txt",
+      "Quarterly_report.pdf",
+      "A.txt",
+      "c/Report.pdf",
+      "d.bin",
+    ]);
+    expect([defaultDir("name"), defaultDir("size"), defaultDir("date"), defaultDir("status")]).toEqual([
+      "asc",
+      "desc",
+      "desc",
+      "asc",
+    ]);
+  });
+
+  it("filters and sorts 10,000 Docs in a stable order whatever order they are listed in", () => {
+    const statuses = ["ok", "copying", "hash_mismatch", "error"];
+    const many: DocRow[] = [];
+    const entries: DocEntry[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const name = `f${String(i).padStart(5, "0")}.txt`;
+      // Only 100 distinct sizes: many ties.
+      many.push(row(name, (i * 7919) % 100, 1_700_000_000 + (i % 37)));
+      // Two of three read; the rest unknown.
+      if (i % 3 !== 0) entries.push(doc(name, statuses[i % 4]));
+    }
+    const known = read(entries);
+    const shuffled = many.slice().reverse();
+    for (let i = shuffled.length - 1; i > 0; i -= 7) [shuffled[i], shuffled[i - 3]] = [shuffled[i - 3], shuffled[i]];
+
+    const query = q({ search: "F0", sort: "size", dir: "desc", status: "error" });
+    const started = performance.now();
+    const shown = viewDocs(many, known, query);
+    const took = performance.now() - started;
+    expect(names(viewDocs(shuffled, known, query))).toEqual(names(shown));
+    // f0xxxx: 0..9999 all start with f0 → every read Doc whose i % 4 == 3.
+    const expected = many.filter((_, i) => i % 3 !== 0 && i % 4 === 3);
+    expect(shown.length).toBe(expected.length);
+    for (let i = 1; i < shown.length; i++) {
+      const [a, b] = [shown[i - 1], shown[i]];
+      expect(a.size! > b.size! || (a.size === b.size && a.name < b.name)).toBe(true);
+    }
+    // A guard against an accidental quadratic sort, not a speed claim.
+    expect(took).toBeLessThan(1000);
+
+    const byStatus = viewDocs(shuffled, known, q({ sort: "status" }));
+    expect(byStatus.length).toBe(10_000);
+    expect(statusKey(byStatus[0].name, known)).toBe("hash_mismatch");
+    expect(statusKey(byStatus[9_999].name, known)).toBe("unknown");
+    expect(names(byStatus)).toEqual(names(viewDocs(many, known, q({ sort: "status" }))));
+  });
+
+  it("reads every status for a status view, original names for a search, a batch at a time", () => {
+    const many = Array.from({ length: 250 }, (_, i) => row(`doc${i}.txt`, i, i));
+    const none: Details = new Map();
+    expect(needsDetails(DEFAULT_QUERY)).toBe(false);
+    expect(namesToReadForView(many, none, DEFAULT_QUERY)).toEqual([]);
+    const status = namesToReadForView(many, none, q({ status: "ok" }));
+    expect(status.length).toBe(DETAILS_BATCH);
+    expect(status[0]).toBe("doc0.txt");
+    const someRead = read(many.slice(0, 240).map((r) => doc(r.name, "ok")));
+    expect(namesToReadForView(many, someRead, q({ sort: "status" }))).toEqual(many.slice(240).map((r) => r.name));
+    // A search reads only the Docs its name does not already match.
+    const search = namesToReadForView(many.slice(0, 20), none, q({ search: "doc1" }));
+    expect(search).not.toContain("doc1.txt");
+    expect(search).not.toContain("doc12.txt");
+    expect(search).toContain("doc2.txt");
+  });
+
+  it("says how many are shown, and how many read while a filter needs them", () => {
+    expect(shownSummary(1_006, 1_006, 20, DEFAULT_QUERY)).toBe("1,006 Docs");
+    expect(shownSummary(12, 1_006, 1_006, q({ search: "report" }))).toBe("Showing 12 of 1,006");
+    expect(shownSummary(3, 1_006, 300, q({ status: "error" }))).toBe("Showing 3 of 1,006 · 300 of 1,006 read");
+  });
+
+  it("offers a file name and a reference for each Doc", () => {
+    expect(suggestedFileName("reports/q3.pdf", null)).toBe("q3.pdf");
+    expect(suggestedFileName("Quarterly_report.pdf", { original_name: "Quarterly report.pdf" })).toBe(
+      "Quarterly report.pdf",
+    );
+    expect(docReference("0f8fad5b-d9cb-469f-a165-70867728950e", "reports/q3.pdf")).toBe(
+      "0f8fad5b-d9cb-469f-a165-70867728950e/reports/q3.pdf",
+    );
   });
 });

@@ -56,6 +56,15 @@ export const commands = {
 	 */
 	docRetry: (twin: string, name: string) => __TAURI_INVOKE<number[]>("doc_retry", { twin, name }),
 	/**
+	 *  Ask where to save Doc `name` (the dialog offers its file name and asks before replacing a
+	 *  file), then download it there, checked against its recorded SHA-256; `None`: cancelled.
+	 */
+	docDownload: (twin: string, name: string, suggested: string) => __TAURI_INVOKE<Saved | null>("doc_download", { twin, name, suggested }),
+	/**  The file Doc `name` was sent from, when a journal knows it (and whether it is still there). */
+	docLocalFile: (twin: string, name: string) => __TAURI_INVOKE<LocalFile | null>("doc_local_file", { twin, name }),
+	/**  Show the file Doc `name` came from in the file manager. Returns the path shown. */
+	docReveal: (twin: string, name: string) => __TAURI_INVOKE<string>("doc_reveal", { twin, name }),
+	/**
 	 *  Paths the user picked; empty when they cancelled. They become chosen paths (`chosen`):
 	 *  the commands that take paths accept them, and what is under them.
 	 */
@@ -373,6 +382,14 @@ export type ErrorCode =
 "receipt.tampered" | 
 /** A file given as a receipt is not one Twindrop wrote (or is damaged). */
 "receipt.invalid" | 
+/** A file is already at the path to write, and replacing it was not asked for. */
+"file.exists" | 
+/** The server gives no download link for the Doc: it is still being copied, or its copy failed. */
+"download.unavailable" | 
+/** The download link refused to give the Doc's bytes (expired, gone or refused). */
+"download.rejected" | 
+/** The downloaded bytes do not hash to the SHA-256 the Doc recorded; nothing was saved. */
+"download.checksum_mismatch" | 
 /** A verification shown in the window is no longer kept (newer ones replaced it, or another account is open): verify again. */
 "verify.gone";
 
@@ -462,6 +479,13 @@ export type LocalFacts = {
 	md5: string | null,
 	/**  Taken from the journal (`--trust-cache`): the file was not read again. */
 	cached: boolean,
+};
+
+/**  The file a Doc was sent from, as the journal recorded it. */
+export type LocalFile = {
+	path: string,
+	/**  Whether a file is still at `path` (it may have been moved or deleted since). */
+	present: boolean,
 };
 
 /**
@@ -592,6 +616,16 @@ export type Row = {
 	server: Held | null,
 	/**  Why a file is unreadable, or what makes a Doc not ok. */
 	problem: ErrorInfo | null,
+};
+
+/**  A file saved from a download link. */
+export type Saved = {
+	path: string,
+	size: number,
+	/**  The SHA-256 of the bytes saved (lowercase hex). */
+	sha256: string,
+	/**  The bytes matched a SHA-256 the server recorded; `false` when it recorded none. */
+	verified: boolean,
 };
 
 /**  What "Send again" did. */
