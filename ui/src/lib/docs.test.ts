@@ -306,7 +306,8 @@ describe("search, sort and status filter", () => {
   });
 
   it("says how many are shown, and how many read while a filter needs them", () => {
-    expect(shownSummary(1_006, 1_006, 20, DEFAULT_QUERY)).toBe("1,006 Docs");
+    expect(shownSummary(1_006, 1_006, 20, DEFAULT_QUERY)).toBe("");
+    expect(shownSummary(1_006, 1_006, 20, q({ sort: "status" }))).toBe("20 of 1,006 read");
     expect(shownSummary(12, 1_006, 1_006, q({ search: "report" }))).toBe("Showing 12 of 1,006");
     expect(shownSummary(3, 1_006, 300, q({ status: "error" }))).toBe("Showing 3 of 1,006 · 300 of 1,006 read");
   });

@@ -212,7 +212,7 @@ export const STATUS_FILTERS: readonly { value: StatusFilter; label: string }[] =
   { value: "copying", label: "Copying" },
   { value: "hash_mismatch", label: "Hash mismatch" },
   { value: "error", label: "Error" },
-  { value: "unknown", label: "Unknown / not read yet" },
+  { value: "unknown", label: "Unknown" },
 ];
 
 /** The direction a sort starts in when chosen: names A→Z, the biggest and newest first,
@@ -309,12 +309,14 @@ export function namesToReadForView(rows: readonly DocRow[], details: Details, q:
   return out;
 }
 
-/** "Showing 12 of 1,006", and while statuses are read for a filter: "· 300 of 1,006 read". */
+/** "Showing 12 of 1,006", and while statuses are read for the view: "· 300 of 1,006 read";
+ * nothing while every Doc shows (the header counts them). */
 export function shownSummary(shown: number, total: number, read: number, q: DocQuery): string {
   const f = (x: number) => x.toLocaleString("en-US");
   const filtered = needle(q.search) !== "" || q.status !== "all";
-  const base = filtered ? `Showing ${f(shown)} of ${f(total)}` : `${f(total)} ${total === 1 ? "Doc" : "Docs"}`;
-  return needsDetails(q) && read < total ? `${base} · ${f(read)} of ${f(total)} read` : base;
+  const reading = needsDetails(q) && read < total ? `${f(read)} of ${f(total)} read` : "";
+  const base = filtered ? `Showing ${f(shown)} of ${f(total)}` : "";
+  return [base, reading].filter((x) => x !== "").join(" · ");
 }
 
 /** The file name a save dialog offers for a Doc: its original name if it keeps one, else the
