@@ -13,9 +13,11 @@ use crate::{connect_service, Connection};
 
 #[derive(clap::Subcommand)]
 pub enum DocsCommand {
-    /// Save a Doc's bytes to a file (through the server's download link), checked against the
-    /// SHA-256 the Doc recorded: a difference is `download.checksum_mismatch` and nothing is
-    /// saved. An existing file is left alone unless --force.
+    /// Save a Doc's bytes to a file, checked against the SHA-256 it recorded.
+    ///
+    /// The bytes come through the server's download link; a difference from the recorded
+    /// SHA-256 is `download.checksum_mismatch` and nothing is saved. An existing file is left
+    /// alone unless --force.
     Download(DownloadArgs),
 }
 
