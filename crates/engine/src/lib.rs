@@ -44,6 +44,8 @@
 //!   the open session's queue and watched folders, pause / resume / retry, Docs, preferences
 //!   and the activity log, with events routed to their listeners.
 //! - [`profile`]: named accounts (base URL, recent Twins), no secrets.
+//! - [`twin_names`]: a nickname for each Twin and the name its server description gives it
+//!   (`description.name`); the label shown instead of a UUID.
 //! - [`error`]: one `Error` with a stable machine `code()`.
 //! - [`chosen`]: the paths the user chose (dialogs, drops, watched folders); the app refuses
 //!   any other path its web view names.
@@ -84,6 +86,7 @@ pub mod service;
 pub mod size;
 pub mod source;
 pub mod transfer;
+pub mod twin_names;
 pub mod verify;
 
 /// The fuzz targets' bodies (`fuzz/`), which reach parsers private to their modules. Not an API.

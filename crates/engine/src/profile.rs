@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Invalid, Result};
+use crate::twin_names::{KnownTwin, TwinNames};
 
 pub const DEFAULT_PROFILE: &str = "default";
 const RECENT_LIMIT: usize = 20;
@@ -94,6 +95,13 @@ pub struct Settings {
     /// The app's preferences (parallelism, bandwidth, conflicts, autostart, notifications).
     #[serde(default)]
     pub prefs: crate::prefs::Prefs,
+    /// What each Twin is called: nicknames and server names, by UUID ([`crate::twin_names`]).
+    #[serde(default)]
+    pub twin_names: TwinNames,
+    /// The first-run guide was closed: it no longer opens by itself (Help reopens it). Beside
+    /// the prefs, not in them: the Settings page saves the prefs whole, and must not undo it.
+    #[serde(default)]
+    pub guide_seen: bool,
 }
 
 impl Settings {
@@ -134,6 +142,23 @@ impl Settings {
         Ok(())
     }
 }
+
+impl Settings {
+    /// Every Twin this machine knows: each account's recent ones (the sandbox's as `sandbox`),
+    /// then the named ones no list holds, with their names.
+    pub fn known_twins(&self) -> Vec<KnownTwin> {
+        let recent = self
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.service == crate::service::ServiceKind::TrustedTwin)
+            .map(|(name, p)| (name.clone(), &p.recent_twins[..]))
+            .chain(std::iter::once((SANDBOX_ACCOUNT.to_owned(), &self.sandbox_twins[..])));
+        crate::twin_names::known(recent, &self.twin_names)
+    }
+}
+
+/// How lists name the local sandbox among accounts.
+pub const SANDBOX_ACCOUNT: &str = "sandbox";
 
 /// Put `twin` first in a most-recent-first list.
 fn remember(list: &mut Vec<String>, twin: &str) {
@@ -229,6 +254,27 @@ impl SettingsFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(e) => Err(Error::file(&self.path, e)),
         }
+    }
+
+    /// Set a Twin's nickname as typed (blank: clear it); returns every Twin's names as saved.
+    pub fn name_twin(&self, twin: &crate::TwinId, nickname: &str) -> Result<TwinNames> {
+        let nickname = crate::twin_names::parse_name(nickname)?;
+        self.update(|s| {
+            s.twin_names.set_nickname(twin.as_str(), nickname);
+            Ok(s.twin_names.clone())
+        })
+    }
+
+    /// Remember what the server calls a Twin (its body from `POST` or `GET /twins`).
+    pub fn remember_server_name(&self, twin: &crate::TwinId, body: &serde_json::Value) -> Result<()> {
+        let name = crate::twin_names::server_name(body);
+        if self.load()?.twin_names.get(twin.as_str()).and_then(|n| n.server_name.as_ref()) == name.as_ref() {
+            return Ok(());
+        }
+        self.update(|s| {
+            s.twin_names.set_server_name(twin.as_str(), name);
+            Ok(())
+        })
     }
 
     /// The lock every change takes, beside the file (`settings.lock`): the app and the CLI

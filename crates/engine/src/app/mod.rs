@@ -9,11 +9,13 @@
 //! - [`sandbox`]: the emulator inside the process.
 //! - [`verifying`]: verify a watched folder or a chosen one; send again; receipts.
 //! - [`docs`]: one Doc: its bytes downloaded, the local file it came from.
+//! - `twins`: create and choose Twins, their names, and the first-run guide's flag.
 
 mod docs;
 mod routes;
 mod sandbox;
 mod session;
+mod twins;
 mod verifying;
 
 use std::path::{Path, PathBuf};
@@ -471,24 +473,6 @@ impl App {
     pub async fn recent_destinations(&self) -> Result<Vec<String>> {
         let (_, profile) = self.current().await?;
         Ok(self.places.settings.load()?.recent_twins(profile.as_deref())?.to_vec())
-    }
-
-    fn remember_twin(&self, profile: Option<&str>, twin: &TwinId) -> Result<()> {
-        self.places.settings.update(|s| s.remember_twin(profile, twin.as_str()))
-    }
-
-    pub async fn create_twin(&self) -> Result<TwinId> {
-        let (queue, profile) = self.current().await?;
-        let twin = queue.service().trusted_twin()?.create_twin().await?;
-        self.remember_twin(profile.as_deref(), &twin)?;
-        Ok(twin)
-    }
-
-    /// Check that the Twin exists, and put it first among the recent ones.
-    pub async fn select_twin(&self, twin: &TwinId) -> Result<()> {
-        let (queue, profile) = self.current().await?;
-        queue.service().trusted_twin()?.get_twin(twin).await?;
-        self.remember_twin(profile.as_deref(), twin)
     }
 
     /// The window's own listener: the queue's `stats` and the events of jobs no drop listens

@@ -236,3 +236,65 @@ async fn a_doc_is_downloaded_and_its_local_file_found() {
     assert_eq!(app.doc_local_file(&twin, "theirs.pdf").await.unwrap(), None);
     app.stop_sandbox().await;
 }
+
+/// A Twin created with a name is named on the server (`description.name`); choosing a Twin
+/// reads that name back through the emulator; a nickname on this machine wins over it and
+/// outlives the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twins_have_names_from_the_server_and_nicknames_of_their_own() {
+    let home = tempfile::tempdir().unwrap();
+    let app = App::new(places(home.path()), Hooks::default());
+    app.open_sandbox().await.unwrap();
+    let named = app.create_named_twin("  Lab scans ").await.unwrap();
+    let plain = app.create_twin().await.unwrap();
+    let names = app.twin_names().unwrap();
+    assert_eq!(names.label(named.as_str()), "Lab scans");
+    assert_eq!(names.label(plain.as_str()), plain.as_str(), "no name: the UUID");
+    assert_eq!(app.create_named_twin(&"x".repeat(81)).await.unwrap_err().code(), "name.invalid");
+
+    // Forget what was noted at creation: choosing the Twin asks the server again.
+    app.settings()
+        .update(|s| {
+            s.twin_names = Default::default();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(app.twin_names().unwrap().get(named.as_str()), None);
+    app.select_twin(&named).await.unwrap();
+    let read = app.twin_names().unwrap().get(named.as_str()).cloned().unwrap();
+    assert_eq!(read.server_name.as_deref(), Some("Lab scans"), "read from GET /twins/{{twin}}");
+
+    let names = app.name_twin(&named, "Mine").unwrap();
+    assert_eq!(names.label(named.as_str()), "Mine");
+    app.name_twin(&plain, "Other").unwrap();
+    // Choosing the Twin again keeps the nickname; the server's name stays beside it.
+    app.select_twin(&named).await.unwrap();
+    let kept = app.twin_names().unwrap().get(named.as_str()).cloned().unwrap();
+    assert_eq!((kept.nickname.as_deref(), kept.server_name.as_deref()), (Some("Mine"), Some("Lab scans")));
+    // Blank clears the nickname: the server's name shows again.
+    assert_eq!(app.name_twin(&named, "   ").unwrap().label(named.as_str()), "Lab scans");
+    assert_eq!(app.name_twin(&plain, "a\u{7}b").unwrap_err().code(), "name.invalid");
+
+    let known = app.settings().load().unwrap().known_twins();
+    let listed: Vec<(&str, &str, &[String])> =
+        known.iter().map(|k| (k.twin.as_str(), k.label.as_str(), &k.accounts[..])).collect();
+    let sandbox = [profile::SANDBOX_ACCOUNT.to_owned()];
+    assert_eq!(listed, [(named.as_str(), "Lab scans", &sandbox[..]), (plain.as_str(), "Other", &sandbox[..])]);
+    app.stop_sandbox().await;
+}
+
+/// The first-run guide opens by itself until it is closed once; that is remembered in the
+/// settings file (another start of the app reads it), and saving the prefs does not undo it.
+#[tokio::test]
+async fn the_first_run_guide_is_remembered_once_closed() {
+    let home = tempfile::tempdir().unwrap();
+    let app = App::new(places(home.path()), Hooks::default());
+    assert!(!app.guide_seen().unwrap());
+    let prefs = app.prefs().unwrap();
+    app.set_guide_seen(true).unwrap();
+    app.set_prefs(prefs).await.unwrap();
+    let again = App::new(places(home.path()), Hooks::default());
+    assert!(again.guide_seen().unwrap());
+    again.set_guide_seen(false).unwrap();
+    assert!(!app.guide_seen().unwrap());
+}

@@ -240,11 +240,21 @@ impl TrustedTwin {
     }
 
     pub async fn create_twin(&self) -> Result<TwinId> {
-        let (_, v) = self.call(Method::POST, &["twins"], Some(json!({}))).await?;
+        Ok(self.create_named_twin(None).await?.0)
+    }
+
+    /// `POST /twins`, its description naming it (`description.name`, see
+    /// [`crate::twin_names`]) when `name` is given. Returns the Twin and the server's answer.
+    pub async fn create_named_twin(&self, name: Option<&str>) -> Result<(TwinId, Value)> {
+        let body = match name {
+            Some(name) => json!({ "description": crate::twin_names::description_with(name) }),
+            None => json!({}),
+        };
+        let (_, v) = self.call(Method::POST, &["twins"], Some(body)).await?;
         let uuid = v.pointer("/creation_certificate/uuid").and_then(Value::as_str).ok_or_else(|| {
             Error::BadResponse(format!("POST /twins without creation_certificate.uuid: {}", snippet(&v.to_string())))
         })?;
-        TwinId::parse(uuid)
+        Ok((TwinId::parse(uuid)?, v))
     }
 
     /// Check that a Twin exists and is visible to this secret.
