@@ -12,6 +12,7 @@ mod doctor;
 mod emulator;
 mod manual;
 mod sync;
+mod twins;
 mod upload;
 mod verify;
 
@@ -167,11 +168,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Twins.
-    Twin {
-        #[command(subcommand)]
-        command: TwinCommand,
-    },
+    /// Twins: list the known ones with their names (the default), create one, name one.
+    #[command(visible_alias = "twins")]
+    Twin(twins::TwinArgs),
     /// Check the connection step by step: the keyring, the API host, the secret, and a 1-byte
     /// upload where the service allows one that leaves nothing behind. Exits 1 if a step fails.
     Doctor(doctor::DoctorArgs),
@@ -185,15 +184,6 @@ enum Command {
     /// Print the man page (roff), e.g. `twindrop man > twindrop.1`.
     #[command(hide = true)]
     Man,
-}
-
-#[derive(Subcommand)]
-enum TwinCommand {
-    /// Create a Twin and print its UUID.
-    Create {
-        #[command(flatten)]
-        conn: Connection,
-    },
 }
 
 fn main() -> ExitCode {
@@ -393,16 +383,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Twin { command: TwinCommand::Create { conn } } => {
-            let tt = connect(&settings, &conn).await?;
-            let twin = tt.create_twin().await?;
-            if cli.json {
-                println!("{}", json!({ "twin": twin }));
-            } else {
-                println!("{twin}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Twin(args) => twins::run(&settings, args, cli.json).await,
         Command::Upload(args) => {
             let service = connect_service(&settings, &args.run.conn).await?;
             upload::upload(service, open_journal(&settings, cli.journal.as_ref())?, args, cli.json).await
