@@ -215,7 +215,8 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     let reason = text(client, "#prefs-problem").await;
     assert!(reason.contains("\"25:00\" is not a time"), "{reason}");
     screenshot(client, "e2e-settings-invalid.png").await;
-    click(client, "#prefs-save").await;
+    let save = client.find(Locator::Css("#prefs-save")).await.unwrap();
+    assert_eq!(save.prop("disabled").await.unwrap().as_deref(), Some("true"), "Save is open on an invalid form");
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(home.path().join("config/settings.json")).unwrap()).unwrap();
     assert!(saved["prefs"].is_null() || saved["prefs"]["parallel"] == 4, "an invalid form was saved: {saved}");

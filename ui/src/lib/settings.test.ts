@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
+import rates from "./rates.fixtures.json";
 import {
+  APPLIES,
   describeRate,
+  formProblems,
+  historyProblem,
+  problemOf,
   formatBandwidth,
   parallelProblem,
   parseBandwidth,
@@ -26,8 +31,9 @@ describe("rates", () => {
   });
 
   it("explain what is wrong", () => {
-    expect(rateProblem("fast")).toBe('"fast" is not a rate (e.g. 512k, 10M, off)');
-    expect(rateProblem("")).toBe("Give a rate, e.g. 512k or 10M");
+    expect(rateProblem("fast")).toBe('"fast" is not a rate: try 200k or 1.5 MB/s, or off');
+    expect(rateProblem("fast", false)).toBe('"fast" is not a rate: try 200k or 1.5 MB/s');
+    expect(rateProblem("")).toBe("give a rate: try 200k or 1.5 MB/s, or off");
     expect(rateProblem("off", false)).toMatch(/No limit/);
     expect(rateProblem("2M")).toBeNull();
   });
@@ -35,7 +41,7 @@ describe("rates", () => {
 
 describe("schedule", () => {
   it("checks times and says which line is wrong", () => {
-    expect(timeProblem("25:00")).toBe('"25:00" is not a time (HH:MM, 00:00 to 23:59)');
+    expect(timeProblem("25:00")).toBe('"25:00" is not a time: HH:MM, 00:00 to 23:59');
     expect(timeProblem("8:5")).not.toBeNull();
     expect(timeProblem("8:05")).toBeNull();
     const { rows } = scheduleProblems([
@@ -43,7 +49,7 @@ describe("schedule", () => {
       { day: "", time: "8:00", rate: "off" },
       { day: "Mon", time: "08:00", rate: "fast" },
     ]);
-    expect(rows).toEqual([null, "Starts at the same time as line 1", '"fast" is not a rate (e.g. 512k, 10M, off)']);
+    expect(rows).toEqual([null, "starts at the same time as line 1", '"fast" is not a rate: try 200k or 1.5 MB/s, or off']);
     expect(scheduleProblems([]).all).toMatch(/at least one/);
   });
 
@@ -73,10 +79,10 @@ describe("schedule", () => {
     expect(formatBandwidth({ mode: "off", rate: "x", slots: [] })).toEqual({ spec: null });
     expect(formatBandwidth({ mode: "always", rate: " 2M ", slots: [] })).toEqual({ spec: "2M" });
     expect(formatBandwidth({ mode: "always", rate: "lots", slots: [] })).toEqual({
-      problem: '"lots" is not a rate (e.g. 512k, 10M)',
+      problem: '"lots" is not a rate: try 200k or 1.5 MB/s',
     });
     const bad = formatBandwidth({ mode: "schedule", rate: "", slots: [{ day: "", time: "24:00", rate: "1M" }] });
-    expect(bad).toEqual({ problem: 'Line 1: "24:00" is not a time (HH:MM, 00:00 to 23:59)' });
+    expect(bad).toEqual({ problem: 'line 1: "24:00" is not a time: HH:MM, 00:00 to 23:59' });
   });
 });
 
@@ -85,7 +91,77 @@ describe("parallel uploads", () => {
     expect(parallelProblem("4")).toBeNull();
     expect(parallelProblem("16")).toBeNull();
     for (const bad of ["0", "17", "2.5", "", "four"]) {
-      expect(parallelProblem(bad)).toBe("Parallel uploads: use a whole number from 1 to 16");
+      expect(parallelProblem(bad)).toBe(`"${bad}" is not a whole number from 1 to 16`);
     }
+  });
+});
+
+const fine = {
+  parallel: "4",
+  bandwidth: { mode: "off" as const, rate: "10M", slots: [] },
+  historyDays: 30,
+  proxy: { mode: "system" as const, url: null, username: null, noProxy: null },
+};
+
+describe("the form, field by field", () => {
+  it("has nothing to say about a good form", () => {
+    expect(formProblems(fine)).toEqual([]);
+  });
+
+  it("says what is wrong with a bandwidth of 'fast', by its field, as it is typed", () => {
+    const problems = formProblems({ ...fine, bandwidth: { mode: "always", rate: "fast", slots: [] } });
+    expect(problems).toEqual([
+      { field: "bw-rate", label: "Bandwidth limit", problem: '"fast" is not a rate: try 200k or 1.5 MB/s' },
+    ]);
+    expect(problemOf(problems, "bw-rate")).toMatch(/not a rate: try 200k or 1\.5 MB\/s/);
+    expect(problemOf(problems, "pref-parallel")).toBeNull();
+  });
+
+  it("lists every wrong field at once, in the page's order", () => {
+    const problems = formProblems({
+      parallel: "0",
+      historyDays: -1,
+      bandwidth: {
+        mode: "schedule",
+        rate: "",
+        slots: [
+          { day: "", time: "25:00", rate: "1M" },
+          { day: "", time: "09:00", rate: "fast" },
+        ],
+      },
+      proxy: { mode: "manual", url: "", username: "a:b", noProxy: "bad host!" },
+    });
+    expect(problems.map((p) => p.field)).toEqual([
+      "pref-parallel",
+      "pref-history",
+      "bw-time-0",
+      "bw-rate-1",
+      "proxy-url",
+      "proxy-user",
+      "proxy-no-proxy",
+    ]);
+    expect(problems.map((p) => p.label)).toContain("Schedule line 2");
+  });
+
+  it("checks the rate with the engine's parser: each fixture accepted or refused alike", () => {
+    for (const r of rates as { text: string; bytes?: number | null; refused?: boolean }[]) {
+      const problems = formProblems({ ...fine, bandwidth: { mode: "schedule", rate: "", slots: [{ day: "", time: "08:00", rate: r.text }] } });
+      expect(problemOf(problems, "bw-rate-0") !== null, JSON.stringify(r.text)).toBe(r.refused === true);
+      // "Always limit to" takes a rate, never off.
+      const always = formProblems({ ...fine, bandwidth: { mode: "always", rate: r.text, slots: [] } });
+      expect(problemOf(always, "bw-rate") === null, JSON.stringify(r.text)).toBe(!r.refused && r.bytes !== null);
+    }
+  });
+
+  it("takes history as a whole number of days, an empty field being wrong", () => {
+    expect(historyProblem(0)).toBeNull();
+    expect(historyProblem(36500)).toBeNull();
+    for (const bad of [36501, 1.5, -1, null, "", "x"]) expect(historyProblem(bad)).not.toBeNull();
+  });
+
+  it("says changes apply on Save, and which apply later", () => {
+    expect(APPLIES.page).toMatch(/apply when you press Save/);
+    expect(APPLIES.page).not.toMatch(/as you type/);
+    expect(APPLIES.conflict).toMatch(/next sign-in/);
   });
 });

@@ -1,7 +1,8 @@
 // Pure logic of the Settings screen: preferences, and the bandwidth limit with its weekly
 // schedule in the engine's syntax ("10M", or "Mon-08:00,512k 19:00,10M 23:00,off").
 
-import type { ConflictPolicy } from "./types";
+import { noProxyProblem, proxyUrlProblem, userProblem } from "./proxy";
+import type { ConflictPolicy, ProxyPrefs } from "./types";
 import { formatRate } from "./units";
 
 /** The app's preferences as prefs_get / prefs_set carry them (generated from Rust). */
@@ -58,16 +59,16 @@ export function describeRate(bytes: number | null): string {
 
 export function rateProblem(text: string, allowOff = true): string | null {
   const t = text.trim();
-  if (!t) return "Give a rate, e.g. 512k or 10M";
+  if (!t) return `give a rate: try 200k or 1.5 MB/s${allowOff ? ", or off" : ""}`;
   const r = parseRate(t);
-  if (r === undefined) return `"${t}" is not a rate (e.g. 512k, 10M${allowOff ? ", off" : ""})`;
-  if (r === null && !allowOff) return "Choose “No limit” instead of off";
+  if (r === undefined) return `"${t}" is not a rate: try 200k or 1.5 MB/s${allowOff ? ", or off" : ""}`;
+  if (r === null && !allowOff) return "choose “No limit” instead of off";
   return null;
 }
 
 export function timeProblem(text: string): string | null {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
-  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return `"${text.trim()}" is not a time (HH:MM, 00:00 to 23:59)`;
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return `"${text.trim()}" is not a time: HH:MM, 00:00 to 23:59`;
   return null;
 }
 
@@ -83,11 +84,11 @@ export function scheduleProblems(slots: Slot[]): { rows: (string | null)[]; all:
     const p = timeProblem(s.time) ?? rateProblem(s.rate);
     if (p) return p;
     const key = `${s.day}-${normTime(s.time)}`;
-    if (seen.has(key)) return `Starts at the same time as line ${seen.get(key)! + 1}`;
+    if (seen.has(key)) return `starts at the same time as line ${seen.get(key)! + 1}`;
     seen.set(key, i);
     return null;
   });
-  const all = slots.length === 0 ? "Add at least one time to the schedule" : null;
+  const all = slots.length === 0 ? "add at least one time to the schedule" : null;
   return { rows, all };
 }
 
@@ -101,7 +102,7 @@ export function formatBandwidth(b: Bandwidth): { spec: string | null } | { probl
   const { rows, all } = scheduleProblems(b.slots);
   if (all) return { problem: all };
   const bad = rows.findIndex((r) => r !== null);
-  if (bad >= 0) return { problem: `Line ${bad + 1}: ${rows[bad]}` };
+  if (bad >= 0) return { problem: `line ${bad + 1}: ${rows[bad]}` };
   const spec = b.slots
     .map((s) => `${s.day ? `${s.day}-` : ""}${normTime(s.time)},${specRate(s.rate)}`)
     .join(" ");
@@ -127,10 +128,62 @@ export function parseBandwidth(spec: string | null): Bandwidth {
 export function parallelProblem(text: string): string | null {
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || n < 1 || n > MAX_PARALLEL) {
-    return `Parallel uploads: use a whole number from 1 to ${MAX_PARALLEL}`;
+    return `"${text.trim()}" is not a whole number from 1 to ${MAX_PARALLEL}`;
   }
   return null;
 }
+
+export const MAX_HISTORY_DAYS = 36500;
+
+/** The history field holds a number input's value: a number, or null/"" when it is empty. */
+export function historyProblem(days: number | string | null | undefined): string | null {
+  const n = typeof days === "string" ? (days.trim() ? Number(days) : NaN) : (days ?? NaN);
+  return Number.isInteger(n) && n >= 0 && n <= MAX_HISTORY_DAYS ? null : "a whole number of days, 0 to 36,500";
+}
+
+/** The fields of the Settings form that can be wrong, as typed. */
+export type PrefsForm = { parallel: string; bandwidth: Bandwidth; historyDays: number | string | null; proxy: ProxyPrefs };
+
+/** One wrong field: its element's id, what it is called, and what is wrong. */
+export type FieldProblem = { field: string; label: string; problem: string };
+
+/** Every problem of the form at once, in the page's order, each by its field: shown beside the
+ * field as it is typed, listed together by Save, which waits until there are none. The engine
+ * checks again on Save with the same rules (its rate parser is held to rates.fixtures.json). */
+export function formProblems(f: PrefsForm): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const add = (field: string, label: string, problem: string | null) => {
+    if (problem) out.push({ field, label, problem });
+  };
+  add("pref-parallel", "Files uploading at once", parallelProblem(f.parallel));
+  add("pref-history", "History", historyProblem(f.historyDays));
+  const b = f.bandwidth;
+  if (b.mode === "always") add("bw-rate", "Bandwidth limit", rateProblem(b.rate, false));
+  if (b.mode === "schedule") {
+    const { rows, all } = scheduleProblems(b.slots);
+    add("bw-add", "Bandwidth schedule", all);
+    rows.forEach((p, i) => add(timeProblem(b.slots[i].time) ? `bw-time-${i}` : `bw-rate-${i}`, `Schedule line ${i + 1}`, p));
+  }
+  const mode = f.proxy.mode ?? "system";
+  add("proxy-url", "Proxy URL", proxyUrlProblem(mode, f.proxy.url ?? ""));
+  add("proxy-user", "Proxy user", userProblem(f.proxy.username ?? ""));
+  add("proxy-no-proxy", "No proxy for", noProxyProblem(f.proxy.noProxy ?? ""));
+  return out;
+}
+
+/** The problem of one field, or null. */
+export function problemOf(problems: FieldProblem[], field: string): string | null {
+  return problems.find((p) => p.field === field)?.problem ?? null;
+}
+
+/** When what the page changes takes effect, as the engine does it (`App::set_prefs`, the
+ * desktop shell's autostart): nothing as it is typed; the rest on Save, except the two below. */
+export const APPLIES = {
+  page: "Nothing changes while you type: changes apply when you press Save. Then uploads at once, the bandwidth limit, history, original names, notifications and the proxy apply at once, to uploads and watched folders already running; the choice for existing Docs applies from the next sign-in or restart.",
+  parallel: "applies on Save, to running uploads too",
+  conflict: "applies from the next sign-in or restart",
+  bandwidth: "Applies on Save, at once, to every upload and watched folder",
+} as const;
 
 export const CONFLICT_LABELS: Record<ConflictPolicy, string> = {
   rename: "Keep both (name-1.ext)",
