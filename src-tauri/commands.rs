@@ -8,6 +8,7 @@ use twindrop_engine::app::{ConnectionForm, ProfileEntry, SessionInfo};
 use twindrop_engine::doctor;
 use twindrop_engine::service::trusted_twin::{DocEntry, DocRow};
 use twindrop_engine::service::ServiceKind;
+use twindrop_engine::twin_names::TwinNames;
 use twindrop_engine::{DocName, QueueEvent, Secret, TwinId};
 
 use crate::state::{to_window, AppState, Reply};
@@ -80,10 +81,25 @@ pub async fn twins_recent(state: State<'_, AppState>) -> Reply<Vec<String>> {
     Ok(state.app.recent_destinations().await?)
 }
 
+/// Create a Twin, named on the server (`description.name`) unless `name` is blank.
 #[tauri::command]
 #[specta::specta]
-pub async fn twin_create(state: State<'_, AppState>) -> Reply<String> {
-    Ok(state.app.create_twin().await?.to_string())
+pub async fn twin_create(state: State<'_, AppState>, name: Option<String>) -> Reply<String> {
+    Ok(state.app.create_named_twin(name.as_deref().unwrap_or("")).await?.to_string())
+}
+
+/// What every known Twin is called (nickname, server name), by UUID.
+#[tauri::command]
+#[specta::specta]
+pub async fn twin_names(state: State<'_, AppState>) -> Reply<TwinNames> {
+    Ok(state.app.twin_names()?)
+}
+
+/// Give a Twin a nickname on this machine (blank: remove it). Returns every Twin's names.
+#[tauri::command]
+#[specta::specta]
+pub async fn twin_rename(state: State<'_, AppState>, twin: String, name: String) -> Reply<TwinNames> {
+    Ok(state.app.name_twin(&TwinId::parse(&twin)?, &name)?)
 }
 
 #[tauri::command]
@@ -188,4 +204,17 @@ pub async fn doc_delete(state: State<'_, AppState>, twin: String, name: String) 
 #[specta::specta]
 pub async fn doc_retry(state: State<'_, AppState>, twin: String, name: String) -> Reply<Vec<u64>> {
     Ok(state.app.resend_doc(&TwinId::parse(&twin)?, &DocName::parse(&name)?).await?)
+}
+
+/// Whether the first-run guide was closed once: then it opens only from Help.
+#[tauri::command]
+#[specta::specta]
+pub async fn guide_seen(state: State<'_, AppState>) -> Reply<bool> {
+    Ok(state.app.guide_seen()?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn guide_set_seen(state: State<'_, AppState>, seen: bool) -> Reply<()> {
+    Ok(state.app.set_guide_seen(seen)?)
 }

@@ -290,7 +290,20 @@ pub struct App {
 }
 
 impl App {
+    /// The app as a returning user sees it: the first-run guide, if it opens (a fresh profile
+    /// on the sandbox), is closed as a person would ("Got it"); that is remembered.
     pub async fn start(home: &Path, extra: &[(&str, &Path)]) -> App {
+        let app = App::start_as_is(home, extra).await;
+        if guide_state(&app.client).await == "shown" {
+            click(&app.client, "#first-run-close").await;
+            wait_attr(&app.client, "#screen-main", "data-guide", "hidden", 10).await;
+        }
+        app
+    }
+
+    /// The app as it opens, the first-run guide included; returns once it is known whether the
+    /// guide shows.
+    pub async fn start_as_is(home: &Path, extra: &[(&str, &Path)]) -> App {
         let (config, data, token) = (home.join("config"), home.join("data"), PathBuf::from(CONTROL_TOKEN));
         // The app's own config folder (window state, start at login) is named by its identifier
         // under XDG_CONFIG_HOME, not by TWINDROP_CONFIG_DIR: each test keeps its own.
@@ -305,6 +318,7 @@ impl App {
         let driver = Driver::start(&env);
         let client = driver.session().await;
         wait_css(&client, "#screen-main", 20).await;
+        guide_state(&client).await;
         App { client, driver }
     }
 
@@ -316,6 +330,20 @@ impl App {
 
     pub async fn close(self) {
         self.client.close().await.unwrap();
+    }
+}
+
+/// Whether the first-run guide shows (`shown` or `hidden`), once the window knows.
+pub async fn guide_state(client: &Client) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let main = client.find(Locator::Css("#screen-main")).await.unwrap();
+        let state = main.attr("data-guide").await.unwrap().unwrap_or_default();
+        if state != "loading" {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "the first-run guide's state is still loading");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -29,6 +29,7 @@ import type {
   SentAgain,
   ServiceKind,
   Session,
+  TwinNames,
   VerifyProgress,
   VerifyRow,
   VerifyView,
@@ -155,8 +156,28 @@ export function twinsRecent(): Promise<string[]> {
   return call(() => commands.twinsRecent());
 }
 
-export function twinCreate(): Promise<string> {
-  return call(() => commands.twinCreate());
+/** Creates a Twin; a non-blank `name` is kept in its description on the server (`name`). */
+export function twinCreate(name?: string | null): Promise<string> {
+  return call(() => commands.twinCreate(name?.trim() || null));
+}
+
+/** What every known Twin is called (nickname, server name), by UUID. */
+export function twinNames(): Promise<TwinNames> {
+  return call(() => commands.twinNames());
+}
+
+/** Gives a Twin a nickname on this machine ("" removes it); answers every Twin's names. */
+export function twinRename(twin: string, name: string): Promise<TwinNames> {
+  return call(() => commands.twinRename(twin, name));
+}
+
+/** Whether the first-run guide was closed once. */
+export function guideSeen(): Promise<boolean> {
+  return call(() => commands.guideSeen());
+}
+
+export function guideSetSeen(seen: boolean): Promise<null> {
+  return call(() => commands.guideSetSeen(seen));
 }
 
 export function twinSelect(twin: string): Promise<string> {

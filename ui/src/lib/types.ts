@@ -40,6 +40,8 @@ export type {
   Stage,
   Step,
   StepName,
+  TwinName,
+  TwinNames,
   StepVerdict,
   Verdict,
   VerdictGroup,

@@ -23,8 +23,13 @@ export const commands = {
 	/**  Close the session and sign out: a profile's secret leaves the keyring. */
 	logout: () => __TAURI_INVOKE<null>("logout"),
 	twinsRecent: () => __TAURI_INVOKE<string[]>("twins_recent"),
-	twinCreate: () => __TAURI_INVOKE<string>("twin_create"),
+	/**  Create a Twin, named on the server (`description.name`) unless `name` is blank. */
+	twinCreate: (name: string | null) => __TAURI_INVOKE<string>("twin_create", { name }),
 	twinSelect: (twin: string) => __TAURI_INVOKE<string>("twin_select", { twin }),
+	/**  What every known Twin is called (nickname, server name), by UUID. */
+	twinNames: () => __TAURI_INVOKE<TwinNames>("twin_names"),
+	/**  Give a Twin a nickname on this machine (blank: remove it). Returns every Twin's names. */
+	twinRename: (twin: string, name: string) => __TAURI_INVOKE<TwinNames>("twin_rename", { twin, name }),
 	/**  Where these jobs stand in the journal: the final event of each settled one. */
 	queueSettled: (ids: number[]) => __TAURI_INVOKE<QueueEvent[]>("queue_settled", { ids }),
 	/**
@@ -55,6 +60,9 @@ export const commands = {
 	 *  Returns the new job's id; its events go to the window's channel.
 	 */
 	docRetry: (twin: string, name: string) => __TAURI_INVOKE<number[]>("doc_retry", { twin, name }),
+	/**  Whether the first-run guide was closed once: then it opens only from Help. */
+	guideSeen: () => __TAURI_INVOKE<boolean>("guide_seen"),
+	guideSetSeen: (seen: boolean) => __TAURI_INVOKE<null>("guide_set_seen", { seen }),
 	/**
 	 *  Ask where to save Doc `name` (the dialog offers its file name and asks before replacing a
 	 *  file), then download it there, checked against its recorded SHA-256; `None`: cancelled.
@@ -683,6 +691,17 @@ export type StepVerdict = "pass" |
 "warn" | "fail" | 
 /**  Not tried: an earlier step failed, or trying would leave something behind. */
 "skip";
+
+/**  What Twindrop knows to call one Twin. */
+export type TwinName = {
+	/**  The person's own name for it, on this machine only. */
+	nickname?: string | null,
+	/**  `description.name` on the server, as last read (created or chosen). */
+	serverName?: string | null,
+};
+
+/**  Every Twin's names, by UUID (lowercase, as `TwinId` keeps it). */
+export type TwinNames = { [key in string]: TwinName };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
