@@ -45,7 +45,7 @@ async fn the_guide_shows_once_and_files_wait_for_a_twin() {
     for what in ["local sandbox", "A Twin", "Drop files", "Watch a folder", "Switch account"] {
         assert!(guide.contains(what), "the guide says nothing of {what:?}: {guide}");
     }
-    screenshot(client, "first-run-guide").await;
+    screenshot(client, "first-run-guide.png").await;
 
     // Behind it, files have nowhere to go yet: the buttons wait and say why.
     assert!(disabled(client, "#upload-add-files").await, "Add files… works before a Twin exists");
@@ -107,7 +107,7 @@ async fn the_guide_shows_once_and_files_wait_for_a_twin() {
     wait_text(client, "#tab-docs .tab-twin", "Scans, mine").await;
     let options = text(client, "#twin-select").await;
     assert!(options.contains("Scans, mine ·"), "recent Twins list the name: {options}");
-    screenshot(client, "twin-card-nickname").await;
+    screenshot(client, "twin-card-nickname.png").await;
     app.close().await;
 
     // The CLI and the app keep names in the same settings.
@@ -149,7 +149,7 @@ async fn settings_say_what_is_wrong_as_it_is_typed() {
     }
     assert_eq!(fields, ["pref-parallel", "bw-rate"], "both problems at once, in the page's order");
     assert!(disabled(client, "#prefs-save").await, "Save is open on an invalid form");
-    screenshot(client, "settings-live-error").await;
+    screenshot(client, "settings-live-error.png").await;
 
     // Fixed, field by field: Save opens, and what it saves is what was typed.
     fill(client, "#pref-parallel", "3").await;

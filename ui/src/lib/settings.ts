@@ -179,7 +179,7 @@ export function problemOf(problems: FieldProblem[], field: string): string | nul
 /** When what the page changes takes effect, as the engine does it (`App::set_prefs`, the
  * desktop shell's autostart): nothing as it is typed; the rest on Save, except the two below. */
 export const APPLIES = {
-  page: "Nothing changes while you type: changes apply when you press Save. Then uploads at once, the bandwidth limit, history, original names, notifications and the proxy apply at once, to uploads and watched folders already running; the choice for existing Docs applies from the next sign-in or restart.",
+  page: "Changes apply when you press Save, and then at once, to running uploads and watched folders too; only “When a Doc of that name exists” waits for the next sign-in or restart.",
   parallel: "applies on Save, to running uploads too",
   conflict: "applies from the next sign-in or restart",
   bandwidth: "Applies on Save, at once, to every upload and watched folder",
