@@ -46,6 +46,23 @@ async fn the_guide_shows_once_and_files_wait_for_a_twin() {
         assert!(guide.contains(what), "the guide says nothing of {what:?}: {guide}");
     }
     screenshot(client, "first-run-guide.png").await;
+    // At the smallest window the guide still fits, and "Got it" is there to click.
+    client.set_window_rect(0, 0, 760, 520).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let on_top: bool = client
+        .execute(
+            "const b = document.querySelector('#first-run-close').getBoundingClientRect(); \
+             const e = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2); \
+             return b.bottom <= innerHeight && e && e.id === 'first-run-close';",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(on_top, "'Got it' is hidden or covered at 760x520");
+    screenshot(client, "first-run-guide-760x520.png").await;
+    client.set_window_rect(0, 0, 1100, 720).await.unwrap();
 
     // Behind it, files have nowhere to go yet: the buttons wait and say why.
     assert!(disabled(client, "#upload-add-files").await, "Add files… works before a Twin exists");
