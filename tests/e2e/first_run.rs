@@ -166,6 +166,8 @@ async fn settings_say_what_is_wrong_as_it_is_typed() {
     }
     assert_eq!(fields, ["pref-parallel", "bw-rate"], "both problems at once, in the page's order");
     assert!(disabled(client, "#prefs-save").await, "Save is open on an invalid form");
+    // A loaded machine paints late: the screenshot waits for the frame that shows the errors.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     screenshot(client, "settings-live-error.png").await;
 
     // Fixed, field by field: Save opens, and what it saves is what was typed.
