@@ -60,9 +60,6 @@ export const commands = {
 	 *  Returns the new job's id; its events go to the window's channel.
 	 */
 	docRetry: (twin: string, name: string) => __TAURI_INVOKE<number[]>("doc_retry", { twin, name }),
-	/**  Whether the first-run guide was closed once: then it opens only from Help. */
-	guideSeen: () => __TAURI_INVOKE<boolean>("guide_seen"),
-	guideSetSeen: (seen: boolean) => __TAURI_INVOKE<null>("guide_set_seen", { seen }),
 	/**
 	 *  Ask where to save Doc `name` (the dialog offers its file name and asks before replacing a
 	 *  file), then download it there, checked against its recorded SHA-256; `None`: cancelled.
@@ -72,6 +69,9 @@ export const commands = {
 	docLocalFile: (twin: string, name: string) => __TAURI_INVOKE<LocalFile | null>("doc_local_file", { twin, name }),
 	/**  Show the file Doc `name` came from in the file manager. Returns the path shown. */
 	docReveal: (twin: string, name: string) => __TAURI_INVOKE<string>("doc_reveal", { twin, name }),
+	/**  Whether the first-run guide was closed once: then it opens only from Help. */
+	guideSeen: () => __TAURI_INVOKE<boolean>("guide_seen"),
+	guideSetSeen: (seen: boolean) => __TAURI_INVOKE<null>("guide_set_seen", { seen }),
 	/**
 	 *  Paths the user picked; empty when they cancelled. They become chosen paths (`chosen`):
 	 *  the commands that take paths accept them, and what is under them.
