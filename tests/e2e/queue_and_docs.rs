@@ -360,16 +360,16 @@ async fn ten_thousand_dropped_files_keep_the_list_virtualized_and_smooth() {
     );
     assert!(most <= 30, "{most} rows in the DOM while scrolling");
     assert!(pct(0.95) < 50.0, "scrolling frames p95 {:.1} ms", pct(0.95));
-    // The oldest item is at the bottom.
+    // Waiting files are listed in the order they will go: the newest at the bottom.
     let rows = queue_rows(client).await;
-    assert_eq!(rows.last().map(|r| r.1.as_str()), Some("f00000.txt"), "{rows:?}");
+    assert_eq!(rows.last().map(|r| r.1.as_str()), Some("f09999.txt"), "{rows:?}");
 
     // From the keyboard: Home, then End, moves the active row and brings it into view.
     let grid = client.find(Locator::Css("#queue")).await.unwrap();
     grid.send_keys(&Key::Home.to_string()).await.unwrap();
-    wait_attr(client, "#queue [aria-selected='true']", "data-doc-name", "f09999.txt", 5).await;
-    grid.send_keys(&Key::End.to_string()).await.unwrap();
     wait_attr(client, "#queue [aria-selected='true']", "data-doc-name", "f00000.txt", 5).await;
+    grid.send_keys(&Key::End.to_string()).await.unwrap();
+    wait_attr(client, "#queue [aria-selected='true']", "data-doc-name", "f09999.txt", 5).await;
     screenshot(client, "e2e-queue-10000.png").await;
 
     // Resume: all 10,000 go up, and the window keeps drawing frames while their events pour in.
