@@ -1,7 +1,9 @@
 //! Watched folders, Activity and Settings through the real window: a folder added with the
 //! folder picker (its test seam), given a name template and an ignore pattern, watched: its
 //! files become Docs of the sandbox Twin, an ignored file does not, a paused folder sends
-//! nothing until it is resumed; the Activity tab lists its syncs; Settings refuse a bad
+//! nothing until it is resumed; the folder counts its files in step, names the last synced
+//! with their Docs, and, paused, counts the changes waiting; the Activity tab lists its syncs,
+//! naming their files; Settings refuse a bad
 //! bandwidth schedule with the reason and keep a good one (and the parallelism) across a
 //! restart of the app.
 
@@ -61,6 +63,22 @@ async fn wait_doc(client: &Client, name: &str, secs: u64) -> BTreeSet<String> {
         }
         assert!(Instant::now() < deadline, "no Doc {name} within {secs} s; the Twin has {names:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Wait until the element `css` says `want` (its `textContent`); returns what it says.
+async fn wait_text(client: &Client, css: &str, want: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = match client.find(Locator::Css(css)).await {
+            Ok(el) => el.prop("textContent").await.ok().flatten().unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now.contains(want) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{css} says {now:?}, not {want:?}, after {secs} s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -152,12 +170,41 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     assert!(!names.iter().any(|n| n.contains("debug")), "an ignored file was uploaded: {names:?}");
     screenshot(client, "e2e-watched-docs.png").await;
 
+    // The folder says how many of its files are in step, and names the last synced with their
+    // Docs (the ignored file is not one of its files).
+    folder_status(client, "watching", 15).await;
+    let figures = wait_text(client, "#watched .folder .figures", "2 in step", 15).await;
+    assert_eq!(figures.trim(), "2 in step", "nothing waiting or failed: {figures:?}");
+    wait_text(client, "#watched-counts", "2 in step", 5).await;
+    let recent: Vec<(String, String)> = serde_json::from_value(
+        client
+            .execute(
+                "return [...document.querySelectorAll('#watched-recent li')].map(e => [e.dataset.file, e.dataset.doc]);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        recent.iter().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from([("a.txt", "w/a.txt"), ("b.txt", "w/b.txt")].map(|(f, d)| (f.to_owned(), d.to_owned()))),
+        "the last synced, each with its Doc: {recent:?}"
+    );
+    let first = text(client, "#watched-recent li:first-child").await;
+    assert!(first.contains("b.txt") && first.contains("→ w/b.txt"), "newest first: {first:?}");
+    screenshot(client, "e2e-watched-in-step.png").await;
+
     // Paused: a new file stays on the disk.
     folder_status(client, "watching", 15).await;
     click(client, "#watched-pause").await;
     wait_attr(client, "#watched .folder", "data-status", "paused", 10).await;
     assert_eq!(text(client, "#watched-pause").await.trim(), "Resume");
     std::fs::write(folder.join("c.txt"), "written while paused\n").unwrap();
+    // It counts what it has not sent: the new file (the ignored one written meanwhile is none).
+    std::fs::write(folder.join("trace.log"), "noise\n").unwrap();
+    wait_text(client, "#watched-changes", "1 change waiting", 20).await;
+    wait_text(client, "#watched .folder .changes", "1 change waiting", 5).await;
     screenshot(client, "e2e-watched-paused.png").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let names = docs(client).await;
@@ -194,6 +241,8 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     }
     let first = text(client, "#activity li[data-kind='watched_sync'] .message").await;
     assert!(first.contains("1 ok") && first.contains(folder.to_str().unwrap()), "{first}");
+    // It names the file it synced.
+    assert!(first.contains("c.txt"), "the sync's line names its file: {first}");
     screenshot(client, "e2e-activity.png").await;
     click(client, "#activity-filter-account").await;
     wait_css(client, "#activity li[data-kind='paused']", 10).await;

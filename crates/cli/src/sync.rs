@@ -24,12 +24,16 @@ pub struct SyncArgs {
     run: RunArgs,
     #[command(flatten)]
     dest: DestArgs,
-    /// The folder to keep in step (omit it with --saved).
-    #[arg(required_unless_present = "saved")]
+    /// The folder to keep in step (omit it with --saved or --status).
+    #[arg(required_unless_present_any = ["saved", "status"])]
     dir: Option<PathBuf>,
     /// Run every folder saved with --save instead, each with its own settings.
     #[arg(long, conflicts_with = "dir", env = "TWINDROP_SAVED", value_parser = FalseyValueParser::new())]
     saved: bool,
+    /// Say how each saved folder stands and stop: its files in step, waiting and failed (by
+    /// their newest job), the last synced with their Doc names, and its changes not yet sent.
+    #[arg(long, conflicts_with_all = ["dir", "saved", "once", "save"])]
+    status: bool,
     /// Send what is there (and changed since the last run), then stop.
     #[arg(long, env = "TWINDROP_ONCE", value_parser = FalseyValueParser::new())]
     once: bool,
@@ -75,6 +79,9 @@ pub async fn sync(
     args: SyncArgs,
     json: bool,
 ) -> Result<ExitCode, Error> {
+    if args.status {
+        return status(settings, journal, &args, json).await;
+    }
     let saved = match &args.dir {
         Some(dir) => vec![folder_from_args(dir, &args)?],
         None => settings.load()?.watched.into_iter().filter(|w| !w.paused).collect(),
@@ -100,11 +107,7 @@ pub async fn sync(
     }
     // The app's watched folders keep their jobs in this journal too: a folder is never sent
     // twice because it was run from the CLI once and from the app after.
-    let retention = settings.retention();
-    let journal = match journal {
-        Some(path) => Journal::open_with(path, retention)?,
-        None => Journal::open_with(&twindrop_engine::profile::folders_journal_path()?, retention)?,
-    };
+    let journal = folders_journal(settings, journal)?;
     let stop = CancellationToken::new();
     let on_ctrl_c = stop.clone();
     tokio::spawn(async move {
@@ -119,6 +122,87 @@ pub async fn sync(
     printer.finish();
     outcome?;
     Ok(if args.once { printer.exit(true) } else { ExitCode::SUCCESS })
+}
+
+/// The watched folders' journal (or the one `--journal` names).
+fn folders_journal(settings: &SettingsFile, journal: Option<&PathBuf>) -> Result<Journal, Error> {
+    let retention = settings.retention();
+    match journal {
+        Some(path) => Journal::open_with(path, retention),
+        None => Journal::open_with(&twindrop_engine::profile::folders_journal_path()?, retention),
+    }
+}
+
+/// `sync --status`: each saved folder, paused or not, with what the app's Watched tab says of
+/// it (`folders::files_of`, `folders::changes_of`: the same engine calls). Its changes are
+/// counted whether or not it is paused: nothing may be watching it now.
+async fn status(
+    settings: &SettingsFile,
+    journal: Option<&PathBuf>,
+    args: &SyncArgs,
+    json: bool,
+) -> Result<ExitCode, Error> {
+    let journal = Arc::new(folders_journal(settings, journal)?);
+    for folder in settings.load()?.watched {
+        let mut conn = args.run.conn.clone();
+        conn.profile = folder.profile.clone().or(conn.profile);
+        let service = crate::connect_service(settings, &conn).await?;
+        // Not run: it only lends the folder's syncer its journal and service.
+        let queue = twindrop_engine::queue::Queue::new(service, journal.clone(), options(&args.run)?);
+        let files = folders::files_of(&queue, &folder)?;
+        let changes = folders::changes_of(&queue, &folder)?;
+        let path = folder.path.display().to_string();
+        let c = files.counts;
+        if json {
+            let recent: Vec<_> = files
+                .recent
+                .iter()
+                .map(|f| json!({ "path": f.path, "doc_name": f.doc_name, "at_ms": f.at_ms }))
+                .collect();
+            println!(
+                "{}",
+                json!({
+                    "path": path,
+                    "destination": folder.destination,
+                    "paused": folder.paused,
+                    "in_step": c.in_step,
+                    "waiting": c.waiting,
+                    "failed": c.failed,
+                    "skipped": c.skipped,
+                    "recent": recent,
+                    "changes_waiting": changes,
+                })
+            );
+            continue;
+        }
+        let paused = if folder.paused { " (paused)" } else { "" };
+        println!("{path}{paused} → {}", folder.destination);
+        println!(
+            "  {} in step, {} waiting, {} failed, {} skipped; {changes} {} waiting",
+            c.in_step,
+            c.waiting,
+            c.failed,
+            c.skipped,
+            if changes == 1 { "change" } else { "changes" }
+        );
+        for file in &files.recent {
+            let relative = Path::new(&file.path).strip_prefix(&folder.path).unwrap_or(Path::new(&file.path));
+            println!("  {} → {}  ({})", relative.display(), file.doc_name, ago(file.at_ms));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// "12 s ago", "5 min ago", "3 h ago", "2 days ago": how long ago `at_ms` (ms since the epoch) was.
+fn ago(at_ms: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let secs = (now - at_ms).max(0) / 1000;
+    match secs {
+        0..60 => format!("{secs} s ago"),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
 }
 
 /// The folder `sync DIR` names, with the settings on the command line (its destination is

@@ -78,6 +78,54 @@ async fn a_folder_syncs_once_then_as_a_saved_folder() {
     assert_eq!(later.storage_class.as_deref(), Some("access_optimized"), "{later:?}");
 }
 
+/// `sync --status` says of each saved folder what the app's Watched tab says: its files in
+/// step, the last synced with their Doc names, and the changes it has not sent yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_a_saved_folder_s_files_and_changes() {
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let tt = TrustedTwin::new(em.base_url(), Secret::new(SECRET)).unwrap();
+    let twin = tt.create_twin().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (root, config) = (dir.path().join("notes"), dir.path().join("config"));
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("a.txt"), b"a").unwrap();
+    std::fs::write(root.join("sub/notes 1.txt"), b"n").unwrap();
+    let journal = dir.path().join("journal.sqlite");
+    let (root_s, journal_s) = (root.to_str().unwrap(), journal.to_str().unwrap());
+    let base = ["--journal", journal_s, "sync", "--base-url", em.base_url()];
+    let mut first = base.to_vec();
+    first.extend(["--once", "--gate-ms", "100", "--twin", twin.as_str(), "--save", root_s]);
+    assert!(twindrop(&config, &first).status.success());
+    std::fs::write(root.join("later.txt"), b"written after").unwrap();
+    std::fs::write(root.join("debris.tmp"), b"ignored").unwrap();
+
+    let mut status = vec!["--json"];
+    status.extend(base);
+    status.push("--status");
+    let out = twindrop(&config, &status);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let folder = &lines[0];
+    assert_eq!(folder["path"], root.canonicalize().unwrap().to_str().unwrap());
+    let counts: Vec<u64> =
+        ["in_step", "waiting", "failed", "skipped"].iter().map(|k| folder[k].as_u64().unwrap()).collect();
+    assert_eq!(counts, [2, 0, 0, 0], "{folder}");
+    assert_eq!(folder["changes_waiting"], 1, "later.txt, not the ignored file: {folder}");
+    let mut docs: Vec<&str> =
+        folder["recent"].as_array().unwrap().iter().map(|r| r["doc_name"].as_str().unwrap()).collect();
+    docs.sort();
+    assert_eq!(docs, ["a.txt", "sub/notes_1.txt"], "{folder}");
+
+    let mut text = base.to_vec();
+    text.push("--status");
+    let out = twindrop(&config, &text);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("2 in step, 0 waiting, 0 failed, 0 skipped; 1 change waiting"), "{said}");
+    assert!(said.contains("sub/notes 1.txt → sub/notes_1.txt"), "{said}");
+}
+
 #[test]
 fn name_prints_valid_doc_names() {
     let dir = tempfile::tempdir().unwrap();

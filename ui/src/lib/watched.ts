@@ -1,10 +1,11 @@
 // Pure logic of the Watched folders screen: types, status labels, ignore lists, templates.
 
-import type { FolderConflicts, FolderState, FolderStatus, FolderUpdate } from "./types";
+import { formatCount } from "./units";
+import type { FolderConflicts, FolderFiles, FolderState, FolderStatus, FolderUpdate, RecentFile } from "./types";
 
 // One watched folder as watched_list returns it, and the changes watched_update takes: the
 // types generated from Rust.
-export type { FolderConflicts, FolderState, FolderStatus, FolderUpdate } from "./types";
+export type { FolderConflicts, FolderCounts, FolderFiles, FolderState, FolderStatus, FolderUpdate, RecentFile } from "./types";
 
 export const FOLDER_CONFLICT_LABELS: Record<FolderConflicts, string> = {
   rename: "Keep both (name-1.ext)",
@@ -30,6 +31,39 @@ export function statusLabel(s: FolderState): string {
 export function folderName(path: string): string {
   const parts = path.split(/[\\/]+/).filter((p) => p.length > 0);
   return parts.length > 0 ? parts[parts.length - 1] : path;
+}
+
+/**
+ * A folder's files by their newest job: "12 in step · 3 waiting · 1 failed" (waiting, failed
+ * and skipped only when there are some). `null` when the journal knows none of its files.
+ */
+export function filesLine(files: FolderFiles | null | undefined): string | null {
+  if (!files) return null;
+  const c = files.counts;
+  if (c.inStep + c.waiting + c.failed + c.skipped === 0) return null;
+  const parts = [`${formatCount(c.inStep)} in step`];
+  if (c.waiting > 0) parts.push(`${formatCount(c.waiting)} waiting`);
+  if (c.failed > 0) parts.push(`${formatCount(c.failed)} failed`);
+  if (c.skipped > 0) parts.push(`${formatCount(c.skipped)} skipped`);
+  return parts.join(" · ");
+}
+
+/** A paused folder's changes: "3 changes waiting", "1 change waiting", "no changes waiting";
+ * `null` when they were not counted (the folder is not paused). */
+export function changesLine(changes: number | null | undefined): string | null {
+  if (changes === null || changes === undefined) return null;
+  if (changes === 0) return "no changes waiting";
+  return `${formatCount(changes)} ${changes === 1 ? "change" : "changes"} waiting`;
+}
+
+/** A synced file's path as its folder shows it: relative to the folder ("sub/notes.txt"). */
+export function relativeName(folderPath: string, file: RecentFile): string {
+  const root = folderPath.replace(/[\\/]+$/, "");
+  const path = file.path;
+  if (root && path.startsWith(root) && (path[root.length] === "/" || path[root.length] === "\\")) {
+    return path.slice(root.length + 1);
+  }
+  return folderName(path);
 }
 
 /** One pattern per line; blank lines and surrounding spaces dropped, duplicates kept once. */

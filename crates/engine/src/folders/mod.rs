@@ -18,5 +18,5 @@ pub mod syncer;
 pub mod watch;
 
 pub use run::{run, Listeners};
-pub use runner::{FolderStatus, FolderUpdate, Status, Watched};
+pub use runner::{changes_of, files_of, FolderStatus, FolderUpdate, Status, Watched, RECENT_FILES};
 pub use syncer::{ignores, namer, queue_ended, DeletePolicy, Namer, SyncOptions, Syncer, DEFAULT_IGNORES};

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::syncer::{namer, queue_ended, DeletePolicy, SyncOptions, Syncer};
 use crate::activity::{ActivityLog, Batches, Kind, NewEntry, OnBatchEnd, Source};
 use crate::error::{Error, ErrorInfo, Invalid, Result};
-use crate::journal::{Journal, LastVerification};
+use crate::journal::{FolderFiles, Journal, LastVerification};
 use crate::naming::Template;
 use crate::profile::{SettingsFile, WatchedFolder};
 use crate::queue::{EventSink, FolderConflicts, Planned, Queue, QueueEvent, RunMode};
@@ -56,7 +56,20 @@ pub struct FolderStatus {
     pub last_sync_ms: Option<i64>,
     /// Its last verification against its destination (`App::verify_folder`), if any.
     pub last_verified: Option<LastVerification>,
+    /// Its files by their newest job (in step, waiting, failed) and the last few synced, with
+    /// their Doc names; `None` if the journal cannot say.
+    pub files: Option<FolderFiles>,
+    /// While it is paused: how many of its files are new or changed since the journal last saw
+    /// them (looked at afresh at most every [`CHANGES_MAX_AGE`]).
+    pub changes_waiting: Option<u64>,
 }
+
+/// How many of a folder's last synced files its status names.
+pub const RECENT_FILES: usize = 5;
+
+/// How old a paused folder's count of changes may be: counting walks the whole folder, and
+/// the window asks for the status every 1.5 s.
+pub const CHANGES_MAX_AGE: Duration = Duration::from_secs(5);
 
 /// New settings of a folder; each `None` leaves that one as it is.
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]
@@ -79,6 +92,8 @@ struct Slot {
     last_sync_ms: Option<i64>,
     /// Counts the folder's runs, so an old run that ends late does not mark a newer one.
     run: u64,
+    /// A paused folder's changes, when they were counted.
+    changes: Option<(Instant, u64)>,
 }
 
 type Slots = Arc<Mutex<HashMap<PathBuf, Slot>>>;
@@ -261,7 +276,33 @@ impl Watched {
             notice: if folder.paused { None } else { notice },
             last_sync_ms,
             last_verified: self.last_verified(folder),
+            files: self.files(folder),
+            changes_waiting: if folder.paused { self.changes_waiting(folder) } else { None },
         }
+    }
+
+    /// What the folders' journal says of the folder's files. A journal that cannot say leaves
+    /// them out of the status rather than failing the whole list.
+    fn files(&self, folder: &WatchedFolder) -> Option<FolderFiles> {
+        files_of(&self.queue, folder)
+            .inspect_err(|e| tracing::warn!(code = e.code(), "files of {}: {e}", folder.path.display()))
+            .ok()
+    }
+
+    /// A paused folder's changes, counted by its syncer's own walk and ignore patterns, at most
+    /// every [`CHANGES_MAX_AGE`].
+    fn changes_waiting(&self, folder: &WatchedFolder) -> Option<u64> {
+        let cached = self.slots.lock().expect("watched lock").get(&folder.path).and_then(|s| s.changes);
+        if let Some((_, n)) = cached.filter(|(at, _)| at.elapsed() < CHANGES_MAX_AGE) {
+            return Some(n);
+        }
+        let counted = changes_of(&self.queue, folder)
+            .inspect_err(|e| tracing::warn!(code = e.code(), "changes in {}: {e}", folder.path.display()))
+            .ok()?;
+        if let Some(slot) = self.slots.lock().expect("watched lock").get_mut(&folder.path) {
+            slot.changes = Some((Instant::now(), counted));
+        }
+        Some(counted)
     }
 
     /// What the folders' journal keeps of the folder's last verification. A journal that
@@ -346,8 +387,9 @@ impl Watched {
             folder.on_conflict = on_conflict;
         }
         self.save(&folder)?;
+        // Its changes are counted again, with its new patterns.
+        self.halt(path);
         if !folder.paused {
-            self.halt(path);
             self.launch(&folder);
         }
         self.get(path)
@@ -393,6 +435,7 @@ impl Watched {
                 stop.cancel();
             }
             slot.error = None;
+            slot.changes = None;
         }
     }
 
@@ -455,6 +498,19 @@ impl Watched {
     fn syncer(&self, folder: &WatchedFolder) -> Result<Syncer> {
         syncer_for(self.queue.clone(), folder, self.gate)
     }
+}
+
+/// What the folder's journal (`queue`'s) says of its files: each by its newest job, and the
+/// last [`RECENT_FILES`] synced.
+pub fn files_of(queue: &Queue, folder: &WatchedFolder) -> Result<FolderFiles> {
+    let dest = Destination::parse_for(queue.service(), &folder.destination)?;
+    queue.journal().folder_files(queue.service().base_url(), &dest, &folder.path, RECENT_FILES)
+}
+
+/// How many of the folder's files are new or changed since its journal last saw them: its
+/// syncer's walk, with its ignore patterns (no file is read).
+pub fn changes_of(queue: &Arc<Queue>, folder: &WatchedFolder) -> Result<u64> {
+    syncer_for(queue.clone(), folder, SyncOptions::default().gate)?.changes_waiting()
 }
 
 /// A saved folder's syncer on `queue`, with its destination, naming, filters and batch.

@@ -208,15 +208,29 @@ impl Syncer {
     /// Files that differ from what the journal says was sent (new, changed, or never finished).
     fn changed_files(&self) -> Result<Vec<(PathBuf, u64, i64)>> {
         let sent = self.queue.journal().finished_files(self.queue.service().base_url(), &self.dest)?;
-        Ok(self
-            .walk()
+        Ok(self.differing(&sent))
+    }
+
+    /// The files whose size or mtime is not what `recorded` has of them, or that it lacks. No
+    /// file is read: the walk's metadata is enough.
+    fn differing(&self, recorded: &HashMap<PathBuf, (u64, i64)>) -> Vec<(PathBuf, u64, i64)> {
+        self.walk()
             .into_iter()
             .map(|(path, meta)| {
                 let (size, mtime) = (meta.len(), crate::journal::mtime_ns(&meta));
                 (path, size, mtime)
             })
-            .filter(|(path, size, mtime)| sent.get(path) != Some(&(*size, *mtime)))
-            .collect())
+            .filter(|(path, size, mtime)| recorded.get(path) != Some(&(*size, *mtime)))
+            .collect()
+    }
+
+    /// How many files are new or changed since the journal last saw them (whatever became of
+    /// that job: a failed or waiting file is counted as such, not as a change): the changes a
+    /// paused folder has not seen. One walk and one journal read, no hashing.
+    pub fn changes_waiting(&self) -> Result<u64> {
+        let base_url = self.queue.service().base_url();
+        let seen = self.queue.journal().folder_records(base_url, &self.dest, &self.root)?;
+        Ok(self.differing(&seen).len() as u64)
     }
 
     pub fn root(&self) -> &Path {

@@ -24,12 +24,14 @@ use crate::error::{Error, Result};
 use crate::transfer::form::FormTarget;
 
 mod docs;
+mod folder;
 mod job;
 mod resumable;
 mod retention;
 mod schema;
 mod verified;
 pub use docs::{Deletion, OwnedDoc};
+pub use folder::{FolderCounts, FolderFiles, RecentFile, UNCHANGED_SKIP};
 use job::{columns, row_to_job, Text, COLUMNS, COLUMN_COUNT};
 pub use job::{Job, JobName, JobState, NewJob, Target, Transfer};
 pub use resumable::ResumableRecord;
@@ -665,6 +667,7 @@ pub(crate) mod tests {
             ("name_held_by_other", docs::NAME_HELD_BY_OTHER.into()),
             ("owned_doc", docs::OWNED_DOC.into()),
             ("deletions", docs::deletions_sql()),
+            ("latest_in_folder", folder::LATEST_IN_FOLDER.into()),
             ("prune batch", retention::PRUNE_BATCH.into()),
             ("prune batch end", retention::BATCH_END.into()),
             ("prune next created", retention::NEXT_CREATED.into()),
@@ -732,6 +735,11 @@ pub(crate) mod tests {
             ),
             // Pending deletes drive it (a handful), each job by its key.
             ("deletions", &["SCAN d", "SEARCH j USING INTEGER PRIMARY KEY (rowid=?)", "USE TEMP B-TREE FOR ORDER BY"]),
+            // A folder's files, grouped in the index's own order (no sort).
+            (
+                "latest_in_folder",
+                &["SEARCH jobs USING INDEX jobs_by_path (base_url=? AND destination=? AND path>? AND path<?)"],
+            ),
             (
                 "prune batch",
                 &[

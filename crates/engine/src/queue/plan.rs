@@ -291,7 +291,7 @@ impl Queue {
                     item.doc_name = Some(job.doc_name.to_string());
                     if on_server {
                         item.action =
-                            PlanAction::Skip { reason: format!("unchanged since it was uploaded as {}", job.doc_name) };
+                            PlanAction::Skip { reason: format!("{} {}", crate::journal::UNCHANGED_SKIP, job.doc_name) };
                     }
                 }
                 _ => match names.map(|n| n[index].clone()) {

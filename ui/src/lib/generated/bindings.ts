@@ -439,7 +439,13 @@ export type FolderStatus = {
 	lastSyncMs: number | null,
 	/**  Its last verification against its destination (`App::verify_folder`), if any. */
 	lastVerified: LastVerification | null,
+	files: FolderFiles | null,
+	changesWaiting: number | null,
 };
+
+export type FolderCounts = { inStep: number, waiting: number, failed: number, skipped: number };
+export type FolderFiles = { counts: FolderCounts, recent: RecentFile[] };
+export type RecentFile = { path: string, docName: string, atMs: number };
 
 /**  New settings of a folder; each `None` leaves that one as it is. */
 export type FolderUpdate = {

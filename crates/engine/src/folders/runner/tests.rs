@@ -15,8 +15,13 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+async fn world_with(adjust: impl FnOnce(&mut twindrop_emulator::Config)) -> World {
     let mut config = twindrop_emulator::Config::new("watched");
     config.copy_delay = Duration::from_millis(10);
+    adjust(&mut config);
     let em = twindrop_emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let tt = Arc::new(TrustedTwin::new(em.base_url(), crate::Secret::new("watched")).unwrap());
     let twin = tt.create_twin().await.unwrap();
@@ -172,5 +177,79 @@ async fn only_this_accounts_folders_run() {
     assert!(watched.list().unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(w.docs().await.is_empty());
+    w.em.shutdown().await;
+}
+
+/// A folder's status counts its files by their newest job and names the last synced with their
+/// Doc names; paused, it counts the files new or changed since (its ignore patterns hold, a
+/// failed file unchanged is no change), at most every `CHANGES_MAX_AGE`. Each sync's Activity
+/// line names its files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_s_status_counts_its_files_and_names_the_last_synced() {
+    // Too big for the server: that file fails.
+    let w = world_with(|c| c.max_upload_bytes = 100).await;
+    let dir = w.home.path().join("notes");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.txt"), "a").unwrap();
+    std::fs::write(dir.join("sub/notes.txt"), "n").unwrap();
+    std::fs::write(dir.join("big.bin"), [7u8; 200]).unwrap();
+    let journal = Arc::new(Journal::open(&w.home.path().join("watched.sqlite")).unwrap());
+    let watched = w.start(&journal);
+    let root = PathBuf::from(watched.add(&dir, w.twin.as_str()).unwrap().path);
+    w.wait_docs(&["a.txt", "sub/notes.txt"]).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let s = watched.get(&root).unwrap();
+        let counts = s.files.as_ref().map(|f| f.counts).unwrap_or_default();
+        if counts.in_step == 2 && counts.failed == 1 && s.status == Status::Watching {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "not 2 in step and 1 failed: {s:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let files = status.files.unwrap();
+    assert_eq!((files.counts.waiting, files.counts.skipped), (0, 0));
+    let mut recent: Vec<(String, String)> = files.recent.iter().map(|r| (r.path.clone(), r.doc_name.clone())).collect();
+    recent.sort();
+    let under = |name: &str| root.join(name).display().to_string();
+    assert_eq!(recent, [(under("a.txt"), "a.txt".to_owned()), (under("sub/notes.txt"), "sub/notes.txt".to_owned())]);
+    assert!(files.recent.iter().all(|r| (r.at_ms - now_ms()).abs() < 60_000), "{:?}", files.recent);
+    assert!(files.recent.windows(2).all(|p| p[0].at_ms >= p[1].at_ms), "newest first");
+    assert_eq!(status.changes_waiting, None, "only a paused folder counts its changes");
+    let synced: Vec<String> = w
+        .log
+        .list(&Filter { kinds: vec![Kind::WatchedSync], ..Filter::default() })
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    let said = synced.join("\n");
+    assert!(said.contains("a.txt") && said.contains("notes.txt"), "the Activity lines name the files: {said}");
+
+    // Paused: nothing has changed yet (the failed file is counted as failed, not as a change).
+    assert_eq!(watched.set_paused(&root, true).unwrap().changes_waiting, Some(0));
+    std::fs::write(dir.join("c.txt"), "new").unwrap();
+    std::fs::write(dir.join("a.txt"), "a, changed").unwrap();
+    std::fs::write(dir.join("debris.tmp"), "ignored").unwrap();
+    // Counted a moment ago: not walked again on every look.
+    assert_eq!(watched.get(&root).unwrap().changes_waiting, Some(0));
+    tokio::time::sleep(CHANGES_MAX_AGE).await;
+    assert_eq!(watched.get(&root).unwrap().changes_waiting, Some(2));
+    assert!(!w.docs().await.contains("c.txt"), "a paused folder sends nothing");
+
+    // Resumed: the changes go up and are in step.
+    assert_eq!(watched.set_paused(&root, false).unwrap().changes_waiting, None);
+    w.wait_docs(&["a.txt", "c.txt", "sub/notes.txt"]).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let files = watched.get(&root).unwrap().files.unwrap();
+        // (The failed file is sent again on resume, and fails again.)
+        if files.counts.in_step == 3 && files.counts.failed == 1 {
+            assert_eq!(files.recent.len(), 3, "{files:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not 3 in step and 1 failed: {files:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     w.em.shutdown().await;
 }
