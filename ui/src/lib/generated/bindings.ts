@@ -415,6 +415,24 @@ export type ErrorInfo = {
  */
 export type FolderConflicts = "rename" | "skip";
 
+/**  A folder's files by where their newest job left them. */
+export type FolderCounts = {
+	/**  Their newest job ended with the Doc `ok` (or found it unchanged since). */
+	inStep: number,
+	/**  Queued, being sent, attached or verified, or paused. */
+	waiting: number,
+	/**  Their newest job failed, or its Doc ended other than `ok`. */
+	failed: number,
+	/**  Left as they were: another Doc holds the name (the folder skips conflicts), or cancelled. */
+	skipped: number,
+};
+
+/**  What the journal says of a folder's files: counts, and the newest synced first. */
+export type FolderFiles = {
+	counts: FolderCounts,
+	recent: RecentFile[],
+};
+
 export type FolderState = 
 /**  Waiting for changes. */
 "watching" | 
@@ -439,13 +457,17 @@ export type FolderStatus = {
 	lastSyncMs: number | null,
 	/**  Its last verification against its destination (`App::verify_folder`), if any. */
 	lastVerified: LastVerification | null,
+	/**
+	 *  Its files by their newest job (in step, waiting, failed) and the last few synced, with
+	 *  their Doc names; `None` if the journal cannot say.
+	 */
 	files: FolderFiles | null,
+	/**
+	 *  While it is paused: how many of its files are new or changed since the journal last saw
+	 *  them (looked at afresh at most every [`CHANGES_MAX_AGE`]).
+	 */
 	changesWaiting: number | null,
 };
-
-export type FolderCounts = { inStep: number, waiting: number, failed: number, skipped: number };
-export type FolderFiles = { counts: FolderCounts, recent: RecentFile[] };
-export type RecentFile = { path: string, docName: string, atMs: number };
 
 /**  New settings of a folder; each `None` leaves that one as it is. */
 export type FolderUpdate = {
@@ -611,6 +633,14 @@ export type ReceiptSaved = {
 	path: string,
 	/**  The receipt's own SHA-256, as it carries it. */
 	sha256: string,
+};
+
+/**  A file whose Doc is in step, as the folder's "last synced" list shows it. */
+export type RecentFile = {
+	path: string,
+	docName: string,
+	/**  When its job ended (ms since the epoch). */
+	atMs: number,
 };
 
 export type Report = {
