@@ -59,17 +59,40 @@ pub struct FolderFiles {
     pub recent: Vec<RecentFile>,
 }
 
-/// One file's newest job, as far as a folder's figures go.
-struct Latest {
-    path: PathBuf,
-    state: JobState,
-    ok: bool,
-    /// Skipped as unchanged since its Doc was made (not for a conflict).
-    unchanged: bool,
-    doc_name: String,
-    size: u64,
-    mtime_ns: i64,
-    at_ms: i64,
+/// A row of [`LATEST_IN_FOLDER`], each column read only by whoever needs it: counting 10,000
+/// files reads their states, not their paths and names.
+struct Latest<'r, 's>(&'r rusqlite::Row<'s>);
+
+impl Latest<'_, '_> {
+    fn path(&self) -> rusqlite::Result<PathBuf> {
+        path_from(self.0.get_ref(0)?)
+    }
+
+    fn state(&self) -> rusqlite::Result<JobState> {
+        self.0.get(2)
+    }
+
+    /// Its Doc ended `ok` (for a job that is done).
+    fn doc_ok(&self) -> rusqlite::Result<bool> {
+        Ok(self.0.get::<_, Option<String>>(3)?.is_some_and(|s| DocStatus::parse(&s) == DocStatus::Ok))
+    }
+
+    /// Skipped as unchanged since its Doc was made (not for a conflict), for a skipped job.
+    fn unchanged(&self) -> rusqlite::Result<bool> {
+        Ok(self.0.get::<_, Option<String>>(4)?.is_some_and(|r| r.starts_with(UNCHANGED_SKIP)))
+    }
+
+    fn doc_name(&self) -> rusqlite::Result<String> {
+        self.0.get(5)
+    }
+
+    fn identity(&self) -> rusqlite::Result<(u64, i64)> {
+        Ok((self.0.get::<_, i64>(6)?.max(0) as u64, self.0.get(7)?))
+    }
+
+    fn at_ms(&self) -> rusqlite::Result<i64> {
+        Ok((self.0.get::<_, f64>(8)? * 1000.0) as i64)
+    }
 }
 
 /// The bounds of the paths under `root`, as text (every UTF-8 path, as the journal keeps
@@ -92,25 +115,19 @@ fn bounds(root: &Path) -> Vec<(Value, Value)> {
 
 impl Journal {
     /// Each file under `root` at `dest`, by its newest job.
-    fn each_latest(&self, base_url: &str, dest: &Destination, root: &Path, mut f: impl FnMut(Latest)) -> Result<()> {
+    fn each_latest(
+        &self,
+        base_url: &str,
+        dest: &Destination,
+        root: &Path,
+        mut f: impl FnMut(Latest<'_, '_>) -> rusqlite::Result<()>,
+    ) -> Result<()> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(LATEST_IN_FOLDER).map_err(db)?;
         for (low, high) in bounds(root) {
             let mut rows = st.query(params![base_url, Text(dest), low, high]).map_err(db)?;
             while let Some(r) = rows.next().map_err(db)? {
-                let state: JobState = r.get(2).map_err(db)?;
-                let doc_status = r.get::<_, Option<String>>(3).map_err(db)?.map(|s| DocStatus::parse(&s));
-                let reason = r.get::<_, Option<String>>(4).map_err(db)?;
-                f(Latest {
-                    path: path_from(r.get_ref(0).map_err(db)?).map_err(db)?,
-                    state,
-                    ok: state == JobState::Done && doc_status == Some(DocStatus::Ok),
-                    unchanged: reason.is_some_and(|r| r.starts_with(UNCHANGED_SKIP)),
-                    doc_name: r.get(5).map_err(db)?,
-                    size: r.get::<_, i64>(6).map_err(db)?.max(0) as u64,
-                    mtime_ns: r.get(7).map_err(db)?,
-                    at_ms: (r.get::<_, f64>(8).map_err(db)? * 1000.0) as i64,
-                });
+                f(Latest(r)).map_err(db)?;
             }
         }
         Ok(())
@@ -121,33 +138,47 @@ impl Journal {
     pub fn folder_files(&self, base_url: &str, dest: &Destination, root: &Path, recent: usize) -> Result<FolderFiles> {
         let mut out = FolderFiles::default();
         let c = &mut out.counts;
-        let mut newest: Vec<Latest> = Vec::with_capacity(recent + 1);
+        let mut newest: Vec<RecentFile> = Vec::with_capacity(recent + 1);
         self.each_latest(base_url, dest, root, |file| {
-            match file.state {
-                JobState::Done if file.ok => c.in_step += 1,
-                JobState::Done | JobState::Failed => c.failed += 1,
-                JobState::Skipped if file.unchanged => c.in_step += 1,
-                JobState::Skipped | JobState::Cancelled => c.skipped += 1,
+            let ok = match file.state()? {
+                JobState::Done if file.doc_ok()? => true,
+                JobState::Done | JobState::Failed => {
+                    c.failed += 1;
+                    false
+                }
+                JobState::Skipped if file.unchanged()? => {
+                    c.in_step += 1;
+                    false
+                }
+                JobState::Skipped | JobState::Cancelled => {
+                    c.skipped += 1;
+                    false
+                }
                 JobState::Queued
                 | JobState::Hashing
                 | JobState::Uploading
                 | JobState::Attaching
                 | JobState::Verifying
-                | JobState::Paused => c.waiting += 1,
-            }
-            // Only the `recent` newest are kept, so 10,000 files cost no more than 5.
-            if file.ok && recent > 0 {
-                let at = newest.partition_point(|kept| kept.at_ms >= file.at_ms);
-                if at < recent {
-                    newest.insert(at, file);
-                    newest.truncate(recent);
+                | JobState::Paused => {
+                    c.waiting += 1;
+                    false
                 }
+            };
+            if !ok {
+                return Ok(());
             }
+            c.in_step += 1;
+            // Only the `recent` newest are kept (and only their paths and names read).
+            let at_ms = file.at_ms()?;
+            let at = newest.partition_point(|kept| kept.at_ms >= at_ms);
+            if at < recent {
+                let path = file.path()?.display().to_string();
+                newest.insert(at, RecentFile { path, doc_name: file.doc_name()?, at_ms });
+                newest.truncate(recent);
+            }
+            Ok(())
         })?;
-        out.recent = newest
-            .into_iter()
-            .map(|f| RecentFile { path: f.path.display().to_string(), doc_name: f.doc_name, at_ms: f.at_ms })
-            .collect();
+        out.recent = newest;
         Ok(out)
     }
 
@@ -161,7 +192,8 @@ impl Journal {
     ) -> Result<HashMap<PathBuf, (u64, i64)>> {
         let mut out = HashMap::new();
         self.each_latest(base_url, dest, root, |file| {
-            out.insert(file.path, (file.size, file.mtime_ns));
+            out.insert(file.path()?, file.identity()?);
+            Ok(())
         })?;
         Ok(out)
     }
