@@ -6,7 +6,8 @@
 //! - [`syncer`]: one folder: its files through the gate, ignore patterns, journal-aware walks,
 //!   renames and deletes.
 //! - [`runner`]: the app's folders of an account, each a syncer on one shared queue, with
-//!   status (watching / syncing / paused / error) and last sync.
+//!   status (watching / syncing / paused / error), last sync, its files in step / waiting / failed
+//!   and the last synced (`journal::folder`), and, paused, its changes waiting.
 //! - The app and `twindrop sync --saved` share the folders (settings.json) and their journal
 //!   (`profile::folders_journal_path`).
 //! - [`run`]: folders kept in step outside the app (`twindrop sync`), until stopped or once.
