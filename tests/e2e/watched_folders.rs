@@ -206,6 +206,16 @@ async fn a_watched_folder_syncs_pauses_resumes_and_settings_survive_a_restart() 
     wait_text(client, "#watched-changes", "1 change waiting", 20).await;
     wait_text(client, "#watched .folder .changes", "1 change waiting", 5).await;
     screenshot(client, "e2e-watched-paused.png").await;
+    // The Uploads tab groups the folder's sync under its name: its state, its figures and the
+    // files it sent last with their Docs; "Open" leads back here.
+    click(client, "#tab-uploads").await;
+    wait_text(client, "#folder-syncs-summary", "1 watched folder · 1 change waiting", 10).await;
+    click(client, "#folder-syncs-summary").await;
+    let group = wait_text(client, "#folder-syncs .group", "Paused · 2 in step · 1 change waiting", 10).await;
+    assert!(group.contains("b.txt → w/b.txt") && group.contains("a.txt → w/a.txt"), "{group:?}");
+    screenshot(client, "e2e-uploads-folder-syncs.png").await;
+    click(client, "#folder-syncs .group .open").await;
+    wait_attr(client, "#tab-watched", "aria-selected", "true", 5).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let names = docs(client).await;
     assert!(!names.contains("w/c.txt"), "a paused folder uploaded: {names:?}");
