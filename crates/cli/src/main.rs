@@ -4,12 +4,14 @@
 //! - `upload`: `upload`, `retry` and the live output (indicatif bars on a TTY, JSON lines).
 //! - `emulator`: `twindrop emulator`.
 //! - `docs`: `twindrop docs download`.
+//! - `gone`: `retry --remove` / `--locate`, for failed jobs whose file is gone.
 
 mod choice;
 mod connection;
 mod docs;
 mod doctor;
 mod emulator;
+mod gone;
 mod manual;
 mod sync;
 mod twins;
@@ -120,8 +122,9 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Print the Doc name each path would get (relative paths keep their folders).
     Name(sync::NameArgs),
-    /// Put failed jobs back in the queue and run them.
-    Retry(upload::RunArgs),
+    /// Put failed jobs back in the queue and run them; with --remove or --locate, only the failed
+    /// jobs named (a file that is gone: forget its job, or send it from the file's new place).
+    Retry(gone::RetryArgs),
     /// The journals: every job, its state and its last error (uploads first, then watched
     /// folders', unless --journal names one).
     Status {
@@ -302,6 +305,8 @@ pub mod exit {
                 | "journal.failed"
                 | "journal.locked"
                 | "network.unreachable"
+                | "network.dns"
+                | "network.refused"
                 | "network.tls"
                 | "queue.stopped"
         )
@@ -391,8 +396,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Sync(args) => sync::sync(&settings, cli.journal.as_ref(), args, cli.json).await,
         Command::Name(args) => sync::name(args, cli.json),
         Command::Retry(args) => {
-            let service = connect_service(&settings, &args.conn).await?;
-            upload::retry(service, open_journal(&settings, cli.journal.as_ref())?, args, cli.json).await
+            let service = connect_service(&settings, &args.run.conn).await?;
+            let journal = open_journal(&settings, cli.journal.as_ref())?;
+            match args.names_jobs() {
+                true => gone::retry_named(service, journal, args, cli.json).await,
+                false => upload::retry(service, journal, args.run, cli.json).await,
+            }
         }
         Command::Status { pending } => {
             let mut journals = vec![open_journal(&settings, cli.journal.as_ref())?];

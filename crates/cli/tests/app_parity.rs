@@ -125,3 +125,60 @@ async fn a_doc_whose_copy_went_wrong_is_sent_again() {
     assert_eq!(doc.status, DocStatus::Ok);
     em.shutdown().await;
 }
+
+/// A job whose file is gone offers Remove and Locate… in the app; `twindrop retry --remove ID`
+/// and `--locate ID=PATH` are the same engine calls: the removed job is never retried, the
+/// located one sends the file from its new place under the Doc name it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_file_is_gone_is_removed_or_located() {
+    let em = Emulator::start("127.0.0.1:0".parse().unwrap(), Config::new(SECRET)).await.unwrap();
+    let base = em.base_url().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let tt = TrustedTwin::new(&base, Secret::new(SECRET)).unwrap();
+    let twin = tt.create_twin().await.unwrap();
+    let (dropped, moved) = (dir.path().join("dropped.txt"), dir.path().join("moved.txt"));
+    let conn = ["--json", "--base-url", &base];
+    let up = [&["upload"], &conn[..], &["--twin", twin.as_str()]].concat();
+    let out = twindrop(
+        dir.path(),
+        Some(SECRET),
+        &[&up[..], &[dropped.to_str().unwrap(), moved.to_str().unwrap()]].concat(),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "neither file is there: {out:?}");
+    let status = twindrop(dir.path(), None, &["status", "--json"], "");
+    let jobs = json_lines(&status);
+    let id_of = |path: &Path| {
+        let job = jobs.iter().find(|j| j["path"] == path.to_str().unwrap()).unwrap_or_else(|| panic!("{jobs:?}"));
+        assert_eq!((job["state"].as_str(), job["error_code"].as_str()), (Some("failed"), Some("file.not_found")));
+        job["id"].as_u64().unwrap()
+    };
+    let (removed, located) = (id_of(&dropped), id_of(&moved));
+
+    let out =
+        twindrop(dir.path(), Some(SECRET), &[&["retry"], &conn[..], &["--remove", &removed.to_string()]].concat(), "");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json_lines(&out)[0]["removed"], removed);
+    let again =
+        twindrop(dir.path(), Some(SECRET), &[&["retry"], &conn[..], &["--remove", &removed.to_string()]].concat(), "");
+    assert_eq!(again.status.code(), Some(2), "removed once: {again:?}");
+
+    let elsewhere = dir.path().join("elsewhere").join("moved, renamed.txt");
+    std::fs::create_dir(elsewhere.parent().unwrap()).unwrap();
+    std::fs::write(&elsewhere, "found again, in another folder").unwrap();
+    let spec = format!("{located}={}", elsewhere.display());
+    let out = twindrop(dir.path(), Some(SECRET), &[&["retry"], &conn[..], &["--locate", &spec]].concat(), "");
+    assert!(out.status.success(), "{out:?}");
+    let doc = tt.get_doc(&twin, &DocName::parse("moved.txt").unwrap()).await.unwrap();
+    let (ours, _) = twindrop_engine::hash::sha256_file(&elsewhere).await.unwrap();
+    assert_eq!((doc.sha256(), doc.status), (Some(ours.as_str()), DocStatus::Ok));
+
+    // A plain retry of every failed job finds none: the removed one stays removed.
+    let out = twindrop(dir.path(), Some(SECRET), &[&["retry"], &conn[..]].concat(), "");
+    assert!(out.status.success(), "{out:?}");
+    let jobs = json_lines(&twindrop(dir.path(), None, &["status", "--json"], ""));
+    let state = |id: u64| jobs.iter().find(|j| j["id"] == id).unwrap()["state"].as_str().unwrap().to_owned();
+    assert_eq!((state(removed), state(located)), ("cancelled".into(), "done".into()));
+    assert!(tt.get_doc(&twin, &DocName::parse("dropped.txt").unwrap()).await.is_err(), "never sent");
+    em.shutdown().await;
+}

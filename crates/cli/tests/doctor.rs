@@ -69,7 +69,8 @@ async fn a_wrong_secret_and_an_unreachable_host_are_diagnosed() {
     let (out, report) =
         doctor(dir.path(), &[("TWINDROP_SECRET", SECRET)], &["--base-url", &format!("http://{closed}")]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(steps(&report)[1], ("host".into(), "fail".into(), Some("network.unreachable".into())), "{report:#}");
+    assert_eq!(steps(&report)[1], ("host".into(), "fail".into(), Some("network.refused".into())), "{report:#}");
+    assert!(report["report"]["steps"][1]["next"].as_str().unwrap().contains("port"), "{report:#}");
 
     // The text form names the failed step and what to do next.
     let text = Command::new(env!("CARGO_BIN_EXE_twindrop"))

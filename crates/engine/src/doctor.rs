@@ -202,9 +202,9 @@ async fn host_step(base_url: &str) -> Step {
         Ok(Err(_)) | Err(_) => None,
     };
     let Some(address) = address else {
-        let e = Error::Unreachable { url: host.clone(), message: "no such host (DNS)".into() };
+        let e = Error::Dns { url: host.clone(), message: "no address found for it".into() };
         return Step {
-            next: Some("Check the address for typos, and that this machine is online (DNS works).".into()),
+            next: Some("Check the base URL's spelling, and that this machine is online (DNS works).".into()),
             ..failed(StepName::Host, "The host cannot be found", &e, None)
         };
     };
@@ -238,6 +238,22 @@ async fn host_step(base_url: &str) -> Step {
                     .into(),
             ),
             ..failed(StepName::Host, &format!("{shown}: the secure connection failed ({route})"), &e, Some(millis))
+        },
+        Err(e @ Error::Refused { .. }) if route == "direct" => Step {
+            next: Some(
+                "Nothing is listening at that address: is the server (or the sandbox) running, is the port \
+                 right?"
+                    .into(),
+            ),
+            ..failed(StepName::Host, &format!("{shown} refused the connection"), &e, Some(millis))
+        },
+        Err(e @ Error::Timeout(_)) if route == "direct" => Step {
+            next: Some(
+                "The server took the connection but did not answer in time: it may be overloaded; try again \
+                 later, or check a firewall that holds connections."
+                    .into(),
+            ),
+            ..failed(StepName::Host, &format!("{shown} did not answer in time"), &e, Some(millis))
         },
         Err(e) => Step {
             next: Some(match route.as_str() {

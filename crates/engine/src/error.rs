@@ -67,9 +67,18 @@ pub enum Error {
     BadResponse(String),
     #[error("{0}: plain HTTP is refused except to this machine; use https")]
     Insecure(String),
-    #[error("cannot reach {url}: {message}")]
+    /// The connection failed for a reason of no more precise kind (no route, the network down).
+    #[error("cannot reach {url}: check this machine's network connection, and any proxy or firewall ({message})")]
     Unreachable { url: String, message: String },
-    #[error("the request timed out: {0}")]
+    /// The host name did not resolve: a typo in the URL, or no DNS (offline). Retryable: a
+    /// machine that comes back online resolves it.
+    #[error("{url}: the host name could not be found: check the base URL's spelling and your DNS/network ({message})")]
+    Dns { url: String, message: String },
+    /// The address answered that nothing listens there (connection refused). Retryable: a
+    /// server restarting refuses for a moment.
+    #[error("{url}: nothing is listening at that address: is the server (or the sandbox) running, is the port right? ({message})")]
+    Refused { url: String, message: String },
+    #[error("{0}: the server did not answer in time: it may be overloaded, or a proxy or firewall holds the connection; try again later")]
     Timeout(String),
     /// The secure connection failed: most often a certificate this machine does not trust.
     /// Retrying the same way cannot help, so it is not retryable.
@@ -233,8 +242,10 @@ codes! {
     ServerError => "server.error", "The server failed (5xx).", false;
     ServerBadResponse => "server.bad_response", "The server's answer could not be understood.", false;
     NetworkInsecure => "network.insecure", "Plain HTTP to a host other than this machine is refused.", false;
-    NetworkUnreachable => "network.unreachable", "The server cannot be reached.", false;
-    NetworkTimeout => "network.timeout", "A request timed out.", false;
+    NetworkUnreachable => "network.unreachable", "The server cannot be reached: check this machine's network connection, and any proxy or firewall.", false;
+    NetworkDns => "network.dns", "The host name could not be found: check the base URL's spelling and your DNS/network.", false;
+    NetworkRefused => "network.refused", "Nothing is listening at that address: is the server (or the sandbox) running, is the port right?", false;
+    NetworkTimeout => "network.timeout", "The server did not answer in time: it may be overloaded, or a proxy or firewall holds the connection; try again later.", false;
     NetworkTls => "network.tls", "The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed.", false;
     UploadRejected => "upload.rejected", "The upload URL refused the bytes.", false;
     AttachDocExists => "attach.doc_exists", "A Doc of that name already exists.", false;
@@ -384,6 +395,8 @@ impl Error {
             BadResponse(_) => Code::ServerBadResponse,
             Insecure(_) => Code::NetworkInsecure,
             Unreachable { .. } => Code::NetworkUnreachable,
+            Dns { .. } => Code::NetworkDns,
+            Refused { .. } => Code::NetworkRefused,
             Timeout(_) => Code::NetworkTimeout,
             Tls { .. } => Code::NetworkTls,
             UploadRejected { .. } => Code::UploadRejected,
@@ -436,6 +449,8 @@ impl Error {
             RateLimited { .. }
                 | Server { .. }
                 | Unreachable { .. }
+                | Dns { .. }
+                | Refused { .. }
                 | Timeout(_)
                 | VerifyTimeout { .. }
                 | ChecksumMismatch { .. }

@@ -124,6 +124,8 @@ pub(crate) fn status_error(status: StatusCode, detail: String, retry_after: Opti
 
 /// Map a transport failure. `url` is redacted here, and reqwest's own text loses its URL
 /// (`without_url`): it names the whole URL it was sending to, signature and token included.
+/// Each cause has its own code, so the person is told what to look at: the name (DNS), the
+/// server or its port (refused), the certificate (TLS), or the network (the rest).
 pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
     let url = redact_url(&url);
     if e.is_timeout() {
@@ -131,15 +133,70 @@ pub(crate) fn network_error(url: String, e: reqwest::Error) -> Error {
     }
     let e = e.without_url();
     let mut message = e.to_string();
+    let mut cause = Cause::Other;
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         message = format!("{message}: {s}");
+        cause = cause.or(Cause::of(s));
         source = s.source();
     }
     let message = redact_text(&message);
-    match is_tls_failure(&message) {
-        true => Error::Tls { url, message },
-        false => Error::Unreachable { url, message },
+    if is_tls_failure(&message) {
+        return Error::Tls { url, message };
+    }
+    match cause.or(Cause::from_text(&message)) {
+        Cause::Dns => Error::Dns { url, message },
+        Cause::Refused => Error::Refused { url, message },
+        Cause::Other => Error::Unreachable { url, message },
+    }
+}
+
+/// Why a connection failed, as far as its error chain says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// The host name did not resolve.
+    Dns,
+    /// The address answered that nothing listens there.
+    Refused,
+    Other,
+}
+
+impl Cause {
+    /// The first precise cause found wins.
+    fn or(self, other: Cause) -> Cause {
+        match self {
+            Cause::Other => other,
+            known => known,
+        }
+    }
+
+    /// One link of the chain: the socket's `io::Error` says "refused" by its kind; hyper-util
+    /// says "dns error" for a failed lookup (its `ConnectError` is not a type we can name).
+    fn of(link: &(dyn std::error::Error + 'static)) -> Cause {
+        if let Some(io) = link.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return Cause::Refused;
+            }
+        }
+        match link.to_string().as_str() {
+            "dns error" => Cause::Dns,
+            _ => Cause::Other,
+        }
+    }
+
+    /// From the whole chain's text, for links that are neither (a proxy's own words).
+    fn from_text(chain: &str) -> Cause {
+        let lower = chain.to_ascii_lowercase();
+        if ["dns error", "failed to lookup address", "name or service not known", "no such host"]
+            .iter()
+            .any(|needle| lower.contains(needle))
+        {
+            Cause::Dns
+        } else if lower.contains("connection refused") {
+            Cause::Refused
+        } else {
+            Cause::Other
+        }
     }
 }
 
@@ -183,5 +240,18 @@ mod tests {
         let body = "denied for http://127.0.0.1:9/upload/0f3c5d1e2a4b47c8a9e0b1c2d3e4f5a6 (try again)";
         let e = status_error(StatusCode::FORBIDDEN, body.into(), None);
         assert_eq!(e.to_string(), "not allowed: denied for http://127.0.0.1:9/upload/… (try again)");
+    }
+
+    #[test]
+    fn a_chain_names_its_cause_by_kind_or_by_the_resolvers_words() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(Cause::of(&refused), Cause::Refused);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(Cause::of(&reset), Cause::Other);
+        assert_eq!(Cause::from_text("client error (Connect): dns error: failed to lookup address"), Cause::Dns);
+        assert_eq!(Cause::from_text("tcp connect error: Connection refused (os error 111)"), Cause::Refused);
+        assert_eq!(Cause::from_text("tcp connect error: No route to host (os error 113)"), Cause::Other);
+        assert_eq!(Cause::Dns.or(Cause::Refused), Cause::Dns);
+        assert_eq!(Cause::Other.or(Cause::Refused), Cause::Refused);
     }
 }

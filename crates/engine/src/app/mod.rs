@@ -10,8 +10,10 @@
 //! - [`verifying`]: verify a watched folder or a chosen one; send again; receipts.
 //! - [`docs`]: one Doc: its bytes downloaded, the local file it came from.
 //! - `twins`: create and choose Twins, their names, and the first-run guide's flag.
+//! - `gone`: a failed job whose file is gone: Remove, or Locate… its new place.
 
 mod docs;
+mod gone;
 mod routes;
 mod sandbox;
 mod session;

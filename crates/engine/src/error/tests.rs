@@ -31,6 +31,8 @@ fn one_of_each() -> Vec<Error> {
         Error::BadResponse("x".into()),
         Error::Insecure("x".into()),
         Error::Unreachable { url: "x".into(), message: "x".into() },
+        Error::Dns { url: "x".into(), message: "x".into() },
+        Error::Refused { url: "x".into(), message: "x".into() },
         Error::Tls { url: "x".into(), message: "x".into() },
         Error::Timeout("x".into()),
         Error::UploadRejected { status: 400, message: "x".into() },

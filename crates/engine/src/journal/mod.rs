@@ -25,6 +25,7 @@ use crate::transfer::form::FormTarget;
 
 mod docs;
 mod folder;
+mod gone;
 mod job;
 mod resumable;
 mod retention;

@@ -18,12 +18,14 @@
 //! - `standing`: the jobs a window opening on the queue is told of (those not ended well).
 //! - The figures of the batch (`Stats`) come from one [`Aggregate`](crate::progress::Aggregate)
 //!   that hears every event the queue sends.
+//! - `gone`: a failed job whose file is gone, removed or pointed at the file's new place.
 //!
 //! Every job goes worker → `finish` (→ `poll` for a service that copies). The queue does not
 //! branch on the service: what differs is in each service's module (`service::upload_api`).
 
 mod event;
 mod finish;
+mod gone;
 mod mirror;
 mod names;
 mod plan;
