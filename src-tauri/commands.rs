@@ -152,6 +152,21 @@ pub async fn queue_retry(state: State<'_, AppState>, id: u64) -> Reply<bool> {
     Ok(state.app.retry(id).await?)
 }
 
+/// Forget a failed job (its file is gone): never retried, never listed again.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_remove(state: State<'_, AppState>, id: u64) -> Reply<bool> {
+    Ok(state.app.remove_failed(id).await?)
+}
+
+/// Send a failed job's Doc from its file's new place, a path the user picked ("Locate…").
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_locate(state: State<'_, AppState>, id: u64, path: String) -> Reply<bool> {
+    let path = state.chosen.check(vec![std::path::PathBuf::from(path)]).await?.remove(0);
+    Ok(state.app.locate(id, &path).await?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn queue_pause_all(state: State<'_, AppState>) -> Reply<()> {

@@ -31,6 +31,8 @@ macro_rules! ipc_commands {
             commands::queue_resume,
             commands::queue_cancel,
             commands::queue_retry,
+            commands::queue_remove,
+            commands::queue_locate,
             commands::queue_pause_all,
             commands::queue_resume_all,
             commands::queue_retry_failed,

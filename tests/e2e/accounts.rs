@@ -44,6 +44,18 @@ async fn login_error(client: &Client, want: &str) -> String {
     }
 }
 
+/// The element's place and size on the page (x, y, width, height).
+async fn rect(client: &Client, css: &str) -> Vec<f64> {
+    let r = client
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.x, r.y, r.width, r.height];",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(r).unwrap()
+}
+
 async fn sign_in_to_redivis(client: &Client, api: &str, token: &str, table: &str) {
     choose_service(client, "redivis").await;
     wait_css(client, "#login-destination", 5).await;
@@ -151,8 +163,20 @@ async fn check_connection_shows_a_checklist() {
     fill(client, "#login-tt-base-url", &format!("http://{closed}")).await;
     click(client, "#login-check").await;
     wait_css(client, "#login-checkup li[data-step='host'][data-verdict='fail']", 20).await;
-    assert!(text(client, "#login-checkup").await.contains("network.unreachable"));
+    assert!(text(client, "#login-checkup").await.contains("network.refused"));
     assert!(client.find(Locator::Css("#profiles")).await.is_err(), "checking saved no account");
+
+    // Signing in there fails with what to do, and the card does not move when the error shows.
+    let before = rect(client, "#login-tt-submit").await;
+    click(client, "#login-tt-submit").await;
+    let shown = login_error(client, "network.refused").await;
+    assert!(shown.contains("nothing is listening at that address"), "{shown}");
+    let hint = text(client, "#screen-login .error-box .hint").await;
+    assert!(hint.contains("is the port right?"), "{hint}");
+    assert!(!shown.contains("os error"), "the error chain sits behind Details: {shown}");
+    assert!(text(client, "#screen-login .error-box details").await.contains("Connection refused"));
+    assert_eq!(rect(client, "#login-tt-submit").await, before, "the sign-in button moved when the error showed");
+    screenshot(client, "e2e-login-refused.png").await;
     app.close().await;
     em.shutdown().await;
 }

@@ -230,6 +230,16 @@ export function queueRetry(id: number): Promise<boolean> {
   return call(() => commands.queueRetry(id));
 }
 
+/** Forget a failed job whose file is gone. */
+export function queueRemove(id: number): Promise<boolean> {
+  return call(() => commands.queueRemove(id));
+}
+
+/** Send a failed job's Doc from its file's new place (a path from `pickPaths`). */
+export function queueLocate(id: number, path: string): Promise<boolean> {
+  return call(() => commands.queueLocate(id, path));
+}
+
 export function queuePauseAll(): Promise<null> {
   return call(() => commands.queuePauseAll());
 }

@@ -44,6 +44,8 @@ export const commands = {
 	queueCancel: (id: number) => __TAURI_INVOKE<boolean>("queue_cancel", { id }),
 	/**  Put one failed job back in the queue. */
 	queueRetry: (id: number) => __TAURI_INVOKE<boolean>("queue_retry", { id }),
+	queueRemove: (id: number) => __TAURI_INVOKE<boolean>("queue_remove", { id }),
+	queueLocate: (id: number, path: string) => __TAURI_INVOKE<boolean>("queue_locate", { id, path }),
 	queuePauseAll: () => __TAURI_INVOKE<null>("queue_pause_all"),
 	queueResumeAll: () => __TAURI_INVOKE<null>("queue_resume_all"),
 	/**  Put every failed job of this server back in the queue; returns how many. */

@@ -92,9 +92,13 @@ export type ErrorCode =
   | "server.bad_response"
   /** Plain HTTP to a host other than this machine is refused. */
   | "network.insecure"
-  /** The server cannot be reached. */
+  /** The server cannot be reached: check this machine's network connection, and any proxy or firewall. */
   | "network.unreachable"
-  /** A request timed out. */
+  /** The host name could not be found: check the base URL's spelling and your DNS/network. */
+  | "network.dns"
+  /** Nothing is listening at that address: is the server (or the sandbox) running, is the port right? */
+  | "network.refused"
+  /** The server did not answer in time: it may be overloaded, or a proxy or firewall holds the connection; try again later. */
   | "network.timeout"
   /** The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed. */
   | "network.tls"
@@ -202,6 +206,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "server.bad_response",
   "network.insecure",
   "network.unreachable",
+  "network.dns",
+  "network.refused",
   "network.timeout",
   "network.tls",
   "upload.rejected",
@@ -280,8 +286,10 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   "server.error": "The server failed (5xx).",
   "server.bad_response": "The server's answer could not be understood.",
   "network.insecure": "Plain HTTP to a host other than this machine is refused.",
-  "network.unreachable": "The server cannot be reached.",
-  "network.timeout": "A request timed out.",
+  "network.unreachable": "The server cannot be reached: check this machine's network connection, and any proxy or firewall.",
+  "network.dns": "The host name could not be found: check the base URL's spelling and your DNS/network.",
+  "network.refused": "Nothing is listening at that address: is the server (or the sandbox) running, is the port right?",
+  "network.timeout": "The server did not answer in time: it may be overloaded, or a proxy or firewall holds the connection; try again later.",
   "network.tls": "The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed.",
   "upload.rejected": "The upload URL refused the bytes.",
   "attach.doc_exists": "A Doc of that name already exists.",
