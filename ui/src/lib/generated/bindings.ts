@@ -44,7 +44,9 @@ export const commands = {
 	queueCancel: (id: number) => __TAURI_INVOKE<boolean>("queue_cancel", { id }),
 	/**  Put one failed job back in the queue. */
 	queueRetry: (id: number) => __TAURI_INVOKE<boolean>("queue_retry", { id }),
+	/**  Forget a failed job (its file is gone): never retried, never listed again. */
 	queueRemove: (id: number) => __TAURI_INVOKE<boolean>("queue_remove", { id }),
+	/**  Send a failed job's Doc from its file's new place, a path the user picked ("Locate…"). */
 	queueLocate: (id: number, path: string) => __TAURI_INVOKE<boolean>("queue_locate", { id, path }),
 	queuePauseAll: () => __TAURI_INVOKE<null>("queue_pause_all"),
 	queueResumeAll: () => __TAURI_INVOKE<null>("queue_resume_all"),
@@ -340,9 +342,13 @@ export type ErrorCode =
 "server.bad_response" | 
 /** Plain HTTP to a host other than this machine is refused. */
 "network.insecure" | 
-/** The server cannot be reached. */
+/** The server cannot be reached: check this machine's network connection, and any proxy or firewall. */
 "network.unreachable" | 
-/** A request timed out. */
+/** The host name could not be found: check the base URL's spelling and your DNS/network. */
+"network.dns" | 
+/** Nothing is listening at that address: is the server (or the sandbox) running, is the port right? */
+"network.refused" | 
+/** The server did not answer in time: it may be overloaded, or a proxy or firewall holds the connection; try again later. */
 "network.timeout" | 
 /** The secure connection failed: the server's certificate is not trusted (self-signed, expired, for another name, or replaced by a proxy that inspects TLS), or TLS itself failed. */
 "network.tls" | 
