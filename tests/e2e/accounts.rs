@@ -149,6 +149,26 @@ async fn check_connection_shows_a_checklist() {
 
     click(client, "#switch-account").await;
     wait_css(client, "#screen-login", 10).await;
+    // Signing in where nothing listens fails with what to do, and the card does not move when
+    // the error shows.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    fill(client, "#login-tt-base-url", &format!("http://{closed}")).await;
+    fill(client, "#login-tt-secret", "not-the-secret").await;
+    let before = rect(client, "#login-tt-submit").await;
+    click(client, "#login-tt-submit").await;
+    let shown = login_error(client, "network.refused").await;
+    assert!(shown.contains("nothing is listening at that address"), "{shown}");
+    assert!(!shown.contains("os error"), "the error chain sits behind Details: {shown}");
+    let hint = text(client, "#screen-login .error-box .hint").await;
+    assert!(hint.contains("port in the base URL"), "{hint}");
+    assert!(text(client, "#screen-login .error-box details").await.contains("Connection refused"));
+    screenshot(client, "e2e-login-refused.png").await;
+    assert_eq!(rect(client, "#login-tt-submit").await, before, "the sign-in button moved when the error showed");
+    click(client, "#screen-login .error-box summary").await;
+    assert!(client.find(Locator::Css("#screen-login .error-box details[open]")).await.is_ok());
+    assert_eq!(rect(client, "#login-tt-submit").await, before, "opening the details moved the sign-in button");
+    screenshot(client, "e2e-login-refused-details.png").await;
+
     fill(client, "#login-tt-base-url", em.base_url()).await;
     fill(client, "#login-tt-secret", "not-the-secret").await;
     click(client, "#login-check").await;
@@ -159,24 +179,12 @@ async fn check_connection_shows_a_checklist() {
     assert!(client.find(Locator::Css("#login-checkup li[data-step='round_trip'][data-verdict='skip']")).await.is_ok());
     screenshot(client, "e2e-login-check-secret.png").await;
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     fill(client, "#login-tt-base-url", &format!("http://{closed}")).await;
     click(client, "#login-check").await;
     wait_css(client, "#login-checkup li[data-step='host'][data-verdict='fail']", 20).await;
     assert!(text(client, "#login-checkup").await.contains("network.refused"));
     assert!(client.find(Locator::Css("#profiles")).await.is_err(), "checking saved no account");
 
-    // Signing in there fails with what to do, and the card does not move when the error shows.
-    let before = rect(client, "#login-tt-submit").await;
-    click(client, "#login-tt-submit").await;
-    let shown = login_error(client, "network.refused").await;
-    assert!(shown.contains("nothing is listening at that address"), "{shown}");
-    let hint = text(client, "#screen-login .error-box .hint").await;
-    assert!(hint.contains("is the port right?"), "{hint}");
-    assert!(!shown.contains("os error"), "the error chain sits behind Details: {shown}");
-    assert!(text(client, "#screen-login .error-box details").await.contains("Connection refused"));
-    assert_eq!(rect(client, "#login-tt-submit").await, before, "the sign-in button moved when the error showed");
-    screenshot(client, "e2e-login-refused.png").await;
     app.close().await;
     em.shutdown().await;
 }

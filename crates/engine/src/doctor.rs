@@ -204,7 +204,11 @@ async fn host_step(base_url: &str) -> Step {
     let Some(address) = address else {
         let e = Error::Dns { url: host.clone(), message: "no address found for it".into() };
         return Step {
-            next: Some("Check the base URL's spelling, and that this machine is online (DNS works).".into()),
+            next: Some(
+                "Look for a typo in the host name; check that this machine is online, and, on a company \
+                 network, whether the name resolves only on its VPN."
+                    .into(),
+            ),
             ..failed(StepName::Host, "The host cannot be found", &e, None)
         };
     };
@@ -241,8 +245,8 @@ async fn host_step(base_url: &str) -> Step {
         },
         Err(e @ Error::Refused { .. }) if route == "direct" => Step {
             next: Some(
-                "Nothing is listening at that address: is the server (or the sandbox) running, is the port \
-                 right?"
+                "Check the port in the base URL, and that the server has started (the local sandbox needs \
+                 no URL: choose it instead); a firewall that rejects connections looks the same."
                     .into(),
             ),
             ..failed(StepName::Host, &format!("{shown} refused the connection"), &e, Some(millis))

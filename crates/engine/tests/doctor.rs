@@ -87,8 +87,8 @@ async fn an_unreachable_host_fails_at_the_host_step() {
     let w = world(Kind::TrustedTwin, None).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let cases = [
-        (format!("http://{closed}"), "network.refused", "is the server (or the sandbox) running"),
-        ("http://twindrop-doctor.invalid".to_owned(), "network.dns", "spelling"),
+        (format!("http://{closed}"), "network.refused", "the port in the base URL"),
+        ("http://twindrop-doctor.invalid".to_owned(), "network.dns", "typo in the host name"),
     ];
     for (base_url, code, says) in cases {
         let report = doctor::check(Subject { base_url: base_url.clone(), ..subject(&w, SECRET) }).await;
