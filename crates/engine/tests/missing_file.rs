@@ -95,6 +95,10 @@ async fn a_removed_job_is_never_retried_nor_listed_again() {
     let failed: Vec<u64> = journal.list(None, &[JobState::Failed]).unwrap().iter().map(|j| j.id).collect();
     assert_eq!(failed, vec![kept]);
     let queue = Queue::new(tt.clone(), journal.clone(), options());
+    // What a window opening on the queue is told: the other failure, not the removed job.
+    let standing = queue.standing().unwrap();
+    assert!(standing.iter().any(|e| e.job_id() == Some(kept)), "{standing:?}");
+    assert!(standing.iter().all(|e| e.job_id() != Some(id)), "{standing:?}");
     let (heard, sink) = recorder();
     assert_eq!(queue.retry_failed(&sink).unwrap(), 1);
     run(&queue, sink).await;
@@ -135,7 +139,7 @@ async fn a_located_job_sends_the_new_files_bytes_under_its_doc_name() {
     assert!(queue.locate(id, &moved, &sink).unwrap());
     {
         let heard = heard.lock().unwrap();
-        let [QueueEvent::Added { id: a, path, size, doc_name, .. }, QueueEvent::State { id: q, state: JobState::Queued }] =
+        let [QueueEvent::State { id: q, state: JobState::Queued }, QueueEvent::Added { id: a, path, size, doc_name, .. }] =
             &heard[..2]
         else {
             panic!("{heard:?}")

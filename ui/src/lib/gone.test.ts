@@ -1,27 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { isGone, locatedText, withoutItem } from "./gone";
-import type { QueueItem } from "./queue";
+import { applyEvents, type QueueItem } from "./queue";
 
+/** A row as the reducer makes it: added, then failed for its missing file (or `over`). */
 function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
-  return {
-    id,
-    twin: null,
-    path: `/home/a/f${id}.txt`,
-    fileName: `f${id}.txt`,
-    docName: `f${id}.txt`,
-    size: 10,
-    status: "failed",
-    bytesDone: 0,
-    bytesTotal: 10,
-    sha256: null,
-    error: { code: "file.not_found", message: `/home/a/f${id}.txt: No such file or directory (os error 2)`, retryable: false },
-    note: null,
-    speed: null,
-    sampleAt: null,
-    sampleBytes: 0,
-    resent: false,
-    ...over,
-  };
+  const path = `/home/a/f${id}.txt`;
+  const [made] = applyEvents(
+    [],
+    [
+      { type: "added", id, path, fileName: `f${id}.txt`, docName: `f${id}.txt`, size: 10 },
+      {
+        type: "failed",
+        id,
+        error: { code: "file.not_found", message: `${path}: No such file or directory (os error 2)`, retryable: false },
+      },
+    ],
+  );
+  return { ...made, ...over };
 }
 
 describe("a failed upload whose file is gone", () => {

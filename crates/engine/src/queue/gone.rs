@@ -12,6 +12,7 @@ impl Queue {
     /// restart) and no list of failures shows it again. `false` when the job is not failed.
     /// Listeners hear it `cancelled`.
     pub fn remove_failed(&self, id: u64, sink: &EventSink) -> Result<bool> {
+        let sink = &self.tap(sink);
         let job = self.journal.get(id)?;
         if job.state != JobState::Failed {
             return Ok(false);
@@ -26,9 +27,10 @@ impl Queue {
 
     /// Point a failed job at the file's new place and queue it again. The file at `path` is read
     /// now (its device, inode, size and mtime, as a new job's would be); the Doc keeps the job's
-    /// name. `false` when the job is not failed. Listeners hear it `added` again (its new path
-    /// and size), then `queued`.
+    /// name. `false` when the job is not failed. Listeners hear it `queued`, then `added` again
+    /// (its new path and size).
     pub fn locate(&self, id: u64, path: &Path, sink: &EventSink) -> Result<bool> {
+        let sink = &self.tap(sink);
         let job = self.journal.get(id)?;
         if job.state != JobState::Failed {
             return Ok(false);
@@ -47,10 +49,10 @@ impl Queue {
         }
         let moved = self.journal.repoint(id, &path, &crate::source::Identity::of(&meta))?;
         if moved {
-            self.plan_one(meta.len());
-            // Said as the job it now is (its new path and size), then queued.
-            sink(super::added(&self.journal.get(id)?));
+            // Queued again (as a retry is: no longer a failure of its batch), then said as the
+            // job it now is (its new path and size).
             sink(QueueEvent::State { id, state: JobState::Queued });
+            sink(super::added(&self.journal.get(id)?));
             self.control.wake.notify_waiters();
         }
         Ok(moved)
