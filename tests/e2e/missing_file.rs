@@ -59,6 +59,7 @@ async fn a_missing_file_is_removed_or_located() {
     // Remove: the row goes, and nothing is left to retry of it.
     click(client, &format!("#queue-row-{dropped_id} .act-remove")).await;
     wait_rows(client, 10, "the removed row gone", |r| r.iter().all(|(id, _, _)| *id != dropped_id)).await;
+    screenshot(client, "e2e-queue-removed.png").await;
 
     // Locate…: the file's new place is sent under the Doc name it had.
     click(client, &format!("#queue-row-{lost_id} .act-locate")).await;
