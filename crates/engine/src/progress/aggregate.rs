@@ -168,6 +168,10 @@ impl Aggregate {
             JobState::Cancelled => {
                 self.pending.remove(&id);
                 self.held.remove(&id);
+                // A failure removed by the user is no longer one, nor one of the batch's files.
+                if self.failed.remove(&id).is_some() {
+                    self.files_failed = self.files_failed.saturating_sub(1);
+                }
             }
             _ => {}
         }

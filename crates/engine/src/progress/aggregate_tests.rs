@@ -226,3 +226,15 @@ fn files_skipped_as_they_are_added_are_one_batch() {
     let f = s.tick(None);
     assert_eq!((f.files_done, f.files_total, f.bytes_done, f.bytes_total), (5, 5, 500, 500));
 }
+
+#[test]
+fn a_failure_removed_leaves_the_batch() {
+    let mut s = Script::new();
+    s.feed([added(1, 100), added(2, 200), sent(1, 100, 100), finished(1), failed(2)]);
+    let f = s.tick(None);
+    assert_eq!((f.files_done, f.files_failed, f.files_total), (1, 1, 2));
+    // "Remove" on the failed row: it was never this batch's to count.
+    s.feed([state(2, JobState::Cancelled)]);
+    let f = s.tick(None);
+    assert_eq!((f.files_done, f.files_failed, f.files_total, f.bytes_total), (1, 0, 1, 100));
+}
