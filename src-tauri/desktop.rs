@@ -42,7 +42,7 @@ struct Status {
     /// The batch's files that ended well, and its files in all (the queue's one model).
     files: (u64, u64),
     paused: bool,
-    /// The last batch had failures: the tray says so until the next one starts.
+    /// The batch has failures: the tray says so until they are dealt with or the next one starts.
     failed: bool,
     shown: Option<Look>,
 }
@@ -156,27 +156,25 @@ fn set_paused(app: &AppHandle, paused: bool) {
 
 /// Every upload-queue event passes here on its way to the window; the tray follows `stats`.
 fn observe(app: &AppHandle, event: &QueueEvent) {
-    let QueueEvent::Stats { active, bytes_per_sec, files_done, files_total, .. } = event else { return };
+    let QueueEvent::Stats { active, bytes_per_sec, files_done, files_failed, files_total, .. } = event else {
+        return;
+    };
     let Some(desktop) = app.try_state::<Desktop>() else { return };
     let mut status = desktop.status.lock().expect("desktop");
     (status.active, status.bytes_per_sec, status.files) = (*active, *bytes_per_sec, (*files_done, *files_total));
-    if *active > 0 {
-        status.failed = false;
-    }
+    // The batch's own failures, as the window's header counts them: they stay until the next
+    // batch begins (or they are retried or removed).
+    status.failed = *files_failed > 0;
     desktop.refresh(&mut status);
 }
 
-/// A batch of dropped files has settled: one notification, and the tray remembers failures.
-/// Watched folders sync quietly; their failures are in the Activity tab and on their row.
+/// A batch of dropped files has settled: one notification (the tray's red dot follows the
+/// queue's figures). Watched folders sync quietly; their failures are in the Activity tab and
+/// on their row.
 fn batch_ended(app: &AppHandle, source: &Source, end: &BatchEnd) {
-    let Some(desktop) = app.try_state::<Desktop>() else { return };
-    if *source != Source::Uploads {
-        return;
+    if *source == Source::Uploads && app.try_state::<Desktop>().is_some() {
+        notify(app, end);
     }
-    notify(app, end);
-    let mut status = desktop.status.lock().expect("desktop");
-    status.failed = end.counts.failed > 0;
-    desktop.refresh(&mut status);
 }
 
 /// "Idle", "Paused · 237 of 1,005", "Uploading 237 of 1,005 · 12.4 MB/s": the window's
