@@ -11,7 +11,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use sha2::Digest;
 use twindrop_e2e::{
-    click, drop_and_start, screenshot, skip_without_display, text, wait_attr, wait_css, wait_rows, App,
+    click, drop_and_start, screenshot, skip_without_display, text, wait_attr, wait_css, wait_rows, wait_text, App,
 };
 use twindrop_emulator::{Config, Emulator};
 
@@ -143,22 +143,6 @@ async fn search(client: &Client, what: &str) {
         client.execute("arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", vec![arg]).await.unwrap();
     } else {
         input.send_keys(what).await.unwrap();
-    }
-}
-
-async fn wait_text(client: &Client, css: &str, contains: &str, secs: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let t = match client.find(Locator::Css(css)).await {
-            // textContent: WebDriver's visible text is empty for what the panel has scrolled away.
-            Ok(el) => el.prop("textContent").await.ok().flatten().unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if t.contains(contains) {
-            return t;
-        }
-        assert!(Instant::now() < deadline, "{css} never said {contains:?}: {t:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

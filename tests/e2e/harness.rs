@@ -347,6 +347,23 @@ pub async fn guide_state(client: &Client) -> String {
     }
 }
 
+/// Wait until `css`'s text contains `want`; returns its text. `textContent`, not WebDriver's
+/// visible text, which is empty for what a panel has scrolled away.
+pub async fn wait_text(client: &Client, css: &str, want: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = match client.find(Locator::Css(css)).await {
+            Ok(el) => el.prop("textContent").await.ok().flatten().unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now.contains(want) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{css} says {now:?}, not {want:?}, after {secs} s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn wait_css(client: &Client, css: &str, secs: u64) -> fantoccini::elements::Element {
     client
         .wait()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
-use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, text, wait_attr, wait_css, App};
+use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, text, wait_attr, wait_css, wait_text, App};
 
 /// The group chips of the Verify view: verdict → count.
 async fn chips(client: &Client) -> BTreeMap<String, u64> {
@@ -61,21 +61,6 @@ fn canonical(v: &Value) -> String {
         }
         Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
         other => other.to_string(),
-    }
-}
-
-async fn wait_text(client: &Client, css: &str, want: &str, secs: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let now = match client.find(Locator::Css(css)).await {
-            Ok(el) => el.prop("textContent").await.ok().flatten().unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if now.contains(want) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "{css} says {now:?}, not {want:?}, after {secs} s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, text, wait_attr, wait_css, App};
+use twindrop_e2e::{click, new_twin, screenshot, skip_without_display, text, wait_attr, wait_css, wait_text, App};
 
 /// The app on `home`'s config and data folders, with the folder picker answering from `picks`.
 async fn start(home: &Path, picks: &Path, extra: &[(&str, &Path)]) -> App {
@@ -63,22 +63,6 @@ async fn wait_doc(client: &Client, name: &str, secs: u64) -> BTreeSet<String> {
         }
         assert!(Instant::now() < deadline, "no Doc {name} within {secs} s; the Twin has {names:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Wait until the element `css` says `want` (its `textContent`); returns what it says.
-async fn wait_text(client: &Client, css: &str, want: &str, secs: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let now = match client.find(Locator::Css(css)).await {
-            Ok(el) => el.prop("textContent").await.ok().flatten().unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if now.contains(want) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "{css} says {now:?}, not {want:?}, after {secs} s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
