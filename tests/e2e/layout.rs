@@ -119,7 +119,8 @@ async fn every_screen(theme: &str) {
     // The first screen a new user sees, before any Twin.
     for size in SIZES {
         client.set_window_rect(0, 0, size.0, size.1).await.unwrap();
-        check(client, "first-run", size, theme, &["#twin-create", "#tab-uploads", "#tab-settings"]).await;
+        let first = ["#twin-create", "#drop-create-twin", "#upload-add-files", "#tab-uploads", "#tab-settings"];
+        check(client, "first-run", size, theme, &first).await;
     }
     new_twin(client).await;
     for size in SIZES {
@@ -143,8 +144,15 @@ async fn every_screen(theme: &str) {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         wait_css(client, "#queue [role=row]", 20).await;
-        check(client, "uploads", size, theme, &["#queue-pause-all", "#queue-clear", "#queue-overall", "#filter-all"])
-            .await;
+        let uploads = [
+            "#queue-pause-all",
+            "#queue-clear",
+            "#queue-overall",
+            "#filter-all",
+            "#upload-add-files",
+            "#upload-add-folder",
+        ];
+        check(client, "uploads", size, theme, &uploads).await;
         click(client, "#tab-docs").await;
         wait_css(client, "#docs-refresh", 10).await;
         check(client, "docs", size, theme, &["#docs-refresh", "#tab-docs"]).await;
