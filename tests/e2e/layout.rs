@@ -1,7 +1,9 @@
 //! Every screen at both sizes a window is given (its minimum, 760×520, and its default,
 //! 1100×720), in the light and the dark theme: each screen's main buttons are the topmost
 //! element at their centre (nothing covers them, so a click reaches them), nothing sticks out
-//! of its card or the window, and a screenshot of each is kept in the artifacts folder.
+//! of its card or the window, and a screenshot of each is kept in the artifacts folder. The
+//! screens: the first one a new user sees, a staged batch, Uploads, Docs, Watched, Activity,
+//! Settings, the guide (from Help) and the sign-in screen.
 
 use std::path::{Path, PathBuf};
 
@@ -162,6 +164,16 @@ async fn every_screen(theme: &str) {
         check(client, "activity", size, theme, &["#activity-search"]).await;
         click(client, "#tab-settings").await;
         check(client, "settings", size, theme, &["#prefs-save", "#tab-settings"]).await;
+        // The guide, reopened from Help, and the sign-in screen.
+        click(client, "#help").await;
+        wait_css(client, "#first-run", 10).await;
+        check(client, "guide", size, theme, &["#first-run-close"]).await;
+        click(client, "#first-run-close").await;
+        click(client, "#switch-account").await;
+        wait_css(client, "#screen-login", 10).await;
+        check(client, "sign-in", size, theme, &["#login-sandbox", "#login-tt-submit", "#login-check"]).await;
+        click(client, "#login-sandbox").await;
+        wait_css(client, "#screen-main", 20).await;
     }
     app.close().await;
 }
