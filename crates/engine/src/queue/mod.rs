@@ -49,7 +49,6 @@ pub use mirror::Forgotten;
 pub use plan::{
     describe, description_from_entries, description_key_ok, Batch, PlanAction, PlanItem, Planned, ORIGINAL_NAME,
 };
-pub use standing::STANDING_MOST;
 
 use crate::bandwidth::Limiter;
 pub use crate::doc::ConflictPolicy;

@@ -8,7 +8,7 @@ use crate::journal::JobState;
 
 /// The most jobs told at once: the newest of them (a window lists this many easily; older
 /// ones are still in `twindrop status` and a "Retry failed").
-pub const STANDING_MOST: usize = 10_000;
+const STANDING_MOST: usize = 10_000;
 
 impl Queue {
     /// For each job of this server that is waiting, moving, paused or failed: its `Added`, and
