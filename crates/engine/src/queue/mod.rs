@@ -16,14 +16,15 @@
 //! - `mirror`: deleting the Doc of a file gone from a mirrored folder, only when it is provably
 //!   that file's Doc, unchanged.
 //! - `standing`: the jobs a window opening on the queue is told of (those not ended well).
-//! - The figures of the batch (`Stats`) come from one [`Aggregate`](crate::progress::Aggregate)
-//!   that hears every event the queue sends.
+//! - `figures`: the batch's `Stats`, from one [`Aggregate`](crate::progress::Aggregate) that
+//!   hears every event the queue sends (each sink that comes in is tapped).
 //! - `gone`: a failed job whose file is gone, removed or pointed at the file's new place.
 //!
 //! Every job goes worker → `finish` (→ `poll` for a service that copies). The queue does not
 //! branch on the service: what differs is in each service's module (`service::upload_api`).
 
 mod event;
+mod figures;
 mod finish;
 mod gone;
 mod mirror;
@@ -178,25 +179,8 @@ struct Control {
     /// The batch being worked through, fed by every event the queue sends ([`Queue::tap`]):
     /// the figures of its `Stats`.
     batch: Mutex<Aggregate>,
-    /// When `Stats` last went out for a file's end (they go at most every [`STATS_SOONEST`]).
+    /// When `Stats` last went out for a file's end (`figures`: at most every 100 ms).
     stats_sent: Mutex<Option<tokio::time::Instant>>,
-}
-
-/// The queue's figures go out this often while it runs…
-const STATS_EVERY: Duration = Duration::from_millis(500);
-/// …and also when a file ends, but not more often than this (10,000 small files end in seconds).
-const STATS_SOONEST: Duration = Duration::from_millis(100);
-
-impl Control {
-    fn stats_due(&self) -> bool {
-        let now = tokio::time::Instant::now();
-        let mut sent = self.stats_sent.lock().expect("stats");
-        let due = sent.is_none_or(|at| now.duration_since(at) >= STATS_SOONEST);
-        if due {
-            *sent = Some(now);
-        }
-        due
-    }
 }
 
 pub struct Queue {
@@ -255,28 +239,6 @@ impl Queue {
 
     fn base_url(&self) -> &str {
         self.service.base_url()
-    }
-
-    /// `sink`, with every event also told to the batch's figures. Each way in that sends
-    /// events taps its sink once, so the figures hear what the window hears.
-    fn tap(&self, sink: &EventSink) -> EventSink {
-        let (me, sink) = (self.me.clone(), sink.clone());
-        Arc::new(move |event: QueueEvent| {
-            let Some(queue) = me.upgrade() else { return sink(event) };
-            let ends =
-                matches!(event, QueueEvent::Finished { .. } | QueueEvent::Failed { .. } | QueueEvent::Skipped { .. });
-            queue.control.batch.lock().expect("batch").observe(&event);
-            sink(event);
-            // A file's end shows in the header with its row, not up to a tick later.
-            if ends && queue.control.stats_due() {
-                sink(queue.stats_event());
-            }
-        })
-    }
-
-    /// "Clear finished": the ended jobs leave the batch's figures.
-    pub fn clear_finished(&self) {
-        self.control.batch.lock().expect("batch").clear_finished();
     }
 
     /// Carry on with every unfinished job of this server: those left by a crash, and those
@@ -428,39 +390,6 @@ impl Queue {
         }
         sink(QueueEvent::Failed { id, error: e.info() });
         self.leave_pipeline();
-    }
-
-    /// The whole queue's figures, from its batch.
-    fn stats_event(&self) -> QueueEvent {
-        let limit = self.opts.bwlimit.as_ref().and_then(|l| l.limit_now());
-        let paused = self.control.paused.load(Ordering::SeqCst);
-        let f = self.control.batch.lock().expect("batch").figures(tokio::time::Instant::now(), limit, paused);
-        QueueEvent::Stats {
-            bytes_per_sec: f.bytes_per_sec,
-            files_per_sec: f.files_per_sec,
-            eta_secs: f.eta_secs,
-            bytes_done: f.bytes_done,
-            bytes_total: f.bytes_total,
-            files_done: f.files_done,
-            files_failed: f.files_failed,
-            files_total: f.files_total,
-            active: self.control.in_pipeline.load(Ordering::SeqCst),
-        }
-    }
-
-    /// The figures at a tick, after which a batch with nothing left to go has ended.
-    fn tick_stats(&self) -> QueueEvent {
-        let stats = self.stats_event();
-        self.control.batch.lock().expect("batch").end_if_settled();
-        stats
-    }
-
-    async fn report_stats(self: Arc<Self>, sink: EventSink) {
-        let mut tick = tokio::time::interval(STATS_EVERY);
-        loop {
-            tick.tick().await;
-            sink(self.tick_stats());
-        }
     }
 
     /// The journal's finished history is pruned as its retention says, when the queue starts
