@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Throughput;
+use crate::doc::DocStatus;
 use crate::journal::JobState;
 use crate::queue::{QueueEvent, Stage};
 
@@ -38,7 +39,7 @@ pub struct Figures {
     pub eta_secs: Option<f64>,
     pub bytes_done: u64,
     pub bytes_total: u64,
-    /// Ended well: finished (whatever the server's status) or skipped as already there.
+    /// Ended well: finished `ok` on the server, or skipped as already there.
     pub files_done: u64,
     pub files_failed: u64,
     pub files_total: u64,
@@ -128,20 +129,26 @@ impl Aggregate {
                 p.done = done;
                 self.moved_ever += forward;
             }
+            // Done is what the server holds as sent: a copy that ended hash_mismatch, error or
+            // unverified is a failure the user has to deal with, as its row says.
+            Finished { id, ref status, .. } if *status != DocStatus::Ok => self.fail(id),
             Finished { id, .. } | Skipped { id, .. } => {
                 let p = self.pending.remove(&id).or_else(|| self.adopt_unseen(0)).unwrap_or_default();
                 self.files_done += 1;
                 self.bytes_done += p.size;
                 self.ended_ever += 1;
             }
-            Failed { id, .. } => {
-                let p = self.pending.remove(&id).or_else(|| self.adopt_unseen(0)).unwrap_or_default();
-                self.files_failed += 1;
-                self.failed.insert(id, p.size);
-            }
+            Failed { id, .. } => self.fail(id),
             State { id, state } => self.state(id, state),
             Renamed { .. } | Retrying { .. } | Stats { .. } => {}
         }
+    }
+
+    fn fail(&mut self, id: u64) {
+        let p = self.pending.remove(&id).or_else(|| self.adopt_unseen(0)).unwrap_or_default();
+        self.files_failed += 1;
+        self.ended_ever += 1;
+        self.failed.insert(id, p.size);
     }
 
     fn state(&mut self, id: u64, state: JobState) {

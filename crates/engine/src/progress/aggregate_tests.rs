@@ -238,3 +238,24 @@ fn a_failure_removed_leaves_the_batch() {
     let f = s.tick(None);
     assert_eq!((f.files_done, f.files_failed, f.files_total, f.bytes_total), (1, 0, 1, 100));
 }
+
+#[test]
+fn a_copy_that_did_not_end_ok_is_a_failure_not_done() {
+    // The server's word decides: a hash_mismatch or an unverified copy is not "done".
+    let mut s = Script::new();
+    s.feed([added(1, 100), added(2, 100), added(3, 100)]);
+    let ended = |id: u64, status: DocStatus| QueueEvent::Finished {
+        id,
+        doc_name: format!("{id}"),
+        status,
+        sha256: String::new(),
+    };
+    s.feed([
+        sent(1, 100, 100),
+        ended(1, DocStatus::Ok),
+        ended(2, DocStatus::HashMismatch),
+        ended(3, DocStatus::Unverified),
+    ]);
+    let f = s.tick(None);
+    assert_eq!((f.files_done, f.files_failed, f.files_total), (1, 2, 3));
+}
