@@ -227,10 +227,10 @@ impl Aggregate {
             bytes_per_sec = bytes_per_sec.min(limit as f64);
             self.bytes.cap(limit as f64);
         }
-        let moving: u64 = self.pending.values().map(|p| p.done).sum();
-        let to_go: u64 = self.pending.values().map(|p| p.size).sum::<u64>() + self.unseen_bytes;
+        // One pass over what is still to go (100,000 queued files are read each tick).
+        let (moving, planned) = self.pending.values().fold((0, 0), |(done, size), p| (done + p.done, size + p.size));
         let bytes_done = self.bytes_done + moving;
-        let bytes_total = self.bytes_done + to_go;
+        let bytes_total = self.bytes_done + planned + self.unseen_bytes;
         let files_left = self.pending.len() as u64 + self.unseen_files;
         let eta_secs = match paused {
             true => None,

@@ -22,8 +22,8 @@ impl Queue {
             JobState::Paused,
             JobState::Failed,
         ];
-        let mut jobs = self.journal.list(Some(self.base_url()), &states)?;
-        jobs.sort_by_key(|job| job.id);
+        // Oldest first (`Journal::list` orders by id): the newest are at its end.
+        let jobs = self.journal.list(Some(self.base_url()), &states)?;
         let newest = &jobs[jobs.len().saturating_sub(STANDING_MOST)..];
         let mut events = Vec::with_capacity(newest.len() * 2);
         for job in newest {
